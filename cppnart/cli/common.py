@@ -1,0 +1,107 @@
+"""What every command shares: error handling, option parsing, progress, output names."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2: the contract for every user error."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def user_errors(func: F) -> F:
+    """Turn UserError into one line + exit 2, and Ctrl-C into a short note + exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("interrupted; no partial output was left behind", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_RES = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+
+def parse_res(text: str, option: str = "--res") -> tuple[int, int]:
+    """'WxH' -> (W, H), both positive."""
+    match = _RES.match(text)
+    if not match:
+        raise UserError(f"{option} '{text}' is not WIDTHxHEIGHT; write it like {option} 2880x1800")
+    width, height = int(match[1]), int(match[2])
+    if width < 1 or height < 1:
+        raise UserError(f"{option} '{text}': width and height must be at least 1, e.g. {option} 2880x1800")
+    return width, height
+
+
+def parse_center(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UserError(f"--center '{text}' is not X,Y; write it like --center 0.25,-0.5") from None
+    if not all(map(_finite, (x, y))):
+        raise UserError(f"--center '{text}' must be finite numbers")
+    return x, y
+
+
+def _finite(v: float) -> bool:
+    return v == v and abs(v) != float("inf")
+
+
+def check_positive(value: float | int | None, option: str) -> None:
+    if value is not None and not (value > 0 and _finite(float(value))):
+        raise UserError(f"{option} must be a positive number, got {value}")
+
+
+def check_suffix(path: Path, allowed: tuple[str, ...], option: str = "--out") -> None:
+    if path.suffix.lower() not in allowed:
+        raise UserError(f"{option} '{path}' must end in {' or '.join(allowed)}")
+
+
+@contextmanager
+def row_progress(total_rows: int, description: str, show: bool):
+    """A rich progress bar on stderr for work measured in rows; a no-op callback when hidden."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(description, total=total_rows)
+        yield lambda n: progress.advance(task, n)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

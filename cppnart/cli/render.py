@@ -1,0 +1,130 @@
+"""`cppnart render` (posters, chunked, streamed to PNG) and `cppnart export`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..config import DEFAULT_PRESET
+from ..coords import View
+from ..errors import UserError
+from ..render import DEFAULT_CHUNK
+from .common import Device, check_positive, check_suffix, parse_center, parse_res, row_progress, user_errors
+
+PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: they take a moment
+
+ModelArg = Annotated[
+    Optional[str],
+    typer.Argument(help=f"Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder. [default: {DEFAULT_PRESET}]",
+                   show_default=False),
+]
+
+
+def resolve_z(model, z_path: Optional[Path], recipe_z, seed_for_z: int):
+    """The latent to render: --z file, else the recipe's, else the one drawn from the seed."""
+    import numpy as np
+
+    from ..latent import load_z
+
+    if z_path is not None:
+        z = load_z(z_path, model.z_dim)
+        if z.shape[0] != 1:
+            raise UserError(f"latent file '{z_path}' holds {z.shape[0]} latents; render takes one (use `cppnart grid` for many)")
+        return z
+    if recipe_z is not None:
+        return model.check_z(np.asarray(recipe_z, dtype=np.float32), "the image's recipe z")
+    return model.sample_z(seed_for_z)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog="Example: cppnart render --res 2880x1800 --seed 7 --out poster.png")
+    @user_errors
+    def render(
+        model: ModelArg = None,
+        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. [default: 1024x1024]", show_default=False)] = None,
+        seed: Annotated[Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
+        z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. [default: MODEL-SEED.png]", show_default=False)] = None,
+        zoom: Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. [default: 1]", show_default=False)] = None,
+        center: Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). [default: 0,0]", show_default=False)] = None,
+        supersample: Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). [default: 1]", show_default=False)] = None,
+        bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. [default: 8]", show_default=False)] = None,
+        chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
+        device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
+        from_image: Annotated[Optional[Path], typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
+    ) -> None:
+        """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
+        from ..model import draw_seed, load_model, model_from_recipe
+        from ..recipe import make_recipe, png_text, read_recipe
+        from ..writers import check_writable, write_png
+
+        recipe = read_recipe(from_image) if from_image is not None else {}
+        width, height = parse_res(res) if res is not None else tuple(recipe.get("res", (1024, 1024)))
+        check_positive(zoom, "--zoom")
+        view = View(
+            zoom=zoom if zoom is not None else float(recipe.get("zoom", 1.0)),
+            center=parse_center(center) if center is not None else tuple(recipe.get("center", (0.0, 0.0))),
+        )
+        supersample = supersample if supersample is not None else int(recipe.get("supersample", 1))
+        bits = bits if bits is not None else int(recipe.get("bits", 8))
+        if bits not in (8, 16):
+            raise UserError(f"--bits must be 8 or 16, got {bits}")
+        if supersample < 1:
+            raise UserError(f"--supersample must be at least 1, got {supersample}")
+        if chunk < 1:
+            raise UserError(f"--chunk must be at least 1 coordinate per call, got {chunk}")
+        if out is not None:
+            check_suffix(out, (".png",))
+            check_writable(out)
+
+        seed_given = seed is not None
+        if seed is None:
+            seed = recipe.get("seed") if recipe else None
+        if seed is None:
+            seed = draw_seed()
+        if model is not None:
+            net = load_model(model, seed, device.value)
+        elif recipe:
+            net = model_from_recipe({**recipe, "seed": seed}, device.value)
+        else:
+            net = load_model(DEFAULT_PRESET, seed, device.value)
+        # A new --seed re-draws z too; otherwise the image's own z comes back.
+        latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
+
+        if out is None:
+            out = Path(f"{net.label}-{seed}.png" if net.seed is not None else f"{net.label}.png")
+            check_writable(out)
+        text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
+        started = time.perf_counter()
+        samples = width * height * supersample * supersample
+        with row_progress(height, f"rendering {width}x{height}", samples > PROGRESS_PIXELS) as advance:
+            bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
+            write_png(out, width, height, net.channels, bands, bits=bits, text=text)
+        elapsed = time.perf_counter() - started
+        seed_note = f"seed {net.seed} · " if net.seed is not None else ""
+        typer.echo(f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)")
+
+    @app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
+    @user_errors
+    def export(
+        model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
+        seed: Annotated[Optional[int], typer.Option(help="Seed for the random weights; drawn and printed when omitted.")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .onnx. [default: PRESET-SEED.onnx]", show_default=False)] = None,
+    ) -> None:
+        """Export a preset's random-weight CPPN to a self-describing ONNX file."""
+        from ..model import load_model
+        from ..writers import atomic_output, check_writable
+
+        if out is not None:
+            check_suffix(out, (".onnx",))
+            check_writable(out)
+        net = load_model(model, seed)
+        if net.source.endswith(".onnx"):
+            raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")
+        out = out or Path(f"{net.label}-{net.seed}.onnx")
+        with atomic_output(out) as tmp:
+            tmp.write_bytes(net.onnx_bytes)
+        typer.echo(f"seed {net.seed} · {net.label} -> {out}")

@@ -1,0 +1,78 @@
+"""The recipe an image carries: what it takes to render it again, larger or reframed.
+
+Written into PNG tEXt chunks the way popular generators carry their parameters: a
+human-readable ``parameters`` line (as Stable Diffusion front-ends write) and a ``cppnart``
+chunk with the same facts as JSON, which ``--from`` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .__about__ import __version__
+from .coords import View
+from .errors import UserError
+
+RECIPE_KEY = "cppnart"
+
+
+def make_recipe(model: Any, z: np.ndarray, width: int, height: int, view: View, supersample: int,
+                bits: int) -> dict[str, Any]:
+    config = model.metadata.get("config")
+    recipe: dict[str, Any] = {
+        "model": model.source,
+        "preset": model.preset,
+        "seed": model.seed,
+        "z": [float(v) for v in np.asarray(z, dtype=np.float32).reshape(-1)],
+        "res": [width, height],
+        "zoom": view.zoom,
+        "center": list(view.center),
+        "supersample": supersample,
+        "bits": bits,
+        "version": __version__,
+    }
+    if config and model.kind == "cppn" and not model.source.endswith(".onnx"):
+        recipe["config"] = json.loads(config)
+    return recipe
+
+
+def png_text(recipe: dict[str, Any]) -> dict[str, str]:
+    z = ", ".join(f"{v:.4g}" for v in recipe["z"])
+    cx, cy = recipe["center"]
+    parameters = (
+        f"Model: {recipe['preset'] or recipe['model']}, Seed: {recipe['seed']}, Size: {recipe['res'][0]}x{recipe['res'][1]}, "
+        f"Zoom: {recipe['zoom']:g}, Center: {cx:g},{cy:g}, Supersample: {recipe['supersample']}, z: [{z}], "
+        f"Version: cppnart {recipe['version']}"
+    )
+    return {
+        "Software": f"cppnart {__version__}",
+        "parameters": parameters,
+        RECIPE_KEY: json.dumps(recipe, separators=(",", ":")),
+    }
+
+
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """The recipe stored in a PNG cppnart made; a clear error for any other file."""
+    from .writers import open_own_image
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"image '{path}' not found")
+    try:
+        with open_own_image(path) as image:
+            text = image.info.get(RECIPE_KEY)
+    except Exception:  # Pillow's UnidentifiedImageError, truncated files, ...
+        raise UserError(f"'{path}' is not an image Pillow can read") from None
+    if not text:
+        raise UserError(f"'{path}' carries no cppnart recipe; --from needs a PNG that cppnart rendered")
+    try:
+        recipe = json.loads(text)
+        if not isinstance(recipe, dict) or not isinstance(recipe.get("z"), list):
+            raise ValueError
+    except ValueError:
+        raise UserError(f"the cppnart recipe in '{path}' is damaged") from None
+    return recipe

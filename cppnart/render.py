@@ -1,0 +1,76 @@
+"""The render loop: full-width bands of rows, each band in chunks of coordinates.
+
+Peak memory is one band of output plus one chunk of activations inside onnxruntime, whatever
+the image size; callers either stream the bands to a file or stack them into an array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .coords import View, grid
+from .errors import UserError
+
+DEFAULT_CHUNK = 1 << 16  # coordinates per onnxruntime call: 2^15-2^16 measured fastest on CPU
+BAND_COORDS = 1 << 20  # coordinates per band: bounds band memory at ~20 MB for B = 1
+
+
+def band_rows(width: int, supersample: int, batch: int, chunk: int) -> int:
+    """Pixel rows per band: about BAND_COORDS coordinates (times the batch), at least one row."""
+    per_row = width * supersample * supersample * batch
+    return max(1, max(BAND_COORDS, chunk) // per_row)
+
+
+def check_render_args(width: int, height: int, supersample: int, chunk: int) -> None:
+    if width < 1 or height < 1:
+        raise UserError(f"image size {width}x{height} is empty; width and height must be at least 1")
+    if supersample < 1:
+        raise UserError(f"--supersample must be at least 1, got {supersample}")
+    if chunk < 1:
+        raise UserError(f"--chunk must be at least 1 coordinate per call, got {chunk}")
+
+
+def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> np.ndarray:
+    """Evaluate a coordinate generator on coords [N, 2] for z [B, Z] -> [B, N, C], ``chunk`` at a time."""
+    per_call = max(1, chunk // z.shape[0])  # chunk bounds points x batch, so frames share the budget
+    parts = [
+        session.run(["rgb"], {"coords": coords[i : i + per_call], "z": z})[0]
+        for i in range(0, coords.shape[0], per_call)
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def render_bands(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View = View(),
+    supersample: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    rows_per_band: int | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield float32 bands [B, rows, width, C] in [0, 1], top to bottom."""
+    check_render_args(width, height, supersample, chunk)
+    k = supersample
+    rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
+    for start in range(0, height, rows_per_band):
+        stop = min(height, start + rows_per_band)
+        coords = grid(width, height, view, rows=(start, stop), supersample=k)
+        out = run_coords(session, coords, z, chunk)  # [B, rows*k*width*k, C]
+        b, c = out.shape[0], out.shape[2]
+        if k > 1:
+            # sub-pixel grid [rows, k, width, k] -> box average per pixel
+            out = out.reshape(b, stop - start, k, width, k, c).mean(axis=(2, 4), dtype=np.float32)
+        yield out.reshape(b, stop - start, width, c)
+        if on_rows is not None:
+            on_rows(stop - start)
+
+
+def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs: Any) -> np.ndarray:
+    """The whole image(s) as one float32 array [B, H, W, C]."""
+    return np.concatenate(list(render_bands(session, z, width, height, **kwargs)), axis=1)
