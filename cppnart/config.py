@@ -189,7 +189,7 @@ def parse_preset(text: str, name: str, where: str) -> Any:
     if not isinstance(kind, str):
         raise UserError(f"{where}: key 'kind' must be a string, got {kind!r}")
     if kind not in CONFIG_KINDS:
-        _load_kind_modules()
+        _load_kind_module(kind)
     if kind not in CONFIG_KINDS:
         raise UserError(f"{where}: unknown kind '{kind}'; known kinds: {', '.join(sorted(CONFIG_KINDS))}")
     data.setdefault("name", name)
@@ -202,14 +202,18 @@ def parse_preset(text: str, name: str, where: str) -> Any:
 
 # kind -> module that calls register_kind() for it when imported. These modules hold only
 # dataclasses (no torch), so `cppnart presets` lists training presets in a torch-free install.
-KIND_MODULES: dict[str, str] = {}
+KIND_MODULES: dict[str, str] = {
+    "glyph": "cppnart.glyph_config",
+    "ganvae": "cppnart.ganvae_config",
+    "fit": "cppnart.ganvae_config",
+}
 
 
-def _load_kind_modules() -> None:
+def _load_kind_module(kind: str) -> None:
     import importlib
 
-    for module in KIND_MODULES.values():
-        importlib.import_module(module)
+    if kind in KIND_MODULES:
+        importlib.import_module(KIND_MODULES[kind])
 
 
 def looks_like_path(source: str) -> bool:

@@ -1,0 +1,28 @@
+"""`cppnart train ...` and `cppnart eval ...`: the groups training commands join.
+
+Each model family adds its commands from its own module (train_glyph.py, train_ganvae.py);
+torch is imported inside the commands, never at import time, so the CLI starts without it.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import UserError
+
+train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia).", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
+
+
+def require_torch():
+    """Import torch or say how to install it (the CPU wheel first, so pip does not pull CUDA)."""
+    try:
+        import torch
+    except ImportError:
+        raise UserError("training needs torch and kornia: pip install torch==2.13.0 && pip install 'cppnart[train]'") from None
+    return torch
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(train_app, name="train")
+    app.add_typer(eval_app, name="eval")

@@ -1,0 +1,1 @@
+"""torch modules built from one config each, no I/O (needs the `train` extra)."""
