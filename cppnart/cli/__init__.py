@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Each module adds its commands to `app` in register(app); order sets the --help listing.
-COMMAND_MODULES = ["render", "latent", "info", "train"]
+COMMAND_MODULES = ["render", "latent", "info", "train", "train_glyph"]
 
 
 def _version(value: bool) -> None:

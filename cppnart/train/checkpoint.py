@@ -97,8 +97,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def restore(payload: dict[str, Any], *, states: dict[str, Any],
-            generators: dict[str, torch.Generator] | None = None, where: str = "checkpoint") -> int:
-    """Load every state and RNG back; returns the step to continue from."""
+            generators: dict[str, torch.Generator] | None = None, where: str = "checkpoint",
+            rng: bool = True) -> int:
+    """Load every state (and, unless ``rng=False``, every RNG) back; returns the step to continue from."""
     for name, obj in states.items():
         if name not in payload["states"]:
             raise UserError(f"{where} has no '{name}' state; it was written by a different model")
@@ -107,6 +108,8 @@ def restore(payload: dict[str, Any], *, states: dict[str, Any],
         except (RuntimeError, ValueError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise UserError(f"{where}: '{name}' does not fit this model ({first[:160]})") from None
+    if not rng:
+        return int(payload["step"])
     try:
         restore_rng(payload["rng"], generators)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -1,12 +1,12 @@
 """A live view of training: step, rate, loss and metrics; quiet plain lines when not a terminal.
 
     with LiveView("glyph-64", total=5000, start=step) as view:
-        run_steps(step_fn, ..., on_metrics=view.update)
+        run_steps(step_fn, ..., on_metrics=view.update, every=[Every(500, view.echo)])
         view.note("wrote samples/step-000500.png")
 
 On a terminal it is a rich ``Live`` table redrawn a few times a second. Elsewhere (pipes, CI,
-tests) it prints one plain line every ``plain_every`` steps (and on the last step) to stderr,
-so logs stay short. Metrics keep their last value, so a metric computed only every K steps
+tests) it stays quiet except for ``echo(step)``, which prints one plain line to stderr: run it
+as a periodic action (``Every(500, view.echo)``) so logs stay short. Metrics keep their last value, so a metric computed only every K steps
 (R², cosine) stays visible in between.
 """
 
@@ -28,13 +28,12 @@ def _fmt(value: Any) -> str:
 
 class LiveView:
     def __init__(self, title: str, total: int, start: int = 0, *, console: Console | None = None,
-                 plain_every: int = 100, refresh_per_second: float = 4.0) -> None:
+                 refresh_per_second: float = 4.0) -> None:
         self.title = title
         self.total = total
         self.start = start
         self.console = console or Console(stderr=True)
         self.interactive = self.console.is_terminal
-        self.plain_every = max(1, plain_every)
         self.refresh_per_second = refresh_per_second
         self.metrics: dict[str, Any] = {}
         self.notes: list[str] = []
@@ -64,11 +63,15 @@ class LiveView:
         return (self.step - self.start) / elapsed if elapsed > 0 else 0.0
 
     def update(self, step: int, metrics: dict[str, Any] | None = None) -> None:
+        """New values (redrawn on a terminal; printed only by ``echo``)."""
         self.step = step
         self.metrics.update(metrics or {})
         if self._live is not None:
             self._live.update(self._table())
-        elif step % self.plain_every == 0 or step == self.total:
+
+    def echo(self, step: int) -> None:
+        """One plain line with the current values when not on a terminal (use as an ``Every`` action)."""
+        if self._live is None:
             values = "  ".join(f"{k} {_fmt(v)}" for k, v in self.metrics.items())
             self.console.print(f"step {step}/{self.total}  {self.steps_per_second:.2f} steps/s  {values}",
                                highlight=False, soft_wrap=True)

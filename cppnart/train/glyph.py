@@ -1,0 +1,337 @@
+"""Training the glyph models (inverted auto-encoder): message -> generator -> noise -> decoder -> message.
+
+    result = train_glyph(config, Path("runs/glyphs"))            # fresh run
+    result = train_glyph(None, Path("runs/glyphs"), resume=True)  # continue from its checkpoint
+    scores = evaluate_run(Path("runs/glyphs"))                    # R², cosine: trained vs untrained
+
+A run folder holds: checkpoint.pt (config + states, atomic), samples/step-NNNNNN.png (glyphs of
+the same fixed messages every `sample_every` steps), metrics.jsonl (loss, R², cosine over
+steps), messages.npy (those fixed messages), and at the end model.onnx and sheet.png.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import from_dict, to_dict
+from ..errors import UserError
+from ..glyph_config import GlyphConfig
+from ..models.glyph import GlyphDecoder, build_generator
+from ..noise import build_noise
+from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .device import choose_device
+from .live import LiveView
+from .loop import Every, run_steps
+from .sheets import save_sheet
+
+CHECKPOINT = "checkpoint.pt"
+EVAL_SEED_OFFSET = 1_000_003  # eval messages/noise never coincide with the training stream
+SAMPLE_SEED_OFFSET = 7
+
+
+@dataclass(frozen=True)
+class Recovery:
+    r2: float  # 1 - MSE / var(message): 1 is perfect, 0 is "predict the mean"
+    cosine: float  # mean cosine similarity between message and read-back message
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    steps: int
+    seconds: float
+    steps_per_second: float
+    final: Recovery | None
+    model: Path | None
+
+
+@dataclass
+class GlyphModels:
+    """What one glyph run trains: built together from one config, on one device."""
+
+    generator: nn.Module
+    decoder: nn.Module
+    noise: nn.Module
+
+    def read_back(self, messages: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.noise(self.generator.images(messages)))
+
+
+def build_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
+    return GlyphModels(build_generator(config).to(device), GlyphDecoder(config).to(device),
+                       build_noise(config.noise, config.image_size).to(device))
+
+
+def config_from_checkpoint(payload: dict[str, Any], where: str) -> GlyphConfig:
+    config = from_dict(GlyphConfig, payload["config"], where)
+    config.validate(where)
+    return config
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+def recovery(models: GlyphModels, messages: torch.Tensor, batch: int = 256) -> Recovery:
+    """Message recovery under the training noise, models in eval mode (BatchNorm running stats)."""
+    modes = (models.generator.training, models.decoder.training)
+    models.generator.eval()
+    models.decoder.eval()
+    try:
+        with torch.no_grad():
+            got = torch.cat([models.read_back(chunk) for chunk in messages.split(batch)])
+    finally:
+        models.generator.train(modes[0])
+        models.decoder.train(modes[1])
+    mse = torch.mean((got - messages) ** 2)
+    r2 = 1.0 - float(mse / messages.var())
+    cosine = float(nn.functional.cosine_similarity(got, messages, dim=1).mean())
+    return Recovery(r2, cosine)
+
+
+def seeded_recovery(models: GlyphModels, config: GlyphConfig, count: int, seed: int) -> Recovery:
+    """Recovery on ``count`` fresh messages with fixed noise draws, leaving the training RNG untouched."""
+    device = next(models.generator.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        messages = torch.randn(count, config.message_size, generator=torch.Generator().manual_seed(seed)).to(device)
+        return recovery(models, messages)
+
+
+def untrained_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
+    """Fresh models of the same shape, initialised as a run with this seed starts."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.train.seed)
+        return build_models(config, device)
+
+
+# --- the run folder -----------------------------------------------------------------------
+
+def prepare_out(out: Path, resume: bool) -> None:
+    """Create/check the run folder before any work; never touch an existing run without --resume."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' is a file; give a folder for the run")
+    if resume:
+        if not (out / CHECKPOINT).is_file():
+            raise UserError(f"--resume: '{out}' holds no {CHECKPOINT}; start the run without --resume")
+    elif (out / CHECKPOINT).exists():
+        raise UserError(f"'{out}' already holds a training run; pass --resume to continue it or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "samples").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create run folder '{out}': {exc.strerror}; choose another --out") from None
+    import os
+
+    if not os.access(out, os.W_OK):
+        raise UserError(f"cannot write to run folder '{out}' (permission denied); choose another --out")
+
+
+def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: int | None) -> tuple[GlyphConfig, dict | None]:
+    """The config to train: the preset, or on --resume the checkpoint's (a preset given too must match)."""
+    payload = None
+    if resume:
+        payload = load_checkpoint(out / CHECKPOINT)
+        config = config_from_checkpoint(payload, str(out / CHECKPOINT))
+        if preset is not None:
+            if preset.message_size != config.message_size:
+                raise UserError(
+                    f"--resume: the run in '{out}' has message size {config.message_size} but preset "
+                    f"'{preset.name}' has {preset.message_size}; resume without --preset or choose another --out"
+                )
+            mine, theirs = to_dict(replace(config, train=preset.train, name=preset.name)), to_dict(preset)
+            if mine != theirs:
+                raise UserError(f"--resume: preset '{preset.name}' describes a different model than the run in '{out}'; "
+                                "resume without --preset")
+    elif preset is None:
+        raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
+    else:
+        config = preset
+    if steps is not None:
+        if steps < 1:
+            raise UserError(f"--steps must be at least 1, got {steps}")
+        config = replace(config, train=replace(config.train, steps=steps))
+    return config, payload
+
+
+def _append_metrics(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _trim_metrics(path: Path, step: int) -> None:
+    """Forget records past the checkpoint (a crash may have left some) so the log reads once through."""
+    if not path.is_file():
+        return
+    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+
+# --- training -----------------------------------------------------------------------------
+
+def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", resume: bool = False,
+                steps: int | None = None, hooks: Sequence[Every] = (), view: LiveView | None = None,
+                export: bool = True, on_event: Callable[[str], None] | None = None) -> TrainResult:
+    """Train (or continue) a glyph run in ``out``. Ctrl-C: checkpoint, then ``loop.Interrupted``."""
+    import time
+
+    out = Path(out)
+    config, payload = resolve_config(preset, out, resume, steps)
+    prepare_out(out, resume)
+    dev = choose_device(device)
+    tc = config.train
+
+    torch.manual_seed(tc.seed)
+    models = build_models(config, dev)
+    params = list(models.generator.parameters()) + list(models.decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=tc.lr)
+    message_rng = torch.Generator(device=dev).manual_seed(tc.seed)
+    states = {"generator": models.generator, "decoder": models.decoder, "optimizer": optimizer}
+    start = 0
+    if payload is not None:
+        start = restore(payload, states=states, generators={"messages": message_rng}, where=str(out / CHECKPOINT))
+    metrics_path = out / "metrics.jsonl"
+    _trim_metrics(metrics_path, start)
+
+    # The same messages every sample sheet, so the glyphs can be watched taking shape.
+    samples = torch.randn(tc.sample_count, config.message_size,
+                          generator=torch.Generator().manual_seed(tc.seed + SAMPLE_SEED_OFFSET))
+    np.save(out / "messages.npy", samples.numpy().astype(np.float32), allow_pickle=False)
+    samples = samples.to(dev)
+    note = on_event or (lambda text: None)
+
+    def step_fn(step: int) -> dict[str, float]:
+        messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
+        loss = nn.functional.mse_loss(models.read_back(messages), messages)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": float(loss.detach())}
+
+    last_loss = {"loss": math.nan}
+
+    def remember(step: int, metrics: dict[str, float]) -> None:
+        last_loss.update(metrics)
+        if view is not None:
+            view.update(step, metrics)
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=states,
+                        generators={"messages": message_rng})
+
+    def sample_sheet(step: int) -> None:
+        models.generator.eval()
+        with torch.no_grad():
+            images = models.generator.images(samples)
+        models.generator.train()
+        path = save_sheet(out / "samples" / f"step-{step:06d}.png", images, cols=8,
+                          upscale=max(1, 128 // config.image_size))
+        if view is not None:
+            view.note(f"wrote {path}")
+
+    final: dict[str, Recovery] = {}
+
+    def evaluate(step: int) -> None:
+        score = seeded_recovery(models, config, tc.eval_messages, tc.seed + EVAL_SEED_OFFSET)
+        final["last"] = score
+        _append_metrics(metrics_path, {"step": step, "loss": last_loss["loss"], "r2": score.r2, "cosine": score.cosine})
+        if view is not None:
+            view.update(step, {"r2": score.r2, "cosine": score.cosine})
+
+    t0 = time.perf_counter()
+    every = [Every(tc.sample_every, sample_sheet), Every(tc.eval_every, evaluate),
+             Every(tc.checkpoint_every, checkpoint), *hooks]
+    if view is not None:
+        every.append(Every(tc.eval_every, view.echo))
+    done = run_steps(step_fn, start=start, stop=tc.steps, every=every, on_metrics=remember, on_interrupt=checkpoint)
+    seconds = time.perf_counter() - t0
+    model_path = None
+    if export:
+        note("exporting model.onnx")
+        model_path = export_generator(models.generator, config, out / "model.onnx")
+        render_sheet(model_path, out / "messages.npy", out / "sheet.png")
+    return TrainResult(out, done, seconds, (done - start) / seconds if seconds > 0 else 0.0, final.get("last"),
+                       model_path)
+
+
+# --- export -------------------------------------------------------------------------------
+
+def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> Path:
+    """Export to ONNX (verified against torch in onnxruntime) with the metadata `render` needs."""
+    from ..export import save_model
+    from .onnx_export import export_onnx, verify_onnx
+
+    gen = copy.deepcopy(generator).cpu().eval()
+    metadata: dict[str, Any] = {
+        "kind": "glyph",
+        "z_dim": str(config.message_size),
+        "channels": str(config.channels),
+        "preset": config.name,
+        "seed": str(config.train.seed),
+        "z_prior": "normal",  # messages are standard normal vectors
+        "config": to_dict(config),
+    }
+    z = torch.randn(2, config.message_size, generator=torch.Generator().manual_seed(0))
+    if config.generator.type == "conv":
+        metadata.update(interface="image", image_size=[config.image_size, config.image_size])
+        proto = export_onnx(gen, {"z": z}, output_names=["image"], dynamic={"z": {0: "B"}}, metadata=metadata)
+        verify_onnx(proto, gen, {"z": torch.randn(3, config.message_size)})
+    else:
+        metadata.update(interface="coords", train_size=[config.image_size, config.image_size])
+        proto = export_onnx(gen, {"coords": gen.grid, "z": z}, output_names=["rgb"],
+                            dynamic={"coords": {0: "N"}, "z": {0: "B"}}, metadata=metadata)
+        # Check a different N and B than exported with: the axes really are dynamic.
+        from ..coords import grid
+
+        verify_onnx(proto, gen, {"coords": torch.from_numpy(grid(7, 5)), "z": torch.randn(3, config.message_size)})
+    return save_model(proto, path)
+
+
+def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: int | None = None) -> Path:
+    """The glyphs of the fixed messages, rendered from model.onnx (cppn: at 128 px each)."""
+    from ..model import load_model
+
+    model = load_model(model_path, device="cpu")
+    messages = np.load(messages_path, allow_pickle=False)
+    native = model.native_size
+    if native is not None:
+        width, height = native
+        upscale = max(1, 128 // width)
+    else:
+        width = height = size or 128
+        upscale = 1
+    images = model.render(messages, width, height)
+    return save_sheet(sheet_path, images, cols=8, upscale=upscale, channels_last=True)
+
+
+# --- eval of a finished run ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvalReport:
+    config: GlyphConfig
+    step: int
+    trained: Recovery
+    untrained: Recovery
+
+
+def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = "auto") -> EvalReport:
+    """Trained vs untrained recovery on ``count`` fresh messages under the training noise."""
+    run = Path(run)
+    path = run / CHECKPOINT if run.is_dir() else run
+    payload = load_checkpoint(path)
+    config = config_from_checkpoint(payload, str(path))
+    dev = choose_device(device)
+    trained = build_models(config, dev)
+    restore(payload, states={"generator": trained.generator, "decoder": trained.decoder}, where=str(path), rng=False)
+    untrained = untrained_models(config, dev)
+    return EvalReport(config, int(payload["step"]), seeded_recovery(trained, config, count, seed),
+                      seeded_recovery(untrained, config, count, seed))
