@@ -1,0 +1,164 @@
+"""Fitting a CPPN to one image (a neural "vectorisation"), then rendering it at poster size.
+
+    result = fit_image(config, target, Path("runs/fit"), device=torch.device("cpu"))
+
+``target`` is float [H, W, C]; the model learns colour(x, y) on the renderer's own pixel-centre
+grid for a W x H image, so `cppnart render runs/fit --res {k*W}x{k*H}` draws the same picture
+larger. Each step fits a random subset of ``batch_pixels`` pixels (MSE, Adam, cosine learning
+rate). The run folder gets ``checkpoint.pt`` (every K steps and on Ctrl-C; exact resume),
+``samples/step-NNNNNN.png``, ``model.onnx`` (coords + dummy z of size 1), ``render.png`` at
+``render_scale`` times the fitted size, and ``summary.json`` with the PSNR at training size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..config import from_dict, to_dict
+from ..encoder import write_summary
+from ..errors import UserError
+from ..export import cppn_model, save_model
+from ..ganvae_config import FitConfig
+from ..models.fit import FitCPPN
+from ..models.ganvae import pixel_coords
+from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .loop import Every, run_steps
+from .sheets import save_sheet
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
+    """The image as float [H, W, C] in [0, 1], shrunk so its longer side is at most ``max_side``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if config.channels == 1 else "RGB")
+            image.load()
+    except FileNotFoundError:
+        raise UserError(f"image '{path}' not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UserError(f"cannot read image '{path}': {exc}") from None
+    w, h = image.size
+    k = config.max_side / max(w, h)
+    if k < 1:
+        image = image.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS)
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+@dataclass
+class FitResult:
+    steps: int
+    seconds: float
+    psnr: float  # of the exported ONNX model rendered at the training size
+    out: Path
+
+
+def config_from_checkpoint(path: Path) -> tuple[FitConfig, dict[str, Any]]:
+    payload = load_checkpoint(path)
+    config = from_dict(FitConfig, payload["config"], f"checkpoint '{path}'")
+    if config.kind != "fit":
+        raise UserError(f"checkpoint '{path}' is a '{config.kind}' run, not fit")
+    config.validate(f"checkpoint '{path}'")
+    return config, payload
+
+
+def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch.device,
+              payload: dict[str, Any] | None = None, on_metrics: Callable[[int, dict], None] | None = None,
+              on_note: Callable[[str], None] | None = None, export: bool = True,
+                 every: Sequence[Every] = ()) -> FitResult:
+    note = on_note or (lambda text: None)
+    height, width, channels = target.shape
+    if channels != config.channels:
+        raise UserError(f"the image has {channels} channels but the preset fits {config.channels}")
+    torch.manual_seed(config.seed)
+    rng = torch.Generator().manual_seed(config.seed + 1)
+    model = FitCPPN(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    floor = config.lr_final / config.lr
+
+    def cosine(step: int) -> float:
+        t = min(1.0, step / config.steps)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+    states = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
+    start = restore(payload, states=states, generators={"pixels": rng}) if payload is not None else 0
+    if payload is not None and tuple(payload["extra"].get("size", ())) != (width, height):
+        raise UserError(f"the checkpoint fitted a {payload['extra'].get('size')} image but this one is "
+                        f"{[width, height]}; resume with the same image")
+
+    coords = pixel_coords(width, height).to(device)  # [H*W, 2]
+    colours = torch.from_numpy(target.reshape(-1, channels)).to(device)
+    batch = config.batch_pixels if 0 < config.batch_pixels < len(coords) else 0
+    out.mkdir(parents=True, exist_ok=True)
+
+    def step_fn(step: int) -> dict[str, float]:
+        if batch:
+            idx = torch.randint(0, len(coords), (batch,), generator=rng).to(device)
+            pred, want = model(coords[idx])[0], colours[idx]
+        else:
+            pred, want = model(coords)[0], colours
+        loss = torch.mean((pred - want) ** 2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        return {"mse": loss.item(), "psnr_batch": 10 * math.log10(1 / max(loss.item(), 1e-12))}
+
+    @torch.no_grad()
+    def render_now() -> np.ndarray:
+        return torch.cat([model(part)[0] for part in coords.split(65536)]).reshape(height, width, channels).cpu().numpy()
+
+    def samples(step: int) -> None:
+        save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], channels_last=True, pad=0)
+        note(f"samples/step-{step:06d}.png")
+
+    def save(step: int) -> None:
+        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=states,
+                        generators={"pixels": rng}, extra={"size": [width, height]})
+        note(f"checkpoint at step {step}")
+
+    t0 = time.perf_counter()
+    steps = run_steps(step_fn, start=start, stop=config.steps,
+                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *every],
+                      on_metrics=on_metrics, on_interrupt=save)
+    seconds = time.perf_counter() - t0
+    result = FitResult(steps, seconds, psnr(render_now(), target), out)
+    if export:
+        result.psnr = export_fit(config, model, target, out)
+        write_summary(out, {"steps": steps, "train_seconds_this_session": round(seconds, 1),
+                            "psnr_training_size": result.psnr, "size": [width, height], "device": str(device)})
+    return result
+
+
+def export_fit(config: FitConfig, model: FitCPPN, target: np.ndarray, out: Path) -> float:
+    """Write model.onnx and render.png; returns the PSNR of the ONNX model at the training size."""
+    from ..model import load_model
+    from ..writers import write_png
+
+    height, width, channels = target.shape
+    proto = cppn_model(model.cpu().to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
+                       z_prior="normal", kind="fit", extra={"train_size": f"{width}x{height}"})
+    save_model(proto, out / "model.onnx")
+    net = load_model(out / "model.onnx", device="cpu")
+    z = np.zeros((1, 1), np.float32)
+    fitted = net.render(z, width, height)
+    k = config.render_scale
+    bands = (band[0] for band in net.bands(z, width * k, height * k))
+    write_png(out / "render.png", width * k, height * k, channels, bands)
+    return psnr(fitted, target)

@@ -1,0 +1,334 @@
+"""Training the CPPN-GAN-VAE (seed 002) on digit images; export generator, encoder, latent stats.
+
+    result = train_ganvae(config, data, Path("runs/digits"), device=torch.device("cpu"))
+
+Two schedules (``config.schedule.kind``):
+
+- ``reference``: the reference's per-batch loop — ``vae_steps`` VAE steps; up to ``g_steps``
+  steps on (adversarial + VAE) loss over encoder and generator, stopping once g_loss < g_stop;
+  one discriminator step only while d_loss > d_min and g_loss < g_max; the discriminator's fakes
+  are VAE reconstructions. Measured (STACK-NOTES): it collapses to two or three digits.
+- ``stable`` (default): one encoder+generator step per batch on reconstruction + beta * KL with
+  beta annealed 0 -> 1 (no posterior collapse early on), a VAE-only warm-up, then an adversarial
+  term with a small weight on the *generator only*: its fakes are drawn from the prior, so the
+  adversary cannot bend the encoder, and the VAE loss keeps every digit represented. The
+  discriminator (spectral norm, non-saturating loss) trains every batch on real images against
+  prior samples and reconstructions, so it never races ahead or starves.
+
+The run folder gets ``checkpoint.pt`` (every K steps and on Ctrl-C; ``resume=True`` continues
+exactly), ``samples/step-NNNNNN.png`` (fixed latents at training size) and ``-large.png``
+(the same latents rendered at ``upscale_size``), ``recon.png`` at the end (data above, their
+reconstructions below), ``model.onnx`` (generator), ``encoder.onnx``, ``latent_stats.npz``
+and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..config import from_dict, to_dict
+from ..data import ImageSet
+from ..encoder import encoder_model, save_latent_stats, write_summary
+from ..errors import UserError
+from ..export import cppn_model, save_model
+from ..ganvae_config import GanVaeConfig
+from ..latent import sample_z
+from ..models.ganvae import CPPNGenerator, Discriminator, Encoder, pixel_coords
+from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .loop import Every, run_steps
+from .sheets import save_sheet
+
+CHECKPOINT = "checkpoint.pt"
+HOLDOUT = 500  # images kept out of training to measure reconstruction error
+
+
+@dataclass
+class Nets:
+    encoder: Encoder
+    generator: CPPNGenerator
+    discriminator: Discriminator
+    opt_vae: torch.optim.Optimizer  # encoder + generator
+    opt_g: torch.optim.Optimizer  # encoder + generator at the reference's G rate (reference schedule)
+    opt_d: torch.optim.Optimizer
+
+    def states(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "generator": self.generator, "discriminator": self.discriminator,
+                "opt_vae": self.opt_vae, "opt_g": self.opt_g, "opt_d": self.opt_d}
+
+
+def build_nets(config: GanVaeConfig, device: torch.device) -> Nets:
+    s = config.schedule
+    encoder = Encoder(config.encoder, config.channels * config.crop * config.crop, config.z_dim).to(device)
+    generator = CPPNGenerator(config.generator, config.z_dim, config.channels).to(device)
+    discriminator = Discriminator(config.discriminator, config.channels, config.crop).to(device)
+    vae_params = list(encoder.parameters()) + list(generator.parameters())
+    lr_vae = s.lr if s.kind == "stable" else s.lr_vae
+    return Nets(
+        encoder, generator, discriminator,
+        opt_vae=torch.optim.Adam(vae_params, lr=lr_vae, betas=(s.beta1, 0.999)),
+        opt_g=torch.optim.Adam(vae_params, lr=s.lr_g, betas=(s.beta1, 0.999)),
+        opt_d=torch.optim.Adam(discriminator.parameters(), lr=s.lr_d, betas=(s.beta1, 0.999)),
+    )
+
+
+def random_crops(images: torch.Tensor, crop: int, generator: torch.Generator) -> torch.Tensor:
+    """A random crop x crop window of every image [B, C, S, S] (the reference's 26 of 28)."""
+    b, _, size, _ = images.shape
+    if crop == size:
+        return images
+    offsets = torch.randint(0, size - crop + 1, (2, b), generator=generator)
+    rows = (offsets[0][:, None] + torch.arange(crop))[:, :, None]  # [B, crop, 1]
+    cols = (offsets[1][:, None] + torch.arange(crop))[:, None, :]  # [B, 1, crop]
+    picked = images.permute(0, 2, 3, 1)[torch.arange(b)[:, None, None], rows, cols]  # [B, crop, crop, C]
+    return picked.permute(0, 3, 1, 2).contiguous()
+
+
+def centre_crops(images: torch.Tensor, crop: int) -> torch.Tensor:
+    off = (images.shape[-1] - crop) // 2
+    return images[..., off: off + crop, off: off + crop]
+
+
+class GanVaeStep:
+    """One training step (one batch) of either schedule; returns metrics for the live view."""
+
+    def __init__(self, config: GanVaeConfig, nets: Nets, train: torch.Tensor, rng: torch.Generator,
+                 device: torch.device) -> None:
+        self.config, self.nets, self.train, self.rng, self.device = config, nets, train, rng, device
+        self.coords = pixel_coords(config.crop, config.crop).to(device)
+        self.pixels = config.channels * config.crop * config.crop
+
+    # --- pieces ------------------------------------------------------------------------------
+    def batch(self) -> torch.Tensor:
+        idx = torch.randint(0, len(self.train), (self.config.schedule.batch,), generator=self.rng)
+        return random_crops(self.train[idx], self.config.crop, self.rng).to(self.device)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.nets.generator.images(z, self.config.crop, self.config.crop, self.coords)
+
+    def vae_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(reconstruction loss, KL, reconstruction, z), both losses per pixel as in the reference."""
+        mu, logvar = self.nets.encoder(x)
+        eps = torch.randn(mu.shape, generator=self.rng).to(self.device)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        recon = self.decode(z)
+        rec = F.binary_cross_entropy(recon.clamp(1e-6, 1 - 1e-6), x, reduction="sum") / (len(x) * self.pixels)
+        kl = -0.5 * torch.sum(1 + logvar - mu * mu - logvar.exp()) / (len(x) * self.pixels)
+        return rec, kl, recon, z
+
+    def prior_z(self, count: int) -> torch.Tensor:
+        return torch.randn(count, self.config.z_dim, generator=self.rng).to(self.device)
+
+    @staticmethod
+    def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        # Cross-entropy with real = 1, fake = 0, averaged over both halves (0.69 = undecided).
+        return 0.5 * (F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean())
+
+    # --- schedules -----------------------------------------------------------------------------
+    def __call__(self, step: int) -> dict[str, float]:
+        return self.stable(step) if self.config.schedule.kind == "stable" else self.reference(step)
+
+    def stable(self, step: int) -> dict[str, float]:
+        s, nets = self.config.schedule, self.nets
+        x = self.batch()
+        beta = min(1.0, step / s.kl_anneal_steps) if s.kl_anneal_steps else 1.0
+        rec, kl, recon, _ = self.vae_terms(x)
+        loss = rec + beta * kl
+        metrics = {"rec": rec.item(), "kl": kl.item(), "beta": beta}
+        adversarial = step >= s.warmup_steps and s.adv_weight > 0
+        if adversarial:
+            fake = self.decode(self.prior_z(max(1, len(x) // 2)))
+            g_loss = F.softplus(-nets.discriminator(fake)).mean()  # non-saturating: -log D(G(z))
+            loss = loss + s.adv_weight * g_loss
+            metrics["g"] = g_loss.item()
+        nets.opt_vae.zero_grad(set_to_none=True)
+        loss.backward()
+        nets.opt_vae.step()
+        if adversarial:
+            fakes = torch.cat([fake.detach(), recon.detach()[: len(x) - len(fake)]])
+            d_loss = self.d_loss(nets.discriminator(x), nets.discriminator(fakes))
+            nets.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            nets.opt_d.step()
+            metrics["d"] = d_loss.item()
+        return metrics
+
+    def reference(self, step: int) -> dict[str, float]:
+        s, nets = self.config.schedule, self.nets
+        x = self.batch()
+        for _ in range(s.vae_steps):
+            rec, kl, _, _ = self.vae_terms(x)
+            nets.opt_vae.zero_grad(set_to_none=True)
+            (rec + kl).backward()
+            nets.opt_vae.step()
+        g_steps = 0
+        for _ in range(s.g_steps):
+            rec, kl, recon, _ = self.vae_terms(x)
+            g_loss = F.softplus(-nets.discriminator(recon)).mean()
+            nets.opt_g.zero_grad(set_to_none=True)
+            (g_loss + rec + kl).backward()
+            nets.opt_g.step()
+            g_steps += 1
+            if g_loss.item() < s.g_stop:
+                break
+        with torch.no_grad():
+            recon = self.vae_terms(x)[2]
+        d_loss = self.d_loss(nets.discriminator(x), nets.discriminator(recon))
+        d_stepped = d_loss.item() > s.d_min and g_loss.item() < s.g_max
+        if d_stepped:
+            nets.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            nets.opt_d.step()
+        return {"rec": rec.item(), "kl": kl.item(), "g": g_loss.item(), "d": d_loss.item(),
+                "g_steps": float(g_steps), "d_step": float(d_stepped)}
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+@torch.no_grad()
+def reconstruction_error(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: torch.device) -> float:
+    """Mean squared error per pixel of encoder-mean reconstructions of centre crops."""
+    x = centre_crops(images, config.crop).to(device)
+    coords = pixel_coords(config.crop, config.crop).to(device)
+    errors = []
+    for part in x.split(250):
+        recon = nets.generator.images(nets.encoder(part)[0], config.crop, config.crop, coords)
+        errors.append(((recon - part) ** 2).mean(dim=(1, 2, 3)))
+    return float(torch.cat(errors).mean())
+
+
+@torch.no_grad()
+def encode_all(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: torch.device) -> np.ndarray:
+    x = centre_crops(images, config.crop).to(device)
+    return torch.cat([nets.encoder(part)[0] for part in x.split(500)]).cpu().numpy()
+
+
+# --- the run -------------------------------------------------------------------------------
+
+@dataclass
+class GanVaeResult:
+    steps: int
+    seconds: float
+    recon_mse: float
+    recon_mse_untrained: float
+    out: Path
+
+
+def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> ImageSet:
+    """Images at data_size x data_size: a folder of mixed sizes needs ``resize``; a set of one
+    other size is resized as a whole."""
+    from ..data import load_images, resize_images
+
+    data = load_images(source, config.channels, resize=config.data_size if resize else None,
+                       limit=config.data_limit, seed=config.seed)
+    if data.size != (config.data_size, config.data_size):
+        data = ImageSet(resize_images(data.images, config.data_size), data.labels, data.source)
+    if len(data.images) < 2:
+        raise UserError(f"data '{source}' holds {len(data.images)} image(s); training needs at least 2")
+    return data
+
+
+def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.from_numpy(data.images)
+    holdout = min(HOLDOUT, len(images) // 10)
+    return images[: len(images) - holdout], images[len(images) - holdout:]
+
+
+def config_from_checkpoint(path: Path) -> tuple[GanVaeConfig, dict[str, Any]]:
+    payload = load_checkpoint(path)
+    config = from_dict(GanVaeConfig, payload["config"], f"checkpoint '{path}'")
+    if config.kind != "ganvae":
+        raise UserError(f"checkpoint '{path}' is a '{config.kind}' run, not ganvae")
+    config.validate(f"checkpoint '{path}'")
+    return config, payload
+
+
+def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: torch.device,
+                 payload: dict[str, Any] | None = None, on_metrics: Callable[[int, dict], None] | None = None,
+                 on_note: Callable[[str], None] | None = None, export: bool = True,
+                 every: Sequence[Every] = ()) -> GanVaeResult:
+    """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``."""
+    note = on_note or (lambda text: None)
+    torch.manual_seed(config.seed)  # initial weights (and spectral norm's start vectors)
+    nets = build_nets(config, device)
+    rng = torch.Generator().manual_seed(config.seed + 1)  # batches, crops, noise: one stream, checkpointed
+    train, holdout = split_holdout(data)
+    if len(train) < 1:
+        raise UserError(f"data '{data.source}' holds too few images to train on")
+    out.mkdir(parents=True, exist_ok=True)
+    start, untrained = 0, None
+    if payload is not None:
+        start = restore(payload, states=nets.states(), generators={"batches": rng})
+        untrained = payload["extra"].get("recon_mse_untrained")
+    if untrained is None:
+        untrained = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
+    fixed_z = torch.from_numpy(sample_z(config.z_dim, config.seed, "normal", config.sample_count)).to(device)
+    stepper = GanVaeStep(config, nets, train, rng, device)
+
+    def save(step: int) -> None:
+        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=nets.states(),
+                        generators={"batches": rng},
+                        extra={"data": data.source, "recon_mse_untrained": untrained})
+        note(f"checkpoint at step {step}")
+
+    @torch.no_grad()
+    def samples(step: int) -> None:
+        small = nets.generator.images(fixed_z, config.crop, config.crop)
+        save_sheet(out / "samples" / f"step-{step:06d}.png", small, upscale=3, background=0.5)
+        big = nets.generator.images(fixed_z[:16], config.upscale_size, config.upscale_size)
+        save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5)
+        note(f"samples/step-{step:06d}.png")
+
+    t0 = time.perf_counter()
+    steps = run_steps(stepper, start=start, stop=config.schedule.steps,
+                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *every],
+                      on_metrics=on_metrics, on_interrupt=save)
+    seconds = time.perf_counter() - t0
+    mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
+    result = GanVaeResult(steps, seconds, mse, float(untrained), out)
+    if export:
+        export_run(config, nets, train, holdout, out, device)
+        write_summary(out, {"steps": steps, "train_seconds_this_session": round(seconds, 1),
+                            "recon_mse_holdout": mse, "recon_mse_untrained": untrained,
+                            "data": data.source, "images": len(train), "device": str(device)})
+    return result
+
+
+def export_run(config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: torch.Tensor, out: Path,
+               device: torch.device) -> None:
+    """model.onnx (checked against torch), encoder.onnx, latent_stats.npz and recon.png."""
+    from ..runtime import create_session
+
+    proto = cppn_model(nets.generator.to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
+                       z_prior="normal", kind="ganvae",
+                       extra={"train_size": str(config.crop)})
+    coords = pixel_coords(config.crop, config.crop)
+    z = torch.from_numpy(sample_z(config.z_dim, 0, "normal", 4))
+    with torch.no_grad():
+        expected = nets.generator.cpu()(coords, z).numpy()
+    nets.generator.to(device)
+    got = create_session(proto.SerializeToString(), "cpu").run(None, {"coords": coords.numpy(), "z": z.numpy()})[0]
+    worst = float(np.abs(got - expected).max())
+    if worst > 1e-4:
+        raise RuntimeError(f"ONNX generator differs from torch by {worst:.3g}")
+    save_model(proto, out / "model.onnx")
+
+    enc = nets.encoder
+    layers = [(layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+              for layer in enc.body]
+    mu = (enc.mu.weight.detach().cpu().numpy().T.copy(), enc.mu.bias.detach().cpu().numpy().copy())
+    save_model(encoder_model(layers, mu, channels=config.channels, crop=config.crop, data_size=config.data_size,
+                             preset=config.name), out / "encoder.onnx")
+    save_latent_stats(out, encode_all(nets, train, config, device))
+
+    show = holdout[:16] if len(holdout) >= 16 else train[:16]
+    x = centre_crops(show, config.crop).to(device)
+    with torch.no_grad():
+        recon = nets.generator.images(nets.encoder(x)[0], config.crop, config.crop)
+    save_sheet(out / "recon.png", torch.cat([x, recon]), cols=16, upscale=3, background=0.5)
