@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Each module adds its commands to `app` in register(app); order sets the --help listing.
-COMMAND_MODULES = ["render", "latent", "info", "train", "train_glyph", "train_ganvae"]
+COMMAND_MODULES = ["render", "latent", "info", "train", "train_glyph", "train_ganvae", "morph", "grid", "latent_tools"]
 
 
 def _version(value: bool) -> None:
