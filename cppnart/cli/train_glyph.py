@@ -35,13 +35,14 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
-        from ..train.glyph import resolve_config, train_glyph
+        from ..train.glyph import check_out, resolve_config, train_glyph
         from ..train.live import LiveView
         from ..train.loop import Interrupted
 
         out = Path(out)
         console = Console(stderr=True)
         # Resolve once up front so the live view knows the step count (train_glyph checks again).
+        check_out(out, resume)
         resolved, payload = resolve_config(config, out, resume, steps)
         start = int(payload["step"]) if payload else 0
         console.print(f"training {resolved.name}: message {resolved.message_size}, {resolved.generator.type} generator, "

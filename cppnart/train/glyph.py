@@ -115,8 +115,10 @@ def untrained_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 # --- the run folder -----------------------------------------------------------------------
 
-def prepare_out(out: Path, resume: bool) -> None:
-    """Create/check the run folder before any work; never touch an existing run without --resume."""
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse a run folder we cannot or must not write, before any work and without side effects."""
+    import os
+
     if out.exists() and not out.is_dir():
         raise UserError(f"--out '{out}' is a file; give a folder for the run")
     if resume:
@@ -124,15 +126,22 @@ def prepare_out(out: Path, resume: bool) -> None:
             raise UserError(f"--resume: '{out}' holds no {CHECKPOINT}; start the run without --resume")
     elif (out / CHECKPOINT).exists():
         raise UserError(f"'{out}' already holds a training run; pass --resume to continue it or choose another --out")
+    existing = out
+    while not existing.exists():  # the nearest ancestor that exists is where mkdir will start
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create run folder '{out}': '{existing}' is a file; choose another --out")
+    if not os.access(existing, os.W_OK):
+        raise UserError(f"cannot write to '{existing}' (permission denied); choose another --out")
+
+
+def prepare_out(out: Path, resume: bool) -> None:
+    check_out(out, resume)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "samples").mkdir(exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create run folder '{out}': {exc.strerror}; choose another --out") from None
-    import os
-
-    if not os.access(out, os.W_OK):
-        raise UserError(f"cannot write to run folder '{out}' (permission denied); choose another --out")
 
 
 def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: int | None) -> tuple[GlyphConfig, dict | None]:

@@ -1,0 +1,52 @@
+"""Tiny seeded glyph models for tests: message 8, 16x16 images, width 16, a few dozen steps."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from cppnart.config import parse_preset
+from cppnart.glyph_config import GlyphConfig
+
+TINY_GLYPH = """
+description = "tiny test glyphs"
+kind = "glyph"
+message_size = 8
+channels = 1
+image_size = 16
+
+[generator]
+type = "cppn"
+width = 16
+activations = ["sin", "tanh"]
+scale = 3.0
+
+[decoder]
+channels = [8, 16]
+
+[train]
+steps = 40
+batch_size = 32
+lr = 3e-3
+seed = 0
+sample_every = 20
+checkpoint_every = 20
+eval_every = 20
+eval_messages = 128
+sample_count = 8
+"""
+
+# The reference conv stack, shrunk: 2 hidden ConvTranspose layers draw 15x15.
+TINY_CONV = TINY_GLYPH.replace('type = "cppn"', 'type = "conv"\nchannels = [16, 8]').replace(
+    "image_size = 16", "image_size = 15")
+
+
+def tiny_config(text: str = TINY_GLYPH, **train) -> GlyphConfig:
+    config = parse_preset(text, "tiny", "tiny.toml")
+    return replace(config, train=replace(config.train, **train)) if train else config
+
+
+def write_tiny(folder: Path, text: str = TINY_GLYPH, name: str = "tiny.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path

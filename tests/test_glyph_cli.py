@@ -1,0 +1,114 @@
+"""`cppnart train glyph` / `eval glyph` as a user runs them, and every bad input -> exit 2, one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cppnart.cli import app
+
+from .glyph_fixtures import TINY_GLYPH, write_tiny
+
+
+def run(runner, *args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    folder = tmp_path_factory.mktemp("cli")
+    preset = write_tiny(folder, TINY_GLYPH.replace("steps = 40", "steps = 30"))
+    out = folder / "run"
+    result = run(CliRunner(), "train", "glyph", "--preset", preset, "--out", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    return folder, preset, out, result
+
+
+def test_train_writes_the_run_and_reports(cli_run):
+    folder, preset, out, result = cli_run
+    assert "trained 30 steps" in result.output and "R²" in result.output
+    for name in ("checkpoint.pt", "model.onnx", "sheet.png", "metrics.jsonl", "samples/step-000020.png"):
+        assert (out / name).is_file(), name
+
+
+def test_eval_prints_trained_and_untrained(runner, cli_run):
+    folder, preset, out, _ = cli_run
+    result = run(runner, "eval", "glyph", out, "--count", "256")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in result.output.splitlines()
+            if line.split() and line.split()[0] in ("trained", "untrained")}
+    assert rows["trained"][0] > rows["untrained"][0]  # R²
+    assert rows["trained"][1] > rows["untrained"][1]  # cosine
+
+
+def test_render_the_exported_glyph_at_any_size(runner, cli_run):
+    folder, preset, out, _ = cli_run
+    np.save(folder / "msg.npy", np.load(out / "messages.npy")[0])
+    png = folder / "glyph.png"
+    result = run(runner, "render", out / "model.onnx", "--z", folder / "msg.npy", "--res", "96x64", "-o", png)
+    assert result.exit_code == 0, result.output
+    with Image.open(png) as image:
+        assert image.size == (96, 64) and image.mode == "L"
+        assert np.asarray(image).std() > 1  # a glyph, not a flat field
+
+
+def test_unknown_preset_key(runner, tmp_path):
+    preset = write_tiny(tmp_path, TINY_GLYPH.replace("[noise]", "").replace("[train]", "[noise]\nwobble = 3\n[train]"))
+    line = one_error_line(run(runner, "train", "glyph", "--preset", preset, "--out", tmp_path / "run"))
+    assert "wobble" in line and "tiny.toml" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_message_size_mismatch_on_resume(runner, cli_run, tmp_path):
+    folder, preset, out, _ = cli_run
+    before = (out / "checkpoint.pt").read_bytes()
+    other = write_tiny(tmp_path, TINY_GLYPH.replace("message_size = 8", "message_size = 16"))
+    line = one_error_line(run(runner, "train", "glyph", "--preset", other, "--out", out, "--resume"))
+    assert "message size 8" in line and "16" in line
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_existing_run_needs_resume(runner, cli_run):
+    folder, preset, out, _ = cli_run
+    before = (out / "checkpoint.pt").read_bytes()
+    line = one_error_line(run(runner, "train", "glyph", "--preset", preset, "--out", out))
+    assert "--resume" in line
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_unwritable_out_dir(runner, tmp_path):
+    preset = write_tiny(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    line = one_error_line(run(runner, "train", "glyph", "--preset", preset, "--out", blocker / "run"))
+    assert "cannot create run folder" in line
+    line = one_error_line(run(runner, "train", "glyph", "--preset", preset, "--out", blocker))
+    assert "is a file" in line
+    assert blocker.read_text() == "not a folder"
+
+
+def test_corrupt_checkpoint(runner, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"PK\x03\x04 half a zip")
+    line = one_error_line(run(runner, "train", "glyph", "--out", out, "--resume"))
+    assert "corrupt" in line
+    line = one_error_line(run(runner, "eval", "glyph", out))
+    assert "corrupt" in line
+    assert (out / "checkpoint.pt").read_bytes() == b"PK\x03\x04 half a zip"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+
+
+def test_not_a_glyph_preset(runner, tmp_path):
+    line = one_error_line(run(runner, "train", "glyph", "--preset", "classic", "--out", tmp_path / "run"))
+    assert "glyph" in line
