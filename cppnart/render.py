@@ -14,8 +14,10 @@ import numpy as np
 from .coords import View, grid
 from .errors import UserError
 
-DEFAULT_CHUNK = 1 << 16  # coordinates per onnxruntime call: 2^15-2^16 measured fastest on CPU
-BAND_COORDS = 1 << 20  # coordinates per band: bounds band memory at ~20 MB for B = 1
+DEFAULT_CHUNK = 1 << 15  # coordinates per onnxruntime call: 2^15-2^16 measured fastest on CPU
+# Coordinates per band. 2^18 vs 2^20 cut the peak RSS of a 2880x1800 render from 153 to 98 MB
+# at the same speed (bench/render.py); onnxruntime's memory arena stays on: without it, 2-3x more.
+BAND_COORDS = 1 << 18
 
 
 def band_rows(width: int, supersample: int, batch: int, chunk: int) -> int:
@@ -36,11 +38,15 @@ def check_render_args(width: int, height: int, supersample: int, chunk: int) -> 
 def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> np.ndarray:
     """Evaluate a coordinate generator on coords [N, 2] for z [B, Z] -> [B, N, C], ``chunk`` at a time."""
     per_call = max(1, chunk // z.shape[0])  # chunk bounds points x batch, so frames share the budget
-    parts = [
-        session.run(["rgb"], {"coords": coords[i : i + per_call], "z": z})[0]
-        for i in range(0, coords.shape[0], per_call)
-    ]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+    out = None
+    for i in range(0, coords.shape[0], per_call):
+        part = session.run(["rgb"], {"coords": coords[i : i + per_call], "z": z})[0]
+        if out is None:
+            if part.shape[1] == coords.shape[0]:
+                return part
+            out = np.empty((z.shape[0], coords.shape[0], part.shape[2]), dtype=np.float32)
+        out[:, i : i + part.shape[1]] = part
+    return out
 
 
 def render_bands(

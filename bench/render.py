@@ -1,0 +1,180 @@
+"""Render benchmark: naive torch full-frame forward vs cppnart, same CPPN, one run.
+
+Each side runs in a fresh child process so its peak RSS (ru_maxrss) is its own. Prints time,
+peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sgemm rate, and a
+16384x16384 poster streamed to PNG through the CLI.
+
+    python bench/render.py            # full run (~2-4 minutes on 2 cores)
+    python bench/render.py --quick    # skips the 16384x16384 poster
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WIDTH, HEIGHT = 2880, 1800
+NETS = {"32x4": "classic", "128x8": "wide"}
+REPEATS = 3
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _weights(preset: str):
+    from cppnart.config import load_preset
+    from cppnart.cppn import random_weights
+
+    return random_weights(load_preset(preset), seed=1)
+
+
+def child_naive_torch(preset: str) -> dict:
+    """What a user writes without cppnart: every pixel through torch at once."""
+    import numpy as np
+    import torch
+
+    from cppnart.coords import grid
+    from cppnart.latent import sample_z
+
+    w = _weights(preset)
+    acts = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "sin": torch.sin}
+    params = [torch.from_numpy(a) for a in (w.w_coords * w.scale, w.w_z * w.scale, w.b0)]
+    hidden = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in w.hidden]
+    w_out, b_out = torch.from_numpy(w.w_out), torch.from_numpy(w.b_out)
+    z = torch.from_numpy(sample_z(w.z_dim, 1))
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        with torch.no_grad():
+            xy = torch.from_numpy(grid(WIDTH, HEIGHT))
+            xyr = torch.cat([xy, xy.norm(dim=1, keepdim=True)], dim=1)
+            h = acts[w.activations[0]](xyr @ params[0] + z @ params[1] + params[2])
+            for act, (wi, bi) in zip(w.activations[1:], hidden):
+                h = acts[act](h @ wi + bi)
+            image = torch.sigmoid(h @ w_out + b_out).reshape(HEIGHT, WIDTH, -1).numpy()
+        times.append(time.perf_counter() - start)
+    return {"seconds": sorted(times)[len(times) // 2], "peak_mb": _peak_rss_mb(), "checksum": float(np.mean(image))}
+
+
+def child_cppnart(preset: str, to_png: bool) -> dict:
+    """cppnart's path: ONNX graph, onnxruntime in chunks; to an array or streamed to a PNG."""
+    import numpy as np
+
+    from cppnart.export import cppn_model
+    from cppnart.latent import sample_z
+    from cppnart.render import render_array, render_bands
+    from cppnart.runtime import create_session
+    from cppnart.writers import write_png
+
+    w = _weights(preset)
+    session = create_session(cppn_model(w, preset=preset, seed=1, config={}).SerializeToString(), "cpu")
+    z = sample_z(w.z_dim, 1)
+    times, checksum = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            if to_png:
+                bands = (band[0] for band in render_bands(session, z, WIDTH, HEIGHT))
+                write_png(Path(tmp) / "poster.png", WIDTH, HEIGHT, w.channels, bands)
+            else:
+                checksum = float(np.mean(render_array(session, z, WIDTH, HEIGHT)))
+            times.append(time.perf_counter() - start)
+    return {"seconds": sorted(times)[len(times) // 2], "peak_mb": _peak_rss_mb(), "checksum": checksum}
+
+
+def child_sgemm() -> dict:
+    """This machine's single-precision matmul rate (best of numpy and torch, 2048^3)."""
+    import numpy as np
+
+    n = 2048
+    rates = {}
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    for name, mm in [("numpy", lambda: a @ a)] + _torch_mm(a):
+        mm()
+        start = time.perf_counter()
+        for _ in range(10):
+            mm()
+        rates[name] = 10 * 2 * n**3 / (time.perf_counter() - start) / 1e9
+    return rates
+
+
+def _torch_mm(a):
+    try:
+        import torch
+    except ImportError:
+        return []
+    t = torch.from_numpy(a)
+    return [("torch", lambda: t @ t)]
+
+
+def flops_per_pixel(preset: str) -> float:
+    w = _weights(preset)
+    width = w.width
+    return 2.0 * (3 * width + sum(a.shape[0] * a.shape[1] for a, _ in w.hidden) + width * w.channels)
+
+
+def run_child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def poster(size: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "huge.png"
+        code = (
+            "import resource, sys, time; from typer.testing import CliRunner; from cppnart.cli import app; "
+            f"t = time.perf_counter(); r = CliRunner().invoke(app, ['render', '--res', '{size}x{size}', '--seed', '1', '-o', '{out}']); "
+            "assert r.exit_code == 0, r.output; "
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        seconds, peak = map(float, done.stdout.split())
+        return {"seconds": seconds, "peak_mb": peak, "file_mb": out.stat().st_size / 2**20}
+
+
+def main(quick: bool) -> None:
+    sgemm = run_child("sgemm")
+    best_sgemm = max(sgemm.values())
+    print(f"machine sgemm (2048^3 fp32): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in sgemm.items()))
+    print(f"\n{WIDTH}x{HEIGHT}, median of {REPEATS}, each side in a fresh process (peak RSS includes the interpreter)")
+    print(f"{'net':<7}{'side':<26}{'time s':>8}{'peak MB':>9}{'GFLOP/s':>9}")
+    for label, preset in NETS.items():
+        flops = flops_per_pixel(preset) * WIDTH * HEIGHT
+        rows = {
+            "naive torch, full frame": run_child("naive", preset),
+            "cppnart, to array": run_child("cppnart", preset, "array"),
+            "cppnart, streamed PNG": run_child("cppnart", preset, "png"),
+        }
+        for side, r in rows.items():
+            print(f"{label:<7}{side:<26}{r['seconds']:>8.2f}{r['peak_mb']:>9.0f}{flops / r['seconds'] / 1e9:>9.0f}")
+        naive, ours = rows["naive torch, full frame"], rows["cppnart, to array"]
+        png = rows["cppnart, streamed PNG"]
+        print(f"{label:<7}speed-up {naive['seconds'] / ours['seconds']:.1f}x (array), "
+              f"{naive['seconds'] / png['seconds']:.1f}x (with PNG); "
+              f"memory {ours['peak_mb'] / naive['peak_mb']:.3f} (array), {png['peak_mb'] / naive['peak_mb']:.3f} "
+              f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
+              f"checksums {naive['checksum']:.5f} / {ours['checksum']:.5f}\n")
+    if not quick:
+        huge = poster(16384)
+        print(f"16384x16384 classic poster via the CLI: {huge['seconds']:.1f} s, peak RSS {huge['peak_mb']:.0f} MB, "
+              f"file {huge['file_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "sgemm":
+            result = child_sgemm()
+        elif kind == "naive":
+            result = child_naive_torch(rest[0])
+        else:
+            result = child_cppnart(rest[0], rest[1] == "png")
+        print(json.dumps(result))
+    else:
+        main(quick="--quick" in sys.argv)
