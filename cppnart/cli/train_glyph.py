@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
         steps: Annotated[Optional[int], typer.Option(help="Total steps to train to (overrides the preset; extends a resumed run).")] = None,
         device: Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")] = Device.auto,
+        threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared machine). [default: all cores]", show_default=False)] = None,
     ) -> None:
         """Train a glyph generator + decoder through differentiable kornia noise; export model.onnx."""
         from ..config import load_preset
@@ -31,7 +32,11 @@ def register(app: typer.Typer) -> None:
             config = load_preset(preset)
             if not isinstance(config, GlyphConfig):
                 raise UserError(f"preset '{preset}' is kind '{config.kind}', not 'glyph'; pick a glyph-* preset")
-        require_torch()
+        torch = require_torch()
+        if threads is not None:
+            if threads < 1:
+                raise UserError(f"--threads must be at least 1, got {threads}")
+            torch.set_num_threads(threads)
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
