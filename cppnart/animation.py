@@ -52,3 +52,13 @@ def render_frames(model, latents: np.ndarray, width: int, height: int, view: Vie
             yield last
             if on_frame is not None:
                 on_frame(1)
+
+
+def palette_sample(model, latents: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
+                   count: int = 16, size: int = 96) -> list[np.ndarray]:
+    """Small renders of ``count`` latents spread along the path, for a GIF palette shared by all
+    frames: a CPPN draws the same picture at any size, so 96 px shows the colours of 4K."""
+    scale = min(1.0, size / max(width, height))
+    small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+    picks = latents[np.unique(np.linspace(0, len(latents) - 1, count).round().astype(int))]
+    return list(render_frames(model, picks, small_w, small_h, view, supersample))

@@ -168,6 +168,10 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
     if kind == "mp4" and (width % 2 or height % 2):
         raise UserError(f"MP4 (H.264, yuv420p) needs an even width and height, got {width}x{height}; "
                         f"use e.g. --res {width + width % 2}x{height + height % 2}")
+    limit = {"gif": 65535, "webp": 16383}.get(kind)
+    if limit and (width > limit or height > limit):
+        raise UserError(f"{kind.upper()} frames are at most {limit}x{limit}, got {width}x{height}; "
+                        "write .mp4 or a PNG folder")
     if kind == "gif" and fps > GIF_MAX_FPS:
         raise UserError(f"--fps {fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
                         f"use --fps {GIF_MAX_FPS} or less, or write .mp4")
@@ -355,7 +359,9 @@ class Mp4Writer(FrameWriter):
         super().__init__(path, width, height, fps)
         import imageio_ffmpeg
 
-        params = ["-crf", str(MP4_CRF), "-movflags", "+faststart"]
+        # x264 keeps rc-lookahead frames in flight (40 by default): ~490 MB of ffmpeg at 1080p.
+        # 10 brings that to ~290 MB with the same file size on smooth morphs (measured).
+        params = ["-crf", str(MP4_CRF), "-rc-lookahead", "10", "-movflags", "+faststart"]
         if comment:
             params += ["-metadata", f"comment={comment}"]
         self._gen = imageio_ffmpeg.write_frames(
@@ -394,8 +400,6 @@ class WebpWriter(FrameWriter):
     def __init__(self, path: Path, width: int, height: int, fps: float, loop: bool = True,
                  quality: int = WEBP_QUALITY) -> None:
         super().__init__(path, width, height, fps)
-        if width > 16384 or height > 16384:
-            raise UserError(f"WebP frames are at most 16384x16384, got {width}x{height}; write .mp4 or a PNG folder")
         self.quality = quality
         self.file = open(path, "wb")
         vp8x = bytes([0x02, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1)  # 0x02: animation flag
@@ -462,7 +466,8 @@ def open_animation(path: str | Path, width: int, height: int, channels: int, fps
     writer: FrameWriter | None = None
     try:
         if kind == "gif":
-            palette = palette_from(palette_sample()) if palette_sample and channels == 3 else None
+            shared = gif_strategy.startswith("global") and channels == 3
+            palette = palette_from(palette_sample()) if shared and palette_sample else None
             writer = GifWriter(tmp, width, height, fps, channels, loop, gif_strategy, palette, comment)
         elif kind == "mp4":
             writer = Mp4Writer(tmp, width, height, fps, comment)

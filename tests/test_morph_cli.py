@@ -68,6 +68,14 @@ def test_gif_of_two_keyframes(runner, work):
     assert comment["seed"] == 5 and comment["frames"] == 6 and len(comment["keyframes"]) == 2
 
 
+def test_shared_gif_palette_comes_from_the_whole_path(runner, work):
+    result = morph(runner, work, "a.npy", "b.npy", "c.npy", "out/g.gif", "--frames", 3, "--gif-palette", "global-ordered")
+    assert result.exit_code == 0, result.output
+    count, size, first, _ = gif_info(work / "out/g.gif")
+    assert count == 7 and size == (32, 24)
+    assert np.abs(first - render_png(runner, work, "a.npy", work / "a.png")).mean() < 12
+
+
 def test_mp4_visits_three_keyframes_and_loops(runner, work):
     result = morph(runner, work, "a.npy", "b.npy", "c.npy", "out/abc.mp4", "--frames", 5, "--loop", "--hold", 2,
                    "--fps", 12, "--ease", "sine", "--path", "lerp")

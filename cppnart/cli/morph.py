@@ -68,10 +68,10 @@ def register(app: typer.Typer) -> None:
         chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
         batch: Annotated[Optional[int], typer.Option(help="Frames per onnxruntime call. [default: as many as fit ~1 Mpx]", show_default=False)] = None,
         device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
-        palette: Annotated[GifPalette, typer.Option(help="GIF palette handling (see bench/gif_palette.py).")] = GifPalette(GIF_DEFAULT_STRATEGY),
+        gif_palette: Annotated[GifPalette, typer.Option(help="GIF only: a palette per frame or one shared, with ordered, Floyd-Steinberg or no dither (measured in bench/gif_palette.py).")] = GifPalette(GIF_DEFAULT_STRATEGY),
     ) -> None:
         """Morph between latent vectors: render every frame of the path and stream it to a GIF, MP4, WebP or PNG folder."""
-        from ..animation import render_frames
+        from ..animation import palette_sample, render_frames
         from ..latent import path_length, plan_path, read_latents
         from ..recipe import make_recipe, png_text
         from ..writers import animation_kind, check_animation_output, open_animation
@@ -105,9 +105,10 @@ def register(app: typer.Typer) -> None:
 
         started = time.perf_counter()
         with row_progress(total, f"{total} frames", True) as advance, \
-                open_animation(out, width, height, net.channels, fps, loop=True, comment=comment,
+                open_animation(out, width, height, net.channels, fps, loop=True, comment=comment,  # files always repeat; --loop shapes the path
                                frame_text=frame_text if kind == "frames" else None, frame_count=total,
-                               gif_strategy=palette.value) as writer:
+                               gif_strategy=gif_palette.value,
+                               palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample)) as writer:
             for frame in render_frames(net, latents, width, height, view, supersample, chunk, batch, on_frame=advance):
                 writer.add(frame)
         elapsed = time.perf_counter() - started
