@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -14,7 +13,7 @@ from cppnart.animation import frames_per_call, render_frames
 from cppnart.latent import plan_path
 from cppnart.model import load_model
 from cppnart.recipe import read_recipe
-from cppnart.writers import GIF_STRATEGIES, GifWriter, frame_delays, open_animation, quantize
+from cppnart.writers import GIF_STRATEGIES, frame_delays, open_animation, quantize
 
 from .conftest import files_in
 

@@ -91,20 +91,20 @@ def register(app: typer.Typer) -> None:
                         "cppnart grid --seed 7 --seeds 1-16 -o latents.png    cppnart grid between.npy --seed 7 -o sheet.png")
     @user_errors
     def grid(
-        latents: Annotated[Optional[list[Path]], typer.Argument(
+        latents: Annotated[Optional[list[Path]], typer.Argument(metavar="LATENTS",
             help="Latent files (.npy, one cell per row; or PNGs cppnart made). Omit to lay out --seeds.",
             show_default=False)] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Output .png contact sheet.")] = Path("grid.png"),
         seeds: Annotated[Optional[str], typer.Option(
             help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
-                 "with --seed W the weights stay those of W and only z follows S. [default: 16 drawn at random]",
+                 "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
             show_default=False)] = None,
         count: Annotated[int, typer.Option(help="Random seeds to draw when neither latents nor --seeds are given.")] = DEFAULT_COUNT,
         model: ModelOption = None,
         from_image: FromOption = None,
         seed: SeedOption = None,
-        cell: Annotated[Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. [default: 256x256]", show_default=False)] = None,
-        cols: Annotated[Optional[int], typer.Option(help="Cells per row. [default: about square]", show_default=False)] = None,
+        cell: Annotated[Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)] = None,
+        cols: Annotated[Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)] = None,
         labels: Annotated[bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")] = True,
         gap: Annotated[int, typer.Option(help="Pixels between cells.")] = 4,
         save_z: Annotated[Optional[Path], typer.Option("--save-z", help="Also write every cell's latent to this .npy ([N, Z], in cell order).")] = None,

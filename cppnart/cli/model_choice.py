@@ -18,14 +18,14 @@ from .common import check_positive, parse_center
 
 ModelOption = Annotated[Optional[str], typer.Option(
     "--model", "-m", show_default=False,
-    help=f"Preset name, preset .toml, .onnx file or training run folder. [default: {DEFAULT_PRESET}]")]
+    help=f"Preset name, preset .toml, .onnx file or training run folder. \\[default: {DEFAULT_PRESET}]")]
 FromOption = Annotated[Optional[Path], typer.Option(
     "--from", help="Use the model, weights seed and view of a PNG cppnart rendered.")]
 SeedOption = Annotated[Optional[int], typer.Option(
     help="Seed for a preset's random weights; drawn and printed when omitted.")]
-ZoomOption = Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. [default: 1]", show_default=False)]
-CenterOption = Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). [default: 0,0]", show_default=False)]
-SupersampleOption = Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). [default: 1]", show_default=False)]
+ZoomOption = Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)]
+CenterOption = Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False)]
+SupersampleOption = Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False)]
 
 
 def read_from(from_image: Optional[Path]) -> dict[str, Any]:

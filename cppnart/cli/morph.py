@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
     @app.command(epilog="Example: cppnart morph a.npy b.npy c.npy out.mp4 --seed 7 --frames 48 --loop")
     @user_errors
     def morph(
-        paths: Annotated[list[Path], typer.Argument(
+        paths: Annotated[list[Path], typer.Argument(metavar="KEYFRAMES... OUT",
             help="Keyframe latents (.npy of [Z] or [B, Z]; or PNGs cppnart made), then the output: "
                  ".gif, .mp4, .webp, or a folder name for numbered PNG frames.", show_default=False)],
         model: ModelOption = None,
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         seed: SeedOption = None,
         frames: Annotated[int, typer.Option(help="Frames per transition, from one keyframe up to the next.")] = 30,
         fps: Annotated[float, typer.Option(help="Frames per second.")] = 25.0,
-        res: Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. [default: 512x512]", show_default=False)] = None,
+        res: Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)] = None,
         ease: Annotated[Ease, typer.Option(help="Pace of each transition: linear; sine = sin(p·π/2), fast start and slow arrival (seed 002); smooth = ease in and out.")] = Ease.smooth,
         path: Annotated[PathKind, typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line.")] = PathKind.slerp,
         loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Return to the first keyframe so the animation repeats seamlessly.")] = False,
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         center: CenterOption = None,
         supersample: SupersampleOption = None,
         chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
-        batch: Annotated[Optional[int], typer.Option(help="Frames per onnxruntime call. [default: as many as fit ~1 Mpx]", show_default=False)] = None,
+        batch: Annotated[Optional[int], typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False)] = None,
         device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
         gif_palette: Annotated[GifPalette, typer.Option(help="GIF only: a palette per frame or one shared, with ordered, Floyd-Steinberg or no dither (measured in bench/gif_palette.py).")] = GifPalette(GIF_DEFAULT_STRATEGY),
     ) -> None:
