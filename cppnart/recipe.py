@@ -65,8 +65,12 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     try:
         with open_own_image(path) as image:
             text = image.info.get(RECIPE_KEY)
+            is_sheet = "cppnart-grid" in image.info
     except Exception:  # Pillow's UnidentifiedImageError, truncated files, ...
         raise UserError(f"'{path}' is not an image Pillow can read") from None
+    if not text and is_sheet:
+        raise UserError(f"'{path}' is a grid sheet of many cells; take one cell's latent with "
+                        f"`cppnart z get {path} --cell N -o z.npy` and render that")
     if not text:
         raise UserError(f"'{path}' carries no cppnart recipe; --from needs a PNG that cppnart rendered")
     try:

@@ -25,11 +25,11 @@ def check_writable(path: str | Path) -> Path:
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UserError(f"output folder '{parent}' does not exist; create it first or choose another --out")
+        raise UserError(f"output folder '{parent}' does not exist; create it first or choose another output path")
     if path.is_dir():
         raise UserError(f"output path '{path}' is a folder; give a file name")
     if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write to folder '{parent}' (permission denied); choose another --out")
+        raise UserError(f"cannot write to folder '{parent}' (permission denied); choose another output path")
     return path
 
 

@@ -26,10 +26,10 @@ class Prior(str, Enum):
 def sample(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")],
     dim: Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")] = None,
-    model: Annotated[Optional[str], typer.Option(help=f"Take size and prior from this model or preset. [default: {DEFAULT_PRESET}]", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option(help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]", show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed; drawn and printed when omitted.")] = None,
     count: Annotated[int, typer.Option(help="How many latents (shape [COUNT, Z] when above 1).")] = 1,
-    prior: Annotated[Optional[Prior], typer.Option(help="uniform [-1, 1] or standard normal. [default: the model's]", show_default=False)] = None,
+    prior: Annotated[Optional[Prior], typer.Option(help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False)] = None,
     from_data: Annotated[bool, typer.Option("--from-data", help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).")] = False,
 ) -> None:
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""

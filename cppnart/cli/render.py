@@ -18,7 +18,7 @@ PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: the
 
 ModelArg = Annotated[
     Optional[str],
-    typer.Argument(help=f"Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder. [default: {DEFAULT_PRESET}]",
+    typer.Argument(help=f"Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder. \\[default: {DEFAULT_PRESET}]",
                    show_default=False),
 ]
 
@@ -44,14 +44,14 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def render(
         model: ModelArg = None,
-        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. [default: 1024x1024]", show_default=False)] = None,
+        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. \\[default: 1024x1024]", show_default=False)] = None,
         seed: Annotated[Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
         z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. [default: MODEL-SEED.png]", show_default=False)] = None,
-        zoom: Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. [default: 1]", show_default=False)] = None,
-        center: Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). [default: 0,0]", show_default=False)] = None,
-        supersample: Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). [default: 1]", show_default=False)] = None,
-        bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. [default: 8]", show_default=False)] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
+        zoom: Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)] = None,
+        center: Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False)] = None,
+        supersample: Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False)] = None,
+        bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)] = None,
         chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
         device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
         from_image: Annotated[Optional[Path], typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
     def export(
         model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
         seed: Annotated[Optional[int], typer.Option(help="Seed for the random weights; drawn and printed when omitted.")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .onnx. [default: PRESET-SEED.onnx]", show_default=False)] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False)] = None,
     ) -> None:
         """Export a preset's random-weight CPPN to a self-describing ONNX file."""
         from ..model import load_model
