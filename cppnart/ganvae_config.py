@@ -59,9 +59,10 @@ class DiscriminatorConfig:
 class ScheduleConfig:
     """How the three networks take turns (see cppnart/train/ganvae.py).
 
-    stable: per batch one encoder+generator step on reconstruction + beta * KL (+ adv_weight *
-    adversarial loss on the generator only, after ``warmup_steps``), then one discriminator
-    step. beta ramps 0 -> 1 over ``kl_anneal_steps``.
+    stable: per batch one encoder+generator step on reconstruction + beta * KL (+ an adversarial
+    loss on the generator only after ``warmup_steps``, weighted so its gradient at the output
+    layer is ``adv_weight`` times the reconstruction's), then one discriminator step. beta ramps
+    0 -> 1 over ``kl_anneal_steps``.
     reference: per batch ``vae_steps`` VAE steps, up to ``g_steps`` steps on adversarial + VAE
     loss stopping once g_loss < ``g_stop``, one D step only while d_loss > ``d_min`` and
     g_loss < ``g_max``.
@@ -75,7 +76,7 @@ class ScheduleConfig:
     beta1: float = 0.5
     warmup_steps: int = 2000
     kl_anneal_steps: int = 2000
-    adv_weight: float = 0.05
+    adv_weight: float = 0.1
     # reference-only knobs (the reference's numbers)
     lr_g: float = 0.01
     lr_vae: float = 1e-4
