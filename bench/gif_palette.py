@@ -27,7 +27,7 @@ from PIL import Image
 from cppnart.animation import render_frames
 from cppnart.latent import plan_path
 from cppnart.model import load_model
-from cppnart.writers import GIF_STRATEGIES, GifWriter, palette_from
+from cppnart.animation_writers import GIF_STRATEGIES, GifWriter, palette_from
 
 
 def decode(path: Path) -> np.ndarray:

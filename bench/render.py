@@ -141,7 +141,7 @@ def poster(size: int) -> dict:
 def main(quick: bool) -> None:
     sgemm = run_child("sgemm")
     best_sgemm = max(sgemm.values())
-    print(f"machine sgemm (2048^3 fp32): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in sgemm.items()))
+    print("machine sgemm (2048^3 fp32): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in sgemm.items()))
     print(f"\n{WIDTH}x{HEIGHT}, median of {REPEATS}, each side in a fresh process (peak RSS includes the interpreter)")
     print(f"{'net':<7}{'side':<26}{'time s':>8}{'peak MB':>9}{'GFLOP/s':>9}")
     for label, preset in NETS.items():

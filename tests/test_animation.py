@@ -13,7 +13,8 @@ from cppnart.animation import frames_per_call, render_frames
 from cppnart.latent import plan_path
 from cppnart.model import load_model
 from cppnart.recipe import read_recipe
-from cppnart.writers import GIF_STRATEGIES, frame_delays, open_animation, quantize
+from cppnart.animation_writers import GIF_STRATEGIES, frame_delays, open_animation
+from cppnart.writers import quantize
 
 from .conftest import files_in
 

@@ -12,7 +12,7 @@ import typer
 
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
-from ..writers import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
+from ..animation_writers import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
 from .common import Device, parse_res, row_progress, user_errors
 from .model_choice import (CenterOption, FromOption, ModelOption, SeedOption, SupersampleOption, ZoomOption,
                            choose_model, choose_view, read_from)
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from ..animation import palette_sample, render_frames
         from ..latent import path_length, plan_path, read_latents
         from ..recipe import make_recipe, png_text
-        from ..writers import animation_kind, check_animation_output, open_animation
+        from ..animation_writers import animation_kind, check_animation_output, open_animation
 
         # Everything that can be wrong with the arguments is found before the first frame.
         keys, out = split_inputs(paths)
