@@ -36,7 +36,7 @@ def cli_run(tmp_path_factory):
 
 def test_train_writes_the_run_and_reports(cli_run):
     folder, preset, out, result = cli_run
-    assert "trained 30 steps" in result.output and "R²" in result.output
+    assert "trained to step 30" in result.output and "R²" in result.output
     for name in ("checkpoint.pt", "model.onnx", "sheet.png", "metrics.jsonl", "samples/step-000020.png"):
         assert (out / name).is_file(), name
 

@@ -64,8 +64,12 @@ def register(app: typer.Typer) -> None:
             console.print(f"interrupted after step {stop.step}; checkpoint saved in {out / 'checkpoint.pt'}. "
                           f"Continue with: cppnart train glyph --out {out} --resume", highlight=False)
             raise typer.Exit(130) from None
-        score = f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else ""
-        typer.echo(f"trained {result.steps} steps in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s){score}")
+        if result.steps == start:
+            typer.echo(f"already at step {start} of {resolved.train.steps}; nothing to train (pass a larger --steps to go on)")
+        else:
+            score = f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else ""
+            typer.echo(f"trained to step {result.steps} in {result.seconds:.0f} s "
+                       f"({result.steps_per_second:.1f} steps/s){score}")
         typer.echo(f"model: {result.model}  sheet: {out / 'sheet.png'}")
 
     @eval_app.command("glyph")
