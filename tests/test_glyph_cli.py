@@ -112,3 +112,11 @@ def test_corrupt_checkpoint(runner, tmp_path):
 def test_not_a_glyph_preset(runner, tmp_path):
     line = one_error_line(run(runner, "train", "glyph", "--preset", "classic", "--out", tmp_path / "run"))
     assert "glyph" in line
+
+
+def test_no_preset_and_no_run(runner, tmp_path):
+    line = one_error_line(run(runner, "train", "glyph", "--out", tmp_path / "run"))
+    assert "--preset" in line
+    assert not (tmp_path / "run").exists()
+    line = one_error_line(run(runner, "eval", "glyph", tmp_path))
+    assert "no checkpoint" in line

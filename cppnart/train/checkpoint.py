@@ -80,7 +80,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and sanity-check a checkpoint on the CPU; anything unreadable is a one-line UserError."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"no checkpoint at '{path}'; train without --resume first")
+        raise UserError(f"no checkpoint at '{path}'; name a training run folder (or its checkpoint.pt)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, pickle refused by weights_only, plain garbage...
