@@ -74,7 +74,7 @@ def test_state_of_another_shape_is_a_user_error(tmp_path):
 def test_failed_save_keeps_the_old_checkpoint(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", config={}, step=1, states={"model": _model()})
     before = path.read_bytes()
-    with pytest.raises(pickle.PicklingError):  # a lambda cannot be pickled: torch.save fails half-way
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # a lambda cannot be pickled: torch.save fails half-way
         save_checkpoint(tmp_path / "c.pt", config={"bad": lambda: 0}, step=2, states={})
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["c.pt"]
