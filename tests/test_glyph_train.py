@@ -127,3 +127,23 @@ def test_conv_export_matches_torch(tmp_path):
     got = model.session.run(None, {"z": z})[0]
     assert got.shape == (5, 1, 15, 15)
     assert np.max(np.abs(got - expected)) < 1e-4
+
+
+def test_conv_glyph_renders_at_native_size_unless_asked(tmp_path):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from cppnart.cli import app
+
+    config = tiny_config(TINY_CONV)
+    torch.manual_seed(0)
+    path = export_generator(build_models(config, CPU).generator, config, tmp_path / "model.onnx")
+    msg = tmp_path / "msg.npy"
+    np.save(msg, np.random.default_rng(2).standard_normal(8).astype(np.float32))
+    runner = CliRunner()
+    native = runner.invoke(app, ["render", str(path), "--z", str(msg), "-o", str(tmp_path / "native.png")])
+    assert native.exit_code == 0, native.output
+    assert Image.open(tmp_path / "native.png").size == (15, 15)
+    big = runner.invoke(app, ["render", str(path), "--z", str(msg), "--res", "60x60", "-o", str(tmp_path / "big.png")])
+    assert big.exit_code == 0, big.output
+    assert Image.open(tmp_path / "big.png").size == (60, 60)

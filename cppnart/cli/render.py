@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..render import DEFAULT_CHUNK
 from .common import Device, check_positive, check_suffix, parse_center, parse_res, row_progress, user_errors
 
+DEFAULT_RES = (1024, 1024)
 PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: they take a moment
 
 ModelArg = Annotated[
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def render(
         model: ModelArg = None,
-        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. \\[default: 1024x1024]", show_default=False)] = None,
+        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]", show_default=False)] = None,
         seed: Annotated[Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
         z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
@@ -62,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from ..writers import check_writable, write_png
 
         recipe = read_recipe(from_image) if from_image is not None else {}
-        width, height = parse_res(res) if res is not None else tuple(recipe.get("res", (1024, 1024)))
+        size = parse_res(res) if res is not None else recipe.get("res")
         check_positive(zoom, "--zoom")
         view = View(
             zoom=zoom if zoom is not None else float(recipe.get("zoom", 1.0)),
@@ -91,6 +92,8 @@ def register(app: typer.Typer) -> None:
             net = model_from_recipe({**recipe, "seed": seed}, device.value)
         else:
             net = load_model(DEFAULT_PRESET, seed, device.value)
+        # Image-interface models (conv glyphs) draw a fixed size: keep it unless --res asks to resize.
+        width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
         # A new --seed re-draws z too; otherwise the image's own z comes back.
         latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
 

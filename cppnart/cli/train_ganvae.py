@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def train_ganvae_cmd(
         out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoint, samples, model.onnx, encoder.onnx).")],
-        data: Annotated[Optional[str], typer.Option(help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. [default: the run's data with --resume, else builtin:digits]", show_default=False)] = None,
+        data: Annotated[Optional[str], typer.Option(help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. \\[default: the run's data with --resume, else builtin:digits]", show_default=False)] = None,
         preset: Annotated[str, typer.Option(help="Training recipe (kind ganvae).")] = DIGITS_PRESET,
         steps: Annotated[Optional[int], typer.Option(help="Train up to this many batches (overrides the preset).")] = None,
         resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def eval_ganvae_cmd(
         run: Annotated[Path, typer.Argument(help="A `train ganvae` run folder.")],
-        data: Annotated[Optional[str], typer.Option(help="Images to reconstruct. [default: the run's data]", show_default=False)] = None,
+        data: Annotated[Optional[str], typer.Option(help="Images to reconstruct. \\[default: the run's data]", show_default=False)] = None,
         count: Annotated[int, typer.Option(help="How many images.")] = 1000,
     ) -> None:
         """Reconstruction error (MSE per pixel, encoder mean -> generator) through the exported ONNX files."""
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
         images: Annotated[list[Path], typer.Argument(help="Image file(s); several give z of shape [B, Z].")],
         model: Annotated[Path, typer.Option(help="A `train ganvae` run folder (or its model.onnx).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")],
-        invert: Annotated[Optional[bool], typer.Option("--invert/--no-invert", help="Swap dark and light (training digits are white on black). [default: when the border is bright]", show_default=False)] = None,
+        invert: Annotated[Optional[bool], typer.Option("--invert/--no-invert", help="Swap dark and light (training digits are white on black). \\[default: when the border is bright]", show_default=False)] = None,
     ) -> None:
         """Encode images to latent vectors with a trained run's encoder (its mean)."""
         import numpy as np

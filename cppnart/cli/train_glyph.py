@@ -13,7 +13,7 @@ from .train import eval_app, require_torch, train_app
 
 
 def register(app: typer.Typer) -> None:
-    @train_app.command("glyph")
+    @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
     @user_errors
     def train_glyph_command(
         out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, samples/, model.onnx, sheet.png.")],
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
         steps: Annotated[Optional[int], typer.Option(help="Total steps to train to (overrides the preset; extends a resumed run).")] = None,
         device: Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")] = Device.auto,
-        threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared machine). [default: all cores]", show_default=False)] = None,
+        threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared machine). \\[default: all cores]", show_default=False)] = None,
     ) -> None:
         """Train a glyph generator + decoder through differentiable kornia noise; export model.onnx."""
         from ..config import load_preset
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                        f"({result.steps_per_second:.1f} steps/s){score}")
         typer.echo(f"model: {result.model}  sheet: {out / 'sheet.png'}")
 
-    @eval_app.command("glyph")
+    @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
     @user_errors
     def eval_glyph_command(
         run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
