@@ -8,7 +8,6 @@ Small on purpose (they are committed); render the same recipes at any size with
 
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 import cppnart
