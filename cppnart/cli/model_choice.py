@@ -50,14 +50,20 @@ def choose_view(recipe: dict[str, Any], zoom: Optional[float], center: Optional[
     return view, supersample
 
 
-def choose_model(model: Optional[str], recipe: dict[str, Any], seed: Optional[int], device: str):
-    """--model, else the recipe's model, else the default preset; the seed is drawn if needed."""
-    from ..model import draw_seed, load_model, model_from_recipe
+def choose_seed(recipe: dict[str, Any], seed: Optional[int]) -> int:
+    """--seed, else the recipe's, else a fresh one (which the command prints)."""
+    from ..model import draw_seed
 
     if seed is None:
         seed = recipe.get("seed") if recipe else None
-    if seed is None:
-        seed = draw_seed()
+    return draw_seed() if seed is None else int(seed)
+
+
+def choose_model(model: Optional[str], recipe: dict[str, Any], seed: Optional[int], device: str):
+    """--model, else the recipe's model, else the default preset; the seed is drawn if needed."""
+    from ..model import load_model, model_from_recipe
+
+    seed = choose_seed(recipe, seed)
     if model is not None:
         return load_model(model, seed, device)
     if recipe:

@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from ..config import DEFAULT_PRESET
-from ..coords import View
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
-from .common import Device, check_positive, check_suffix, parse_center, parse_res, row_progress, user_errors
+from .common import Device, check_suffix, parse_res, row_progress, user_errors
+from .model_choice import choose_model, choose_seed, choose_view, read_from
 
 DEFAULT_RES = (1024, 1024)
 PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: they take a moment
@@ -58,40 +58,22 @@ def register(app: typer.Typer) -> None:
         from_image: Annotated[Optional[Path], typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
     ) -> None:
         """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
-        from ..model import draw_seed, load_model, model_from_recipe
-        from ..recipe import make_recipe, png_text, read_recipe
+        from ..recipe import make_recipe, png_text
         from ..writers import check_writable, write_png
 
-        recipe = read_recipe(from_image) if from_image is not None else {}
+        recipe = read_from(from_image)
         size = parse_res(res) if res is not None else recipe.get("res")
-        check_positive(zoom, "--zoom")
-        view = View(
-            zoom=zoom if zoom is not None else float(recipe.get("zoom", 1.0)),
-            center=parse_center(center) if center is not None else tuple(recipe.get("center", (0.0, 0.0))),
-        )
-        supersample = supersample if supersample is not None else int(recipe.get("supersample", 1))
+        view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
         bits = bits if bits is not None else int(recipe.get("bits", 8))
         if bits not in (8, 16):
             raise UserError(f"--bits must be 8 or 16, got {bits}")
-        if supersample < 1:
-            raise UserError(f"--supersample must be at least 1, got {supersample}")
-        if chunk < 1:
-            raise UserError(f"--chunk must be at least 1 coordinate per call, got {chunk}")
         if out is not None:
             check_suffix(out, (".png",))
             check_writable(out)
 
         seed_given = seed is not None
-        if seed is None:
-            seed = recipe.get("seed") if recipe else None
-        if seed is None:
-            seed = draw_seed()
-        if model is not None:
-            net = load_model(model, seed, device.value)
-        elif recipe:
-            net = model_from_recipe({**recipe, "seed": seed}, device.value)
-        else:
-            net = load_model(DEFAULT_PRESET, seed, device.value)
+        seed = choose_seed(recipe, seed)
+        net = choose_model(model, recipe, seed, device.value)
         # Image-interface models (conv glyphs) draw a fixed size: keep it unless --res asks to resize.
         width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
         # A new --seed re-draws z too; otherwise the image's own z comes back.
