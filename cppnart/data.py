@@ -119,21 +119,28 @@ def _to_float(images: np.ndarray) -> np.ndarray:
 
 # --- image folders -----------------------------------------------------------------------
 
-def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
+def open_image(path: str | Path, channels: int):
+    """A decoded PIL image in mode L (1 channel) or RGB (3); unreadable files are a UserError."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            image.load()
+    except FileNotFoundError:
+        raise UserError(f"image '{path}' not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UserError(f"cannot read image '{path}': {exc}") from None
+    return image
+
+
+def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images")
-    mode = "L" if channels == 1 else "RGB"
     arrays, first = [], None
     for file in files:
-        try:
-            with Image.open(file) as image:
-                image = image.convert(mode)
-                image.load()
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise UserError(f"cannot read image '{file}': {exc}") from None
+        image = open_image(file, channels)
         if resize is not None:
             image = crop_resize(image, resize)
         elif first is None:

@@ -80,18 +80,9 @@ class RunEncoder:
 
     def load(self, path: str | Path, invert: bool | None = None) -> np.ndarray:
         """One image file -> [C, crop, crop] as the encoder saw its training data."""
-        from PIL import Image, UnidentifiedImageError
+        from .data import crop_resize, open_image
 
-        from .data import crop_resize
-
-        try:
-            with Image.open(path) as image:
-                image = image.convert("L" if self.channels == 1 else "RGB")
-                image.load()
-        except FileNotFoundError:
-            raise UserError(f"image '{path}' not found") from None
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise UserError(f"cannot read image '{path}': {exc}") from None
+        image = open_image(path, self.channels)
         pixels = np.asarray(crop_resize(image, self.data_size), dtype=np.float32) / 255.0
         pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
         if invert is None:  # auto: a bright border means dark ink on light paper

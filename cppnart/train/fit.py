@@ -37,16 +37,11 @@ CHECKPOINT = "checkpoint.pt"
 
 def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
     """The image as float [H, W, C] in [0, 1], shrunk so its longer side is at most ``max_side``."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if config.channels == 1 else "RGB")
-            image.load()
-    except FileNotFoundError:
-        raise UserError(f"image '{path}' not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError(f"cannot read image '{path}': {exc}") from None
+    from ..data import open_image
+
+    image = open_image(path, config.channels)
     w, h = image.size
     k = config.max_side / max(w, h)
     if k < 1:
