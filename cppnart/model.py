@@ -71,6 +71,11 @@ class Model:
         return tuple(json.loads(size)) if size else None
 
     @property
+    def from_preset(self) -> bool:
+        """Random weights drawn from a preset and a seed (not a file): the seed picks the picture."""
+        return not self.source.endswith(".onnx")
+
+    @property
     def label(self) -> str:
         """Short name for file names and messages."""
         return self.preset or Path(self.source).stem

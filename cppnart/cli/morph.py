@@ -112,6 +112,6 @@ def register(app: typer.Typer) -> None:
             for frame in render_frames(net, latents, width, height, view, supersample, chunk, batch, on_frame=advance):
                 writer.add(frame)
         elapsed = time.perf_counter() - started
-        seed_note = f"seed {net.seed} · " if net.seed is not None else ""
+        seed_note = f"seed {net.seed} · " if net.from_preset else ""
         typer.echo(f"{seed_note}{net.label} · {len(keyframes)} keyframes, {total} frames {width}x{height} "
                    f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)")

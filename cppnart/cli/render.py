@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
 
         if out is None:
-            out = Path(f"{net.label}-{seed}.png" if net.seed is not None else f"{net.label}.png")
+            out = Path(f"{net.label}-{seed}.png")
             check_writable(out)
         text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
         started = time.perf_counter()
@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
             bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
             write_png(out, width, height, net.channels, bands, bits=bits, text=text)
         elapsed = time.perf_counter() - started
-        seed_note = f"seed {net.seed} · " if net.seed is not None else ""
+        # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
+        z_from_seed = z is None and (seed_given or not recipe.get("z"))
+        seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
         typer.echo(f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)")
 
     @app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
