@@ -250,3 +250,13 @@ print('ok')
 def test_render_path_needs_no_torch(tmp_path, script):
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+
+
+def test_device_cuda_without_cuda_is_a_one_line_error(runner, tmp_path):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has onnxruntime-gpu")
+    result = run(runner, "render", "--res", "8x8", "--device", "cuda", "-o", tmp_path / "a.png")
+    assert result.exit_code == 2 and "onnxruntime-gpu" in result.output
+    assert files_in(tmp_path) == []
