@@ -6,6 +6,7 @@ peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sge
 
     python bench/render.py            # full run (~2-4 minutes on 2 cores)
     python bench/render.py --quick    # skips the 16384x16384 poster
+    python bench/render.py --quick --preset softplus   # also measure a bundled preset
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import time
 from pathlib import Path
 
 WIDTH, HEIGHT = 2880, 1800
-NETS = {"32x4": "classic", "128x8": "wide"}
+# The classic tanh CPPN of seed 003 at two sizes. (The `wide` preset mixes in sin, which
+# onnxruntime evaluates more slowly than tanh: pass --preset NAME to measure any preset too.)
+NETS = {"32x4": "classic", "128x8": "classic-128x8"}
 REPEATS = 3
 
 
@@ -28,10 +31,17 @@ def _peak_rss_mb() -> float:
 
 
 def _weights(preset: str):
+    import dataclasses
+
     from cppnart.config import load_preset
     from cppnart.cppn import random_weights
 
-    return random_weights(load_preset(preset), seed=1)
+    if preset == "classic-128x8":
+        config = dataclasses.replace(load_preset("classic"), width=128, depth=8, activations=("tanh",) * 8,
+                                     init_scale=0.25)
+    else:
+        config = load_preset(preset)
+    return random_weights(config, seed=1)
 
 
 def child_naive_torch(preset: str) -> dict:
@@ -43,7 +53,8 @@ def child_naive_torch(preset: str) -> dict:
     from cppnart.latent import sample_z
 
     w = _weights(preset)
-    acts = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "sin": torch.sin}
+    acts = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "sin": torch.sin, "gaussian":
+            lambda x: torch.exp(-x * x), "abs": torch.abs, "cos": torch.cos, "relu": torch.relu}
     params = [torch.from_numpy(a) for a in (w.w_coords * w.scale, w.w_z * w.scale, w.b0)]
     hidden = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in w.hidden]
     w_out, b_out = torch.from_numpy(w.w_out), torch.from_numpy(w.b_out)
@@ -56,8 +67,11 @@ def child_naive_torch(preset: str) -> dict:
             xyr = torch.cat([xy, xy.norm(dim=1, keepdim=True)], dim=1)
             h = acts[w.activations[0]](xyr @ params[0] + z @ params[1] + params[2])
             for act, (wi, bi) in zip(w.activations[1:], hidden):
-                h = acts[act](h @ wi + bi)
-            image = torch.sigmoid(h @ w_out + b_out).reshape(HEIGHT, WIDTH, -1).numpy()
+                y = acts[act](h @ wi + bi)
+                h = h + y if w.residual else y
+            logits = h @ w_out + b_out
+            image = {"sigmoid": torch.sigmoid, "sin": lambda x: 0.5 + 0.5 * torch.sin(x),
+                     "tanh": lambda x: 0.5 + 0.5 * torch.tanh(x)}[w.output](logits).reshape(HEIGHT, WIDTH, -1).numpy()
         times.append(time.perf_counter() - start)
     return {"seconds": sorted(times)[len(times) // 2], "peak_mb": _peak_rss_mb(), "checksum": float(np.mean(image))}
 
@@ -138,13 +152,13 @@ def poster(size: int) -> dict:
         return {"seconds": seconds, "peak_mb": peak, "file_mb": out.stat().st_size / 2**20}
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, extra: list[str]) -> None:
     sgemm = run_child("sgemm")
     best_sgemm = max(sgemm.values())
     print("machine sgemm (2048^3 fp32): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in sgemm.items()))
     print(f"\n{WIDTH}x{HEIGHT}, median of {REPEATS}, each side in a fresh process (peak RSS includes the interpreter)")
-    print(f"{'net':<7}{'side':<26}{'time s':>8}{'peak MB':>9}{'GFLOP/s':>9}")
-    for label, preset in NETS.items():
+    print(f"{'net':<10}{'side':<26}{'time s':>8}{'peak MB':>9}{'GFLOP/s':>9}")
+    for label, preset in {**NETS, **{name: name for name in extra}}.items():
         flops = flops_per_pixel(preset) * WIDTH * HEIGHT
         rows = {
             "naive torch, full frame": run_child("naive", preset),
@@ -152,10 +166,10 @@ def main(quick: bool) -> None:
             "cppnart, streamed PNG": run_child("cppnart", preset, "png"),
         }
         for side, r in rows.items():
-            print(f"{label:<7}{side:<26}{r['seconds']:>8.2f}{r['peak_mb']:>9.0f}{flops / r['seconds'] / 1e9:>9.0f}")
+            print(f"{label:<10}{side:<26}{r['seconds']:>8.2f}{r['peak_mb']:>9.0f}{flops / r['seconds'] / 1e9:>9.0f}")
         naive, ours = rows["naive torch, full frame"], rows["cppnart, to array"]
         png = rows["cppnart, streamed PNG"]
-        print(f"{label:<7}speed-up {naive['seconds'] / ours['seconds']:.1f}x (array), "
+        print(f"{label:<10}speed-up {naive['seconds'] / ours['seconds']:.1f}x (array), "
               f"{naive['seconds'] / png['seconds']:.1f}x (with PNG); "
               f"memory {ours['peak_mb'] / naive['peak_mb']:.3f} (array), {png['peak_mb'] / naive['peak_mb']:.3f} "
               f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
@@ -177,4 +191,5 @@ if __name__ == "__main__":
             result = child_cppnart(rest[0], rest[1] == "png")
         print(json.dumps(result))
     else:
-        main(quick="--quick" in sys.argv)
+        extra = [sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--preset"]
+        main(quick="--quick" in sys.argv, extra=extra)

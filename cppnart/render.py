@@ -78,5 +78,12 @@ def render_bands(
 
 
 def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs: Any) -> np.ndarray:
-    """The whole image(s) as one float32 array [B, H, W, C]."""
-    return np.concatenate(list(render_bands(session, z, width, height, **kwargs)), axis=1)
+    """The whole image(s) as one float32 array [B, H, W, C], filled band by band (no second copy)."""
+    image = None
+    row = 0
+    for band in render_bands(session, z, width, height, **kwargs):
+        if image is None:
+            image = np.empty((band.shape[0], height, width, band.shape[3]), dtype=np.float32)
+        image[:, row : row + band.shape[1]] = band
+        row += band.shape[1]
+    return image
