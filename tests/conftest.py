@@ -35,3 +35,22 @@ def runner() -> CliRunner:
 def files_in(folder: Path) -> list[str]:
     """Every file in a folder, hidden temporaries included (to catch partial outputs)."""
     return sorted(p.name for p in folder.iterdir())
+
+
+def one_error_line(result) -> str:
+    """The CLI's contract for bad input: exit 2 and exactly one line starting 'error: '."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models: one thread avoids OpenMP spin-waits on a busy 2-core machine (6x faster here)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 
 from cppnart.coords import grid
+from cppnart.export import cppn_model
 from cppnart.ganvae_config import FitConfig
 from cppnart.model import load_model
 from cppnart.models.fit import FitCPPN
 from cppnart.runtime import create_session
-from cppnart.export import cppn_model
 from cppnart.train.checkpoint import load_checkpoint
 from cppnart.train.fit import fit_image, psnr
 from cppnart.train.loop import Interrupted
@@ -23,13 +23,7 @@ from cppnart.train.loop import Interrupted
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: a single thread avoids OpenMP spin-waits on a busy 2-core machine (6x faster here).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def synthetic_photo(width: int = 24, height: int = 16) -> np.ndarray:

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from cppnart.cli import app
 from cppnart.data import synthetic_digits
 
+from .conftest import one_error_line
+
 TINY_GANVAE = """
 description = "tiny test GAN+VAE"
 kind = "ganvae"
@@ -82,13 +84,6 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
 
 def invoke(*args: str):
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -12,25 +12,30 @@ import torch
 
 from cppnart.coords import grid
 from cppnart.export import cppn_model
-from cppnart.ganvae_config import (DiscriminatorConfig, EncoderConfig, GanVaeConfig, GeneratorConfig,
-                                   ScheduleConfig)
+from cppnart.ganvae_config import (
+    DiscriminatorConfig,
+    EncoderConfig,
+    GanVaeConfig,
+    GeneratorConfig,
+    ScheduleConfig,
+)
 from cppnart.model import load_model
 from cppnart.runtime import create_session
 from cppnart.train.checkpoint import load_checkpoint
-from cppnart.train.ganvae import (build_nets, export_run, load_training_images, random_crops, split_holdout,
-                                  train_ganvae)
+from cppnart.train.ganvae import (
+    build_nets,
+    export_run,
+    load_training_images,
+    random_crops,
+    split_holdout,
+    train_ganvae,
+)
 from cppnart.train.loop import Interrupted
 
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: a single thread avoids OpenMP spin-waits on a busy 2-core machine (6x faster here).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(**schedule) -> GanVaeConfig:

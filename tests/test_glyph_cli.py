@@ -8,18 +8,12 @@ from PIL import Image
 
 from cppnart.cli import app
 
+from .conftest import one_error_line
 from .glyph_fixtures import TINY_GLYPH, write_tiny
 
 
 def run(runner, *args):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

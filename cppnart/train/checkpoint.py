@@ -115,3 +115,19 @@ def restore(payload: dict[str, Any], *, states: dict[str, Any],
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise UserError(f"{where}: random-number state is damaged ({exc})") from None
     return int(payload["step"])
+
+
+def checkpoint_config(payload: dict[str, Any], cls: type, where: str) -> Any:
+    """The config a run was trained with, rebuilt from its checkpoint and validated.
+
+    A checkpoint of another model family is a UserError naming both kinds.
+    """
+    from ..config import from_dict
+
+    expected = cls.__dataclass_fields__["kind"].default
+    kind = payload["config"].get("kind", expected)
+    if kind != expected:
+        raise UserError(f"{where} is a '{kind}' run, not {expected}")
+    config = from_dict(cls, payload["config"], where)
+    config.validate(where)
+    return config

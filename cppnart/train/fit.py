@@ -21,14 +21,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..config import from_dict, to_dict
+from ..config import to_dict
 from ..encoder import write_summary
 from ..errors import UserError
 from ..export import cppn_model, save_model
 from ..ganvae_config import FitConfig
 from ..models.fit import FitCPPN
 from ..models.ganvae import pixel_coords
-from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
@@ -65,11 +65,7 @@ class FitResult:
 
 def config_from_checkpoint(path: Path) -> tuple[FitConfig, dict[str, Any]]:
     payload = load_checkpoint(path)
-    config = from_dict(FitConfig, payload["config"], f"checkpoint '{path}'")
-    if config.kind != "fit":
-        raise UserError(f"checkpoint '{path}' is a '{config.kind}' run, not fit")
-    config.validate(f"checkpoint '{path}'")
-    return config, payload
+    return checkpoint_config(payload, FitConfig, f"checkpoint '{path}'"), payload
 
 
 def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch.device,

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..config import from_dict, to_dict
+from ..config import to_dict
 from ..data import ImageSet
 from ..encoder import encoder_model, save_latent_stats, write_summary
 from ..errors import UserError
@@ -42,7 +42,7 @@ from ..export import cppn_model, save_model
 from ..ganvae_config import GanVaeConfig
 from ..latent import sample_z
 from ..models.ganvae import CPPNGenerator, Discriminator, Encoder, pixel_coords
-from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
@@ -257,11 +257,7 @@ def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
 
 def config_from_checkpoint(path: Path) -> tuple[GanVaeConfig, dict[str, Any]]:
     payload = load_checkpoint(path)
-    config = from_dict(GanVaeConfig, payload["config"], f"checkpoint '{path}'")
-    if config.kind != "ganvae":
-        raise UserError(f"checkpoint '{path}' is a '{config.kind}' run, not ganvae")
-    config.validate(f"checkpoint '{path}'")
-    return config, payload
+    return checkpoint_config(payload, GanVaeConfig, f"checkpoint '{path}'"), payload
 
 
 def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: torch.device,

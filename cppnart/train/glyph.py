@@ -23,12 +23,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import from_dict, to_dict
+from ..config import to_dict
 from ..errors import UserError
 from ..glyph_config import GlyphConfig
 from ..models.glyph import GlyphDecoder, build_generator
 from ..noise import build_noise
-from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .device import choose_device
 from .live import LiveView
 from .loop import Every, run_steps
@@ -73,9 +73,7 @@ def build_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 
 def config_from_checkpoint(payload: dict[str, Any], where: str) -> GlyphConfig:
-    config = from_dict(GlyphConfig, payload["config"], where)
-    config.validate(where)
-    return config
+    return checkpoint_config(payload, GlyphConfig, where)
 
 
 # --- evaluation ---------------------------------------------------------------------------
