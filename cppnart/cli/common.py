@@ -82,9 +82,13 @@ def check_positive(value: float | int | None, option: str) -> None:
         raise UserError(f"{option} must be a positive number, got {value}")
 
 
-def check_suffix(path: Path, allowed: tuple[str, ...], option: str = "--out") -> None:
+def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") -> Path:
+    """An output file of the right kind in a folder we can write: checked before any work."""
+    from ..writers import check_writable
+
     if path.suffix.lower() not in allowed:
         raise UserError(f"{option} '{path}' must end in {' or '.join(allowed)}")
+    return check_writable(path)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import typer
 
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
-from .common import Device, check_suffix, parse_res, row_progress, user_errors
+from .common import Device, check_output, parse_res, row_progress, user_errors
 from .model_choice import (CenterOption, FromOption, ModelOption, SeedOption, SupersampleOption, ZoomOption,
                            choose_model, choose_view, read_from)
 
@@ -119,14 +119,12 @@ def register(app: typer.Typer) -> None:
         from ..latent import GRID_KEY, read_latents
         from ..model import draw_seed
         from ..__about__ import __version__
-        from ..writers import check_writable, write_png
+        from ..writers import write_png
 
         # --- arguments, all checked before rendering ---------------------------------------
-        check_suffix(out, (".png",))
-        check_writable(out)
+        check_output(out, (".png",))
         if save_z is not None:
-            check_suffix(save_z, (".npy",), "--save-z")
-            check_writable(save_z)
+            check_output(save_z, (".npy",), "--save-z")
         width, height = parse_res(cell, "--cell") if cell is not None else DEFAULT_CELL
         if latents and seeds is not None:
             raise UserError("give latent files or --seeds, not both")

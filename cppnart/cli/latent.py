@@ -10,7 +10,7 @@ import typer
 
 from ..config import DEFAULT_PRESET
 from ..errors import UserError
-from .common import user_errors
+from .common import check_output, user_errors
 
 z_app = typer.Typer(help="Latent vectors: sample, and (with other commands) mix, interpolate, encode.",
                     no_args_is_help=True)
@@ -35,11 +35,8 @@ def sample(
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""
     from ..latent import sample_z, save_z
     from ..model import draw_seed, load_model
-    from ..writers import check_writable
 
-    if out.suffix != ".npy":
-        raise UserError(f"--out '{out}' must end in .npy")
-    check_writable(out)
+    check_output(out, (".npy",))
     if dim is not None and model is not None:
         raise UserError("give either --dim or --model, not both")
     seed = draw_seed() if seed is None else seed

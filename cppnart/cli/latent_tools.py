@@ -8,19 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
-from .common import user_errors
+from .common import check_output, user_errors
 from .latent import z_app
 from .morph import Ease, PathKind
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
-
-
-def _check_out(out: Path) -> None:
-    from ..writers import check_writable
-
-    if out.suffix != ".npy":
-        raise UserError(f"--out '{out}' must end in .npy")
-    check_writable(out)
 
 
 def _shape(z) -> str:
@@ -43,7 +35,7 @@ def mix(
     """Latent arithmetic, as in seed 002: z_9 + (z_1_after - z_1_before) moves a 9 the way a 1 changed."""
     from ..latent import mix_expression, mix_terms, save_z
 
-    _check_out(out)
+    check_output(out, (".npy",))
     flags = base is not None or add or sub
     if expression is not None and flags:
         raise UserError("give either an expression or --base/--add/--sub, not both")
@@ -76,7 +68,7 @@ def lerp(
     from ..latent import ease as ease_fn
     from ..latent import interpolate, read_latents, save_z
 
-    _check_out(out)
+    check_output(out, (".npy",))
     a = read_latents(start)
     b = read_latents(end, a.shape[1])
     for name, z in ((start, a), (end, b)):
@@ -105,7 +97,7 @@ def get(
     """Read the latent(s) an image was rendered from, back into a .npy file."""
     from ..latent import read_latents, save_z
 
-    _check_out(out)
+    check_output(out, (".npy",))
     z = read_latents(image)
     if cell is not None:
         if not (0 <= cell < z.shape[0]):

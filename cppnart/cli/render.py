@@ -11,7 +11,7 @@ import typer
 from ..config import DEFAULT_PRESET
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
-from .common import Device, check_suffix, parse_res, row_progress, user_errors
+from .common import Device, check_output, parse_res, row_progress, user_errors
 from .model_choice import choose_model, choose_seed, choose_view, read_from
 
 DEFAULT_RES = (1024, 1024)
@@ -68,8 +68,7 @@ def register(app: typer.Typer) -> None:
         if bits not in (8, 16):
             raise UserError(f"--bits must be 8 or 16, got {bits}")
         if out is not None:
-            check_suffix(out, (".png",))
-            check_writable(out)
+            check_output(out, (".png",))
 
         seed_given = seed is not None
         seed = choose_seed(recipe, seed)
@@ -103,11 +102,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export a preset's random-weight CPPN to a self-describing ONNX file."""
         from ..model import load_model
-        from ..writers import atomic_output, check_writable
+        from ..writers import atomic_output
 
         if out is not None:
-            check_suffix(out, (".onnx",))
-            check_writable(out)
+            check_output(out, (".onnx",))
         net = load_model(model, seed)
         if net.source.endswith(".onnx"):
             raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")

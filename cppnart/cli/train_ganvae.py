@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
-from .common import Device, user_errors
+from .common import Device, check_output, user_errors
 from .latent import z_app
 from .train import eval_app, require_torch, train_app
 
@@ -188,11 +188,8 @@ def register(app: typer.Typer) -> None:
 
         from ..encoder import RunEncoder
         from ..latent import save_z
-        from ..writers import check_writable
 
-        if out.suffix != ".npy":
-            raise UserError(f"--out '{out}' must end in .npy")
-        check_writable(out)
+        check_output(out, (".npy",))
         encoder = RunEncoder(model)
         z = encoder.encode(np.stack([encoder.load(path, invert) for path in images]))
         save_z(out, z)
