@@ -99,3 +99,21 @@ def test_periodic_actions_see_completed_steps():
     calls = []
     assert run_steps(lambda i: {}, start=3, stop=10, every=[Every(4, calls.append)]) == 10
     assert calls == [4, 8, 10]  # and once at the end
+
+
+def test_cli_turns_an_interrupted_run_into_a_resume_hint_and_exit_130(capsys, tmp_path):
+    import typer
+
+    from cppnart.cli.train import train_with_view
+    from cppnart.train.live import LiveView
+    from cppnart.train.loop import Interrupted
+
+    def interrupted_training():
+        raise Interrupted(7)
+
+    with pytest.raises(typer.Exit) as stop:
+        train_with_view(LiveView("test", total=10), interrupted_training, "glyph", tmp_path / "run")
+    assert stop.value.exit_code == 130
+    message = capsys.readouterr().err
+    assert "after step 7" in message and f"cppnart train glyph --out {tmp_path / 'run'} --resume" in message
+    assert train_with_view(LiveView("test", total=10), lambda: "done", "glyph", tmp_path) == "done"

@@ -26,3 +26,16 @@ def require_torch():
 def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
     app.add_typer(eval_app, name="eval")
+
+
+def train_with_view(view, train, command: str, out):
+    """Run ``train()`` inside the live view; Ctrl-C (a checkpoint was saved) becomes a hint and exit 130."""
+    from ..train.loop import Interrupted
+
+    try:
+        with view:
+            return train()
+    except Interrupted as stop:
+        typer.echo(f"interrupted after step {stop.step}; checkpoint saved in {out}. "
+                   f"Continue with: cppnart train {command} --out {out} --resume", err=True)
+        raise typer.Exit(130) from None

@@ -13,30 +13,11 @@ import typer
 from ..errors import UserError
 from .common import Device, check_output, user_errors
 from .latent import z_app
-from .train import eval_app, require_torch, train_app
+from ..train.run_folder import check_run_folder
+from .train import eval_app, require_torch, train_app, train_with_view
 
 DIGITS_PRESET = "ganvae-digits"
 FIT_PRESET = "fit"
-
-
-def _prepare_out(out: Path, resume: bool) -> Path:
-    """Refuse to overwrite a run unless resuming; fail before any work when out is unusable."""
-    import os
-
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out '{out}' is a file; give a folder for the run")
-    checkpoint = out / "checkpoint.pt"
-    if resume:
-        if not checkpoint.is_file():
-            raise UserError(f"--resume: '{out}' holds no checkpoint.pt; train into it without --resume first")
-    elif checkpoint.is_file() or (out / "model.onnx").is_file():
-        raise UserError(f"'{out}' already holds a run; pass --resume to continue it or choose another --out")
-    parent = out if out.is_dir() else out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write to '{parent}' (permission denied); choose another --out")
-    return out
 
 
 def _load_config(preset: str, kind: str, checkpoint: Path | None, config_from_checkpoint, steps: Optional[int],
@@ -89,9 +70,9 @@ def register(app: typer.Typer) -> None:
         require_torch()
         from ..train.device import choose_device, describe_device
         from ..train.ganvae import config_from_checkpoint, load_training_images, train_ganvae
-        from ..train.loop import Every, Interrupted
+        from ..train.loop import Every
 
-        _prepare_out(out, resume)
+        check_run_folder(out, resume)
         config, payload = _load_config(preset, "ganvae", out / "checkpoint.pt" if resume else None,
                                        config_from_checkpoint, steps, seed)
         if payload is not None and data is None:
@@ -102,14 +83,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
                    f"steps {start} -> {config.schedule.steps}", err=True)
         view = _live(f"train ganvae · {out}", config.schedule.steps, start)
-        try:
-            with view:
-                result = train_ganvae(config, images, out, device=dev, payload=payload, on_metrics=view.update,
-                                      on_note=view.note, every=[Every(ECHO_EVERY, view.echo)])
-        except Interrupted as stop:
-            typer.echo(f"interrupted after step {stop.step}; checkpoint saved — continue with "
-                       f"`cppnart train ganvae --out {out} --resume`", err=True)
-            raise typer.Exit(130) from None
+        result = train_with_view(view, lambda: train_ganvae(
+            config, images, out, device=dev, payload=payload, on_metrics=view.update, on_note=view.note,
+            every=[Every(ECHO_EVERY, view.echo)]), "ganvae", out)
         typer.echo(f"{result.steps} steps in {result.seconds:.0f} s · reconstruction MSE {result.recon_mse:.4f} "
                    f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}")
 
@@ -130,9 +106,9 @@ def register(app: typer.Typer) -> None:
 
         from ..train.device import choose_device
         from ..train.fit import config_from_checkpoint, fit_image, load_target
-        from ..train.loop import Every, Interrupted
+        from ..train.loop import Every
 
-        _prepare_out(out, resume)
+        check_run_folder(out, resume)
         config, payload = _load_config(preset, "fit", out / "checkpoint.pt" if resume else None,
                                        config_from_checkpoint, steps, seed)
         if image is None:
@@ -150,14 +126,9 @@ def register(app: typer.Typer) -> None:
                 np.save(f, target, allow_pickle=False)
         start = int(payload["step"]) if payload else 0
         view = _live(f"train fit · {out}", config.steps, start)
-        try:
-            with view:
-                result = fit_image(config, target, out, device=dev, payload=payload, on_metrics=view.update,
-                                   on_note=view.note, every=[Every(ECHO_EVERY, view.echo)])
-        except Interrupted as stop:
-            typer.echo(f"interrupted after step {stop.step}; checkpoint saved — continue with "
-                       f"`cppnart train fit --out {out} --resume`", err=True)
-            raise typer.Exit(130) from None
+        result = train_with_view(view, lambda: fit_image(
+            config, target, out, device=dev, payload=payload, on_metrics=view.update, on_note=view.note,
+            every=[Every(ECHO_EVERY, view.echo)]), "fit", out)
         h, w = target.shape[:2]
         typer.echo(f"{result.steps} steps in {result.seconds:.0f} s · PSNR {result.psnr:.2f} dB at {w}x{h} -> "
                    f"{out / 'model.onnx'}, {out / 'render.png'}")

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UserError
 from .common import Device, user_errors
-from .train import eval_app, require_torch, train_app
+from .train import eval_app, require_torch, train_app, train_with_view
 
 
 def register(app: typer.Typer) -> None:
@@ -40,14 +40,14 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
-        from ..train.glyph import check_out, resolve_config, train_glyph
+        from ..train.glyph import resolve_config, train_glyph
+        from ..train.run_folder import check_run_folder
         from ..train.live import LiveView
-        from ..train.loop import Interrupted
 
         out = Path(out)
         console = Console(stderr=True)
         # Resolve once up front so the live view knows the step count (train_glyph checks again).
-        check_out(out, resume)
+        check_run_folder(out, resume)
         resolved, payload = resolve_config(config, out, resume, steps)
         start = int(payload["step"]) if payload else 0
         console.print(f"training {resolved.name}: message {resolved.message_size}, {resolved.generator.type} generator, "
@@ -56,14 +56,9 @@ def register(app: typer.Typer) -> None:
                       highlight=False)
         view = LiveView(f"glyph · {resolved.name} → {out}", total=resolved.train.steps, start=start,
                         console=console)
-        try:
-            with view:
-                result = train_glyph(resolved if not resume else config, out, device=device.value, resume=resume,
-                                     steps=steps, view=view, on_event=view.note)
-        except Interrupted as stop:
-            console.print(f"interrupted after step {stop.step}; checkpoint saved in {out / 'checkpoint.pt'}. "
-                          f"Continue with: cppnart train glyph --out {out} --resume", highlight=False)
-            raise typer.Exit(130) from None
+        result = train_with_view(view, lambda: train_glyph(
+            resolved if not resume else config, out, device=device.value, resume=resume, steps=steps, view=view,
+            on_event=view.note), "glyph", out)
         if result.steps == start:
             typer.echo(f"already at step {start} of {resolved.train.steps}; nothing to train (pass a larger --steps to go on)")
         else:

@@ -29,10 +29,10 @@ from ..ganvae_config import FitConfig
 from ..models.fit import FitCPPN
 from ..models.ganvae import pixel_coords
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
+from .run_folder import CHECKPOINT
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
-CHECKPOINT = "checkpoint.pt"
 
 
 def load_target(path: str | Path, config: FitConfig) -> np.ndarray:

@@ -43,10 +43,10 @@ from ..ganvae_config import GanVaeConfig
 from ..latent import sample_z
 from ..models.ganvae import CPPNGenerator, Discriminator, Encoder, pixel_coords
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
+from .run_folder import CHECKPOINT
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
-CHECKPOINT = "checkpoint.pt"
 HOLDOUT = 500  # images kept out of training to measure reconstruction error
 
 

@@ -29,12 +29,12 @@ from ..glyph_config import GlyphConfig
 from ..models.glyph import GlyphDecoder, build_generator
 from ..noise import build_noise
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
+from .run_folder import CHECKPOINT, make_run_folder
 from .device import choose_device
 from .live import LiveView
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
-CHECKPOINT = "checkpoint.pt"
 EVAL_SEED_OFFSET = 1_000_003  # eval messages/noise never coincide with the training stream
 SAMPLE_SEED_OFFSET = 7
 
@@ -113,35 +113,6 @@ def untrained_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 # --- the run folder -----------------------------------------------------------------------
 
-def check_out(out: Path, resume: bool) -> None:
-    """Refuse a run folder we cannot or must not write, before any work and without side effects."""
-    import os
-
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out '{out}' is a file; give a folder for the run")
-    if resume:
-        if not (out / CHECKPOINT).is_file():
-            raise UserError(f"--resume: '{out}' holds no {CHECKPOINT}; start the run without --resume")
-    elif (out / CHECKPOINT).exists():
-        raise UserError(f"'{out}' already holds a training run; pass --resume to continue it or choose another --out")
-    existing = out
-    while not existing.exists():  # the nearest ancestor that exists is where mkdir will start
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UserError(f"cannot create run folder '{out}': '{existing}' is a file; choose another --out")
-    if not os.access(existing, os.W_OK):
-        raise UserError(f"cannot write to '{existing}' (permission denied); choose another --out")
-
-
-def prepare_out(out: Path, resume: bool) -> None:
-    check_out(out, resume)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "samples").mkdir(exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create run folder '{out}': {exc.strerror}; choose another --out") from None
-
-
 def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: int | None) -> tuple[GlyphConfig, dict | None]:
     """The config to train: the preset, or on --resume the checkpoint's (a preset given too must match)."""
     payload = None
@@ -193,7 +164,7 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
 
     out = Path(out)
     config, payload = resolve_config(preset, out, resume, steps)
-    prepare_out(out, resume)
+    make_run_folder(out, resume)
     dev = choose_device(device)
     tc = config.train
 
