@@ -126,9 +126,6 @@ def _bayer(n: int = 8) -> np.ndarray:
     return (m + 0.5) / m.size - 0.5
 
 
-PALETTE_METHODS = ("octree", "kmeans")
-
-
 def palette_from(frames: Iterable[np.ndarray], colors: int = 256, method: str = "octree") -> np.ndarray:
     """A shared palette [256, 3] uint8 for sample frames of the animation.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from enum import Enum
@@ -105,7 +104,3 @@ def row_progress(total_rows: int, description: str, show: bool):
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(description, total=total_rows)
         yield lambda n: progress.advance(task, n)
-
-
-def is_interactive() -> bool:
-    return sys.stderr.isatty()

@@ -56,19 +56,30 @@ def label_font(size: int):
         return ImageFont.load_default()
 
 
+def label_height(cell_height: int) -> int:
+    """Font size of the labels: readable on small cells, modest on large ones."""
+    return max(10, min(24, cell_height // 14))
+
+
+def cell_origin(index: int, cols: int, width: int, height: int, gap: int, labelled: bool) -> tuple[int, int]:
+    """Top-left pixel of a cell's image in the sheet (the label strip sits under it)."""
+    strip = label_height(height) + 8 if labelled else 0
+    return gap + (index % cols) * (width + gap), gap + (index // cols) * (height + strip + gap)
+
+
 def compose_sheet(cells: list[np.ndarray], labels: list[str] | None, cols: int, gap: int) -> np.ndarray:
     """Cells [h, w, C] uint8 in rows of ``cols``, each with its label underneath -> [H, W, 3]."""
     from PIL import Image, ImageDraw
 
     h, w = cells[0].shape[:2]
     rows = math.ceil(len(cells) / cols)
-    font_size = max(10, min(24, h // 14))
+    font_size = label_height(h)
     strip = font_size + 8 if labels else 0
     sheet = Image.new("RGB", (cols * w + (cols + 1) * gap, rows * (h + strip) + (rows + 1) * gap), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     font = label_font(font_size)
     for i, cell in enumerate(cells):
-        x, y = gap + (i % cols) * (w + gap), gap + (i // cols) * (h + strip + gap)
+        x, y = cell_origin(i, cols, w, h, gap, bool(labels))
         rgb = np.repeat(cell, 3, axis=-1) if cell.shape[-1] == 1 else cell
         sheet.paste(Image.fromarray(rgb), (x, y))
         if labels:
@@ -77,13 +88,6 @@ def compose_sheet(cells: list[np.ndarray], labels: list[str] | None, cols: int, 
                 text = text[:-2] + "…"
             draw.text((x + 2, y + h + 3), text, fill=LABEL_COLOUR, font=font)
     return np.asarray(sheet)
-
-
-def cell_origin(index: int, cols: int, width: int, height: int, gap: int, labelled: bool) -> tuple[int, int]:
-    """Top-left pixel of a cell's image in the sheet (for tests and for cropping)."""
-    font_size = max(10, min(24, height // 14))
-    strip = font_size + 8 if labelled else 0
-    return gap + (index % cols) * (width + gap), gap + (index // cols) * (height + strip + gap)
 
 
 def register(app: typer.Typer) -> None:

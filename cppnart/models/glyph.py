@@ -11,7 +11,6 @@ interface) and computes r from the coordinates itself, so a trained glyph render
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -107,7 +106,3 @@ def build_generator(config: GlyphConfig) -> nn.Module:
     if config.generator.type == "conv":
         return ConvGlyphGenerator(config)
     return CPPNGlyphGenerator(config)
-
-
-def parameter_count(module: nn.Module) -> int:
-    return int(sum(np.prod(p.shape) for p in module.parameters()))
