@@ -30,6 +30,7 @@ from ..models.fit import FitCPPN
 from ..models.ganvae import pixel_coords
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .run_folder import CHECKPOINT
+from .schedule import cosine_factor
 from .loop import Every, run_steps
 from .sheets import save_sheet
 
@@ -82,11 +83,7 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     floor = config.lr_final / config.lr
 
-    def cosine(step: int) -> float:
-        t = min(1.0, step / config.steps)
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_factor(step, config.steps, floor))
     states = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
     start = restore(payload, states=states, generators={"pixels": rng}) if payload is not None else 0
     if payload is not None and tuple(payload["extra"].get("size", ())) != (width, height):

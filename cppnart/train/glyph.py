@@ -30,6 +30,7 @@ from ..models.glyph import GlyphDecoder, build_generator
 from ..noise import build_noise
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .run_folder import CHECKPOINT, make_run_folder
+from .schedule import cosine_factor
 from .device import choose_device
 from .live import LiveView
 from .loop import Every, run_steps
@@ -187,13 +188,21 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
     samples = samples.to(dev)
     note = on_event or (lambda text: None)
 
+    def learning_rate(step: int) -> float:
+        if tc.lr_schedule == "constant":
+            return tc.lr
+        return tc.lr * cosine_factor(step, tc.steps, tc.lr_final / tc.lr, tc.warmup_steps)
+
     def step_fn(step: int) -> dict[str, float]:
+        lr = learning_rate(step)
+        for group in optimizer.param_groups:  # set from the step, so --resume needs no scheduler state
+            group["lr"] = lr
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
         loss = nn.functional.mse_loss(models.read_back(messages), messages)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": float(loss.detach()), "lr": lr}
 
     last_loss = {"loss": math.nan}
 
