@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, samples/, model.onnx, sheet.png.")],
         preset: Annotated[Optional[str], typer.Option(help="Glyph preset name (see `cppnart presets`) or .toml path.")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
-        steps: Annotated[Optional[int], typer.Option(help="Total steps to train to (overrides the preset; extends a resumed run).")] = None,
+        steps: Annotated[Optional[int], typer.Option(help="Total steps to train to (overrides the preset; extends a resumed run, stretching its cosine lr schedule over the new total).")] = None,
         device: Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")] = Device.auto,
         threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared machine). \\[default: all cores]", show_default=False)] = None,
     ) -> None:
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
-        from ..train.glyph import resolve_config, train_glyph
+        from ..train.glyph import describe_lr, resolve_config, train_glyph
         from ..train.run_folder import check_run_folder
         from ..train.live import LiveView
 
@@ -51,9 +51,9 @@ def register(app: typer.Typer) -> None:
         resolved, payload = resolve_config(config, out, resume, steps)
         start = int(payload["step"]) if payload else 0
         console.print(f"training {resolved.name}: message {resolved.message_size}, {resolved.generator.type} generator, "
-                      f"{resolved.image_size}x{resolved.image_size}x{resolved.channels}, on "
+                      f"{resolved.image_size}x{resolved.image_size}x{resolved.channels}, {describe_lr(resolved.train)}, on "
                       f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         view = LiveView(f"glyph · {resolved.name} → {out}", total=resolved.train.steps, start=start,
                         console=console)
         result = train_with_view(view, lambda: train_glyph(

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from ..config import to_dict
 from ..errors import UserError
-from ..glyph_config import GlyphConfig
+from ..glyph_config import GlyphConfig, TrainConfig
 from ..models.glyph import GlyphDecoder, build_generator
 from ..noise import build_noise
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
@@ -141,6 +141,12 @@ def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: i
     return config, payload
 
 
+def describe_lr(tc: TrainConfig) -> str:
+    if tc.lr_schedule == "constant":
+        return f"lr {tc.lr:g}"
+    return f"lr {tc.lr:g} cosine to {tc.lr_final:g}"
+
+
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -204,10 +210,10 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
         optimizer.step()
         return {"loss": float(loss.detach()), "lr": lr}
 
-    last_loss = {"loss": math.nan}
+    last_metrics = {"loss": math.nan}
 
     def remember(step: int, metrics: dict[str, float]) -> None:
-        last_loss.update(metrics)
+        last_metrics.update(metrics)
         if view is not None:
             view.update(step, metrics)
 
@@ -230,7 +236,8 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
     def evaluate(step: int) -> None:
         score = seeded_recovery(models, config, tc.eval_messages, tc.seed + EVAL_SEED_OFFSET)
         final["last"] = score
-        _append_metrics(metrics_path, {"step": step, "loss": last_loss["loss"], "r2": score.r2, "cosine": score.cosine})
+        _append_metrics(metrics_path, {"step": step, "loss": last_metrics["loss"], "lr": last_metrics.get("lr"), "r2": score.r2,
+                                       "cosine": score.cosine})
         if view is not None:
             view.update(step, {"r2": score.r2, "cosine": score.cosine})
 
