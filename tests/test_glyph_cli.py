@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from cppnart.cli import app
 
@@ -54,6 +54,26 @@ def test_render_the_exported_glyph_at_any_size(runner, cli_run):
     with Image.open(png) as image:
         assert image.size == (96, 64) and image.mode == "L"
         assert np.asarray(image).std() > 1  # a glyph, not a flat field
+
+
+def test_grid_and_morph_of_a_glyph_run(runner, cli_run, tmp_path):
+    folder, preset, out, _ = cli_run
+    sheet = tmp_path / "sheet.png"
+    result = run(runner, "grid", "--model", out, "--seeds", "1-4", "--cell", "32x32", "-o", sheet)
+    assert result.exit_code == 0, result.output
+    with Image.open(sheet) as image:
+        assert np.asarray(image).std() > 1
+    messages = np.load(out / "messages.npy")
+    np.save(tmp_path / "a.npy", messages[0])
+    np.save(tmp_path / "b.npy", messages[1])
+    gif = tmp_path / "morph.gif"
+    result = run(runner, "morph", tmp_path / "a.npy", tmp_path / "b.npy", gif, "--model", out, "--frames", "5",
+                 "--res", "32x32")
+    assert result.exit_code == 0, result.output
+    with Image.open(gif) as image:
+        frames = [np.asarray(frame.convert("L"), dtype=float) for frame in ImageSequence.Iterator(image)]
+    assert len(frames) == 5 + 1  # one transition of 5 frames, then the last keyframe
+    assert np.abs(frames[0] - frames[-1]).mean() > 1  # the glyph changes along the way
 
 
 def test_unknown_preset_key(runner, tmp_path):
