@@ -144,7 +144,7 @@ def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: i
 def describe_lr(tc: TrainConfig) -> str:
     if tc.lr_schedule == "constant":
         return f"lr {tc.lr:g}"
-    return f"lr {tc.lr:g} cosine to {tc.lr_final:g}"
+    return f"lr {tc.lr:g}, cosine to {tc.lr_final:g} over the last {tc.lr_decay:.0%}"
 
 
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:
@@ -197,7 +197,7 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
     def learning_rate(step: int) -> float:
         if tc.lr_schedule == "constant":
             return tc.lr
-        return tc.lr * cosine_factor(step, tc.steps, tc.lr_final / tc.lr, tc.warmup_steps)
+        return tc.lr * cosine_factor(step, tc.steps, tc.lr_final / tc.lr, tc.warmup_steps, tc.lr_decay)
 
     def step_fn(step: int) -> dict[str, float]:
         lr = learning_rate(step)
