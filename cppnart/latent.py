@@ -193,8 +193,9 @@ def plan_path(keyframes: np.ndarray, frames: int, hold: int = 0, loop: bool = Fa
 GRID_KEY = "cppnart-grid"  # PNG text chunk of a contact sheet: every cell's seed and z
 
 
-def read_grid_cells(path: str | Path) -> list[dict] | None:
-    """The cells of a `cppnart grid` sheet (each with label, seed and z), or None for other files."""
+def read_grid(path: str | Path) -> dict | None:
+    """The metadata of a `cppnart grid` sheet (model, layout, and every cell's label, seed and z),
+    or None for other files."""
     import json
 
     from .writers import open_own_image
@@ -207,11 +208,17 @@ def read_grid_cells(path: str | Path) -> list[dict] | None:
     if not text:
         return None
     try:
-        cells = json.loads(text)["cells"]
-        assert all(isinstance(c["z"], list) for c in cells)
+        sheet = json.loads(text)
+        assert all(isinstance(c["z"], list) for c in sheet["cells"])
     except (ValueError, KeyError, TypeError, AssertionError):
         raise UserError(f"the grid metadata in '{path}' is damaged") from None
-    return cells
+    return sheet
+
+
+def read_grid_cells(path: str | Path) -> list[dict] | None:
+    """The cells of a `cppnart grid` sheet (each with label, seed and z), or None for other files."""
+    sheet = read_grid(path)
+    return None if sheet is None else sheet["cells"]
 
 
 def read_latents(path: str | Path, z_dim: int | None = None) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,16 @@ def test_latent_cells_are_recoverable_with_z_get(runner, work):
     result = run(runner, "render", "tiny.toml", "--seed", 2, "--z", "cell2.npy", "--res", f"{CW}x{CH}", "--out", "c2.png")
     assert result.exit_code == 0, result.output
     assert np.abs(crop(pixels(work / "out/sheet.png"), 2, cols=4) - pixels(work / "c2.png")).max() <= 1
+
+
+def test_info_describes_a_sheet_cell_by_cell(runner, work):
+    result = run(runner, "grid", "--model", "tiny.toml", "--seeds", "3,8", "--cell", f"{CW}x{CH}", "-o", "out/sheet.png")
+    assert result.exit_code == 0, result.output
+    result = run(runner, "info", "out/sheet.png")
+    assert result.exit_code == 0, result.output
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in result.output.splitlines())  # "key  value"
+    assert rows["cells"].startswith("2 (take one with `cppnart z get")
+    assert (rows["cell 0"], rows["cell 1"], rows["cell"], rows["preset"]) == ("seed 3", "seed 8", f"[{CW}, {CH}]", "tiny")
 
 
 def test_fixed_weights_explore_one_network(runner, work):

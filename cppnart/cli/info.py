@@ -38,9 +38,16 @@ def register(app: typer.Typer) -> None:
 
         rows: dict[str, object]
         if model.lower().endswith(".png"):
+            from ..latent import read_grid
             from ..recipe import read_recipe
 
-            rows = read_recipe(model)
+            sheet = read_grid(model) if Path(model).is_file() else None
+            if sheet is not None:  # a contact sheet: its layout, then one line per cell
+                cells = sheet.pop("cells")
+                rows = {**sheet, "cells": f"{len(cells)} (take one with `cppnart z get {model} --cell N -o z.npy`)"}
+                rows.update({f"cell {c['index']}": c["label"] for c in cells})
+            else:
+                rows = read_recipe(model)
         elif model.endswith(".onnx") or Path(model).is_dir():
             net = load_model(model)
             rows = {k: v for k, v in net.metadata.items() if k != "config"}
