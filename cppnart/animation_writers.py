@@ -8,15 +8,13 @@ so Ctrl-C or an error leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
-from .writers import check_writable, write_png
+from .writers import atomic_output, check_new_folder, check_writable, write_png
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".webp")
 GIF_MAX_FPS = 50  # GIF delays count hundredths of a second; browsers slow delays under 2 down to 10
@@ -43,13 +41,7 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
     if not (fps > 0 and fps < float("inf")):
         raise UserError(f"--fps must be a positive number, got {fps}")
     if kind == "frames":
-        parent = path.parent if str(path.parent) else Path(".")
-        if not parent.is_dir():
-            raise UserError(f"output folder '{parent}' does not exist; create it first or choose another output")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UserError(f"output folder '{path}' already exists and is not empty; choose a new folder name")
-        if not os.access(parent, os.W_OK):
-            raise UserError(f"cannot write to folder '{parent}' (permission denied); choose another output")
+        check_new_folder(path)
         return kind
     check_writable(path)
     if kind == "mp4" and (width % 2 or height % 2):
@@ -346,32 +338,20 @@ def open_animation(path: str | Path, width: int, height: int, channels: int, fps
     (for the GIF's shared palette); ``frame_text`` gives each PNG frame its metadata."""
     path = Path(path)
     kind = check_animation_output(path, width, height, fps)
-    tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
-    writer: FrameWriter | None = None
-    try:
+    with atomic_output(path, folder=kind == "frames") as tmp:
         if kind == "gif":
             shared = gif_strategy.startswith("global") and channels == 3
             palette = palette_from(palette_sample()) if shared and palette_sample else None
-            writer = GifWriter(tmp, width, height, fps, channels, loop, gif_strategy, palette, comment)
+            writer: FrameWriter = GifWriter(tmp, width, height, fps, channels, loop, gif_strategy, palette, comment)
         elif kind == "mp4":
             writer = Mp4Writer(tmp, width, height, fps, comment)
         elif kind == "webp":
             writer = WebpWriter(tmp, width, height, fps, loop)
         else:
             writer = FrameFolderWriter(tmp, width, height, fps, max(5, len(str(max(frame_count - 1, 0)))), frame_text)
-        yield writer
-        writer.finish()
-        if kind == "frames" and path.is_dir():
-            path.rmdir()  # checked empty beforehand; rename cannot replace a folder on every OS
-        os.replace(tmp, path)
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        if tmp.is_dir():
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        raise
+        try:
+            yield writer
+            writer.finish()
+        except BaseException:
+            writer.abort()  # close the file (or stop ffmpeg) so atomic_output can remove it
+            raise
