@@ -68,12 +68,8 @@ render_scale = 2
 
 
 @pytest.fixture(autouse=True)
-def one_thread_private_cache(tmp_path_factory, monkeypatch):
+def one_thread_private_cache(tmp_path_factory, monkeypatch, one_torch_thread):
     monkeypatch.setenv("CPPNART_CACHE", str(tmp_path_factory.getbasetemp() / "digits-cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: no OpenMP spin-waits on a busy machine
-    yield
-    torch.set_num_threads(threads)
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:
@@ -98,9 +94,12 @@ def trained_run(tmp_path_factory):
     preset = base / "tiny.toml"
     preset.write_text(TINY_GANVAE)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    result = invoke("train", "ganvae", "--data", data, "--preset", preset, "--out", base / "run")
+    torch.set_num_threads(2)
+    # --threads 1: tiny models run fastest without OpenMP spin-waits on a busy machine.
+    result = invoke("train", "ganvae", "--data", data, "--preset", preset, "--out", base / "run", "--threads", 1)
+    threads_used = torch.get_num_threads()
     torch.set_num_threads(threads)
+    assert threads_used == 1
     assert result.exit_code == 0, result.output
     assert "reconstruction MSE" in result.output
     return base / "run", images
@@ -229,3 +228,11 @@ def test_train_fit_on_an_image_file(tmp_path):
     assert Image.open(tmp_path / "fit" / "render.png").size == (40, 30)  # fitted at 20x15, rendered 2x
     line = one_error_line(invoke("train", "fit", tmp_path / "missing.png", "--preset", preset, "--out", tmp_path / "f2"))
     assert "not found" in line
+
+
+@pytest.mark.parametrize("command", [["glyph", "--preset", "glyph-quick"], ["ganvae"], ["fit", "photo.png"]])
+def test_bad_threads_is_one_line_exit_2_and_writes_nothing(tmp_path, command):
+    out = tmp_path / "run"
+    line = one_error_line(invoke("train", *command, "--out", out, "--threads", 0))
+    assert "--threads must be at least 1" in line
+    assert not out.exists()

@@ -14,7 +14,7 @@ from ..errors import UserError
 from .common import Device, check_output, user_errors
 from .latent import z_app
 from ..train.run_folder import check_run_folder
-from .train import eval_app, require_torch, train_app, train_with_view
+from .train import ThreadsOption, TorchDeviceOption, eval_app, require_torch, train_app, train_with_view
 
 DIGITS_PRESET = "ganvae-digits"
 FIT_PRESET = "fit"
@@ -64,10 +64,11 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
         resize: Annotated[bool, typer.Option(help="Centre-crop and resize every image (folders of mixed sizes).")] = False,
         seed: Annotated[Optional[int], typer.Option(help="Seed for weights, batches and noise (overrides the preset).")] = None,
-        device: Annotated[Device, typer.Option(help="auto: CUDA when torch sees it, else CPU.")] = Device.auto,
+        device: TorchDeviceOption = Device.auto,
+        threads: ThreadsOption = None,
     ) -> None:
         """Train a CPPN generator as a VAE+GAN on images (seed 002) and export it to ONNX."""
-        require_torch()
+        require_torch(threads)
         from ..train.device import choose_device, describe_device
         from ..train.ganvae import config_from_checkpoint, load_training_images, train_ganvae
         from ..train.loop import Every
@@ -98,10 +99,11 @@ def register(app: typer.Typer) -> None:
         steps: Annotated[Optional[int], typer.Option(help="Train up to this many steps (overrides the preset).")] = None,
         resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
         seed: Annotated[Optional[int], typer.Option(help="Seed (overrides the preset).")] = None,
-        device: Annotated[Device, typer.Option(help="auto: CUDA when torch sees it, else CPU.")] = Device.auto,
+        device: TorchDeviceOption = Device.auto,
+        threads: ThreadsOption = None,
     ) -> None:
         """Fit a CPPN to one image, export it, and render it at render_scale times the size."""
-        require_torch()
+        require_torch(threads)
         import numpy as np
 
         from ..train.device import choose_device

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UserError
 from .common import Device, user_errors
-from .train import eval_app, require_torch, train_app, train_with_view
+from .train import ThreadsOption, TorchDeviceOption, eval_app, require_torch, train_app, train_with_view
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
         preset: Annotated[Optional[str], typer.Option(help="Glyph preset name (see `cppnart presets`) or .toml path.")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
         steps: Annotated[Optional[int], typer.Option(help="Total steps to train to (overrides the preset; extends a resumed run, stretching its cosine lr schedule over the new total).")] = None,
-        device: Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")] = Device.auto,
-        threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared machine). \\[default: all cores]", show_default=False)] = None,
+        device: TorchDeviceOption = Device.auto,
+        threads: ThreadsOption = None,
     ) -> None:
         """Train a glyph generator + decoder through differentiable kornia noise; export model.onnx."""
         from ..config import load_preset
@@ -32,11 +32,7 @@ def register(app: typer.Typer) -> None:
             config = load_preset(preset)
             if not isinstance(config, GlyphConfig):
                 raise UserError(f"preset '{preset}' is kind '{config.kind}', not 'glyph'; pick a glyph-* preset")
-        torch = require_torch()
-        if threads is not None:
-            if threads < 1:
-                raise UserError(f"--threads must be at least 1, got {threads}")
-            torch.set_num_threads(threads)
+        require_torch(threads)
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
@@ -46,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         out = Path(out)
         console = Console(stderr=True)
-        # Resolve once up front so the live view knows the step count (train_glyph checks again).
+        # Resolve up front so the live view knows the step count; train_glyph reuses it.
         check_run_folder(out, resume)
         resolved, payload = resolve_config(config, out, resume, steps)
         start = int(payload["step"]) if payload else 0
@@ -57,8 +53,8 @@ def register(app: typer.Typer) -> None:
         view = LiveView(f"glyph · {resolved.name} → {out}", total=resolved.train.steps, start=start,
                         console=console)
         result = train_with_view(view, lambda: train_glyph(
-            resolved if not resume else config, out, device=device.value, resume=resume, steps=steps, view=view,
-            on_event=view.note), "glyph", out)
+            config, out, device=device.value, resume=resume, steps=steps, view=view, on_event=view.note,
+            resolved=(resolved, payload)), "glyph", out)
         if result.steps == start:
             typer.echo(f"already at step {start} of {resolved.train.steps}; nothing to train (pass a larger --steps to go on)")
         else:
@@ -73,7 +69,7 @@ def register(app: typer.Typer) -> None:
         run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
         count: Annotated[int, typer.Option(help="Fresh messages to send through the noise.")] = 1024,
         seed: Annotated[int, typer.Option(help="Seed for the messages and the noise draws.")] = 12345,
-        device: Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")] = Device.auto,
+        device: TorchDeviceOption = Device.auto,
     ) -> None:
         """Message recovery under the training noise: R² and mean cosine, trained vs untrained."""
         if count < 2:

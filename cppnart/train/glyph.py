@@ -165,12 +165,17 @@ def _trim_metrics(path: Path, step: int) -> None:
 
 def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", resume: bool = False,
                 steps: int | None = None, hooks: Sequence[Every] = (), view: LiveView | None = None,
-                export: bool = True, on_event: Callable[[str], None] | None = None) -> TrainResult:
-    """Train (or continue) a glyph run in ``out``. Ctrl-C: checkpoint, then ``loop.Interrupted``."""
+                export: bool = True, on_event: Callable[[str], None] | None = None,
+                resolved: tuple[GlyphConfig, dict | None] | None = None) -> TrainResult:
+    """Train (or continue) a glyph run in ``out``. Ctrl-C: checkpoint, then ``loop.Interrupted``.
+
+    ``resolved`` is what ``resolve_config`` returned for these arguments, when the caller already
+    has it (the CLI does, to show the step count): the checkpoint is then not read twice.
+    """
     import time
 
     out = Path(out)
-    config, payload = resolve_config(preset, out, resume, steps)
+    config, payload = resolved or resolve_config(preset, out, resume, steps)
     make_run_folder(out, resume)
     dev = choose_device(device)
     tc = config.train
