@@ -16,6 +16,7 @@ import numpy as np
 from .__about__ import __version__
 from .coords import View
 from .errors import UserError
+from .latent import GRID_KEY
 
 RECIPE_KEY = "cppnart"
 
@@ -65,7 +66,7 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     try:
         with open_own_image(path) as image:
             text = image.info.get(RECIPE_KEY)
-            is_sheet = "cppnart-grid" in image.info
+            is_sheet = GRID_KEY in image.info
     except Exception:  # Pillow's UnidentifiedImageError, truncated files, ...
         raise UserError(f"'{path}' is not an image Pillow can read") from None
     if not text and is_sheet:

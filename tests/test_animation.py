@@ -92,14 +92,19 @@ def sample_frames(tiny, keys, count=9):
     return list(render_frames(tiny, plan_path(keys[:2], count - 1), W, H))
 
 
+def write_animation(out, frames, channels=3, fps=10, **options):
+    """Stream ``frames`` through open_animation into ``out``, as morph does."""
+    with open_animation(out, W, H, channels, fps=fps, **options) as writer:
+        for frame in frames:
+            writer.add(frame)
+    return out
+
+
 @pytest.mark.parametrize("strategy", GIF_STRATEGIES)
 def test_gif_reads_back_with_pillow(outdir, tiny, keys, strategy):
     frames = sample_frames(tiny, keys)
     out = outdir / "m.gif"
-    with open_animation(out, W, H, 3, fps=20, gif_strategy=strategy, comment='{"x":1}',
-                        palette_sample=lambda: frames[::4]) as writer:
-        for frame in frames:
-            writer.add(frame)
+    write_animation(out, frames, fps=20, gif_strategy=strategy, comment='{"x":1}', palette_sample=lambda: frames[::4])
     back = gif_frames(out)
     assert back.shape == (len(frames), H, W, 3)
     error = np.abs(back.astype(float) - np.stack(frames)).mean()
@@ -112,18 +117,14 @@ def test_gif_reads_back_with_pillow(outdir, tiny, keys, strategy):
 def test_greyscale_gif_is_lossless(outdir):
     frames = [np.random.default_rng(i).integers(0, 256, (H, W, 1), dtype=np.uint8) for i in range(3)]
     out = outdir / "grey.gif"
-    with open_animation(out, W, H, 1, fps=10) as writer:
-        for frame in frames:
-            writer.add(frame)
+    write_animation(out, frames, channels=1)
     np.testing.assert_array_equal(gif_frames(out)[..., 0], np.stack(frames)[..., 0])
 
 
 def test_mp4_reads_back_with_imageio(outdir, tiny, keys):
     frames = sample_frames(tiny, keys, 12)
     out = outdir / "m.mp4"
-    with open_animation(out, W, H, 3, fps=24) as writer:
-        for frame in frames:
-            writer.add(frame)
+    write_animation(out, frames, fps=24)
     reader = imageio.get_reader(out)
     try:
         back = np.stack([f for f in reader])
@@ -137,9 +138,7 @@ def test_mp4_reads_back_with_imageio(outdir, tiny, keys):
 def test_webp_reads_back_with_pillow(outdir, tiny, keys):
     frames = sample_frames(tiny, keys, 5)
     out = outdir / "m.webp"
-    with open_animation(out, W, H, 3, fps=10) as writer:
-        for frame in frames:
-            writer.add(frame)
+    write_animation(out, frames)
     with Image.open(out) as webp:
         assert webp.n_frames == 5 and webp.size == (W, H) and webp.is_animated
         webp.seek(3)
@@ -153,10 +152,8 @@ def test_png_folder_frames_carry_their_recipe(outdir, tiny, keys):
 
     path = plan_path(keys[:2], 3)
     out = outdir / "frames"
-    with open_animation(out, W, H, 3, fps=10, frame_count=len(path),
-                        frame_text=lambda i: png_text(make_recipe(tiny, path[i], W, H, View(), 1, 8))) as writer:
-        for frame in render_frames(tiny, path, W, H):
-            writer.add(frame)
+    write_animation(out, render_frames(tiny, path, W, H), frame_count=len(path),
+                    frame_text=lambda i: png_text(make_recipe(tiny, path[i], W, H, View(), 1, 8)))
     names = files_in(out)
     assert names == [f"frame-{i:05d}.png" for i in range(4)]
     np.testing.assert_allclose(read_recipe(out / names[2])["z"], path[2], atol=1e-6)

@@ -21,8 +21,8 @@ import typer
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
 from .common import Device, check_output, parse_res, row_progress, user_errors
-from .model_choice import (CenterOption, FromOption, ModelOption, SeedOption, SupersampleOption, ZoomOption,
-                           choose_model, choose_view, read_from)
+from .model_choice import (CenterOption, ChunkOption, FromOption, ModelOption, OnnxDeviceOption, SeedOption,
+                           SupersampleOption, ZoomOption, choose_model, choose_view, read_from)
 
 DEFAULT_CELL = (256, 256)
 DEFAULT_COUNT = 16
@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         zoom: ZoomOption = None,
         center: CenterOption = None,
         supersample: SupersampleOption = None,
-        chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
-        device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
+        chunk: ChunkOption = DEFAULT_CHUNK,
+        device: OnnxDeviceOption = Device.auto,
     ) -> None:
         """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
         from ..animation import render_frames
@@ -159,11 +159,8 @@ def register(app: typer.Typer) -> None:
             net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], device.value)
             # Presets draw their weights from the seed: one network per cell, as `render --seed S`.
             # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
-            own_weights = seed is None and not net.source.endswith(".onnx")
-            if own_weights:
-                nets = [choose_model(model, recipe, s, device.value) for s in cell_seeds]
-            else:
-                nets = None
+            own_weights = seed is None and net.from_preset
+            nets = [net] + [choose_model(model, recipe, s, device.value) for s in cell_seeds[1:]] if own_weights else None
             z_all = np.concatenate([net.sample_z(s) for s in cell_seeds])
             weight_seeds = list(cell_seeds) if own_weights else [net.seed] * len(cell_seeds)
             cell_labels = [f"seed {s}" for s in cell_seeds]

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
             from ..latent import read_grid
             from ..recipe import read_recipe
 
-            sheet = read_grid(model) if Path(model).is_file() else None
+            sheet = read_grid(model)  # None for other PNGs (and missing files: read_recipe says so)
             if sheet is not None:  # a contact sheet: its layout, then one line per cell
                 cells = sheet.pop("cells")
                 rows = {**sheet, "cells": f"{len(cells)} (take one with `cppnart z get {model} --cell N -o z.npy`)"}

@@ -15,8 +15,13 @@ from .morph import Ease, PathKind
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
 
 
-def _shape(z) -> str:
-    return f"[{z.shape[1]}]" if z.shape[0] == 1 else f"[{z.shape[0]}, {z.shape[1]}]"
+def _write(out: Path, z, note: str = "") -> None:
+    """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
+    from ..latent import save_z
+
+    save_z(out, z)
+    shape = f"[{z.shape[1]}]" if z.shape[0] == 1 else f"[{z.shape[0]}, {z.shape[1]}]"
+    typer.echo(f"z {shape}{note} -> {out}")
 
 
 @z_app.command("mix", epilog='Examples: cppnart z mix "z9.npy + (after.npy - before.npy)" -o z9-alter.npy\n\n'
@@ -33,7 +38,7 @@ def mix(
     strength: Annotated[float, typer.Option(help="Flag form: scales (added - subtracted) before it joins --base.")] = 1.0,
 ) -> None:
     """Latent arithmetic, as in seed 002: z_9 + (z_1_after - z_1_before) moves a 9 the way a 1 changed."""
-    from ..latent import mix_expression, mix_terms, save_z
+    from ..latent import mix_expression, mix_terms
 
     check_output(out, (".npy",))
     flags = base is not None or add or sub
@@ -47,8 +52,7 @@ def mix(
         z = mix_terms(base, add or [], sub or [], strength)
     else:
         raise UserError('give an expression like "z9.npy + (after.npy - before.npy)" or --base with --add/--sub')
-    save_z(out, z)
-    typer.echo(f"z {_shape(z)} -> {out}")
+    _write(out, z)
 
 
 @z_app.command("lerp", epilog="Example: cppnart z lerp a.npy b.npy --steps 8 --path slerp -o between.npy")
@@ -66,7 +70,7 @@ def lerp(
     import numpy as np
 
     from ..latent import ease as ease_fn
-    from ..latent import interpolate, read_latents, save_z
+    from ..latent import interpolate, read_latents
 
     check_output(out, (".npy",))
     a = read_latents(start)
@@ -83,8 +87,7 @@ def lerp(
             raise UserError(f"--steps must be at least 2 (both ends), got {steps}")
         weights = ease_fn(ease.value, np.linspace(0.0, 1.0, steps))
     z = interpolate(a[0], b[0], weights, path.value)
-    save_z(out, z)
-    typer.echo(f"z {_shape(z)} ({path.value}) -> {out}")
+    _write(out, z, f" ({path.value})")
 
 
 @z_app.command("get", epilog="Examples: cppnart z get poster.png -o z.npy    cppnart z get sheet.png --cell 5 -o z5.npy")
@@ -95,7 +98,7 @@ def get(
     cell: Annotated[Optional[int], typer.Option(help="For a grid sheet: the cell number shown in its label (all cells when omitted).")] = None,
 ) -> None:
     """Read the latent(s) an image was rendered from, back into a .npy file."""
-    from ..latent import read_latents, save_z
+    from ..latent import read_latents
 
     check_output(out, (".npy",))
     z = read_latents(image)
@@ -103,8 +106,7 @@ def get(
         if not (0 <= cell < z.shape[0]):
             raise UserError(f"--cell {cell} is out of range; '{image}' has cells 0 to {z.shape[0] - 1}")
         z = z[cell : cell + 1]
-    save_z(out, z)
-    typer.echo(f"z {_shape(z)} -> {out}")
+    _write(out, z)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ import typer
 from ..config import DEFAULT_PRESET
 from ..coords import View
 from ..errors import UserError
-from .common import check_positive, parse_center
+from .common import Device, check_positive, parse_center
 
 ModelOption = Annotated[Optional[str], typer.Option(
     "--model", "-m", show_default=False,
@@ -26,6 +26,8 @@ SeedOption = Annotated[Optional[int], typer.Option(
 ZoomOption = Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)]
 CenterOption = Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False)]
 SupersampleOption = Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False)]
+ChunkOption = Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")]
+OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]
 
 
 def read_from(from_image: Optional[Path]) -> dict[str, Any]:

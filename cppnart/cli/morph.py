@@ -14,8 +14,8 @@ from ..errors import UserError
 from ..render import DEFAULT_CHUNK
 from ..animation_writers import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
 from .common import Device, parse_res, row_progress, user_errors
-from .model_choice import (CenterOption, FromOption, ModelOption, SeedOption, SupersampleOption, ZoomOption,
-                           choose_model, choose_view, read_from)
+from .model_choice import (CenterOption, ChunkOption, FromOption, ModelOption, OnnxDeviceOption, SeedOption,
+                           SupersampleOption, ZoomOption, choose_model, choose_view, read_from)
 
 DEFAULT_RES = (512, 512)
 
@@ -65,27 +65,23 @@ def register(app: typer.Typer) -> None:
         zoom: ZoomOption = None,
         center: CenterOption = None,
         supersample: SupersampleOption = None,
-        chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
+        chunk: ChunkOption = DEFAULT_CHUNK,
         batch: Annotated[Optional[int], typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False)] = None,
-        device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
+        device: OnnxDeviceOption = Device.auto,
         gif_palette: Annotated[GifPalette, typer.Option(help="GIF only: a palette per frame or one shared, with ordered, Floyd-Steinberg or no dither (measured in bench/gif_palette.py).")] = GifPalette(GIF_DEFAULT_STRATEGY),
     ) -> None:
         """Morph between latent vectors: render every frame of the path and stream it to a GIF, MP4, WebP or PNG folder."""
         from ..animation import palette_sample, render_frames
         from ..latent import path_length, plan_path, read_latents
         from ..recipe import make_recipe, png_text
-        from ..animation_writers import animation_kind, check_animation_output, open_animation
+        from ..animation_writers import check_animation_output, open_animation
 
         # Everything that can be wrong with the arguments is found before the first frame.
         keys, out = split_inputs(paths)
         width, height = parse_res(res) if res is not None else DEFAULT_RES
-        if frames < 1:
-            raise UserError(f"--frames must be at least 1 frame per transition, got {frames}")
-        if hold < 0:
-            raise UserError(f"--hold must be 0 or more frames, got {hold}")
         if batch is not None and batch < 1:
             raise UserError(f"--batch must be at least 1 frame per call, got {batch}")
-        check_animation_output(out, width, height, fps)
+        kind = check_animation_output(out, width, height, fps)
         recipe = read_from(from_image)
         view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
         net = choose_model(model, recipe, seed, device.value)
@@ -96,7 +92,6 @@ def register(app: typer.Typer) -> None:
         latents = plan_path(keyframes, frames, hold, loop, ease.value, path.value)
         total = path_length(len(keyframes), frames, hold, loop)
 
-        kind = animation_kind(out)
         comment = morph_comment(net, keyframes, width, height, view, supersample, frames, hold, loop,
                                 ease.value, path.value, fps)
 

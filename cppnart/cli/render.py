@@ -12,7 +12,8 @@ from ..config import DEFAULT_PRESET
 from ..errors import UserError
 from ..render import DEFAULT_CHUNK
 from .common import Device, check_output, parse_res, row_progress, user_errors
-from .model_choice import choose_model, choose_seed, choose_view, read_from
+from .model_choice import (CenterOption, ChunkOption, OnnxDeviceOption, SupersampleOption, ZoomOption,
+                           choose_model, choose_seed, choose_view, read_from)
 
 DEFAULT_RES = (1024, 1024)
 PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: they take a moment
@@ -49,12 +50,12 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
         z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
-        zoom: Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)] = None,
-        center: Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False)] = None,
-        supersample: Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False)] = None,
+        zoom: ZoomOption = None,
+        center: CenterOption = None,
+        supersample: SupersampleOption = None,
         bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)] = None,
-        chunk: Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")] = DEFAULT_CHUNK,
-        device: Annotated[Device, typer.Option(help="Where onnxruntime runs.")] = Device.auto,
+        chunk: ChunkOption = DEFAULT_CHUNK,
+        device: OnnxDeviceOption = Device.auto,
         from_image: Annotated[Optional[Path], typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
     ) -> None:
         """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
