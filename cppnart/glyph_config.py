@@ -85,6 +85,19 @@ class TrainConfig:
     eval_messages: int = 256
     sample_count: int = 32
 
+    def lr_at(self, step: int) -> float:
+        """The learning rate of (0-based) ``step``: a function of the step alone, so --resume needs no state."""
+        if self.lr_schedule == "constant":
+            return self.lr
+        from .train.schedule import cosine_factor
+
+        return self.lr * cosine_factor(step, self.steps, self.lr_final / self.lr, self.warmup_steps, self.lr_decay)
+
+    def describe_lr(self) -> str:
+        if self.lr_schedule == "constant":
+            return f"lr {self.lr:g}"
+        return f"lr {self.lr:g}, cosine to {self.lr_final:g} over the last {self.lr_decay:.0%}"
+
 
 @dataclass(frozen=True)
 class GlyphConfig:

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..train.device import choose_device, describe_device
-        from ..train.glyph import describe_lr, resolve_config, train_glyph
+        from ..train.glyph import resolve_config, train_glyph
         from ..train.run_folder import check_run_folder
         from ..train.live import LiveView
 
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         resolved, payload = resolve_config(config, out, resume, steps)
         start = int(payload["step"]) if payload else 0
         console.print(f"training {resolved.name}: message {resolved.message_size}, {resolved.generator.type} generator, "
-                      f"{resolved.image_size}x{resolved.image_size}x{resolved.channels}, {describe_lr(resolved.train)}, on "
+                      f"{resolved.image_size}x{resolved.image_size}x{resolved.channels}, {resolved.train.describe_lr()}, on "
                       f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
                       highlight=False, soft_wrap=True)
         view = LiveView(f"glyph · {resolved.name} → {out}", total=resolved.train.steps, start=start,

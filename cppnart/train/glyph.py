@@ -25,12 +25,11 @@ import torch.nn as nn
 
 from ..config import to_dict
 from ..errors import UserError
-from ..glyph_config import GlyphConfig, TrainConfig
+from ..glyph_config import GlyphConfig
 from ..models.glyph import GlyphDecoder, build_generator
 from ..noise import build_noise
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .run_folder import CHECKPOINT, make_run_folder
-from .schedule import cosine_factor
 from .device import choose_device
 from .live import LiveView
 from .loop import Every, run_steps
@@ -141,12 +140,6 @@ def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: i
     return config, payload
 
 
-def describe_lr(tc: TrainConfig) -> str:
-    if tc.lr_schedule == "constant":
-        return f"lr {tc.lr:g}"
-    return f"lr {tc.lr:g}, cosine to {tc.lr_final:g} over the last {tc.lr_decay:.0%}"
-
-
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -199,13 +192,8 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
     samples = samples.to(dev)
     note = on_event or (lambda text: None)
 
-    def learning_rate(step: int) -> float:
-        if tc.lr_schedule == "constant":
-            return tc.lr
-        return tc.lr * cosine_factor(step, tc.steps, tc.lr_final / tc.lr, tc.warmup_steps, tc.lr_decay)
-
     def step_fn(step: int) -> dict[str, float]:
-        lr = learning_rate(step)
+        lr = tc.lr_at(step)
         for group in optimizer.param_groups:  # set from the step, so --resume needs no scheduler state
             group["lr"] = lr
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
