@@ -23,10 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cppnart.data import _cache_dir, synthetic_digits
-from cppnart.encoder import RunEncoder, sample_from_data
-from cppnart.latent import sample_z
-from cppnart.model import load_model
+from cppnart.io.digits import _cache_dir, synthetic_digits
+from cppnart.render.encoder import RunEncoder, sample_from_data
+from cppnart.latent.io import sample_z
+from cppnart.render.model import load_model
 
 CLASSIFIER_SEED, CHECK_SEED = 99, 98
 

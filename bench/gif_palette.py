@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cppnart.animation import render_frames
-from cppnart.latent import plan_path
-from cppnart.model import load_model
-from cppnart.animation_writers import GIF_STRATEGIES, GifWriter, palette_from
+from cppnart.render.frames import render_frames
+from cppnart.latent.paths import plan_path
+from cppnart.render.model import load_model
+from cppnart.io.animation import GIF_STRATEGIES, GifWriter, palette_from
 
 
 def decode(path: Path) -> np.ndarray:

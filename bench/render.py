@@ -33,8 +33,8 @@ def _peak_rss_mb() -> float:
 def _weights(preset: str):
     import dataclasses
 
-    from cppnart.config import load_preset
-    from cppnart.cppn import random_weights
+    from cppnart.configs.presets import load_preset
+    from cppnart.graph.weights import random_weights
 
     if preset == "classic-128x8":
         config = dataclasses.replace(load_preset("classic"), width=128, depth=8, activations=("tanh",) * 8,
@@ -49,8 +49,8 @@ def child_naive_torch(preset: str) -> dict:
     import numpy as np
     import torch
 
-    from cppnart.coords import grid
-    from cppnart.latent import sample_z
+    from cppnart.render.coords import grid
+    from cppnart.latent.io import sample_z
 
     w = _weights(preset)
     acts = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "sin": torch.sin, "gaussian":
@@ -80,11 +80,11 @@ def child_cppnart(preset: str, to_png: bool) -> dict:
     """cppnart's path: ONNX graph, onnxruntime in chunks; to an array or streamed to a PNG."""
     import numpy as np
 
-    from cppnart.export import cppn_model
-    from cppnart.latent import sample_z
-    from cppnart.render import render_array, render_bands
-    from cppnart.runtime import create_session
-    from cppnart.writers import write_png
+    from cppnart.graph.export import cppn_model
+    from cppnart.latent.io import sample_z
+    from cppnart.render.bands import render_array, render_bands
+    from cppnart.render.runtime import create_session
+    from cppnart.io.png import write_png
 
     w = _weights(preset)
     session = create_session(cppn_model(w, preset=preset, seed=1, config={}).SerializeToString(), "cpu")

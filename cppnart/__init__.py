@@ -1,49 +1,63 @@
 """cppnart: neural generative art with compositional pattern-producing networks.
 
-A small API for notebooks; the CLI is a thin layer over it. Nothing here imports torch::
+A small API for notebooks; the CLI is a thin layer over it. ``import cppnart`` is light (no
+onnxruntime, no torch): names load on first use::
 
     import cppnart
     net = cppnart.load_model("classic", seed=7)        # preset name, .toml, .onnx or run folder
     z = net.sample_z(seed=7)                           # [1, 8], the z `cppnart render --seed 7` draws
     pixels = net.render(z, 720, 450, supersample=2)    # float32 [450, 720, 3] in [0, 1]
-    net.render_image(z, 720, 450).save("art.png")      # a PIL image
     cppnart.save_poster(net, z, 2880, 1800, "poster.png")  # streamed PNG with its recipe
+    sheet = cppnart.grid(net, seeds=range(1, 17))      # a contact sheet; sheet.save("grid.png")
+    frames = cppnart.morph_frames(net, cppnart.sample_z(8, seed=1, count=3), 256, 256)
+    cppnart.save_animation("morph.gif", frames, 256, 256)
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .__about__ import __version__
-from .config import load_preset, preset_names
-from .coords import View
-from .errors import UserError
-from .latent import load_z, sample_z, save_z
-from .model import Model, load_model
+from .errors import ParamError, UserError
 
-__all__ = [
-    "Model",
-    "UserError",
-    "View",
-    "__version__",
-    "load_model",
-    "load_preset",
-    "load_z",
-    "preset_names",
-    "sample_z",
-    "save_poster",
-    "save_z",
-]
+# public name -> module that defines it (imported on first access)
+_API = {
+    "Model": "render.model",
+    "load_model": "render.model",
+    "View": "configs.view",
+    "load_preset": "configs.presets",
+    "preset_names": "configs.presets",
+    "load_z": "latent.io",
+    "sample_z": "latent.io",
+    "save_z": "latent.io",
+    "save_poster": "render.poster",
+    "grid": "render.sheets",
+    "Grid": "render.sheets",
+    "morph_frames": "render.frames",
+    "save_animation": "io.animation",
+}
+
+__all__ = ["ParamError", "UserError", "__version__", *_API]
+
+if TYPE_CHECKING:
+    from .configs.presets import load_preset, preset_names
+    from .configs.view import View
+    from .io.animation import save_animation
+    from .latent.io import load_z, sample_z, save_z
+    from .render.frames import morph_frames
+    from .render.model import Model, load_model
+    from .render.poster import save_poster
+    from .render.sheets import Grid, grid
 
 
-def save_poster(model: Model, z, width: int, height: int, path, view: View = View(), supersample: int = 1,
-                bits: int = 8, chunk: int | None = None):
-    """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``."""
-    import numpy as np
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'cppnart' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    globals()[name] = value
+    return value
 
-    from .recipe import make_recipe, png_text
-    from .render import DEFAULT_CHUNK
-    from .writers import write_png
 
-    z = model.check_z(np.asarray(z))[:1]
-    text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    bands = (band[0] for band in model.bands(z, width, height, view, supersample, chunk or DEFAULT_CHUNK))
-    return write_png(path, width, height, model.channels, bands, bits=bits, text=text)
+def __dir__() -> list[str]:
+    return sorted(__all__)

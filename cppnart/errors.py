@@ -1,9 +1,31 @@
-"""The one exception type that means "the user asked for something we cannot do".
+"""The exceptions that mean "the user asked for something we cannot do".
 
-The CLI turns it into a single line on stderr and exit code 2; the library lets it propagate
-so notebook users get a normal exception with the same message.
+The CLI turns them into a single line on stderr and exit code 2; the library lets them
+propagate, so notebook users get a normal exception with the same message.
 """
+
+from __future__ import annotations
 
 
 class UserError(Exception):
     """Bad input from the user: the message says what was wrong and what to do instead."""
+
+
+class ParamError(UserError):
+    """A bad value for one named parameter of the library.
+
+    ``str(error)`` names the Python parameter (``chunk must be at least 1``); the CLI calls
+    ``error.message_for("--chunk")`` so its users read the flag they typed instead.
+
+    >>> str(ParamError("chunk", "must be at least 1, got 0"))
+    'chunk must be at least 1, got 0'
+    >>> ParamError("chunk", "must be at least 1, got 0").message_for("--chunk")
+    '--chunk must be at least 1, got 0'
+    """
+
+    def __init__(self, param: str, problem: str) -> None:
+        self.param, self.problem = param, problem
+        super().__init__(self.message_for(param))
+
+    def message_for(self, name: str) -> str:
+        return f"{name} {self.problem}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from cppnart.config import parse_preset
-from cppnart.glyph_config import GlyphConfig
+from cppnart.configs.presets import parse_preset
+from cppnart.configs.glyph import GlyphConfig
 
 TINY_GLYPH = """
 description = "tiny test glyphs"

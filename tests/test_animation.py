@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cppnart.animation import frames_per_call, render_frames
-from cppnart.latent import plan_path
-from cppnart.model import load_model
-from cppnart.recipe import read_recipe
-from cppnart.animation_writers import GIF_STRATEGIES, frame_delays, open_animation
-from cppnart.writers import quantize
+from cppnart.render.frames import frames_per_call, render_frames
+from cppnart.latent.paths import plan_path
+from cppnart.render.model import load_model
+from cppnart.io.metadata import read_recipe
+from cppnart.io.animation import GIF_STRATEGIES, frame_delays, open_animation
+from cppnart.io.png import quantize
 
 from .conftest import files_in
 
@@ -147,8 +147,8 @@ def test_webp_reads_back_with_pillow(outdir, tiny, keys):
 
 
 def test_png_folder_frames_carry_their_recipe(outdir, tiny, keys):
-    from cppnart.recipe import make_recipe, png_text
-    from cppnart.coords import View
+    from cppnart.io.metadata import make_recipe, png_text
+    from cppnart.configs.view import View
 
     path = plan_path(keys[:2], 3)
     out = outdir / "frames"

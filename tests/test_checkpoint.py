@@ -104,16 +104,17 @@ def test_periodic_actions_see_completed_steps():
 def test_cli_turns_an_interrupted_run_into_a_resume_hint_and_exit_130(capsys, tmp_path):
     import typer
 
-    from cppnart.cli.train import train_with_view
-    from cppnart.train.live import LiveView
+    from cppnart.cli.train import run_live
+    from cppnart.configs.presets import load_preset
     from cppnart.train.loop import Interrupted
 
-    def interrupted_training():
+    def interrupted_training(callbacks):
         raise Interrupted(7)
 
+    config = load_preset("glyph-quick")
     with pytest.raises(typer.Exit) as stop:
-        train_with_view(LiveView("test", total=10), interrupted_training, "glyph", tmp_path / "run")
+        run_live("glyph", config, None, tmp_path / "run", True, interrupted_training)
     assert stop.value.exit_code == 130
     message = capsys.readouterr().err
     assert "after step 7" in message and f"cppnart train glyph --out {tmp_path / 'run'} --resume" in message
-    assert train_with_view(LiveView("test", total=10), lambda: "done", "glyph", tmp_path) == "done"
+    assert run_live("glyph", config, None, tmp_path, True, lambda callbacks: "done") == "done"

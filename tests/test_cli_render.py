@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from cppnart.cli import app
-from cppnart.recipe import read_recipe
+from cppnart.io.metadata import read_recipe
 
 from .conftest import files_in
 

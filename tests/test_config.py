@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from cppnart.config import CPPNConfig, load_preset, preset_names
+from cppnart.configs.cppn import CPPNConfig
+
+from cppnart.configs.presets import load_preset, preset_names
 from cppnart.errors import UserError
 
 

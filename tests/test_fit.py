@@ -10,14 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from cppnart.coords import grid
-from cppnart.export import cppn_model
-from cppnart.ganvae_config import FitConfig
-from cppnart.model import load_model
-from cppnart.models.fit import FitCPPN
-from cppnart.runtime import create_session
+from cppnart.render.coords import grid
+from cppnart.graph.export import cppn_model
+from cppnart.configs.ganvae import FitConfig
+from cppnart.render.model import load_model
+from cppnart.train.fit import build_fit_cppn
+from cppnart.render.runtime import create_session
 from cppnart.train.checkpoint import load_checkpoint
 from cppnart.train.fit import fit_image, psnr
+from cppnart.train.run import Callbacks
 from cppnart.train.loop import Interrupted
 
 CPU = torch.device("cpu")
@@ -69,7 +70,7 @@ def test_fit_without_fourier_features_is_a_plain_cppn(tmp_path):
 
 @pytest.mark.parametrize("features", [0, 8])
 def test_fit_onnx_matches_torch(features):
-    model = FitCPPN(tiny(fourier_features=features), generator=torch.Generator().manual_seed(0))
+    model = build_fit_cppn(tiny(fourier_features=features), generator=torch.Generator().manual_seed(0))
     coords = grid(11, 7)
     z = np.zeros((2, 1), np.float32)
     with torch.no_grad():
@@ -88,7 +89,7 @@ def test_fit_resume_equals_uninterrupted(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(Interrupted):
-        fit_image(config, target, tmp_path / "b", device=CPU, export=False, on_metrics=ctrl_c)
+        fit_image(config, target, tmp_path / "b", device=CPU, export=False, callbacks=Callbacks(on_metrics=ctrl_c))
     payload = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
     assert payload["step"] == 9
     fit_image(config, target, tmp_path / "b", device=CPU, payload=payload, export=False)

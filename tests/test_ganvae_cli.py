@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cppnart.cli import app
-from cppnart.data import synthetic_digits
+from cppnart.io.digits import synthetic_digits
 
 from .conftest import one_error_line
 

@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from cppnart.coords import grid
-from cppnart.export import cppn_model
-from cppnart.ganvae_config import (
-    DiscriminatorConfig,
-    EncoderConfig,
-    GanVaeConfig,
-    GeneratorConfig,
-    ScheduleConfig,
-)
-from cppnart.model import load_model
-from cppnart.runtime import create_session
+from cppnart.render.coords import grid
+from cppnart.graph.export import cppn_model
+from cppnart.configs.ganvae import DiscriminatorConfig, EncoderConfig, GanVaeConfig, CPPNGeneratorConfig, ScheduleConfig
+from cppnart.render.model import load_model
+from cppnart.render.runtime import create_session
 from cppnart.train.checkpoint import load_checkpoint
 from cppnart.train.ganvae import (
     build_nets,
@@ -30,6 +24,7 @@ from cppnart.train.ganvae import (
     split_holdout,
     train_ganvae,
 )
+from cppnart.train.run import Callbacks
 from cppnart.train.loop import Interrupted
 
 CPU = torch.device("cpu")
@@ -44,7 +39,7 @@ def tiny_config(**schedule) -> GanVaeConfig:
     base.update(schedule)
     return GanVaeConfig(
         name="tiny", z_dim=4, channels=1, data_size=16, crop=14, data_limit=300,
-        generator=GeneratorConfig(width=12, depth=2, activations=("softplus", "tanh"), scale=4.0),
+        generator=CPPNGeneratorConfig(width=12, depth=2, activations=("softplus", "tanh"), scale=4.0),
         encoder=EncoderConfig(width=32, layers=2), discriminator=DiscriminatorConfig(channels=(4, 8)),
         schedule=ScheduleConfig(**base), sample_every=20, checkpoint_every=10, sample_count=4, upscale_size=32,
     )
@@ -150,7 +145,7 @@ def test_ctrl_c_saves_a_checkpoint_between_steps(digits, tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(Interrupted) as stop:
-        train_ganvae(tiny_config(), digits, tmp_path / "run", device=CPU, on_metrics=interrupt)
+        train_ganvae(tiny_config(), digits, tmp_path / "run", device=CPU, callbacks=Callbacks(on_metrics=interrupt))
     assert stop.value.step == 5
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 5
     assert not (tmp_path / "run" / "model.onnx").exists()

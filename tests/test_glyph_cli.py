@@ -128,9 +128,12 @@ def test_not_a_glyph_preset(runner, tmp_path):
     assert "glyph" in line
 
 
-def test_no_preset_and_no_run(runner, tmp_path):
-    line = one_error_line(run(runner, "train", "glyph", "--out", tmp_path / "run"))
-    assert "--preset" in line
-    assert not (tmp_path / "run").exists()
+def test_no_preset_trains_the_family_default_and_no_run_is_an_error(runner, tmp_path):
+    from cppnart.cli.train import DEFAULT_PRESETS, start_run
+
+    config, payload = start_run("glyph", None, tmp_path / "run", False, 1, None, None)
+    assert config.name == DEFAULT_PRESETS["glyph"] and payload is None and config.train.steps == 1
+    line = one_error_line(run(runner, "train", "glyph", "--out", tmp_path / "run", "--resume"))
+    assert "no checkpoint.pt" in line and not (tmp_path / "run").exists()
     line = one_error_line(run(runner, "eval", "glyph", tmp_path))
     assert "no checkpoint" in line

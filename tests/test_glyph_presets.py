@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cppnart.config import load_preset, preset_names
-from cppnart.glyph_config import GlyphConfig
-from cppnart.models.glyph import GlyphDecoder, build_generator
+from cppnart.configs.presets import load_preset, preset_names
+from cppnart.configs.glyph import GlyphConfig
+from cppnart.train.models.glyph import GlyphDecoder, build_generator
 
 SIZES = (32, 64, 128, 512, 1024, 2048)
 FAMILIES = {"glyph-{}": ("conv", 1), "glyph-colour-{}": ("conv", 3), "glyph-cppn-{}": ("cppn", 3)}

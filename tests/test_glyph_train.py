@@ -10,9 +10,11 @@ import onnx
 import pytest
 import torch
 
-from cppnart.coords import grid
-from cppnart.model import load_model
+from cppnart.render.coords import grid
+from cppnart.render.model import load_model
 from cppnart.train.checkpoint import load_checkpoint
+from cppnart.configs.glyph import GlyphConfig
+from cppnart.train.run import Callbacks, resolve_run
 from cppnart.train.glyph import build_models, export_generator, seeded_recovery, train_glyph, untrained_models
 from cppnart.train.loop import Every, Interrupted
 
@@ -68,10 +70,12 @@ def test_resume_after_ctrl_c_equals_uninterrupted(tmp_path):
 
     broken = tmp_path / "broken"
     with pytest.raises(Interrupted) as stop:
-        train_glyph(config, broken, device="cpu", export=False, hooks=[Every(7, press_ctrl_c, at_end=False)])
+        train_glyph(config, broken, device="cpu", export=False,
+                    callbacks=Callbacks(every=[Every(7, press_ctrl_c, at_end=False)]))
     assert stop.value.step == 7
     assert load_checkpoint(broken / "checkpoint.pt")["step"] == 7
-    train_glyph(None, broken, device="cpu", resume=True, export=False)
+    resumed, payload = resolve_run(GlyphConfig, None, broken, resume=True)
+    train_glyph(resumed, broken, payload=payload, device="cpu", export=False)
 
     a, b = load_checkpoint(straight / "checkpoint.pt"), load_checkpoint(broken / "checkpoint.pt")
     assert a["step"] == b["step"] == 12

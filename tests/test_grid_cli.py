@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from cppnart.cli import app
-from cppnart.cli.grid import cell_origin
-from cppnart.latent import read_grid_cells
+from cppnart.render.sheets import cell_origin
+from cppnart.latent.files import read_grid_cells
 
 from .conftest import files_in
 

@@ -9,7 +9,9 @@ import pytest
 
 from cppnart.cli import app
 from cppnart.errors import UserError
-from cppnart.latent import (ease, lerp, mix_expression, mix_terms, path_length, plan_path, read_latents, slerp)
+from cppnart.latent.paths import ease, lerp, path_length, plan_path, slerp
+from cppnart.latent.mix import mix_expression, mix_terms
+from cppnart.latent.files import read_latents
 
 from .conftest import files_in
 
@@ -79,7 +81,7 @@ def test_path_has_keyframes_times_frames_plus_holds_and_hits_every_keyframe(coun
 def test_path_rejects_one_keyframe_and_zero_frames():
     with pytest.raises(UserError, match="at least 2 keyframe"):
         plan_path(gaussians(1), 5)
-    with pytest.raises(UserError, match="--frames"):
+    with pytest.raises(UserError, match="frames must be at least 1"):
         plan_path(gaussians(2), 0)
 
 

@@ -123,7 +123,7 @@ def test_from_image_takes_model_seed_and_view(runner, work):
 @pytest.mark.parametrize("args,message", [
     (["a.npy", "wrong.npy", "out/m.gif"], "6 values but the model takes z of size 4"),
     (["a.npy", "out/m.gif"], "at least 2 keyframe"),
-    (["a.npy", "b.npy"], "is the output"),
+    (["a.npy", "b.npy"], "looks like a keyframe"),
     (["out/m.gif"], "keyframe latents and then the output"),
     (["a.npy", "b.npy", "out/m.avi"], "unknown extension"),
     (["a.npy", "b.npy", "out/m.gif", "--frames", "0"], "--frames"),

@@ -8,9 +8,9 @@ import kornia.augmentation as K
 import pytest
 import torch
 
-from cppnart.glyph_config import NoiseConfig
-from cppnart.models.glyph import build_generator
-from cppnart.noise import build_noise
+from cppnart.configs.glyph import NoiseConfig
+from cppnart.train.models.glyph import build_generator
+from cppnart.train.noise import build_noise
 
 from .glyph_fixtures import tiny_config
 

@@ -6,13 +6,15 @@ import numpy as np
 import onnx
 import pytest
 
-from cppnart.config import load_preset, preset_names
-from cppnart.coords import View, grid
-from cppnart.cppn import forward, random_weights
-from cppnart.export import cppn_model
-from cppnart.model import load_model
-from cppnart.render import render_array
-from cppnart.runtime import create_session
+from cppnart.configs.presets import load_preset, preset_names
+from cppnart.configs.view import View
+from cppnart.render.coords import grid
+from cppnart.graph.numpy_forward import forward
+from cppnart.graph.weights import random_weights
+from cppnart.graph.export import cppn_model
+from cppnart.render.model import load_model
+from cppnart.render.bands import render_array
+from cppnart.render.runtime import create_session
 
 
 @pytest.fixture(scope="module")

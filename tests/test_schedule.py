@@ -9,7 +9,7 @@ import pytest
 from cppnart.errors import UserError
 from cppnart.train.checkpoint import load_checkpoint
 from cppnart.train.glyph import train_glyph
-from cppnart.train.schedule import cosine_factor
+from cppnart.configs.schedule import cosine_factor
 
 from .glyph_fixtures import tiny_config
 

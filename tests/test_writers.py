@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cppnart import runtime
+from cppnart.render import runtime
 from cppnart.errors import UserError
-from cppnart.recipe import read_recipe
-from cppnart.writers import atomic_output, quantize, write_png
+from cppnart.io.metadata import read_recipe
+from cppnart.io.atomic import atomic_output
+from cppnart.io.png import quantize, write_png
 
 from .conftest import files_in
 

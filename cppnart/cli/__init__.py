@@ -1,24 +1,24 @@
-"""The `cppnart` command: a thin Typer layer over the library; the only place that prints."""
+"""The `cppnart` command: Typer apps composed with ``add_typer``; the only layer that prints.
+
+Each module holds one group of commands in its own Typer app; the root app adds them in the
+order of ``--help``. Heavy imports (onnxruntime, torch) happen inside the commands, so
+``cppnart --help`` and shell completion stay fast.
+"""
 
 from __future__ import annotations
-
-import importlib
 
 import typer
 
 from ..__about__ import __version__
+from . import grid, info, latent, morph, render, train
 
 app = typer.Typer(
     name="cppnart",
     help="Neural generative art: random and trained CPPNs, glyph models, ONNX export, posters and morphs.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-# Each module adds its commands to `app` in register(app); order sets the --help listing.
-COMMAND_MODULES = ["render", "latent", "info", "train", "train_glyph", "train_ganvae", "morph", "grid", "latent_tools"]
 
 
 def _version(value: bool) -> None:
@@ -34,8 +34,13 @@ def _root(
     """cppnart: compositional pattern-producing networks, rendered at any size."""
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"{__name__}.{_name}").register(app)
+app.add_typer(render.app)
+app.add_typer(info.app)
+app.add_typer(morph.app)
+app.add_typer(grid.app)
+app.add_typer(latent.app, name="z")
+app.add_typer(train.train_app, name="train")
+app.add_typer(train.eval_app, name="eval")
 
 
 def main() -> None:

@@ -1,63 +1,187 @@
-"""`cppnart z ...`: latent vectors as .npy files."""
+"""`cppnart z ...`: latent vectors as .npy files: sample, mix, lerp, get, encode."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ..config import DEFAULT_PRESET
+from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from .common import check_output, user_errors
+from .options import Ease, JsonOption, NpyOut, PathKind, Prior, QuietOption
+from .output import check_output, emit, user_errors
 
-z_app = typer.Typer(help="Latent vectors: sample, and (with other commands) mix, interpolate, encode.",
-                    no_args_is_help=True)
-
-
-class Prior(str, Enum):
-    uniform = "uniform"
-    normal = "normal"
+app = typer.Typer(help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode.",
+                  no_args_is_help=True)
 
 
-@z_app.command("sample", epilog="Example: cppnart z sample --model classic --seed 3 -o z.npy")
+def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extra: Any) -> None:
+    """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
+    from ..latent.io import save_z
+
+    save_z(out, z)
+    shape = [z.shape[1]] if z.shape[0] == 1 else [z.shape[0], z.shape[1]]
+    prefix = f"seed {extra['seed']} · " if extra.get("seed") is not None else ""
+    emit({"path": str(out), "shape": shape, **extra, "z": z.tolist()}, f"{prefix}z {shape}{note} -> {out}",
+         as_json, quiet)
+
+
+@app.command("sample", epilog="Example: cppnart z sample --model classic --seed 3 -o z.npy")
 @user_errors
 def sample(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")],
+    out: NpyOut,
     dim: Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")] = None,
-    model: Annotated[Optional[str], typer.Option(help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]",
+        show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed; drawn and printed when omitted.")] = None,
     count: Annotated[int, typer.Option(help="How many latents (shape [COUNT, Z] when above 1).")] = 1,
-    prior: Annotated[Optional[Prior], typer.Option(help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False)] = None,
-    from_data: Annotated[bool, typer.Option("--from-data", help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).")] = False,
+    prior: Annotated[Optional[Prior], typer.Option(  # type: ignore[valid-type]
+        help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False)] = None,
+    from_data: Annotated[bool, typer.Option(
+        "--from-data", help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images "
+                            "(--model RUN).")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""
-    from ..latent import sample_z, save_z
-    from ..model import draw_seed, load_model
+    from ..latent.io import sample_z
+    from ..render.model import draw_seed, load_model
 
     check_output(out, (".npy",))
     if dim is not None and model is not None:
         raise UserError("give either --dim or --model, not both")
     seed = draw_seed() if seed is None else seed
     if from_data:
-        from ..encoder import sample_from_data
+        from ..render.encoder import sample_from_data
 
         if model is None or dim is not None or prior is not None:
-            raise UserError("--from-data takes its latents from a trained run: give --model RUN, without --dim or --prior")
-        z = sample_from_data(model, seed, count)
-        save_z(out, z)
-        typer.echo(f"seed {seed} · z {list(z.shape) if count > 1 else [z.shape[1]]} from the data's latents -> {out}")
+            raise UserError("--from-data takes its latents from a trained run: give --model RUN, "
+                            "without --dim or --prior")
+        _write(out, sample_from_data(model, seed, count), as_json, quiet, " from the data's latents", seed=seed)
         return
     if dim is None:
         net = load_model(model or DEFAULT_PRESET, seed=0)
         dim, default_prior = net.z_dim, net.z_prior
     else:
         default_prior = "uniform"
-    z = sample_z(dim, seed, prior.value if prior else default_prior, count)
-    save_z(out, z)
-    typer.echo(f"seed {seed} · z {list(z.shape) if count > 1 else [dim]} -> {out}")
+    _write(out, sample_z(dim, seed, prior.value if prior else default_prior, count), as_json, quiet, seed=seed)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(z_app, name="z")
+@app.command("mix", epilog='Examples: cppnart z mix "z9.npy + (after.npy - before.npy)" -o z9-alter.npy\n\n'
+                           "cppnart z mix --base z9.npy --add after.npy --sub before.npy --strength 1.5 -o out.npy")
+@user_errors
+def mix(
+    out: NpyOut,
+    expression: Annotated[Optional[str], typer.Argument(
+        help="Arithmetic over latent files and numbers: + - between latents, * / by numbers, parentheses. "
+             "Operands are .npy files or PNGs cppnart made; quote names with spaces.", show_default=False)] = None,
+    base: Annotated[Optional[Path], typer.Option(help="Flag form: the latent to start from.")] = None,
+    add: Annotated[Optional[list[Path]], typer.Option(help="Flag form: latents to add (repeatable).")] = None,
+    sub: Annotated[Optional[list[Path]], typer.Option(help="Flag form: latents to subtract (repeatable).")] = None,
+    strength: Annotated[float, typer.Option(
+        help="Flag form: scales (added - subtracted) before it joins --base.")] = 1.0,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Latent arithmetic, as in [Large images]: z_9 + (z_1_after - z_1_before) moves a 9 the way a 1 changed."""
+    from ..latent.mix import mix_expression, mix_terms
+
+    check_output(out, (".npy",))
+    if expression is not None and (base is not None or add or sub):
+        raise UserError("give either an expression or --base/--add/--sub, not both")
+    if expression is not None:
+        z = mix_expression(expression)
+    elif base is not None:
+        if not (add or sub):
+            raise UserError("--base needs at least one --add or --sub latent")
+        z = mix_terms(base, list(add or []), list(sub or []), strength)
+    else:
+        raise UserError('give an expression like "z9.npy + (after.npy - before.npy)" or --base with --add/--sub')
+    _write(out, z, as_json, quiet)
+
+
+@app.command("lerp", epilog="Example: cppnart z lerp a.npy b.npy --steps 8 --path slerp -o between.npy")
+@user_errors
+def lerp(
+    start: Annotated[Path, typer.Argument(help="First latent (.npy, or a PNG cppnart made).")],
+    end: Annotated[Path, typer.Argument(help="Last latent.")],
+    out: NpyOut,
+    steps: Annotated[int, typer.Option(help="How many latents to write, both ends included: shape [STEPS, Z].")] = 5,
+    t: Annotated[Optional[float], typer.Option(
+        "--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead.")] = None,
+    path: Annotated[PathKind, typer.Option(  # type: ignore[valid-type]
+        "--path", help="slerp keeps a typical length; lerp is the straight line.")] = PathKind.slerp,  # type: ignore[attr-defined]
+    ease: Annotated[Ease, typer.Option(  # type: ignore[valid-type]
+        help="Spacing of the steps along the path.")] = Ease.linear,  # type: ignore[attr-defined]
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Write latents between two others: feed them to `cppnart grid` or `cppnart morph`."""
+    import numpy as np
+
+    from ..latent.files import read_latents
+    from ..latent.paths import ease as ease_fn
+    from ..latent.paths import interpolate
+
+    check_output(out, (".npy",))
+    a = read_latents(start)
+    b = read_latents(end, a.shape[1])
+    for name, z in ((start, a), (end, b)):
+        if z.shape[0] != 1:
+            raise UserError(f"'{name}' holds {z.shape[0]} latents; z lerp takes one latent at each end")
+    if t is not None:
+        if not (0.0 <= t <= 1.0):  # also false for NaN
+            raise UserError(f"--t must be between 0 and 1, got {t}")
+        weights = np.array([t])
+    else:
+        if steps < 2:
+            raise UserError(f"--steps must be at least 2 (both ends), got {steps}")
+        weights = ease_fn(ease.value, np.linspace(0.0, 1.0, steps))
+    _write(out, interpolate(a[0], b[0], weights, path.value), as_json, quiet, f" ({path.value})")
+
+
+@app.command("get", epilog="Examples: cppnart z get poster.png -o z.npy    cppnart z get sheet.png --cell 5 -o z5.npy")
+@user_errors
+def get(
+    image: Annotated[Path, typer.Argument(help="A PNG cppnart made: a render, a PNG morph frame, or a grid sheet.")],
+    out: NpyOut,
+    cell: Annotated[Optional[int], typer.Option(
+        help="For a grid sheet: the cell number shown in its label (all cells when omitted).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Read the latent(s) an image was rendered from, back into a .npy file."""
+    from ..latent.files import read_latents
+
+    check_output(out, (".npy",))
+    z = read_latents(image)
+    if cell is not None:
+        if not (0 <= cell < z.shape[0]):
+            raise UserError(f"--cell {cell} is out of range; '{image}' has cells 0 to {z.shape[0] - 1}")
+        z = z[cell : cell + 1]
+    _write(out, z, as_json, quiet)
+
+
+@app.command("encode", epilog="Example: cppnart z encode digit.png --model runs/digits -o z.npy")
+@user_errors
+def encode(
+    images: Annotated[list[Path], typer.Argument(help="Image file(s); several give z of shape [B, Z].")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="A `train ganvae` run folder (or its model.onnx).")],
+    out: NpyOut,
+    invert: Annotated[Optional[bool], typer.Option(
+        "--invert/--no-invert", help="Swap dark and light (training digits are white on black). "
+                                     "\\[default: when the border is bright]", show_default=False)] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Encode images to latent vectors with a trained run's encoder (its mean); no torch needed."""
+    import numpy as np
+
+    from ..render.encoder import RunEncoder
+
+    check_output(out, (".npy",))
+    encoder = RunEncoder(model)
+    z = encoder.encode(np.stack([encoder.load(path, invert) for path in images]))
+    _write(out, z, as_json, quiet, f" from {len(images)} image(s)")

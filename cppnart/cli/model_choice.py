@@ -7,31 +7,15 @@ The same rules as `cppnart render`: --model names a preset, .toml, .onnx or run 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
-import typer
-
-from ..config import DEFAULT_PRESET
-from ..coords import View
+from ..configs.presets import DEFAULT_PRESET
+from ..configs.view import View
 from ..errors import UserError
-from .common import Device, check_positive, parse_center
-
-ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", "-m", show_default=False,
-    help=f"Preset name, preset .toml, .onnx file or training run folder. \\[default: {DEFAULT_PRESET}]")]
-FromOption = Annotated[Optional[Path], typer.Option(
-    "--from", help="Use the model, weights seed and view of a PNG cppnart rendered.")]
-SeedOption = Annotated[Optional[int], typer.Option(
-    help="Seed for a preset's random weights; drawn and printed when omitted.")]
-ZoomOption = Annotated[Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)]
-CenterOption = Annotated[Optional[str], typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False)]
-SupersampleOption = Annotated[Optional[int], typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False)]
-ChunkOption = Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")]
-OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]
-
+from .output import check_positive, parse_center
 
 def read_from(from_image: Optional[Path]) -> dict[str, Any]:
-    from ..recipe import read_recipe
+    from ..io.metadata import read_recipe
 
     return read_recipe(from_image) if from_image is not None else {}
 
@@ -54,7 +38,7 @@ def choose_view(recipe: dict[str, Any], zoom: Optional[float], center: Optional[
 
 def choose_seed(recipe: dict[str, Any], seed: Optional[int]) -> int:
     """--seed, else the recipe's, else a fresh one (which the command prints)."""
-    from ..model import draw_seed
+    from ..render.model import draw_seed
 
     if seed is None:
         seed = recipe.get("seed") if recipe else None
@@ -63,7 +47,7 @@ def choose_seed(recipe: dict[str, Any], seed: Optional[int]) -> int:
 
 def choose_model(model: Optional[str], recipe: dict[str, Any], seed: Optional[int], device: str):
     """--model, else the recipe's model, else the default preset; the seed is drawn if needed."""
-    from ..model import load_model, model_from_recipe
+    from ..render.model import load_model, model_from_recipe
 
     seed = choose_seed(recipe, seed)
     if model is not None:

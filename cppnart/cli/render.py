@@ -4,113 +4,124 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ..config import DEFAULT_PRESET
 from ..errors import UserError
-from ..render import DEFAULT_CHUNK
-from .common import Device, check_output, parse_res, row_progress, user_errors
-from .model_choice import (CenterOption, ChunkOption, OnnxDeviceOption, SupersampleOption, ZoomOption,
-                           choose_model, choose_seed, choose_view, read_from)
+from .model_choice import choose_model, choose_seed, choose_view, read_from
+from .options import (DEFAULT_CHUNK_VALUE, CenterOption, ChunkOption, Device, JsonOption, ModelArg, OnnxDeviceOption,
+                      QuietOption, SupersampleOption, ZoomOption)
+from .output import check_output, emit, parse_res, progress, user_errors
+
+app = typer.Typer()
 
 DEFAULT_RES = (1024, 1024)
 PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: they take a moment
 
-ModelArg = Annotated[
-    Optional[str],
-    typer.Argument(help=f"Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder. \\[default: {DEFAULT_PRESET}]",
-                   show_default=False),
-]
 
-
-def resolve_z(model, z_path: Optional[Path], recipe_z, seed_for_z: int):
+def resolve_z(model: Any, z_path: Optional[Path], recipe_z: Any, seed_for_z: int) -> Any:
     """The latent to render: --z file, else the recipe's, else the one drawn from the seed."""
     import numpy as np
 
-    from ..latent import load_z
+    from ..latent.io import load_z
 
     if z_path is not None:
         z = load_z(z_path, model.z_dim)
         if z.shape[0] != 1:
-            raise UserError(f"latent file '{z_path}' holds {z.shape[0]} latents; render takes one (use `cppnart grid` for many)")
+            raise UserError(f"latent file '{z_path}' holds {z.shape[0]} latents; render takes one "
+                            "(use `cppnart grid` for many)")
         return z
     if recipe_z is not None:
         return model.check_z(np.asarray(recipe_z, dtype=np.float32), "the image's recipe z")
     return model.sample_z(seed_for_z)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(epilog="Example: cppnart render --res 2880x1800 --seed 7 --out poster.png")
-    @user_errors
-    def render(
-        model: ModelArg = None,
-        res: Annotated[Optional[str], typer.Option(help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]", show_default=False)] = None,
-        seed: Annotated[Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
-        z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
-        zoom: ZoomOption = None,
-        center: CenterOption = None,
-        supersample: SupersampleOption = None,
-        bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)] = None,
-        chunk: ChunkOption = DEFAULT_CHUNK,
-        device: OnnxDeviceOption = Device.auto,
-        from_image: Annotated[Optional[Path], typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
-    ) -> None:
-        """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
-        from ..recipe import make_recipe, png_text
-        from ..writers import check_writable, write_png
+@app.command(epilog="Example: cppnart render --res 2880x1800 --seed 7 -o poster.png")
+@user_errors
+def render(
+    model: ModelArg = None,
+    res: Annotated[Optional[str], typer.Option(
+        help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]",
+        show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
+    z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
+    zoom: ZoomOption = None,
+    center: CenterOption = None,
+    supersample: SupersampleOption = None,
+    bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)] = None,
+    chunk: ChunkOption = DEFAULT_CHUNK_VALUE,
+    device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    from_image: Annotated[Optional[Path], typer.Option(
+        "--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
+    from ..io.atomic import check_writable
+    from ..io.metadata import make_recipe, png_text
+    from ..io.png import write_png
 
-        recipe = read_from(from_image)
-        size = parse_res(res) if res is not None else recipe.get("res")
-        view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
-        bits = bits if bits is not None else int(recipe.get("bits", 8))
-        if bits not in (8, 16):
-            raise UserError(f"--bits must be 8 or 16, got {bits}")
-        if out is not None:
-            check_output(out, (".png",))
+    recipe = read_from(from_image)
+    size = parse_res(res) if res is not None else recipe.get("res")
+    view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
+    bits = bits if bits is not None else int(recipe.get("bits", 8))
+    if bits not in (8, 16):
+        raise UserError(f"--bits must be 8 or 16, got {bits}")
+    if out is not None:
+        check_output(out, (".png",))
 
-        seed_given = seed is not None
-        seed = choose_seed(recipe, seed)
-        net = choose_model(model, recipe, seed, device.value)
-        # Image-interface models (conv glyphs) draw a fixed size: keep it unless --res asks to resize.
-        width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
-        # A new --seed re-draws z too; otherwise the image's own z comes back.
-        latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
+    seed_given = seed is not None
+    seed = choose_seed(recipe, seed)
+    net = choose_model(model, recipe, seed, device.value)
+    # Image-interface models (conv glyphs) draw a fixed size: keep it unless --res asks to resize.
+    width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
+    # A new --seed re-draws z too; otherwise the image's own z comes back.
+    latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
 
-        if out is None:
-            out = Path(f"{net.label}-{seed}.png")
-            check_writable(out)
-        text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
-        started = time.perf_counter()
-        samples = width * height * supersample * supersample
-        with row_progress(height, f"rendering {width}x{height}", samples > PROGRESS_PIXELS) as advance:
-            bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
-            write_png(out, width, height, net.channels, bands, bits=bits, text=text)
-        elapsed = time.perf_counter() - started
-        # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
-        z_from_seed = z is None and (seed_given or not recipe.get("z"))
-        seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
-        typer.echo(f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)")
+    if out is None:
+        out = Path(f"{net.label}-{seed}.png")
+        check_writable(out)
+    text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
+    started = time.perf_counter()
+    samples = width * height * supersample * supersample
+    with progress(height, f"rendering {width}x{height}", samples > PROGRESS_PIXELS and not quiet) as advance:
+        bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
+        write_png(out, width, height, net.channels, bands, bits=bits, text=text)
+    elapsed = time.perf_counter() - started
+    # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
+    z_from_seed = z is None and (seed_given or not recipe.get("z"))
+    seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
+    emit({"path": str(out), "model": net.source, "seed": seed if (net.from_preset or z_from_seed) else None,
+          "z": [float(v) for v in latent[0]], "res": [width, height], "seconds": round(elapsed, 3)},
+         f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)", as_json, quiet)
 
-    @app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
-    @user_errors
-    def export(
-        model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
-        seed: Annotated[Optional[int], typer.Option(help="Seed for the random weights; drawn and printed when omitted.")] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False)] = None,
-    ) -> None:
-        """Export a preset's random-weight CPPN to a self-describing ONNX file."""
-        from ..model import load_model
-        from ..writers import atomic_output
 
-        if out is not None:
-            check_output(out, (".onnx",))
-        net = load_model(model, seed)
-        if net.source.endswith(".onnx"):
-            raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")
-        out = out or Path(f"{net.label}-{net.seed}.onnx")
-        with atomic_output(out) as tmp:
-            tmp.write_bytes(net.onnx_bytes)
-        typer.echo(f"seed {net.seed} · {net.label} -> {out}")
+@app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
+@user_errors
+def export(
+    model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
+    seed: Annotated[Optional[int], typer.Option(
+        help="Seed for the random weights; drawn and printed when omitted.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False)] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Export a preset's random-weight CPPN to a self-describing ONNX file."""
+    from ..io.atomic import atomic_output
+    from ..render.model import load_model
+
+    if out is not None:
+        check_output(out, (".onnx",))
+    net = load_model(model, seed)
+    if net.source.endswith(".onnx"):
+        raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")
+    out = out or Path(f"{net.label}-{net.seed}.onnx")
+    with atomic_output(out) as tmp:
+        tmp.write_bytes(net.onnx_bytes)
+    emit({"path": str(out), "model": net.source, "seed": net.seed}, f"seed {net.seed} · {net.label} -> {out}",
+         as_json, quiet)

@@ -1,55 +1,234 @@
-"""`cppnart train ...` and `cppnart eval ...`: the groups training commands join.
+"""`cppnart train glyph|ganvae|fit` and `cppnart eval glyph|ganvae`.
 
-Each model family adds its commands from its own module (train_glyph.py, train_ganvae.py);
-torch is imported inside the commands, never at import time, so the CLI starts without it.
+Every train command takes the same flags (--preset, --out, --steps, --seed, --resume/--no-resume,
+--device, --threads, --json, --quiet) and follows one contract (``train.run``): the run folder
+and its resume are resolved before torch starts working, the live view is attached here, and
+Ctrl-C checkpoints and says how to continue. torch is imported inside the commands only.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..errors import UserError
-from .common import Device
+from .options import (Device, JsonOption, PresetOption, QuietOption, ResumeOption, RunOut, StepsOption,
+                      ThreadsOption, TorchDeviceOption, TrainSeedOption)
+from .output import emit, user_errors
 
 train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia).", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
 
-
-# The options every torch command shares.
-TorchDeviceOption = Annotated[Device, typer.Option(help="auto takes CUDA when torch sees a GPU, else the CPU.")]
-ThreadsOption = Annotated[Optional[int], typer.Option(
-    help="CPU threads for torch (1 is fastest on a busy, shared machine). \\[default: all cores]", show_default=False)]
+ECHO_EVERY = 100  # plain progress lines when not on a terminal
+DEFAULT_PRESETS = {"glyph": "glyph-quick", "ganvae": "ganvae-digits", "fit": "fit"}
 
 
-def require_torch(threads: Optional[int] = None):
-    """Import torch or say how to install it (the CPU wheel first, so pip does not pull CUDA);
-    then use ``threads`` CPU threads when given."""
+def require_torch(threads: Optional[int] = None) -> Any:
+    """Import torch or say how to install it; then use ``threads`` CPU threads when given."""
     if threads is not None and threads < 1:
         raise UserError(f"--threads must be at least 1, got {threads}")
     try:
         import torch
     except ImportError:
-        raise UserError("training needs torch and kornia: pip install torch==2.13.0 && pip install 'cppnart[train]'") from None
+        raise UserError('training needs torch and kornia: from the cppnart folder, pip install torch (the CPU '
+                        'build: --index-url https://download.pytorch.org/whl/cpu) && pip install ".[train]"') from None
     if threads is not None:
         torch.set_num_threads(threads)
     return torch
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(train_app, name="train")
-    app.add_typer(eval_app, name="eval")
+def start_run(kind: str, preset: Optional[str], out: Path, resume: bool, steps: Optional[int],
+              seed: Optional[int], threads: Optional[int]) -> tuple[Any, Any]:
+    """The same first steps for every family: preset, run folder, resume, --steps, --seed, torch."""
+    from ..configs.presets import KINDS, load_preset
+    from ..train.run_folder import check_run_folder
+
+    check_run_folder(out, resume)  # before torch is imported: a bad --out costs nothing
+    config = load_preset(preset) if preset is not None else None
+    if config is None and not resume:
+        config = load_preset(DEFAULT_PRESETS[kind])
+    require_torch(threads)
+    from ..train.run import resolve_run
+
+    return resolve_run(KINDS[kind], config, out, resume=resume, steps=steps, seed=seed)
 
 
-def train_with_view(view, train, command: str, out):
-    """Run ``train()`` inside the live view; Ctrl-C (a checkpoint was saved) becomes a hint and exit 130."""
-    from ..train.loop import Interrupted
+def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train: Callable[[Any], Any]) -> Any:
+    """Run ``train(callbacks)`` inside the live view; Ctrl-C (a checkpoint was saved) -> a hint, exit 130."""
+    from ..train.loop import Every, Interrupted
+    from ..train.run import Callbacks, total_steps
+    from .live import LiveView
 
+    start = int(payload["step"]) if payload else 0
+    view = LiveView(f"train {kind} · {config.name} → {out}", total=total_steps(config), start=start, quiet=quiet)
+    callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(ECHO_EVERY, view.echo)])
     try:
         with view:
-            return train()
+            return train(callbacks)
     except Interrupted as stop:
         typer.echo(f"interrupted after step {stop.step}; checkpoint saved in {out}. "
-                   f"Continue with: cppnart train {command} --out {out} --resume", err=True)
+                   f"Continue with: cppnart train {kind} --out {out} --resume", err=True)
         raise typer.Exit(130) from None
+
+
+@train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
+@user_errors
+def train_glyph(
+    out: RunOut,
+    preset: PresetOption = None,
+    steps: StepsOption = None,
+    resume: ResumeOption = False,
+    seed: TrainSeedOption = None,
+    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Train a glyph generator + decoder through differentiable kornia noise ([Glyphs]); export model.onnx."""
+    config, payload = start_run("glyph", preset, out, resume, steps, seed, threads)
+    from ..train.device import choose_device, describe_device
+    from ..train.glyph import train_glyph as train
+
+    start = int(payload["step"]) if payload else 0
+    if not quiet and not as_json:
+        typer.echo(f"training {config.name}: message {config.message_size}, {config.generator.type} generator, "
+                   f"{config.image_size}x{config.image_size}x{config.channels}, {config.train.describe_lr()}, on "
+                   f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
+                   err=True)
+    result = run_live("glyph", config, payload, out, quiet or as_json,
+                      lambda cb: train(config, out, payload=payload, device=device.value, callbacks=cb))
+    score = {"r2": result.final.r2, "cosine": result.final.cosine} if result.final else {}
+    done = (f"already at step {start}; nothing to train (pass a larger --steps to go on)" if result.steps == start
+            else f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
+            + (f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else ""))
+    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), **score,
+          "model": str(result.model), "sheet": str(out / "sheet.png")},
+         f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}", as_json, quiet)
+
+
+@train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
+@user_errors
+def train_ganvae(
+    out: RunOut,
+    data: Annotated[Optional[str], typer.Option(
+        help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. \\[default: the run's data with --resume, "
+             "else builtin:digits]", show_default=False)] = None,
+    preset: PresetOption = None,
+    steps: StepsOption = None,
+    resume: ResumeOption = False,
+    seed: TrainSeedOption = None,
+    resize: Annotated[bool, typer.Option(help="Centre-crop and resize every image (folders of mixed sizes).")] = False,
+    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Train a CPPN generator as a VAE+GAN on images ([Large images]) and export it to ONNX."""
+    config, payload = start_run("ganvae", preset, out, resume, steps, seed, threads)
+    from ..train.device import choose_device, describe_device
+    from ..train.ganvae import load_training_images
+    from ..train.ganvae import train_ganvae as train
+
+    if payload is not None and data is None:
+        data = payload["extra"].get("data")
+    images = load_training_images(data or "builtin:digits", config, resize)
+    dev = choose_device(device.value)
+    start = int(payload["step"]) if payload else 0
+    if not quiet and not as_json:
+        typer.echo(f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
+                   f"steps {start} -> {config.schedule.steps}", err=True)
+    result = run_live("ganvae", config, payload, out, quiet or as_json,
+                      lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb))
+    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), "recon_mse": result.recon_mse,
+          "recon_mse_untrained": result.recon_mse_untrained, "model": str(out / "model.onnx")},
+         f"{result.steps} steps in {result.seconds:.0f} s · reconstruction MSE {result.recon_mse:.4f} "
+         f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}", as_json, quiet)
+
+
+@train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
+@user_errors
+def train_fit(
+    image: Annotated[Optional[Path], typer.Argument(
+        help="The image to fit (optional with --resume).", show_default=False)] = None,
+    out: RunOut = Path("runs/fit"),
+    preset: PresetOption = None,
+    steps: StepsOption = None,
+    resume: ResumeOption = False,
+    seed: TrainSeedOption = None,
+    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a CPPN to one image, export it, and render it at render_scale times the size."""
+    if image is None and not resume:
+        raise UserError("give the IMAGE to fit")
+    config, payload = start_run("fit", preset, out, resume, steps, seed, threads)
+    import numpy as np
+
+    from ..io.atomic import atomic_output
+    from ..train.device import choose_device
+    from ..train.fit import fit_image, load_target
+
+    if image is None:
+        if not (out / "target.npy").is_file():
+            raise UserError(f"'{out}' holds no target.npy; give the IMAGE to fit")
+        target = np.load(out / "target.npy", allow_pickle=False)
+    else:
+        target = load_target(image, config)
+    dev = choose_device(device.value)
+    out.mkdir(parents=True, exist_ok=True)
+    if payload is None:
+        with atomic_output(out / "target.npy") as tmp, open(tmp, "wb") as f:
+            np.save(f, target, allow_pickle=False)
+    result = run_live("fit", config, payload, out, quiet or as_json,
+                      lambda cb: fit_image(config, target, out, device=dev, payload=payload, callbacks=cb))
+    h, w = target.shape[:2]
+    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), "psnr": result.psnr,
+          "model": str(out / "model.onnx"), "render": str(out / "render.png")},
+         f"{result.steps} steps in {result.seconds:.0f} s · PSNR {result.psnr:.2f} dB at {w}x{h} -> "
+         f"{out / 'model.onnx'}, {out / 'render.png'}", as_json, quiet)
+
+
+@eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
+@user_errors
+def eval_glyph(
+    run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
+    count: Annotated[int, typer.Option(help="Fresh messages to send through the noise.")] = 1024,
+    seed: Annotated[int, typer.Option(help="Seed for the messages and the noise draws.")] = 12345,
+    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    as_json: JsonOption = False,
+) -> None:
+    """Message recovery under the training noise: R² and mean cosine, trained vs untrained."""
+    if count < 2:
+        raise UserError(f"--count must be at least 2, got {count}")
+    require_torch()
+    from ..train.glyph import evaluate_run
+
+    report = evaluate_run(run, count=count, seed=seed, device=device.value)
+    rows = {"trained": report.trained, "untrained": report.untrained}
+    text = "\n".join([f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
+                      f"{count} fresh messages under the training noise", f"{'':10s} {'R²':>8s} {'cosine':>8s}"]
+                     + [f"{label:10s} {s.r2:8.4f} {s.cosine:8.4f}" for label, s in rows.items()])
+    emit({"preset": report.config.name, "step": report.step, "count": count,
+          **{label: {"r2": s.r2, "cosine": s.cosine} for label, s in rows.items()}}, text, as_json)
+
+
+@eval_app.command("ganvae", epilog="Example: cppnart eval ganvae runs/digits")
+@user_errors
+def eval_ganvae(
+    run: Annotated[Path, typer.Argument(help="A `train ganvae` run folder.")],
+    data: Annotated[Optional[str], typer.Option(
+        help="Images to reconstruct. \\[default: the run's data]", show_default=False)] = None,
+    count: Annotated[int, typer.Option(help="How many images.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """Reconstruction error (MSE per pixel, encoder mean -> generator) through the exported ONNX files."""
+    from ..render.encoder import reconstruction_mse
+
+    mse, used, source = reconstruction_mse(run, data, count)
+    emit({"recon_mse": mse, "images": used, "data": source},
+         f"reconstruction MSE {mse:.4f} on {used} images of {source}", as_json)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..writers import atomic_output
+from ..io.atomic import atomic_output
 
 FORMAT = "cppnart-checkpoint"
 VERSION = 1
@@ -122,7 +122,7 @@ def checkpoint_config(payload: dict[str, Any], cls: type, where: str) -> Any:
 
     A checkpoint of another model family is a UserError naming both kinds.
     """
-    from ..config import from_dict
+    from ..configs.schema import from_dict
 
     expected = cls.__dataclass_fields__["kind"].default
     kind = payload["config"].get("kind", expected)

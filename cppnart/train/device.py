@@ -9,17 +9,14 @@ without one is a user error, not a silent fallback.
 
 from __future__ import annotations
 
+from ..configs.devices import check_device
 from ..errors import UserError
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def choose_device(name: str = "auto"):
     import torch
 
-    name = getattr(name, "value", name)  # accept the CLI's Device enum as well as a string
-    if name not in DEVICES:
-        raise UserError(f"unknown device '{name}'; choose one of {', '.join(DEVICES)}")
+    name = check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

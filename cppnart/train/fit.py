@@ -1,6 +1,7 @@
 """Fitting a CPPN to one image (a neural "vectorisation"), then rendering it at poster size.
 
     result = fit_image(config, target, Path("runs/fit"), device=torch.device("cpu"))
+    model = build_fit_cppn(config)        # the shared torch CPPN, optionally with Fourier features
 
 ``target`` is float [H, W, C]; the model learns colour(x, y) on the renderer's own pixel-centre
 grid for a W x H image, so `cppnart render runs/fit --res {k*W}x{k*H}` draws the same picture
@@ -16,31 +17,37 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import to_dict
-from ..encoder import write_summary
+from ..configs.ganvae import FitConfig
+from ..configs.schema import to_dict
 from ..errors import UserError
-from ..export import cppn_model, save_model
-from ..ganvae_config import FitConfig
-from ..models.fit import FitCPPN
-from ..models.ganvae import pixel_coords
-from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
-from .run_folder import CHECKPOINT
-from .schedule import cosine_factor
+from ..graph.export import cppn_model, save_model
+from ..io.run_files import write_summary
+from ..render.sheets import save_sheet
+from .checkpoint import restore, save_checkpoint
 from .loop import Every, run_steps
-from .sheets import save_sheet
+from .models.cppn import CPPN, pixel_coords
+from .onnx_export import verify_onnx
+from .run import Callbacks, set_lr
+from .run_folder import CHECKPOINT
 
+
+def build_fit_cppn(config: FitConfig, generator: torch.Generator | None = None) -> CPPN:
+    """The plain CPPN f(scale * (x, y, r)), or sin Fourier features of (x, y) first; no latent."""
+    return CPPN(z_dim=0, channels=config.channels, width=config.width, activations=config.activations,
+                output=config.output, scale=config.scale, coords_bias=True, fourier_features=config.fourier_features,
+                fourier_scale=config.fourier_scale, generator=generator)
 
 
 def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
     """The image as float [H, W, C] in [0, 1], shrunk so its longer side is at most ``max_side``."""
     from PIL import Image
 
-    from ..data import open_image
+    from ..io.images import open_image
 
     image = open_image(path, config.channels)
     w, h = image.size
@@ -64,27 +71,19 @@ class FitResult:
     out: Path
 
 
-def config_from_checkpoint(path: Path) -> tuple[FitConfig, dict[str, Any]]:
-    payload = load_checkpoint(path)
-    return checkpoint_config(payload, FitConfig, f"checkpoint '{path}'"), payload
-
-
 def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch.device,
-              payload: dict[str, Any] | None = None, on_metrics: Callable[[int, dict], None] | None = None,
-              on_note: Callable[[str], None] | None = None, export: bool = True,
-                 every: Sequence[Every] = ()) -> FitResult:
-    note = on_note or (lambda text: None)
+              payload: dict[str, Any] | None = None, callbacks: Callbacks = Callbacks(),
+              export: bool = True) -> FitResult:
+    """Fit ``target`` [H, W, C] (or continue from ``payload``, a loaded checkpoint)."""
+    note = callbacks.note
     height, width, channels = target.shape
     if channels != config.channels:
         raise UserError(f"the image has {channels} channels but the preset fits {config.channels}")
     torch.manual_seed(config.seed)
     rng = torch.Generator().manual_seed(config.seed + 1)
-    model = FitCPPN(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
+    model = build_fit_cppn(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    floor = config.lr_final / config.lr
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_factor(step, config.steps, floor))
-    states = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
+    states = {"model": model, "optimizer": optimizer}
     start = restore(payload, states=states, generators={"pixels": rng}) if payload is not None else 0
     if payload is not None and tuple(payload["extra"].get("size", ())) != (width, height):
         raise UserError(f"the checkpoint fitted a {payload['extra'].get('size')} image but this one is "
@@ -96,6 +95,7 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
     out.mkdir(parents=True, exist_ok=True)
 
     def step_fn(step: int) -> dict[str, float]:
+        set_lr(optimizer, config.lr_at(step))
         if batch:
             idx = torch.randint(0, len(coords), (batch,), generator=rng).to(device)
             pred, want = model(coords[idx])[0], colours[idx]
@@ -105,7 +105,6 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        scheduler.step()
         return {"mse": loss.item(), "psnr_batch": 10 * math.log10(1 / max(loss.item(), 1e-12))}
 
     @torch.no_grad()
@@ -113,7 +112,7 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
         return torch.cat([model(part)[0] for part in coords.split(65536)]).reshape(height, width, channels).cpu().numpy()
 
     def samples(step: int) -> None:
-        save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], channels_last=True, pad=0)
+        save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], gap=0)
         note(f"samples/step-{step:06d}.png")
 
     def save(step: int) -> None:
@@ -123,8 +122,8 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
 
     t0 = time.perf_counter()
     steps = run_steps(step_fn, start=start, stop=config.steps,
-                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *every],
-                      on_metrics=on_metrics, on_interrupt=save)
+                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save),
+                             *callbacks.every], on_metrics=callbacks.on_metrics, on_interrupt=save)
     seconds = time.perf_counter() - t0
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
@@ -134,14 +133,16 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
     return result
 
 
-def export_fit(config: FitConfig, model: FitCPPN, target: np.ndarray, out: Path) -> float:
-    """Write model.onnx and render.png; returns the PSNR of the ONNX model at the training size."""
-    from ..model import load_model
-    from ..writers import write_png
+def export_fit(config: FitConfig, model: CPPN, target: np.ndarray, out: Path) -> float:
+    """Write model.onnx (verified against torch) and render.png; returns the PSNR of the ONNX
+    model at the training size."""
+    from ..io.png import write_png
+    from ..render.model import load_model
 
     height, width, channels = target.shape
     proto = cppn_model(model.cpu().to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
                        z_prior="normal", kind="fit", extra={"train_size": f"{width}x{height}"})
+    verify_onnx(proto, model, {"coords": pixel_coords(min(width, 64), min(height, 48)), "z": torch.zeros(2, 1)})
     save_model(proto, out / "model.onnx")
     net = load_model(out / "model.onnx", device="cpu")
     z = np.zeros((1, 1), np.float32)

@@ -1,4 +1,4 @@
-"""Training the CPPN-GAN-VAE (seed 002) on digit images; export generator, encoder, latent stats.
+"""Training the CPPN-GAN-VAE of [Large images] on images; export generator, encoder, latent stats.
 
     result = train_ganvae(config, data, Path("runs/digits"), device=torch.device("cpu"))
 
@@ -7,7 +7,7 @@ Two schedules (``config.schedule.kind``):
 - ``reference``: the reference's per-batch loop — ``vae_steps`` VAE steps; up to ``g_steps``
   steps on (adversarial + VAE) loss over encoder and generator, stopping once g_loss < g_stop;
   one discriminator step only while d_loss > d_min and g_loss < g_max; the discriminator's fakes
-  are VAE reconstructions. Measured (STACK-NOTES): it collapses to two or three digits.
+  are VAE reconstructions. Measured on 2 CPU cores: it collapses to two or three digits.
 - ``stable`` (default): one encoder+generator step per batch on reconstruction + beta * KL with
   beta annealed 0 -> 1 (no posterior collapse early on), a VAE-only warm-up, then an adversarial
   term on the *generator only*: its fakes are drawn from the prior, so the adversary cannot bend
@@ -28,24 +28,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..config import to_dict
-from ..data import ImageSet
-from ..encoder import encoder_model, save_latent_stats, write_summary
+from ..configs.ganvae import GanVaeConfig
+from ..configs.schema import to_dict
 from ..errors import UserError
-from ..export import cppn_model, save_model
-from ..ganvae_config import GanVaeConfig
-from ..latent import sample_z
-from ..models.ganvae import CPPNGenerator, Discriminator, Encoder, pixel_coords
-from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
-from .run_folder import CHECKPOINT
+from ..graph.encoder import encoder_model
+from ..graph.export import cppn_model, save_model
+from ..io.images import ImageSet
+from ..io.run_files import save_latent_stats, write_summary
+from ..latent.io import sample_z
+from ..render.sheets import save_sheet
+from .checkpoint import restore, save_checkpoint
 from .loop import Every, run_steps
-from .sheets import save_sheet
+from .models.cppn import CPPN, pixel_coords
+from .models.ganvae import Discriminator, Encoder, build_generator
+from .onnx_export import verify_onnx
+from .run import Callbacks
+from .run_folder import CHECKPOINT
 
 HOLDOUT = 500  # images kept out of training to measure reconstruction error
 
@@ -53,7 +57,7 @@ HOLDOUT = 500  # images kept out of training to measure reconstruction error
 @dataclass
 class Nets:
     encoder: Encoder
-    generator: CPPNGenerator
+    generator: CPPN
     discriminator: Discriminator
     opt_vae: torch.optim.Optimizer  # encoder + generator
     opt_g: torch.optim.Optimizer  # encoder + generator at the reference's G rate (reference schedule)
@@ -67,7 +71,7 @@ class Nets:
 def build_nets(config: GanVaeConfig, device: torch.device) -> Nets:
     s = config.schedule
     encoder = Encoder(config.encoder, config.channels * config.crop * config.crop, config.z_dim).to(device)
-    generator = CPPNGenerator(config.generator, config.z_dim, config.channels).to(device)
+    generator = build_generator(config).to(device)
     discriminator = Discriminator(config.discriminator, config.channels, config.crop).to(device)
     vae_params = list(encoder.parameters()) + list(generator.parameters())
     lr_vae = s.lr if s.kind == "stable" else s.lr_vae
@@ -238,7 +242,7 @@ class GanVaeResult:
 def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> ImageSet:
     """Images at data_size x data_size: a folder of mixed sizes needs ``resize``; a set of one
     other size is resized as a whole."""
-    from ..data import load_images, resize_images
+    from ..io.images import load_images, resize_images
 
     data = load_images(source, config.channels, resize=config.data_size if resize else None,
                        limit=config.data_limit, seed=config.seed)
@@ -255,17 +259,11 @@ def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
     return images[: len(images) - holdout], images[len(images) - holdout:]
 
 
-def config_from_checkpoint(path: Path) -> tuple[GanVaeConfig, dict[str, Any]]:
-    payload = load_checkpoint(path)
-    return checkpoint_config(payload, GanVaeConfig, f"checkpoint '{path}'"), payload
-
-
 def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: torch.device,
-                 payload: dict[str, Any] | None = None, on_metrics: Callable[[int, dict], None] | None = None,
-                 on_note: Callable[[str], None] | None = None, export: bool = True,
-                 every: Sequence[Every] = ()) -> GanVaeResult:
+                 payload: dict[str, Any] | None = None, callbacks: Callbacks = Callbacks(),
+                 export: bool = True) -> GanVaeResult:
     """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``."""
-    note = on_note or (lambda text: None)
+    note = callbacks.note
     torch.manual_seed(config.seed)  # initial weights (and spectral norm's start vectors)
     nets = build_nets(config, device)
     rng = torch.Generator().manual_seed(config.seed + 1)  # batches, crops, noise: one stream, checkpointed
@@ -291,15 +289,15 @@ def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: tor
     @torch.no_grad()
     def samples(step: int) -> None:
         small = nets.generator.images(fixed_z, config.crop, config.crop)
-        save_sheet(out / "samples" / f"step-{step:06d}.png", small, upscale=3, background=0.5)
+        save_sheet(out / "samples" / f"step-{step:06d}.png", small, upscale=3, background=0.5, channels_last=False)
         big = nets.generator.images(fixed_z[:16], config.upscale_size, config.upscale_size)
-        save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5)
+        save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5, channels_last=False)
         note(f"samples/step-{step:06d}.png")
 
     t0 = time.perf_counter()
     steps = run_steps(stepper, start=start, stop=config.schedule.steps,
-                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *every],
-                      on_metrics=on_metrics, on_interrupt=save)
+                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save),
+                             *callbacks.every], on_metrics=callbacks.on_metrics, on_interrupt=save)
     seconds = time.perf_counter() - t0
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
@@ -314,20 +312,13 @@ def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: tor
 def export_run(config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: torch.Tensor, out: Path,
                device: torch.device) -> None:
     """model.onnx (checked against torch), encoder.onnx, latent_stats.npz and recon.png."""
-    from ..runtime import create_session
-
     proto = cppn_model(nets.generator.to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
                        z_prior="normal", kind="ganvae",
                        extra={"train_size": str(config.crop)})
     coords = pixel_coords(config.crop, config.crop)
     z = torch.from_numpy(sample_z(config.z_dim, 0, "normal", 4))
-    with torch.no_grad():
-        expected = nets.generator.cpu()(coords, z).numpy()
+    verify_onnx(proto, nets.generator.cpu(), {"coords": coords, "z": z})
     nets.generator.to(device)
-    got = create_session(proto.SerializeToString(), "cpu").run(None, {"coords": coords.numpy(), "z": z.numpy()})[0]
-    worst = float(np.abs(got - expected).max())
-    if worst > 1e-4:
-        raise RuntimeError(f"ONNX generator differs from torch by {worst:.3g}")
     save_model(proto, out / "model.onnx")
 
     enc = nets.encoder
@@ -342,4 +333,4 @@ def export_run(config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: t
     x = centre_crops(show, config.crop).to(device)
     with torch.no_grad():
         recon = nets.generator.images(nets.encoder(x)[0], config.crop, config.crop)
-    save_sheet(out / "recon.png", torch.cat([x, recon]), cols=16, upscale=3, background=0.5)
+    save_sheet(out / "recon.png", torch.cat([x, recon]), cols=16, upscale=3, background=0.5, channels_last=False)

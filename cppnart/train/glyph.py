@@ -1,7 +1,7 @@
 """Training the glyph models (inverted auto-encoder): message -> generator -> noise -> decoder -> message.
 
-    result = train_glyph(config, Path("runs/glyphs"))            # fresh run
-    result = train_glyph(None, Path("runs/glyphs"), resume=True)  # continue from its checkpoint
+    config, payload = resolve_run(GlyphConfig, load_preset("glyph-quick"), out, resume=False)
+    result = train_glyph(config, out, payload=payload)           # payload: the checkpoint, on resume
     scores = evaluate_run(Path("runs/glyphs"))                    # R², cosine: trained vs untrained
 
 A run folder holds: checkpoint.pt (config + states, atomic), samples/step-NNNNNN.png (glyphs of
@@ -14,8 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,17 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import to_dict
-from ..errors import UserError
-from ..glyph_config import GlyphConfig
-from ..models.glyph import GlyphDecoder, build_generator
-from ..noise import build_noise
+from ..configs.glyph import GlyphConfig
+from ..configs.schema import to_dict
+from ..io.atomic import atomic_output
+from ..render.sheets import save_sheet
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
-from .run_folder import CHECKPOINT, make_run_folder
 from .device import choose_device
-from .live import LiveView
 from .loop import Every, run_steps
-from .sheets import save_sheet
+from .models.glyph import GlyphDecoder, build_generator
+from .noise import build_noise
+from .run import Callbacks, set_lr
+from .run_folder import CHECKPOINT, make_run_folder
 
 EVAL_SEED_OFFSET = 1_000_003  # eval messages/noise never coincide with the training stream
 SAMPLE_SEED_OFFSET = 7
@@ -113,33 +112,6 @@ def untrained_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 # --- the run folder -----------------------------------------------------------------------
 
-def resolve_config(preset: GlyphConfig | None, out: Path, resume: bool, steps: int | None) -> tuple[GlyphConfig, dict | None]:
-    """The config to train: the preset, or on --resume the checkpoint's (a preset given too must match)."""
-    payload = None
-    if resume:
-        payload = load_checkpoint(out / CHECKPOINT)
-        config = config_from_checkpoint(payload, str(out / CHECKPOINT))
-        if preset is not None:
-            if preset.message_size != config.message_size:
-                raise UserError(
-                    f"--resume: the run in '{out}' has message size {config.message_size} but preset "
-                    f"'{preset.name}' has {preset.message_size}; resume without --preset or choose another --out"
-                )
-            mine, theirs = to_dict(replace(config, train=preset.train, name=preset.name)), to_dict(preset)
-            if mine != theirs:
-                raise UserError(f"--resume: preset '{preset.name}' describes a different model than the run in '{out}'; "
-                                "resume without --preset")
-    elif preset is None:
-        raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
-    else:
-        config = preset
-    if steps is not None:
-        if steps < 1:
-            raise UserError(f"--steps must be at least 1, got {steps}")
-        config = replace(config, train=replace(config.train, steps=steps))
-    return config, payload
-
-
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -149,27 +121,30 @@ def _trim_metrics(path: Path, step: int) -> None:
     """Forget records past the checkpoint (a crash may have left some) so the log reads once through."""
     if not path.is_file():
         return
-    keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            keep.append(line)
+    with atomic_output(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
 
 
 # --- training -----------------------------------------------------------------------------
 
-def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", resume: bool = False,
-                steps: int | None = None, hooks: Sequence[Every] = (), view: LiveView | None = None,
-                export: bool = True, on_event: Callable[[str], None] | None = None,
-                resolved: tuple[GlyphConfig, dict | None] | None = None) -> TrainResult:
-    """Train (or continue) a glyph run in ``out``. Ctrl-C: checkpoint, then ``loop.Interrupted``.
+def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | None = None, device: str = "auto",
+                callbacks: Callbacks = Callbacks(), export: bool = True) -> TrainResult:
+    """Train (or continue, given the loaded checkpoint ``payload``) a glyph run in ``out``.
 
-    ``resolved`` is what ``resolve_config`` returned for these arguments, when the caller already
-    has it (the CLI does, to show the step count): the checkpoint is then not read twice.
+    Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.run.resolve_run`` gives both arguments.
     """
     import time
 
     out = Path(out)
-    config, payload = resolved or resolve_config(preset, out, resume, steps)
-    make_run_folder(out, resume)
+    make_run_folder(out, payload is not None)
     dev = choose_device(device)
     tc = config.train
 
@@ -188,14 +163,13 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
     # The same messages every sample sheet, so the glyphs can be watched taking shape.
     samples = torch.randn(tc.sample_count, config.message_size,
                           generator=torch.Generator().manual_seed(tc.seed + SAMPLE_SEED_OFFSET))
-    np.save(out / "messages.npy", samples.numpy().astype(np.float32), allow_pickle=False)
+    with atomic_output(out / "messages.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, samples.numpy().astype(np.float32), allow_pickle=False)
     samples = samples.to(dev)
-    note = on_event or (lambda text: None)
 
     def step_fn(step: int) -> dict[str, float]:
         lr = tc.lr_at(step)
-        for group in optimizer.param_groups:  # set from the step, so --resume needs no scheduler state
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
         loss = nn.functional.mse_loss(models.read_back(messages), messages)
         optimizer.zero_grad(set_to_none=True)
@@ -207,8 +181,8 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
 
     def remember(step: int, metrics: dict[str, float]) -> None:
         last_metrics.update(metrics)
-        if view is not None:
-            view.update(step, metrics)
+        if callbacks.on_metrics is not None:
+            callbacks.on_metrics(step, metrics)
 
     def checkpoint(step: int) -> None:
         save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=states,
@@ -220,30 +194,27 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
             images = models.generator.images(samples)
         models.generator.train()
         path = save_sheet(out / "samples" / f"step-{step:06d}.png", images, cols=8,
-                          upscale=max(1, 128 // config.image_size))
-        if view is not None:
-            view.note(f"wrote {path}")
+                          upscale=max(1, 128 // config.image_size), channels_last=False)
+        callbacks.note(f"wrote {path}")
 
     final: dict[str, Recovery] = {}
 
     def evaluate(step: int) -> None:
         score = seeded_recovery(models, config, tc.eval_messages, tc.seed + EVAL_SEED_OFFSET)
         final["last"] = score
-        _append_metrics(metrics_path, {"step": step, "loss": last_metrics["loss"], "lr": last_metrics.get("lr"), "r2": score.r2,
-                                       "cosine": score.cosine})
-        if view is not None:
-            view.update(step, {"r2": score.r2, "cosine": score.cosine})
+        _append_metrics(metrics_path, {"step": step, "loss": last_metrics["loss"], "lr": last_metrics.get("lr"),
+                                       "r2": score.r2, "cosine": score.cosine})
+        if callbacks.on_metrics is not None:
+            callbacks.on_metrics(step, {"r2": score.r2, "cosine": score.cosine})
 
     t0 = time.perf_counter()
     every = [Every(tc.sample_every, sample_sheet), Every(tc.eval_every, evaluate),
-             Every(tc.checkpoint_every, checkpoint), *hooks]
-    if view is not None:
-        every.append(Every(tc.eval_every, view.echo))
+             Every(tc.checkpoint_every, checkpoint), *callbacks.every]
     done = run_steps(step_fn, start=start, stop=tc.steps, every=every, on_metrics=remember, on_interrupt=checkpoint)
     seconds = time.perf_counter() - t0
     model_path = None
     if export:
-        note("exporting model.onnx")
+        callbacks.note("exporting model.onnx")
         model_path = export_generator(models.generator, config, out / "model.onnx")
         render_sheet(model_path, out / "messages.npy", out / "sheet.png")
     return TrainResult(out, done, seconds, (done - start) / seconds if seconds > 0 else 0.0, final.get("last"),
@@ -254,7 +225,7 @@ def train_glyph(preset: GlyphConfig | None, out: Path, *, device: str = "auto", 
 
 def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> Path:
     """Export to ONNX (verified against torch in onnxruntime) with the metadata `render` needs."""
-    from ..export import save_model
+    from ..graph.export import save_model
     from .onnx_export import export_onnx, verify_onnx
 
     gen = copy.deepcopy(generator).cpu().eval()
@@ -277,7 +248,7 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
         proto = export_onnx(gen, {"coords": gen.grid, "z": z}, output_names=["rgb"],
                             dynamic={"coords": {0: "N"}, "z": {0: "B"}}, metadata=metadata)
         # Check a different N and B than exported with: the axes really are dynamic.
-        from ..coords import grid
+        from ..render.coords import grid
 
         verify_onnx(proto, gen, {"coords": torch.from_numpy(grid(7, 5)), "z": torch.randn(3, config.message_size)})
     return save_model(proto, path)
@@ -285,7 +256,7 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
 
 def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: int | None = None) -> Path:
     """The glyphs of the fixed messages, rendered from model.onnx (cppn: at 128 px each)."""
-    from ..model import load_model
+    from ..render.model import load_model
 
     model = load_model(model_path, device="cpu")
     messages = np.load(messages_path, allow_pickle=False)
@@ -297,7 +268,7 @@ def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: 
         width = height = size or 128
         upscale = 1
     images = model.render(messages, width, height)
-    return save_sheet(sheet_path, images, cols=8, upscale=upscale, channels_last=True)
+    return save_sheet(sheet_path, images, cols=8, upscale=upscale)
 
 
 # --- eval of a finished run ---------------------------------------------------------------

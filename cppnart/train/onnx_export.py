@@ -4,7 +4,7 @@
                         dynamic={"coords": {0: "N"}, "z": {0: "B"}},
                         metadata={"kind": "glyph", "interface": "coords", ...})
     worst = verify_onnx(proto, generator, {"coords": coords, "z": z})   # max |ORT - torch|
-    save_model(proto, run / "model.onnx")                               # cppnart.export
+    save_model(proto, run / "model.onnx")                               # graph.export
 
 Uses the dynamo exporter (torch >= 2.9 default) with ``dynamic_shapes``, keeps the weights
 inside the file (``external_data=False``: no ``.onnx.data`` side file) and hides the exporter's
@@ -84,7 +84,7 @@ def export_onnx(module, inputs: dict[str, Any], *, output_names: list[str],
 
 
 def run_onnx(proto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-    from ..runtime import create_session
+    from ..render.runtime import create_session
 
     session = create_session(proto.SerializeToString(), "cpu")
     return session.run(None, {k: np.asarray(v, dtype=np.float32) for k, v in inputs.items()})

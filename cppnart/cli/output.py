@@ -1,0 +1,127 @@
+"""What every command shares on its way out: one-line errors, JSON or prose, progress, output checks."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import ParamError, UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Library parameter -> the flag users type, where the two differ.
+FLAGS = {"width": "--res", "height": "--res", "z": "--z", "images": "IMAGES", "cells": "the grid's cells",
+         "keyframes": "KEYFRAMES", "dim": "--dim"}
+
+
+def flag_for(param: str) -> str:
+    """The CLI's name for a library parameter.
+
+    >>> flag_for("supersample"), flag_for("data_limit"), flag_for("width")
+    ('--supersample', '--data-limit', '--res')
+    """
+    return FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2: the contract for every user error."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def user_errors(func: F) -> F:
+    """UserError -> one line + exit 2 (ParamError names the flag); Ctrl-C -> a short note + exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ParamError as exc:
+            fail(exc.message_for(flag_for(exc.param)))
+        except UserError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("interrupted; no partial output was left behind", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(data: dict[str, Any], text: str, as_json: bool = False, quiet: bool = False) -> None:
+    """The result of a command: ``data`` as one JSON line with --json, else ``text`` unless --quiet."""
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+    elif not quiet:
+        typer.echo(text)
+
+
+_RES = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+
+def parse_res(text: str, option: str = "--res") -> tuple[int, int]:
+    """'WxH' -> (W, H), both positive.
+
+    >>> parse_res("2880x1800")
+    (2880, 1800)
+    """
+    match = _RES.match(text)
+    if not match:
+        raise UserError(f"{option} '{text}' is not WIDTHxHEIGHT; write it like {option} 2880x1800")
+    width, height = int(match[1]), int(match[2])
+    if width < 1 or height < 1:
+        raise UserError(f"{option} '{text}': width and height must be at least 1, e.g. {option} 2880x1800")
+    return width, height
+
+
+def parse_center(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UserError(f"--center '{text}' is not X,Y; write it like --center 0.25,-0.5") from None
+    if not all(map(_finite, (x, y))):
+        raise UserError(f"--center '{text}' must be finite numbers")
+    return x, y
+
+
+def _finite(v: float) -> bool:
+    return v == v and abs(v) != float("inf")
+
+
+def check_positive(value: float | None, option: str) -> None:
+    if value is not None and not (value > 0 and _finite(float(value))):
+        raise UserError(f"{option} must be a positive number, got {value}")
+
+
+def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") -> Path:
+    """An output file of the right kind in a folder we can write: checked before any work."""
+    from ..io.atomic import check_writable
+
+    if path.suffix.lower() not in allowed:
+        raise UserError(f"{option} '{path}' must end in {' or '.join(allowed)}")
+    return check_writable(path)
+
+
+@contextmanager
+def progress(total: int, description: str, show: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (terminals only); a no-op callback when hidden."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,1 @@
+"""Configs: frozen dataclasses and preset parsing. Imports nothing of cppnart but ``errors``."""

@@ -1,0 +1,59 @@
+"""Random-weight CPPN art (kind ``cppn``): the architecture a preset describes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UserError
+from .activations import check_activations
+from .schema import check_channels, check_choice
+
+Z_PRIORS = ("uniform", "normal")
+
+
+@dataclass(frozen=True)
+class CPPNConfig:
+    """A random-weight CPPN: f(scale*x, scale*y, scale*r, scale*z) -> colour in [0, 1].
+
+    >>> CPPNConfig(depth=3).activations
+    ('tanh', 'tanh', 'tanh')
+    """
+
+    name: str = "cppn"
+    description: str = ""
+    kind: str = "cppn"
+    z_dim: int = 8
+    channels: int = 3
+    width: int = 32
+    depth: int = 4
+    # One per hidden layer; a single string means "this activation on every layer".
+    activations: tuple[str, ...] = ("tanh",)
+    output: str = "sigmoid"
+    # Multiplies coordinates and z before the first layer ([Patterns] uses 10).
+    scale: float = 10.0
+    # Standard deviation of the gaussian weights ([Patterns] uses unit gaussians).
+    init_scale: float = 1.0
+    bias_scale: float = 0.0
+    # Residual hidden layers: h <- h + act(W h + b).
+    residual: bool = False
+    # Distribution of random latents: [Patterns] draws z uniformly from [-1, 1].
+    z_prior: str = "uniform"
+
+    def __post_init__(self) -> None:
+        acts = self.activations
+        if len(acts) == 1 and self.depth > 1:
+            object.__setattr__(self, "activations", tuple(acts) * self.depth)
+
+    def validate(self, where: str) -> None:
+        for key, value in {"z_dim": self.z_dim, "width": self.width, "depth": self.depth}.items():
+            if value < 1:
+                raise UserError(f"{where}: '{key}' must be at least 1, got {value}")
+        check_channels(where, self.channels)
+        if len(self.activations) != self.depth:
+            raise UserError(
+                f"{where}: 'activations' has {len(self.activations)} entries but 'depth' is {self.depth}; "
+                "give one activation per hidden layer or a single name for all"
+            )
+        check_activations(where, "activations", self.activations)
+        check_activations(where, "output", (self.output,), output=True)
+        check_choice(where, "z_prior", self.z_prior, Z_PRIORS)

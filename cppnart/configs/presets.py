@@ -1,0 +1,78 @@
+"""Presets: TOML files that describe a model, loaded into the frozen dataclass of their ``kind``.
+
+    config = load_preset("classic")        # a bundled preset by name
+    config = load_preset("my-net.toml")    # or a file
+    names = preset_names()
+
+Unknown keys, wrong types and unknown activations are errors that name the key and the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from .cppn import CPPNConfig
+from .ganvae import FitConfig, GanVaeConfig
+from .glyph import GlyphConfig
+from .schema import from_dict
+
+DEFAULT_PRESET = "classic"  # what `cppnart render` draws when no model is named
+
+# kind -> config dataclass. All of them are plain dataclasses (no torch), so a torch-free install
+# lists and checks training presets too.
+KINDS: dict[str, type] = {"cppn": CPPNConfig, "glyph": GlyphConfig, "ganvae": GanVaeConfig, "fit": FitConfig}
+
+
+def preset_dir() -> Path:
+    """The folder the bundled presets live in (``cppnart/presets``)."""
+    return Path(str(resources.files("cppnart.presets")))
+
+
+def preset_names() -> list[str]:
+    """The bundled presets' names, sorted.
+
+    >>> "classic" in preset_names()
+    True
+    """
+    return sorted(p.stem for p in preset_dir().glob("*.toml"))
+
+
+def parse_preset(text: str, name: str, where: str) -> Any:
+    """Parse preset TOML text into the config dataclass of its ``kind``, validated."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{where}: not valid TOML ({exc})") from None
+    kind = data.get("kind", "cppn")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise UserError(f"{where}: unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+    data.setdefault("name", name)
+    config = from_dict(KINDS[kind], data, where)
+    config.validate(where)
+    return config
+
+
+def looks_like_path(source: str) -> bool:
+    return source.endswith(".toml") or "/" in source or "\\" in source
+
+
+def load_preset(source: str | Path) -> Any:
+    """Load a bundled preset by name, or a preset TOML file by path."""
+    source = str(source)
+    if looks_like_path(source):
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(f"preset file '{source}' not found; pass a preset name (see `cppnart presets`) or a .toml")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read preset file '{source}': {exc}") from None
+        return parse_preset(text, path.stem, str(path))
+    path = preset_dir() / f"{source}.toml"
+    if not path.is_file():
+        raise UserError(f"unknown preset '{source}'; choose one of: {', '.join(preset_names())}")
+    return parse_preset(path.read_text(encoding="utf-8"), source, str(path))

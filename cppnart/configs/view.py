@@ -1,0 +1,17 @@
+"""The view of a picture: what part of the plane the image shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class View:
+    """The shorter image side spans [-1, 1] / ``zoom`` around ``center`` (x right, y down).
+
+    >>> View(zoom=2.0, center=(0.5, 0.0))
+    View(zoom=2.0, center=(0.5, 0.0))
+    """
+
+    zoom: float = 1.0
+    center: tuple[float, float] = (0.0, 0.0)

@@ -1,0 +1,371 @@
+"""Animation writers: GIF, MP4, animated WebP and numbered-PNG folders, fed one frame at a time.
+
+Every writer holds at most one frame (plus the encoder's own state), so a long 4K morph needs
+no more memory than a single frame. All write to a temporary name first (``atomic_output``),
+so Ctrl-C or an error leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .atomic import atomic_output, check_new_folder, check_writable
+from .png import write_png
+
+ANIMATION_SUFFIXES = (".gif", ".mp4", ".webp")
+GIF_MAX_FPS = 50  # GIF delays count hundredths of a second; browsers slow delays under 2 down to 10
+MP4_CRF = 18  # x264 constant-rate factor: 18 keeps CPPN gradients free of visible blocks
+WEBP_QUALITY = 90
+
+
+def animation_kind(path: str | Path) -> str:
+    """'gif', 'mp4', 'webp', or 'frames' (a folder of numbered PNGs: a path with no suffix)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in ANIMATION_SUFFIXES:
+        return suffix[1:]
+    if suffix == "" or path.is_dir():
+        return "frames"
+    raise UserError(f"output '{path}' has an unknown extension '{path.suffix}'; use .gif, .mp4, .webp, "
+                    "or a folder name without an extension for numbered PNG frames")
+
+
+def check_animation_output(path: str | Path, width: int, height: int, fps: float) -> str:
+    """Everything about the output that can fail, checked before any frame is rendered."""
+    path = Path(path)
+    kind = animation_kind(path)
+    if not (fps > 0 and fps < float("inf")):
+        raise UserError(f"--fps must be a positive number, got {fps}")
+    if kind == "frames":
+        check_new_folder(path)
+        return kind
+    check_writable(path)
+    if kind == "mp4" and (width % 2 or height % 2):
+        raise UserError(f"MP4 (H.264, yuv420p) needs an even width and height, got {width}x{height}; "
+                        f"use e.g. --res {width + width % 2}x{height + height % 2}")
+    limit = {"gif": 65535, "webp": 16383}.get(kind)
+    if limit and (width > limit or height > limit):
+        raise UserError(f"{kind.upper()} frames are at most {limit}x{limit}, got {width}x{height}; "
+                        "write .mp4 or a PNG folder")
+    if kind == "gif" and fps > GIF_MAX_FPS:
+        raise UserError(f"--fps {fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
+                        f"use --fps {GIF_MAX_FPS} or less, or write .mp4")
+    return kind
+
+
+def frame_delays(count_so_far: int, fps: float, unit: float) -> int:
+    """Delay of frame number ``count_so_far`` in ``unit`` seconds, with the rounding carried over
+    so the animation keeps its average speed (30 fps in GIF hundredths: 3, 4, 3, 3, 4, 3, ...)."""
+    per = 1.0 / (fps * unit)
+    return round((count_so_far + 1) * per) - round(count_so_far * per)
+
+
+def as_rgb(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    return np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
+
+
+class FrameWriter:
+    """Base: ``add(frame)`` takes uint8 [H, W, C] (C = 1 or 3); ``finish()`` completes the file."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
+        self.path, self.width, self.height, self.fps = path, width, height, fps
+        self.count = 0
+
+    def add(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if frame.shape[:2] != (self.height, self.width) or frame.dtype != np.uint8:
+            raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width} uint8")
+        self._add(frame)
+        self.count += 1
+
+    def _add(self, frame: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+# --- GIF ------------------------------------------------------------------------------------
+#
+# Palette handling was chosen by measurement (bench/gif_palette.py; 96-frame morphs of three
+# presets, numbers in its output): each frame gets its own 256-colour octree palette,
+# the closest fit (lowest colour error and total flicker; Pillow's median cut is both worse
+# and 10x slower), and a fixed 8x8 ordered-dither pattern breaks up banding and lowers the
+# low-frequency (visible) flicker, while staying put from frame to frame. Floyd-Steinberg
+# lowers banding further but crawls: 5x the change in still regions. One palette shared by all
+# frames keeps still regions exactly still but fits every frame worse.
+
+GIF_STRATEGIES = ("per-frame-ordered", "per-frame", "per-frame-fs", "global-ordered", "global", "global-fs")
+GIF_DEFAULT_STRATEGY = "per-frame-ordered"
+GIF_DITHER_AMPLITUDE = 12.0  # ordered-dither spread in 8-bit levels: 6 bands more, 20 adds visible grain
+
+
+def _bayer(n: int = 8) -> np.ndarray:
+    """Bayer threshold matrix, values centred on 0 in (-0.5, 0.5)."""
+    m = np.zeros((1, 1))
+    while m.shape[0] < n:
+        m = np.block([[4 * m, 4 * m + 2], [4 * m + 3, 4 * m + 1]])
+    return (m + 0.5) / m.size - 0.5
+
+
+def palette_from(frames: Iterable[np.ndarray], colors: int = 256, method: str = "octree") -> np.ndarray:
+    """A shared palette [256, 3] uint8 for sample frames of the animation.
+
+    octree: Pillow's fast octree, ~0.01 s. kmeans: median cut refined by k-means (slower, a
+    little closer; see bench/gif_palette.py).
+    """
+    from PIL import Image
+
+    mosaic = Image.fromarray(np.concatenate([as_rgb(f) for f in frames], axis=0))
+    if method == "octree":
+        quantized = mosaic.quantize(colors, method=Image.Quantize.FASTOCTREE)
+    else:
+        quantized = mosaic.quantize(colors, method=Image.Quantize.MEDIANCUT, kmeans=3)
+    pal = np.asarray(quantized.getpalette(), dtype=np.uint8).reshape(-1, 3)[:colors]
+    return np.concatenate([pal, np.zeros((256 - len(pal), 3), np.uint8)]) if len(pal) < 256 else pal
+
+
+class GifWriter(FrameWriter):
+    """Streams a looping GIF89a: header, then one LZW-coded frame at a time (Pillow's encoder)."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, channels: int = 3, loop: bool = True,
+                 strategy: str = GIF_DEFAULT_STRATEGY, palette: np.ndarray | None = None,
+                 comment: str | None = None, amplitude: float = GIF_DITHER_AMPLITUDE,
+                 per_frame_method: str = "octree") -> None:
+        super().__init__(path, width, height, fps)
+        from PIL import Image
+
+        self.per_frame_method = {"octree": Image.Quantize.FASTOCTREE, "mediancut": Image.Quantize.MEDIANCUT}[per_frame_method]
+        if strategy not in GIF_STRATEGIES:
+            raise ValueError(f"unknown GIF palette strategy {strategy}")
+        self.strategy, self.loop, self.comment, self.amplitude = strategy, loop, comment, amplitude
+        self.grey = channels == 1  # 256 grey levels fit a GIF palette exactly: no quantisation needed
+        self.palette = palette
+        self.file = open(path, "wb")
+        self._threshold = None
+
+    @property
+    def shared(self) -> bool:
+        return self.grey or self.strategy.startswith("global")
+
+    def _header(self) -> None:
+        o16 = lambda v: int(v).to_bytes(2, "little")  # noqa: E731
+        flags = 0x70  # 8 bits of colour resolution
+        table = b""
+        if self.shared:
+            flags |= 0x80 | 7  # a global table of 2^(7+1) = 256 entries
+            table = self._palette_image().palette.tobytes()[:768].ljust(768, b"\0")
+        out = [b"GIF89a", o16(self.width), o16(self.height), bytes([flags, 0, 0]), table]
+        if self.loop:
+            out.append(b"!\xff\x0bNETSCAPE2.0\x03\x01" + o16(0) + b"\0")
+        if self.comment:
+            data = self.comment.encode("utf-8")
+            out.append(b"!\xfe" + b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
+                                         for i in range(0, len(data), 255)) + b"\0")
+        self.file.write(b"".join(out))
+
+    def _palette_image(self):
+        from PIL import Image
+
+        pal = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1) if self.grey else self.palette
+        image = Image.new("P", (1, 1))
+        image.putpalette(np.asarray(pal, np.uint8).reshape(-1).tobytes())
+        return image
+
+    def _dithered(self, rgb: np.ndarray) -> np.ndarray:
+        if self._threshold is None:
+            tile = _bayer(8)
+            reps = (-(-self.height // 8), -(-self.width // 8))
+            self._threshold = (np.tile(tile, reps)[: self.height, : self.width, None] * self.amplitude).astype(np.float32)
+        return np.clip(rgb.astype(np.float32) + self._threshold + 0.5, 0, 255).astype(np.uint8)
+
+    def _indexed(self, frame: np.ndarray):
+        from PIL import Image
+
+        if self.grey:
+            image = Image.frombytes("P", (self.width, self.height), np.ascontiguousarray(frame[..., 0]).tobytes())
+            image.putpalette(self._palette_image().getpalette())  # index = grey level
+            return image
+        rgb = as_rgb(frame)
+        ordered = self.strategy.endswith("ordered")
+        dither = Image.Dither.FLOYDSTEINBERG if self.strategy.endswith("-fs") else Image.Dither.NONE
+        source = Image.fromarray(self._dithered(rgb) if ordered else rgb)
+        if self.shared:
+            return source.quantize(palette=self._palette_image(), dither=dither)
+        # Each frame's own palette, from the undithered frame, then mapped with the dither.
+        own = Image.fromarray(rgb).quantize(256, method=self.per_frame_method)
+        return source.quantize(palette=own, dither=dither)
+
+    def _add(self, frame: np.ndarray) -> None:
+        from PIL import GifImagePlugin
+
+        if self.count == 0:
+            if self.shared and not self.grey and self.palette is None:
+                self.palette = palette_from([frame])  # no sample given: the first frame decides
+            self._header()
+        image = self._indexed(frame)
+        delay = max(1, frame_delays(self.count, self.fps, 0.01))
+        for part in GifImagePlugin.getdata(image, duration=delay * 10, include_color_table=not self.shared):
+            self.file.write(part)
+
+    def finish(self) -> None:
+        self.file.write(b";")
+        self.file.close()
+
+    def abort(self) -> None:
+        self.file.close()
+
+
+# --- MP4 ------------------------------------------------------------------------------------
+
+class Mp4Writer(FrameWriter):
+    """H.264 through the ffmpeg binary that the imageio-ffmpeg wheel ships; frames piped in."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, comment: str | None = None) -> None:
+        super().__init__(path, width, height, fps)
+        import imageio_ffmpeg
+
+        # x264 keeps rc-lookahead frames in flight (40 by default): ~490 MB of ffmpeg at 1080p.
+        # 10 brings that to ~290 MB with the same file size on smooth morphs (measured).
+        params = ["-crf", str(MP4_CRF), "-rc-lookahead", "10", "-movflags", "+faststart"]
+        if comment:
+            params += ["-metadata", f"comment={comment}"]
+        self._gen = imageio_ffmpeg.write_frames(
+            str(path), (width, height), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
+            quality=None, macro_block_size=1, ffmpeg_log_level="error", output_params=params,
+        )
+        self._gen.send(None)  # start ffmpeg
+
+    def _add(self, frame: np.ndarray) -> None:
+        self._gen.send(np.ascontiguousarray(as_rgb(frame)).tobytes())
+
+    def finish(self) -> None:
+        self._gen.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._gen.close()
+
+
+# --- animated WebP -------------------------------------------------------------------------
+#
+# Pillow's animated-WebP save needs every frame up front, so we encode each frame as a still
+# WebP (Pillow's public API) and lay the frames into the RIFF container ourselves (VP8X +
+# ANIM + one ANMF chunk per frame, per Google's container spec), patching sizes at the end.
+
+def _riff_chunk(tag: bytes, payload: bytes) -> bytes:
+    pad = b"\0" if len(payload) % 2 else b""
+    return tag + len(payload).to_bytes(4, "little") + payload + pad
+
+
+def _u24(v: int) -> bytes:
+    return int(v).to_bytes(3, "little")
+
+
+class WebpWriter(FrameWriter):
+    def __init__(self, path: Path, width: int, height: int, fps: float, loop: bool = True,
+                 quality: int = WEBP_QUALITY) -> None:
+        super().__init__(path, width, height, fps)
+        self.quality = quality
+        self.file = open(path, "wb")
+        vp8x = bytes([0x02, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1)  # 0x02: animation flag
+        anim = bytes([0, 0, 0, 255]) + (0 if loop else 1).to_bytes(2, "little")  # opaque black, loop count
+        self.file.write(b"RIFF" + b"\0\0\0\0" + b"WEBP" + _riff_chunk(b"VP8X", vp8x) + _riff_chunk(b"ANIM", anim))
+
+    def _add(self, frame: np.ndarray) -> None:
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(as_rgb(frame)).save(buffer, "WEBP", quality=self.quality, method=4)
+        data = buffer.getvalue()
+        # The still file is RIFF....WEBP + chunks; keep the image chunks (VP8 / VP8L / ALPH).
+        chunks, pos = [], 12
+        while pos + 8 <= len(data):
+            tag, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+            if tag in (b"VP8 ", b"VP8L", b"ALPH"):
+                chunks.append(_riff_chunk(tag, data[pos + 8:pos + 8 + size]))
+            pos += 8 + size + size % 2
+        duration = frame_delays(self.count, self.fps, 0.001)
+        header = _u24(0) + _u24(0) + _u24(self.width - 1) + _u24(self.height - 1) + _u24(duration) + bytes([0x02])
+        self.file.write(_riff_chunk(b"ANMF", header + b"".join(chunks)))  # 0x02: overwrite, do not blend
+
+    def finish(self) -> None:
+        size = self.file.tell() - 8
+        self.file.seek(4)
+        self.file.write(size.to_bytes(4, "little"))
+        self.file.close()
+
+    def abort(self) -> None:
+        self.file.close()
+
+
+# --- a folder of numbered PNG frames ---------------------------------------------------------
+
+class FrameFolderWriter(FrameWriter):
+    """frame-00000.png, frame-00001.png, ... each carrying its own recipe when one is given."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, digits: int = 5,
+                 frame_text: Callable[[int], dict[str, str]] | None = None) -> None:
+        super().__init__(path, width, height, fps)
+        self.digits, self.frame_text = digits, frame_text
+        path.mkdir()
+
+    def _add(self, frame: np.ndarray) -> None:
+        text = self.frame_text(self.count) if self.frame_text else None
+        target = self.path / f"frame-{self.count:0{self.digits}d}.png"
+        write_png(target, self.width, self.height, frame.shape[-1], [frame.astype(np.float32) / 255.0], text=text)
+
+
+@contextlib.contextmanager
+def open_animation(path: str | Path, width: int, height: int, channels: int, fps: float, loop: bool = True,
+                   palette_sample: Callable[[], list[np.ndarray]] | None = None, comment: str | None = None,
+                   frame_text: Callable[[int], dict[str, str]] | None = None, frame_count: int = 0,
+                   gif_strategy: str = GIF_DEFAULT_STRATEGY) -> Iterator[FrameWriter]:
+    """A writer for ``path`` chosen by its extension; the file (or folder) appears only when the
+    block completes. ``palette_sample`` gives small frames that span the animation's colours
+    (for the GIF's shared palette); ``frame_text`` gives each PNG frame its metadata."""
+    path = Path(path)
+    kind = check_animation_output(path, width, height, fps)
+    with atomic_output(path, folder=kind == "frames") as tmp:
+        if kind == "gif":
+            shared = gif_strategy.startswith("global") and channels == 3
+            palette = palette_from(palette_sample()) if shared and palette_sample else None
+            writer: FrameWriter = GifWriter(tmp, width, height, fps, channels, loop, gif_strategy, palette, comment)
+        elif kind == "mp4":
+            writer = Mp4Writer(tmp, width, height, fps, comment)
+        elif kind == "webp":
+            writer = WebpWriter(tmp, width, height, fps, loop)
+        else:
+            writer = FrameFolderWriter(tmp, width, height, fps, max(5, len(str(max(frame_count - 1, 0)))), frame_text)
+        try:
+            yield writer
+            writer.finish()
+        except BaseException:
+            writer.abort()  # close the file (or stop ffmpeg) so atomic_output can remove it
+            raise
+
+
+def save_animation(path: str | Path, frames: Iterable[np.ndarray], width: int, height: int, channels: int = 3,
+                   fps: float = 25.0, **options: Any) -> Path:
+    """Stream uint8 frames [H, W, C] into ``path`` (.gif, .mp4, .webp or a folder of PNGs), atomically.
+
+    ``options`` go to ``open_animation`` (comment, palette_sample, gif_strategy, frame_text, ...).
+    """
+    with open_animation(path, width, height, channels, fps, **options) as writer:
+        for frame in frames:
+            writer.add(frame)
+    return Path(path)

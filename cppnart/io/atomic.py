@@ -1,0 +1,68 @@
+"""Atomic output: everything cppnart writes goes to a temporary name beside the target and is
+renamed into place only when complete, so Ctrl-C or an error never leaves a truncated file.
+
+    with atomic_output("poster.png") as tmp:
+        write_everything_to(tmp)          # poster.png appears only if this returns
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def _check_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise UserError(f"output folder '{folder}' does not exist; create it first or choose another output path")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write to folder '{folder}' (permission denied); choose another output path")
+
+
+def check_writable(path: str | Path) -> Path:
+    """Fail early, before any work, when ``path`` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"output path '{path}' is a folder; give a file name")
+    _check_folder(path.parent if str(path.parent) else Path("."))
+    return path
+
+
+def check_new_folder(path: str | Path) -> Path:
+    """Fail early when ``path`` cannot become a new folder of outputs (it may exist, empty)."""
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserError(f"output folder '{path}' already exists and is not empty; choose a new folder name")
+    _check_folder(path.parent if str(path.parent) else Path("."))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, folder: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` on success.
+
+    With ``folder`` the caller fills a temporary folder that replaces an empty or missing one.
+    On any exception, KeyboardInterrupt included, the temporary file (or folder) is removed and
+    ``path`` is left as it was.
+    """
+    path = check_new_folder(path) if folder else check_writable(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
+    try:
+        yield tmp
+        if tmp.is_dir() != folder:
+            raise RuntimeError(f"atomic_output(folder={folder}) was given a {'folder' if tmp.is_dir() else 'file'}")
+        if folder and path.is_dir():
+            path.rmdir()  # checked empty beforehand; rename cannot replace a folder on every OS
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        raise

@@ -1,0 +1,1 @@
+"""Latents as data: sampling and files, paths through latent space, arithmetic."""

@@ -1,0 +1,84 @@
+"""Latent vectors as data: sample, check, load and save ``.npy`` files (float32, [Z] or [B, Z]).
+
+>>> sample_z(3, seed=1).shape
+(1, 3)
+>>> as_batch(np.zeros(3), 3).shape
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParamError, UserError
+from ..io.atomic import atomic_output
+
+
+def latent_rng(seed: int) -> np.random.Generator:
+    # A stream of its own, so `z sample --seed S` gives the z that `render --seed S` draws.
+    return np.random.default_rng([seed, 1])
+
+
+def sample_z(dim: int, seed: int, prior: str = "uniform", count: int = 1) -> np.ndarray:
+    """``count`` latents [count, dim]: uniform in [-1, 1] (as in [Patterns]) or standard normal."""
+    if dim < 1:
+        raise ParamError("dim", f"(the latent size) must be at least 1, got {dim}")
+    if count < 1:
+        raise ParamError("count", f"(the number of latents) must be at least 1, got {count}")
+    rng = latent_rng(seed)
+    if prior == "uniform":
+        z = rng.uniform(-1.0, 1.0, size=(count, dim))
+    elif prior == "normal":
+        z = rng.standard_normal((count, dim))
+    else:
+        raise UserError(f"unknown latent prior '{prior}'; choose uniform or normal")
+    return z.astype(np.float32)
+
+
+def as_batch(z: np.ndarray, z_dim: int, what: str = "z") -> np.ndarray:
+    """Validate a latent array against a model: [Z] or [B, Z], finite; returns [B, Z] float32."""
+    z = np.asarray(z)
+    if z.dtype.kind not in "fiu":
+        raise UserError(f"{what} holds {z.dtype} values; a latent must be an array of numbers")
+    if z.ndim == 1:
+        z = z[None, :]
+    if z.ndim != 2 or z.shape[0] < 1:
+        raise UserError(f"{what} has shape {tuple(z.shape)}; a latent must have shape [{z_dim}] or [B, {z_dim}]")
+    if z.shape[1] != z_dim:
+        raise UserError(f"{what} has {z.shape[1]} values but the model takes z of size {z_dim}")
+    if not np.isfinite(z).all():
+        raise UserError(f"{what} contains NaN or infinite values")
+    return z.astype(np.float32)
+
+
+def load_z(path: str | Path, z_dim: int | None = None) -> np.ndarray:
+    """Read a latent ``.npy`` safely (no pickles) and check it; returns [B, Z] float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"latent file '{path}' not found")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise UserError(f"latent file '{path}' holds pickled Python objects; save a numeric array with np.save") from None
+        raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None
+    if not isinstance(z, np.ndarray):
+        raise UserError(f"latent file '{path}' holds several arrays; save one array per .npy file")
+    return as_batch(z, z_dim if z_dim is not None else (z.shape[-1] if z.ndim else 0), what=f"latent file '{path}'")
+
+
+def save_z(path: str | Path, z: np.ndarray) -> Path:
+    """Write a latent atomically; a single latent is stored with shape [Z]."""
+    z = np.asarray(z, dtype=np.float32)
+    if z.ndim == 2 and z.shape[0] == 1:
+        z = z[0]
+    buffer = io.BytesIO()
+    np.save(buffer, z, allow_pickle=False)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)

@@ -1,0 +1,1 @@
+"""Render: ONNX -> pixels with onnxruntime and numpy (never torch): bands, frames, sheets, models."""

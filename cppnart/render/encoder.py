@@ -1,0 +1,116 @@
+"""A trained GAN+VAE run's encoder and latent statistics, usable without torch.
+
+A `cppnart train ganvae` run folder holds, beside the generator ``model.onnx``:
+
+- ``encoder.onnx``: image [B, C, H, W] in [0, 1] -> ``z`` [B, Z], the encoder's mean (the
+  reference's ``encode``), built by ``graph.encoder`` from numpy weights like the generator;
+- ``latent_stats.npz``: mean [Z] and covariance [Z, Z] of the encoded training images, so
+  latents can be drawn where the data actually lies ([Latent spaces]) instead of from N(0, I).
+
+``RunEncoder.load`` applies the training preprocessing (centre crop to a square, resize to the
+data size, centre crop to the training crop) and, by default, makes dark-on-light images
+light-on-dark when their border is bright (MNIST digits are white ink on black).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParamError, UserError
+from ..io.run_files import ENCODER_FILE, STATS_FILE, load_latent_stats, read_summary
+from ..latent.io import latent_rng
+
+
+def _run_folder(model: str | Path) -> Path:
+    path = Path(model)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / ENCODER_FILE).is_file():
+        raise UserError(f"'{model}' is not a GAN+VAE run folder (no {ENCODER_FILE}); "
+                        "pass the --out folder of `cppnart train ganvae`")
+    return folder
+
+
+class RunEncoder:
+    """The encoder of a run folder, in onnxruntime."""
+
+    def __init__(self, model: str | Path, device: str = "auto") -> None:
+        import onnx
+
+        from .runtime import create_session
+
+        self.folder = _run_folder(model)
+        data = (self.folder / ENCODER_FILE).read_bytes()
+        try:
+            meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+            self.channels, self.crop = int(meta["channels"]), int(meta["crop"])
+            self.data_size, self.z_dim = int(meta["data_size"]), int(meta["z_dim"])
+        except Exception:
+            raise UserError(f"'{self.folder / ENCODER_FILE}' is corrupt; train the run again") from None
+        self.session = create_session(data, device)
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """images [B, C, crop, crop] float in [0, 1] -> z [B, Z]."""
+        return self.session.run(None, {"image": np.ascontiguousarray(images, dtype=np.float32)})[0]
+
+    def load(self, path: str | Path, invert: bool | None = None) -> np.ndarray:
+        """One image file -> [C, crop, crop] as the encoder saw its training data."""
+        from ..io.images import crop_resize, open_image
+
+        image = open_image(path, self.channels)
+        pixels = np.asarray(crop_resize(image, self.data_size), dtype=np.float32) / 255.0
+        pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+        if invert is None:  # auto: a bright border means dark ink on light paper
+            border = np.concatenate([pixels[:, 0].ravel(), pixels[:, -1].ravel(), pixels[:, :, 0].ravel(),
+                                     pixels[:, :, -1].ravel()])
+            invert = float(border.mean()) > 0.5
+        if invert:
+            pixels = 1.0 - pixels
+        off = (self.data_size - self.crop) // 2
+        return pixels[:, off: off + self.crop, off: off + self.crop]
+
+
+def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray:
+    """Latents [count, Z] from the gaussian fitted to a run's encoded training data."""
+    path = Path(model)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / STATS_FILE).is_file():
+        raise UserError(f"--from-data needs a GAN+VAE run folder holding {STATS_FILE}; '{model}' has none "
+                        "(train it with `cppnart train ganvae`)")
+    try:
+        mean, cov = load_latent_stats(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"'{folder / STATS_FILE}' is damaged ({exc}); train the run again") from None
+    # Cholesky of the (slightly regularised) covariance: z = mean + L eps, eps ~ N(0, I) from the seed.
+    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    eps = latent_rng(seed).standard_normal((count, len(mean)))
+    return (mean + eps @ chol.T).astype(np.float32)
+
+
+def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 1000) -> tuple[float, int, str]:
+    """MSE per pixel of (encoder mean -> generator) on the last ``count`` images of ``data``
+    (default: the run's own data, whose last 500 images were held out of training)."""
+    from ..io.images import load_images, resize_images
+    from .model import load_model
+
+    if count < 1:
+        raise ParamError("count", f"must be at least 1, got {count}")
+    encoder = RunEncoder(model)
+    if data is None:
+        data = read_summary(encoder.folder).get("data")
+        if not isinstance(data, str):
+            raise UserError(f"'{encoder.folder}' has no summary.json naming its data; pass --data")
+    images = load_images(data, encoder.channels).images[-count:]
+    if images.shape[-1] != encoder.data_size:
+        images = resize_images(images, encoder.data_size)
+    off = (encoder.data_size - encoder.crop) // 2
+    x = images[:, :, off: off + encoder.crop, off: off + encoder.crop]
+    generator = load_model(encoder.folder / "model.onnx", device="cpu")
+    errors = []
+    for start in range(0, len(x), 100):
+        part = x[start: start + 100]
+        recon = generator.render(encoder.encode(part), encoder.crop, encoder.crop)  # [B, H, W, C] (or [H, W, C])
+        recon = recon.reshape(len(part), encoder.crop, encoder.crop, -1).transpose(0, 3, 1, 2)
+        errors.append(((recon - part) ** 2).mean(axis=(1, 2, 3)))
+    return float(np.concatenate(errors).mean()), len(x), data

@@ -1,0 +1,77 @@
+"""Animations: turn a list of latents into frames, a few frames per onnxruntime call.
+
+Frames are produced one at a time (a generator) so a writer can send each to its file before
+the next exists: memory holds one batch of frames, never the animation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..configs.view import View
+from ..io.png import quantize
+from .bands import DEFAULT_CHUNK
+
+# Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
+# on 2 CPU cores it is a wash above ~0.25 Mpx per frame, and it matters on GPUs and for small
+# frames. The budget bounds memory: one batch holds at most this many pixels of output.
+BATCH_PIXELS = 1 << 20
+MAX_BATCH = 16
+
+
+def frames_per_call(width: int, height: int, supersample: int = 1) -> int:
+    return int(max(1, min(MAX_BATCH, BATCH_PIXELS // max(1, width * height * supersample * supersample))))
+
+
+def render_frames(model: Any, latents: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
+                  chunk: int = DEFAULT_CHUNK, batch: int | None = None,
+                  on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 frames [H, W, C], one per latent in ``latents`` [N, Z].
+
+    A latent equal to the one before it (a held keyframe) reuses that frame instead of
+    rendering it again.
+    """
+    latents = model.check_z(latents, "the animation's latents")
+    batch = batch or frames_per_call(width, height, supersample)
+    # Render only where the latent changes; holds point back at the frame they repeat.
+    fresh = np.ones(len(latents), dtype=bool)
+    fresh[1:] = np.any(latents[1:] != latents[:-1], axis=1)
+    unique = np.flatnonzero(fresh)
+    last = None
+    for start in range(0, len(unique), batch):
+        todo = unique[start:start + batch]
+        bands = list(model.bands(latents[todo], width, height, view, supersample, chunk))
+        frames = quantize(np.concatenate(bands, axis=1))  # [b, H, W, C] uint8
+        del bands
+        stop = unique[start + batch] if start + batch < len(unique) else len(latents)
+        for index in range(todo[0], stop):
+            if fresh[index]:
+                last = frames[np.searchsorted(todo, index)]
+            yield last
+            if on_frame is not None:
+                on_frame(1)
+
+
+def palette_sample(model: Any, latents: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
+                   count: int = 16, size: int = 96) -> list[np.ndarray]:
+    """Small renders of ``count`` latents spread along the path, for a GIF palette shared by all
+    frames: a CPPN draws the same picture at any size, so 96 px shows the colours of 4K."""
+    scale = min(1.0, size / max(width, height))
+    small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+    picks = latents[np.unique(np.linspace(0, len(latents) - 1, count).round().astype(int))]
+    return list(render_frames(model, picks, small_w, small_h, view, supersample))
+
+
+def morph_frames(model: Any, keyframes: np.ndarray, width: int = 512, height: int = 512, *, frames: int = 30,
+                 hold: int = 0, loop: bool = False, ease: str = "smooth", path: str = "slerp", view: View = View(),
+                 supersample: int = 1, chunk: int = DEFAULT_CHUNK, batch: int | None = None,
+                 on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    """The uint8 frames [H, W, C] of a morph through ``keyframes`` [K, Z], streamed one at a time
+    (the same path `cppnart morph` renders; see ``latent.paths.plan_path`` for the frame count)."""
+    from ..latent.paths import plan_path
+
+    latents = plan_path(model.check_z(keyframes, "the keyframes"), frames, hold, loop, ease, path)
+    return render_frames(model, latents, width, height, view, supersample, chunk, batch, on_frame)

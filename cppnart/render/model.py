@@ -1,0 +1,250 @@
+"""A loaded generator: an onnxruntime session plus the metadata its file carries.
+
+``load_model`` accepts a bundled preset name, a preset TOML path (random weights from a seed),
+an exported ``.onnx`` file, or a training run folder holding ``model.onnx``. Everything
+downstream (render, morph, grid, info) works from a ``Model`` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..configs.cppn import CPPNConfig
+from ..configs.presets import load_preset, looks_like_path
+from ..configs.schema import from_dict, to_dict
+from ..configs.view import View
+from ..errors import UserError
+from ..latent.io import as_batch, sample_z
+from .bands import DEFAULT_CHUNK, render_array, render_bands
+
+
+def draw_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+@dataclass(repr=False)
+class Model:
+    """A generator ready to render: its ONNX bytes, the metadata they carry, and a lazy session.
+
+    >>> load_model("classic", seed=7)
+    Model('classic', kind=cppn, seed=7, z_dim=8, channels=3)
+    """
+
+    onnx_bytes: bytes
+    metadata: dict[str, str]
+    source: str  # what the user named: preset name, preset path or .onnx path
+    device: str = "auto"
+    _session: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # The ONNX bytes would be megabytes of repr (1.3 MB for `wide`): show what identifies it.
+        seed = f", seed={self.seed}" if self.seed is not None else ""
+        return f"Model({self.label!r}, kind={self.kind}{seed}, z_dim={self.z_dim}, channels={self.channels})"
+
+    def _repr_png_(self) -> bytes:
+        """A 256x256 thumbnail of the seed's latent, for notebooks."""
+        import io
+
+        buffer = io.BytesIO()
+        size = self.native_size or (256, 256)
+        self.render_image(None, size[0], size[1], seed=self.seed or 0).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def reseeded(self, seed: int) -> Model:
+        """The same preset with the weights drawn from ``seed`` (a model file is returned as is)."""
+        config = self.metadata.get("config")
+        if not self.from_preset or not config:
+            return self
+        cfg = from_dict(CPPNConfig, json.loads(config), "the model's config")
+        return model_from_config(cfg, seed, self.source, self.device)
+
+    # --- what the file says about itself -------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.metadata.get("kind", "cppn")
+
+    @property
+    def interface(self) -> str:
+        return self.metadata.get("interface", "coords")
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.metadata["z_dim"])
+
+    @property
+    def channels(self) -> int:
+        return int(self.metadata["channels"])
+
+    @property
+    def preset(self) -> str:
+        return self.metadata.get("preset", "")
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.metadata.get("seed", "")
+        return int(seed) if seed else None
+
+    @property
+    def z_prior(self) -> str:
+        return self.metadata.get("z_prior", "normal")
+
+    @property
+    def native_size(self) -> tuple[int, int] | None:
+        """(width, height) of an image-interface model; None for coordinate generators."""
+        size = self.metadata.get("image_size")
+        return tuple(json.loads(size)) if size else None
+
+    @property
+    def from_preset(self) -> bool:
+        """Random weights drawn from a preset and a seed (not a file): the seed picks the picture."""
+        return not self.source.endswith(".onnx")
+
+    @property
+    def label(self) -> str:
+        """Short name for file names and messages."""
+        return self.preset or Path(self.source).stem
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from .runtime import create_session
+
+            self._session = create_session(self.onnx_bytes, self.device)
+        return self._session
+
+    # --- latents and rendering ----------------------------------------------------------
+    def sample_z(self, seed: int, count: int = 1) -> np.ndarray:
+        """Latents [count, Z] from the model's prior (uniform [-1, 1] for random CPPN art)."""
+        return sample_z(self.z_dim, seed, self.z_prior, count)
+
+    def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
+        return as_batch(z, self.z_dim, what)
+
+    def bands(self, z: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
+              chunk: int = DEFAULT_CHUNK, on_rows=None):
+        """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
+        if self.interface != "coords":
+            return self._image_bands(z, width, height, on_rows)
+        return render_bands(self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows)
+
+    def render(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, view: View = View(),
+               supersample: int = 1, chunk: int = DEFAULT_CHUNK, seed: int = 0) -> np.ndarray:
+        """Float32 pixels in [0, 1]: [H, W, C] for one latent, [B, H, W, C] for a batch.
+
+        Without ``z`` the latent drawn from ``seed`` is used (the one `cppnart render --seed` uses).
+        """
+        if z is None:
+            z = self.sample_z(seed)
+        single = np.asarray(z).ndim == 1 or np.asarray(z).shape[0] == 1
+        if self.interface != "coords":
+            out = np.concatenate(list(self._image_bands(z, width, height)), axis=1)
+        else:
+            out = render_array(self.session, self.check_z(z), width, height, view=view, supersample=supersample,
+                               chunk=chunk)
+        return out[0] if single else out
+
+    def render_image(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, **kwargs: Any):
+        """A PIL image (8-bit) of one latent."""
+        from PIL import Image
+
+        from ..io.png import quantize
+
+        pixels = quantize(self.render(z, width, height, **kwargs))
+        return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+
+    def _image_bands(self, z: np.ndarray, width: int, height: int, on_rows=None):
+        """Image-interface models (conv glyphs) draw a fixed size; resize to the asked size."""
+        from PIL import Image
+
+        z = self.check_z(z)
+        images = self.session.run(None, {"z": z})[0]  # [B, C, h, w]
+        images = np.clip(images.transpose(0, 2, 3, 1), 0, 1).astype(np.float32)
+        if images.shape[1:3] != (height, width):
+            resized = []
+            for image in images:
+                channels = [
+                    np.asarray(Image.fromarray(image[..., c]).resize((width, height), Image.Resampling.LANCZOS))
+                    for c in range(image.shape[-1])
+                ]
+                resized.append(np.stack(channels, axis=-1))
+            images = np.clip(np.stack(resized), 0, 1).astype(np.float32)
+        if on_rows is not None:
+            on_rows(height)
+        yield images
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
+    import onnx
+
+    try:
+        data = path.read_bytes()
+        proto = onnx.load_from_string(data)
+    except OSError as exc:
+        raise UserError(f"cannot read model file '{path}': {exc.strerror}") from None
+    except Exception:  # protobuf's DecodeError and friends
+        raise UserError(f"'{path}' is not a valid ONNX file (corrupt or truncated); export it again") from None
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    inputs = {i.name for i in proto.graph.input}
+    if "z" not in inputs or "z_dim" not in metadata or "channels" not in metadata:
+        raise UserError(f"'{path}' is an ONNX file but not a cppnart generator (no z input or metadata); "
+                        "export models with `cppnart export` or `cppnart train`")
+    return data, metadata
+
+
+def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = "auto") -> Model:
+    """Random weights for a CPPN config, as an in-memory ONNX model."""
+    from ..graph.export import cppn_model
+    from ..graph.weights import random_weights
+
+    proto = cppn_model(random_weights(config, seed), preset=config.name, seed=seed, config=to_dict(config),
+                       z_prior=config.z_prior)
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    return Model(proto.SerializeToString(), metadata, source, device)
+
+
+def load_model(source: str | Path, seed: int | None = None, device: str = "auto") -> Model:
+    """Load a generator. For presets a seed picks the weights (drawn when None: see ``Model.seed``)."""
+    source = str(source)
+    path = Path(source)
+    if path.is_dir():
+        if not (path / "model.onnx").is_file():
+            raise UserError(f"folder '{source}' holds no model.onnx; train or export a model into it first")
+        path = path / "model.onnx"
+    if path.suffix == ".onnx" or path.name == "model.onnx":
+        if not path.is_file():
+            raise UserError(f"model file '{source}' not found")
+        data, metadata = _read_onnx(path)
+        return Model(data, metadata, str(path), device)
+    config = load_preset(source)
+    if not isinstance(config, CPPNConfig):
+        raise UserError(
+            f"preset '{source}' is a training recipe (kind '{config.kind}'); train it with "
+            f"`cppnart train {config.kind} --preset {source}` and render the model.onnx it writes"
+        )
+    if looks_like_path(source):
+        source = str(Path(source).resolve())
+    return model_from_config(config, draw_seed() if seed is None else seed, source, device)
+
+
+def model_from_recipe(recipe: dict[str, Any], device: str = "auto") -> Model:
+    """Rebuild the model an image was made with, from the recipe in its PNG metadata."""
+    config = recipe.get("config")
+    if isinstance(config, dict) and config.get("kind", "cppn") == "cppn" and recipe.get("seed") is not None:
+        # The full architecture travels with the image: it renders again even if the preset file moved.
+        cfg = from_dict(CPPNConfig, config, "the image's recipe")
+        cfg.validate("the image's recipe")
+        return model_from_config(cfg, int(recipe["seed"]), str(recipe.get("model", cfg.name)), device)
+    source = recipe.get("model")
+    if not source:
+        raise UserError("the image's recipe names no model; pass MODEL explicitly")
+    if str(source).endswith(".onnx") and not Path(source).is_file():
+        raise UserError(f"model file '{source}' named in the image's recipe is not there any more; pass MODEL explicitly")
+    return load_model(source, recipe.get("seed"), device)

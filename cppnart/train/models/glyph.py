@@ -1,0 +1,69 @@
+"""Glyph generator and decoder modules, each built from a GlyphConfig (no I/O).
+
+    gen = build_generator(config)      # ConvGlyphGenerator, or the shared CPPN with FiLM
+    images = gen.images(messages)      # [B, M] -> [B, C, S, S] in [0, 1]
+    dec = GlyphDecoder(config)         # [B, C, S, S] -> [B, M]
+
+Exported interfaces (docs/design.md): the conv generator's ``forward(z)`` returns [B, C, S, S]
+("image" interface); the CPPN generator's ``forward(coords, z)`` returns [B, N, C] ("coords"
+interface) and computes r from the coordinates itself, so a trained glyph renders at any size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ...configs.glyph import GlyphConfig
+from .cppn import CPPN
+
+class ConvGlyphGenerator(nn.Module):
+    """The reference stack: message as a 1x1 map, ConvTranspose2d(k5, s2, p1) + BatchNorm +
+    LeakyReLU per hidden layer, a last ConvTranspose2d to the image channels, sigmoid."""
+
+    def __init__(self, config: GlyphConfig) -> None:
+        super().__init__()
+        gen = config.generator
+        sizes = [config.message_size, *gen.channels]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(sizes, sizes[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 5, stride=2, padding=1),
+                       nn.BatchNorm2d(c_out), nn.LeakyReLU(gen.negative_slope)]
+        layers += [nn.ConvTranspose2d(sizes[-1], config.channels, 5, stride=2, padding=1), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])  # [B, M] -> [B, M, 1, 1] -> [B, C, S, S]
+
+    def images(self, z: torch.Tensor) -> torch.Tensor:
+        return self(z)
+
+
+class GlyphDecoder(nn.Module):
+    """Conv2d(k5, s2, p2) + BatchNorm + LeakyReLU per entry, flatten, linear head to the message."""
+
+    def __init__(self, config: GlyphConfig) -> None:
+        super().__init__()
+        dec = config.decoder
+        sizes = [config.channels, *dec.channels]
+        layers: list[nn.Module] = []
+        side = config.image_size
+        for c_in, c_out in zip(sizes, sizes[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 5, stride=2, padding=2), nn.BatchNorm2d(c_out),
+                       nn.LeakyReLU(dec.negative_slope)]
+            side = (side + 1) // 2  # k5 s2 p2 halves, rounding up
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(sizes[-1] * side * side, config.message_size)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+def build_generator(config: GlyphConfig) -> nn.Module:
+    """conv: the reference stack. cppn: layer 1 mixes scaled (x, y, r) with a projection of the
+    message; every later hidden layer is FiLM-modulated by the message."""
+    gen = config.generator
+    if gen.type == "conv":
+        return ConvGlyphGenerator(config)
+    return CPPN(z_dim=config.message_size, channels=config.channels, width=gen.width, activations=gen.activations,
+                output="sigmoid", scale=gen.scale, scale_z=False, film=True, train_size=config.image_size)

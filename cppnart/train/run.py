@@ -1,0 +1,126 @@
+"""The training contract every family (glyph, ganvae, fit) follows.
+
+    config, payload = resolve_run(GlyphConfig, preset, out, resume=False, steps=None, seed=None)
+    callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(100, view.echo)])
+
+- one resolver for the run folder, ``--resume`` (the checkpoint's config wins; a preset given too
+  must describe the same model), ``--steps`` (extends a run, stretching its lr schedule) and
+  ``--seed`` (a fresh run only);
+- one set of callbacks, attached by the caller (the CLI's live view; a notebook's print);
+- one stateless learning rate: ``set_lr(optimizer, config.lr_at(step))`` before each step;
+- exports verified against torch when written (``onnx_export.verify_onnx``), and every run file
+  written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..configs.schema import to_dict
+from ..errors import ParamError, UserError
+from ..io.atomic import atomic_output
+from .loop import Every
+from .run_folder import CHECKPOINT, check_run_folder
+
+# Where each family keeps its step count and seed in its config: (table, key); None = top level.
+STEPS_KEY = {"glyph": ("train", "steps"), "ganvae": ("schedule", "steps"), "fit": (None, "steps")}
+SEED_KEY = {"glyph": ("train", "seed"), "ganvae": (None, "seed"), "fit": (None, "seed")}
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """What a training loop reports, and periodic actions of the caller's."""
+
+    on_metrics: Callable[[int, dict[str, float]], None] | None = None
+    on_note: Callable[[str], None] | None = None
+    every: Sequence[Every] = field(default_factory=tuple)
+
+    def note(self, text: str) -> None:
+        if self.on_note is not None:
+            self.on_note(text)
+
+
+def _get(config: Any, key: tuple[str | None, str]) -> Any:
+    table, name = key
+    return getattr(getattr(config, table) if table else config, name)
+
+
+def _set(config: Any, key: tuple[str | None, str], value: Any) -> Any:
+    table, name = key
+    if table is None:
+        return dataclasses.replace(config, **{name: value})
+    return dataclasses.replace(config, **{table: dataclasses.replace(getattr(config, table), **{name: value})})
+
+
+def total_steps(config: Any) -> int:
+    return int(_get(config, STEPS_KEY[config.kind]))
+
+
+def resolve_run(cls: type, preset: Any | None, out: Path, *, resume: bool, steps: int | None = None,
+                seed: int | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """The config to train in ``out`` and, on resume, the loaded checkpoint."""
+    from .checkpoint import checkpoint_config, load_checkpoint
+
+    kind = cls.__dataclass_fields__["kind"].default
+    out = Path(out)
+    check_run_folder(out, resume)
+    if preset is not None and not isinstance(preset, cls):
+        raise UserError(f"preset '{preset.name}' is of kind '{preset.kind}'; `train {kind}` needs a '{kind}' preset")
+    payload = None
+    if resume:
+        payload = load_checkpoint(out / CHECKPOINT)
+        config = checkpoint_config(payload, cls, str(out / CHECKPOINT))
+        if preset is not None and (diff := _first_difference(_model_part(config), _model_part(preset))):
+            key, theirs, mine = diff
+            raise UserError(f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
+                            f"'{preset.name}' has {mine}; resume without --preset or choose another --out")
+        if seed is not None and seed != _get(config, SEED_KEY[kind]):
+            raise ParamError("seed", f"cannot change on --resume (the run uses seed {_get(config, SEED_KEY[kind])})")
+    elif preset is None:
+        raise UserError(f"name a preset with --preset (see `cppnart presets`), or pass --resume")
+    else:
+        config = preset if seed is None else _set(preset, SEED_KEY[kind], seed)
+    if steps is not None:
+        if steps < 1:
+            raise ParamError("steps", f"must be at least 1, got {steps}")
+        config = _set(config, STEPS_KEY[kind], steps)
+    return config, payload
+
+
+def _model_part(config: Any) -> dict[str, Any]:
+    """What defines the model (not the training length, schedule, seed or name)."""
+    table = to_dict(config)
+    for key in ("name", "description", "train", "schedule", "steps", "seed", "sample_every", "checkpoint_every",
+                "lr", "lr_final", "batch_pixels", "sample_count", "upscale_size", "render_scale", "data_limit"):
+        table.pop(key, None)
+    return table
+
+
+def _first_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> tuple[str, Any, Any] | None:
+    """(dotted key, value in a, value in b) of the first key where two config tables differ."""
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            found = _first_difference(x, y, f"{prefix}{key}.")
+            if found:
+                return found
+        elif x != y:
+            return f"{prefix}{key}", x, y
+    return None
+
+
+def set_lr(optimizer: Any, lr: float) -> None:
+    """Set every parameter group's rate: the schedule is a function of the step, not optimiser state."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def write_json(path: Path, data: Any) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
