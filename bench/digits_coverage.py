@@ -24,8 +24,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from cppnart.io.digits import _cache_dir, synthetic_digits
-from cppnart.render.encoder import RunEncoder, sample_from_data
 from cppnart.latent.io import sample_z
+from cppnart.render.encoder import RunEncoder, sample_from_data
 from cppnart.render.model import load_model
 
 CLASSIFIER_SEED, CHECK_SEED = 99, 98
@@ -33,9 +33,17 @@ CLASSIFIER_SEED, CHECK_SEED = 99, 98
 
 def classifier() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 6 * 6, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 6 * 6, 128),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(128, 10),
     )
 
 
@@ -45,7 +53,7 @@ def crops(images: np.ndarray, rng: np.random.Generator | None) -> torch.Tensor:
         return torch.from_numpy(images[:, None, 1:27, 1:27].copy())
     out = np.empty((len(images), 1, 26, 26), np.float32)
     for i, (dy, dx) in enumerate(rng.integers(0, 3, (len(images), 2))):
-        out[i, 0] = images[i, dy:dy + 26, dx:dx + 26]
+        out[i, 0] = images[i, dy : dy + 26, dx : dx + 26]
     return torch.from_numpy(out)
 
 
@@ -63,7 +71,7 @@ def trained_classifier(count: int = 6000, epochs: int = 4) -> nn.Module:
     for _ in range(epochs):
         order = rng.permutation(count)
         for start in range(0, count, 100):
-            idx = order[start:start + 100]
+            idx = order[start : start + 100]
             loss = F.cross_entropy(net(crops(images[idx], rng)), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -102,8 +110,10 @@ def main() -> None:
     net = trained_classifier()
     check, check_labels = synthetic_digits(1000, seed=CHECK_SEED)
     predicted, _ = classify(net, crops(check, None).numpy())
-    print(f"classifier accuracy on unseen synthetic digits: {(predicted == check_labels).mean():.3f} "
-          f"({time.perf_counter() - t0:.0f} s incl. training)")
+    print(
+        f"classifier accuracy on unseen synthetic digits: {(predicted == check_labels).mean():.3f} "
+        f"({time.perf_counter() - t0:.0f} s incl. training)"
+    )
 
     model = load_model(args.run, device="cpu")
     prior = sample_z(model.z_dim, args.seed, "normal", args.samples)

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cppnart.render.frames import render_frames
-from cppnart.latent.paths import plan_path
-from cppnart.render.model import load_model
 from cppnart.io.animation import GIF_STRATEGIES, GifWriter, palette_from
+from cppnart.latent.paths import plan_path
+from cppnart.render.frames import render_frames
+from cppnart.render.model import load_model
 
 
 def decode(path: Path) -> np.ndarray:
@@ -53,15 +53,18 @@ def measure(source: np.ndarray, gif: np.ndarray) -> dict[str, float]:
         "lowfreq": float(np.sqrt(np.mean((blur4(gif) - blur4(source)) ** 2))),
         "flicker": float(np.mean(np.abs(temporal))),
         # Where the source holds still (< 1 level), any change in the GIF is pure flicker.
-        "static": float(np.abs(np.diff(gif, axis=0))[still].mean()) if (still := (np.abs(np.diff(source, axis=0)).max(
-            axis=-1, keepdims=True) < 1.0).repeat(3, axis=-1)).any() else 0.0,
+        "static": float(np.abs(np.diff(gif, axis=0))[still].mean())
+        if (still := (np.abs(np.diff(source, axis=0)).max(axis=-1, keepdims=True) < 1.0).repeat(3, axis=-1)).any()
+        else 0.0,
         "flicker_lf": float(np.mean(np.abs(np.diff(blur4(gif), axis=0) - np.diff(blur4(source), axis=0)))),
     }
 
 
 def report(label: str, m: dict[str, float], path: Path, elapsed: float) -> None:
-    print(f"{label:<30}{m['rmse']:7.2f}{m['lowfreq']:8.2f}{m['flicker']:8.2f}{m['flicker_lf']:9.2f}{m['static']:7.2f}"
-          f"{path.stat().st_size / 1024:7.0f}{elapsed:6.2f}")
+    print(
+        f"{label:<30}{m['rmse']:7.2f}{m['lowfreq']:8.2f}{m['flicker']:8.2f}{m['flicker_lf']:9.2f}{m['static']:7.2f}"
+        f"{path.stat().st_size / 1024:7.0f}{elapsed:6.2f}"
+    )
 
 
 def main() -> None:
@@ -96,16 +99,20 @@ def main() -> None:
             palette_method = options.pop("palette", "octree")
             path = Path(tmp) / f"{strategy}.gif"
             started = time.perf_counter()
-            writer = GifWriter(path, size, size, 25, source_u8.shape[-1], True, strategy,
-                               palettes[palette_method], **options)
+            writer = GifWriter(
+                path, size, size, 25, source_u8.shape[-1], True, strategy, palettes[palette_method], **options
+            )
             for frame in source_u8:
                 writer.add(frame)
             writer.finish()
             elapsed = time.perf_counter() - started
-            label = " ".join([strategy] + [f"{k}={v}" for k, v in options.items()]
-                             + ([f"palette={palette_method}"] if strategy.startswith("global") else []))
+            label = " ".join(
+                [strategy]
+                + [f"{k}={v}" for k, v in options.items()]
+                + ([f"palette={palette_method}"] if strategy.startswith("global") else [])
+            )
             report(label, measure(source, decode(path)), path, elapsed)
-        # Pillow's own save (a palette per frame, its defaults) as the baseline STACK-NOTES used.
+        # Pillow's own save (a palette per frame, its defaults) as the baseline of our earlier measurements.
         path = Path(tmp) / "pillow.gif"
         started = time.perf_counter()
         images = [Image.fromarray(f if f.shape[-1] == 3 else f[..., 0]) for f in source_u8]

@@ -73,9 +73,14 @@ def run(args: list[str]) -> dict[str, float]:
     if proc.returncode:
         raise SystemExit(f"failed: {' '.join(args)}\n{out}{err}")
     inner = re.search(r"\(([\d.]+) s, ([\d.]+) frames/s\)", out)
-    return {"wall": wall, "inner_s": float(inner[1]), "inner_fps": float(inner[2]),
-            "maxrss_mib": usage.ru_maxrss / 1024, "tree_mib": peak[0] / 1024,
-            "self_mib": peak[1] / 1024}
+    return {
+        "wall": wall,
+        "inner_s": float(inner[1]),
+        "inner_fps": float(inner[2]),
+        "maxrss_mib": usage.ru_maxrss / 1024,
+        "tree_mib": peak[0] / 1024,
+        "self_mib": peak[1] / 1024,
+    }
 
 
 def main() -> None:
@@ -86,27 +91,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name, seed in (("a", 1), ("b", 2), ("c", 3)):
-            subprocess.run(CLI + ["z", "sample", "--seed", str(seed), "-o", str(tmp / f"{name}.npy")], check=True,
-                           capture_output=True)
+            subprocess.run(
+                CLI + ["z", "sample", "--seed", str(seed), "-o", str(tmp / f"{name}.npy")],
+                check=True,
+                capture_output=True,
+            )
         keys = [str(tmp / "a.npy"), str(tmp / "b.npy"), str(tmp / "c.npy")]
         common = ["--seed", "7", "--frames", "20", "--loop"]  # 3 keyframes x 20 = 60 frames
         print("512x512, 60 frames, classic preset (3 keyframes, --loop)")
-        print(f"{'output':<8}{'wall s':>8}{'fps (wall)':>12}{'fps (render+write)':>20}{'MiB file':>10}{'peak RSS MiB':>14}")
+        print(
+            f"{'output':<8}{'wall s':>8}{'fps (wall)':>12}"
+            f"{'fps (render+write)':>20}{'MiB file':>10}{'peak RSS MiB':>14}"
+        )
         for ext in ("gif", "mp4", "webp"):
             out = tmp / f"m.{ext}"
             r = run(["morph"] + keys + [str(out), "--res", "512x512"] + common)
-            print(f"{ext:<8}{r['wall']:8.2f}{60 / r['wall']:12.1f}{r['inner_fps']:20.1f}"
-                  f"{out.stat().st_size / 2**20:10.2f}{r['tree_mib']:14.0f}")
+            print(
+                f"{ext:<8}{r['wall']:8.2f}{60 / r['wall']:12.1f}{r['inner_fps']:20.1f}"
+                f"{out.stat().st_size / 2**20:10.2f}{r['tree_mib']:14.0f}"
+            )
         if not args.skip_big:
             out = tmp / "big.mp4"
             r = run(["morph"] + keys + [str(out), "--res", "1920x1080", "--seed", "7", "--frames", "40", "--loop"])
-            print(f"\n1920x1080, 120 frames -> MP4: {r['wall']:.1f} s ({120 / r['wall']:.2f} fps), "
-                  f"{out.stat().st_size / 2**20:.1f} MiB file")
+            print(
+                f"\n1920x1080, 120 frames -> MP4: {r['wall']:.1f} s ({120 / r['wall']:.2f} fps), "
+                f"{out.stat().st_size / 2**20:.1f} MiB file"
+            )
             print(f"  peak RSS of the cppnart process alone (sampled /proc): {r['self_mib']:.0f} MiB")
             print(f"  ru_maxrss via wait4 (max over cppnart and the ffmpeg it reaped): {r['maxrss_mib']:.0f} MiB")
             print(f"  peak summed RSS of cppnart + ffmpeg (sampled /proc every 50 ms): {r['tree_mib']:.0f} MiB")
-            print(f"  for scale: one 1920x1080 RGB frame is {1920 * 1080 * 3 / 2**20:.1f} MiB as uint8, "
-                  f"{1920 * 1080 * 3 * 4 / 2**20:.1f} MiB as float32; 120 of them {120 * 1920 * 1080 * 3 / 2**20:.0f} MiB")
+            print(
+                f"  for scale: one 1920x1080 RGB frame is {1920 * 1080 * 3 / 2**20:.1f} MiB as uint8, "
+                f"{1920 * 1080 * 3 * 4 / 2**20:.1f} MiB as float32; 120 of them {120 * 1920 * 1080 * 3 / 2**20:.0f} MiB"
+            )
 
 
 if __name__ == "__main__":

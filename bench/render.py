@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 WIDTH, HEIGHT = 2880, 1800
-# The classic tanh CPPN of seed 003 at two sizes. (The `wide` preset mixes in sin, which
+# The classic tanh CPPN of [Abstract patterns] at two sizes. (The `wide` preset mixes in sin, which
 # onnxruntime evaluates more slowly than tanh: pass --preset NAME to measure any preset too.)
 NETS = {"32x4": "classic", "128x8": "classic-128x8"}
 REPEATS = 3
@@ -37,8 +37,9 @@ def _weights(preset: str):
     from cppnart.graph.weights import random_weights
 
     if preset == "classic-128x8":
-        config = dataclasses.replace(load_preset("classic"), width=128, depth=8, activations=("tanh",) * 8,
-                                     init_scale=0.25)
+        config = dataclasses.replace(
+            load_preset("classic"), width=128, depth=8, activations=("tanh",) * 8, init_scale=0.25
+        )
     else:
         config = load_preset(preset)
     return random_weights(config, seed=1)
@@ -49,12 +50,19 @@ def child_naive_torch(preset: str) -> dict:
     import numpy as np
     import torch
 
-    from cppnart.render.coords import grid
     from cppnart.latent.io import sample_z
+    from cppnart.render.coords import grid
 
     w = _weights(preset)
-    acts = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "sin": torch.sin, "gaussian":
-            lambda x: torch.exp(-x * x), "abs": torch.abs, "cos": torch.cos, "relu": torch.relu}
+    acts = {
+        "tanh": torch.tanh,
+        "softplus": torch.nn.functional.softplus,
+        "sin": torch.sin,
+        "gaussian": lambda x: torch.exp(-x * x),
+        "abs": torch.abs,
+        "cos": torch.cos,
+        "relu": torch.relu,
+    }
     params = [torch.from_numpy(a) for a in (w.w_coords * w.scale, w.w_z * w.scale, w.b0)]
     hidden = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in w.hidden]
     w_out, b_out = torch.from_numpy(w.w_out), torch.from_numpy(w.b_out)
@@ -70,8 +78,15 @@ def child_naive_torch(preset: str) -> dict:
                 y = acts[act](h @ wi + bi)
                 h = h + y if w.residual else y
             logits = h @ w_out + b_out
-            image = {"sigmoid": torch.sigmoid, "sin": lambda x: 0.5 + 0.5 * torch.sin(x),
-                     "tanh": lambda x: 0.5 + 0.5 * torch.tanh(x)}[w.output](logits).reshape(HEIGHT, WIDTH, -1).numpy()
+            image = (
+                {
+                    "sigmoid": torch.sigmoid,
+                    "sin": lambda x: 0.5 + 0.5 * torch.sin(x),
+                    "tanh": lambda x: 0.5 + 0.5 * torch.tanh(x),
+                }[w.output](logits)
+                .reshape(HEIGHT, WIDTH, -1)
+                .numpy()
+            )
         times.append(time.perf_counter() - start)
     return {"seconds": sorted(times)[len(times) // 2], "peak_mb": _peak_rss_mb(), "checksum": float(np.mean(image))}
 
@@ -81,10 +96,10 @@ def child_cppnart(preset: str, to_png: bool) -> dict:
     import numpy as np
 
     from cppnart.graph.export import cppn_model
+    from cppnart.io.png import write_png
     from cppnart.latent.io import sample_z
     from cppnart.render.bands import render_array, render_bands
     from cppnart.render.runtime import create_session
-    from cppnart.io.png import write_png
 
     w = _weights(preset)
     session = create_session(cppn_model(w, preset=preset, seed=1, config={}).SerializeToString(), "cpu")
@@ -143,7 +158,8 @@ def poster(size: int) -> dict:
         out = Path(tmp) / "huge.png"
         code = (
             "import resource, sys, time; from typer.testing import CliRunner; from cppnart.cli import app; "
-            f"t = time.perf_counter(); r = CliRunner().invoke(app, ['render', '--res', '{size}x{size}', '--seed', '1', '-o', '{out}']); "
+            "t = time.perf_counter(); "
+            f"r = CliRunner().invoke(app, ['render', '--res', '{size}x{size}', '--seed', '1', '-o', '{out}']); "
             "assert r.exit_code == 0, r.output; "
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
         )
@@ -169,15 +185,19 @@ def main(quick: bool, extra: list[str]) -> None:
             print(f"{label:<10}{side:<26}{r['seconds']:>8.2f}{r['peak_mb']:>9.0f}{flops / r['seconds'] / 1e9:>9.0f}")
         naive, ours = rows["naive torch, full frame"], rows["cppnart, to array"]
         png = rows["cppnart, streamed PNG"]
-        print(f"{label:<10}speed-up {naive['seconds'] / ours['seconds']:.1f}x (array), "
-              f"{naive['seconds'] / png['seconds']:.1f}x (with PNG); "
-              f"memory {ours['peak_mb'] / naive['peak_mb']:.3f} (array), {png['peak_mb'] / naive['peak_mb']:.3f} "
-              f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
-              f"checksums {naive['checksum']:.5f} / {ours['checksum']:.5f}\n")
+        print(
+            f"{label:<10}speed-up {naive['seconds'] / ours['seconds']:.1f}x (array), "
+            f"{naive['seconds'] / png['seconds']:.1f}x (with PNG); "
+            f"memory {ours['peak_mb'] / naive['peak_mb']:.3f} (array), {png['peak_mb'] / naive['peak_mb']:.3f} "
+            f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
+            f"checksums {naive['checksum']:.5f} / {ours['checksum']:.5f}\n"
+        )
     if not quick:
         huge = poster(16384)
-        print(f"16384x16384 classic poster via the CLI: {huge['seconds']:.1f} s, peak RSS {huge['peak_mb']:.0f} MB, "
-              f"file {huge['file_mb']:.0f} MB")
+        print(
+            f"16384x16384 classic poster via the CLI: {huge['seconds']:.1f} s, peak RSS {huge['peak_mb']:.0f} MB, "
+            f"file {huge['file_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -41,14 +41,19 @@ _API = {
 __all__ = ["ParamError", "UserError", "__version__", *_API]
 
 if TYPE_CHECKING:
-    from .configs.presets import load_preset, preset_names
-    from .configs.view import View
-    from .io.animation import save_animation
-    from .latent.io import load_z, sample_z, save_z
-    from .render.frames import morph_frames
-    from .render.model import Model, load_model
-    from .render.poster import save_poster
-    from .render.sheets import Grid, grid
+    from .configs.presets import load_preset as load_preset
+    from .configs.presets import preset_names as preset_names
+    from .configs.view import View as View
+    from .io.animation import save_animation as save_animation
+    from .latent.io import load_z as load_z
+    from .latent.io import sample_z as sample_z
+    from .latent.io import save_z as save_z
+    from .render.frames import morph_frames as morph_frames
+    from .render.model import Model as Model
+    from .render.model import load_model as load_model
+    from .render.poster import save_poster as save_poster
+    from .render.sheets import Grid as Grid
+    from .render.sheets import grid as grid
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,16 @@ from PIL import Image, ImageDraw
 import cppnart
 
 HERE = Path(__file__).parent / "gallery"
-STRIP = [("classic", 1), ("softplus", 2), ("sine", 2), ("gaussian", 1), ("abs", 3), ("residual", 2), ("grey", 1), ("wide", 2)]
+STRIP = [
+    ("classic", 1),
+    ("softplus", 2),
+    ("sine", 2),
+    ("gaussian", 1),
+    ("abs", 3),
+    ("residual", 2),
+    ("grey", 1),
+    ("wide", 2),
+]
 
 
 def main() -> None:

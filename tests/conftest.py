@@ -1,11 +1,32 @@
-"""Shared fixtures: tiny seeded CPPNs and a CLI runner."""
+"""Shared fixtures: tiny seeded CPPNs and a CLI runner; the ``torch`` marker.
+
+Every test module that uses torch (imports it, trains through the CLI, or takes the
+``one_torch_thread`` fixture) is marked ``torch``. Without torch installed those modules are not
+collected at all, so a render-only install (`pip install ".[cpu,test]"`) runs every render-side
+test and skips the rest cleanly: ``python -m pytest -q`` there reports them as deselected.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+HERE = Path(__file__).parent
+_NEEDS_TORCH = re.compile(r'^(import torch|import kornia|from cppnart\.train)|one_torch_thread|"train", "(glyph|ganvae|fit)"',
+                          re.M)
+TORCH_MODULES = {p.name for p in HERE.glob("test_*.py") if _NEEDS_TORCH.search(p.read_text(encoding="utf-8"))}
+HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("kornia") is not None
+collect_ignore = [] if HAVE_TORCH else sorted(TORCH_MODULES)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in TORCH_MODULES:
+            item.add_marker(pytest.mark.torch)
 
 TINY_PRESET = """
 description = "tiny test net"

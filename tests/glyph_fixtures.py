@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from cppnart.configs.presets import parse_preset
 from cppnart.configs.glyph import GlyphConfig
+from cppnart.configs.presets import parse_preset
 
 TINY_GLYPH = """
 description = "tiny test glyphs"
@@ -38,7 +38,8 @@ sample_count = 8
 
 # The reference conv stack, shrunk: 2 hidden ConvTranspose layers draw 15x15.
 TINY_CONV = TINY_GLYPH.replace('type = "cppn"', 'type = "conv"\nchannels = [16, 8]').replace(
-    "image_size = 16", "image_size = 15")
+    "image_size = 16", "image_size = 15"
+)
 
 
 def tiny_config(text: str = TINY_GLYPH, **train) -> GlyphConfig:

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cppnart.render.frames import frames_per_call, render_frames
-from cppnart.latent.paths import plan_path
-from cppnart.render.model import load_model
-from cppnart.io.metadata import read_recipe
 from cppnart.io.animation import GIF_STRATEGIES, frame_delays, open_animation
+from cppnart.io.metadata import read_recipe
 from cppnart.io.png import quantize
+from cppnart.latent.paths import plan_path
+from cppnart.render.frames import frames_per_call, render_frames
+from cppnart.render.model import load_model
 
 from .conftest import files_in
 
@@ -147,13 +147,17 @@ def test_webp_reads_back_with_pillow(outdir, tiny, keys):
 
 
 def test_png_folder_frames_carry_their_recipe(outdir, tiny, keys):
-    from cppnart.io.metadata import make_recipe, png_text
     from cppnart.configs.view import View
+    from cppnart.io.metadata import make_recipe, png_text
 
     path = plan_path(keys[:2], 3)
     out = outdir / "frames"
-    write_animation(out, render_frames(tiny, path, W, H), frame_count=len(path),
-                    frame_text=lambda i: png_text(make_recipe(tiny, path[i], W, H, View(), 1, 8)))
+    write_animation(
+        out,
+        render_frames(tiny, path, W, H),
+        frame_count=len(path),
+        frame_text=lambda i: png_text(make_recipe(tiny, path[i], W, H, View(), 1, 8)),
+    )
     names = files_in(out)
     assert names == [f"frame-{i:05d}.png" for i in range(4)]
     np.testing.assert_allclose(read_recipe(out / names[2])["z"], path[2], atol=1e-6)
@@ -163,9 +167,8 @@ def test_png_folder_frames_carry_their_recipe(outdir, tiny, keys):
 @pytest.mark.parametrize("name", ["m.gif", "m.mp4", "m.webp", "frames"])
 def test_an_error_mid_animation_leaves_nothing(outdir, tiny, keys, name):
     frames = sample_frames(tiny, keys, 4)
-    with pytest.raises(RuntimeError):
-        with open_animation(outdir / name, W, H, 3, fps=10, frame_count=4) as writer:
-            writer.add(frames[0])
-            writer.add(frames[1])
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), open_animation(outdir / name, W, H, 3, fps=10, frame_count=4) as writer:
+        writer.add(frames[0])
+        writer.add(frames[1])
+        raise RuntimeError("interrupted")
     assert files_in(outdir) == []

@@ -12,7 +12,7 @@ def test_api_round_trip(tmp_path):
     assert z.shape == (1, 8) and np.array_equal(z, cppnart.sample_z(8, 7))
     pixels = net.render(z, 30, 20)
     assert pixels.shape == (20, 30, 3) and pixels.dtype == np.float32
-    assert 0.0 <= pixels.min() and pixels.max() <= 1.0
+    assert pixels.min() >= 0.0 and pixels.max() <= 1.0
     image = net.render_image(z, 30, 20)
     assert image.size == (30, 20) and image.mode == "RGB"
     assert np.abs(np.asarray(image) / 255.0 - pixels).max() <= 0.5 / 255 + 1e-6

@@ -27,8 +27,13 @@ def test_roundtrip_restores_weights_optimizer_and_every_rng(tmp_path):
     model(torch.randn(5, 3)).sum().backward()
     optimizer.step()
     gen = torch.Generator().manual_seed(3)
-    path = save_checkpoint(tmp_path / "c.pt", config={"kind": "x", "sizes": [1, 2]}, step=7,
-                           states={"model": model, "optimizer": optimizer}, generators={"messages": gen})
+    path = save_checkpoint(
+        tmp_path / "c.pt",
+        config={"kind": "x", "sizes": [1, 2]},
+        step=7,
+        states={"model": model, "optimizer": optimizer},
+        generators={"messages": gen},
+    )
     expected = (torch.rand(3), np.random.rand(3), random.random(), torch.rand(3, generator=gen))
 
     other = _model()

@@ -59,7 +59,10 @@ def test_drawn_seed_is_printed_and_reproduces(runner, tmp_path):
 
 def test_same_seed_same_bytes_different_seed_different_image(runner, tmp_path):
     for name, seed in [("a", 5), ("b", 5), ("c", 6)]:
-        assert run(runner, "render", "sine", "--res", "40x30", "--seed", seed, "-o", tmp_path / f"{name}.png").exit_code == 0
+        assert (
+            run(runner, "render", "sine", "--res", "40x30", "--seed", seed, "-o", tmp_path / f"{name}.png").exit_code
+            == 0
+        )
     assert digest(tmp_path / "a.png") == digest(tmp_path / "b.png")
     assert not np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "c.png"))
 
@@ -76,7 +79,9 @@ def test_sixteen_bit_png_matches_eight_bit(runner, tmp_path):
     # Pillow reduces 16-bit RGB to 8 bits on read, so read the samples with pypng's decoder
     width, height, rows, info = png.Reader(filename=str(tmp_path / "deep.png")).asDirect()
     assert info["bitdepth"] == 16 and (width, height) == (24, 16)
-    deep = np.array([np.frombuffer(np.asarray(row, dtype=np.uint16).tobytes(), np.uint16) for row in rows]).reshape(16, 24, 3)
+    deep = np.array([np.frombuffer(np.asarray(row, dtype=np.uint16).tobytes(), np.uint16) for row in rows]).reshape(
+        16, 24, 3
+    )
     flat = pixels(tmp_path / "flat.png")
     assert len(np.unique(deep)) > len(np.unique(flat))
     assert np.abs(deep.astype(np.float64) / 65535 - flat.astype(np.float64) / 255).max() <= 0.5 / 255 + 1e-6
@@ -84,8 +89,23 @@ def test_sixteen_bit_png_matches_eight_bit(runner, tmp_path):
 
 def test_from_reproduces_the_same_pixels_and_rerenders_larger(runner, tmp_path):
     first = tmp_path / "first.png"
-    run(runner, "render", "softplus", "--res", "40x24", "--seed", 9, "--zoom", 1.5, "--center", "0.2,-0.1",
-        "--supersample", 2, "-o", first)
+    run(
+        runner,
+        "render",
+        "softplus",
+        "--res",
+        "40x24",
+        "--seed",
+        9,
+        "--zoom",
+        1.5,
+        "--center",
+        "0.2,-0.1",
+        "--supersample",
+        2,
+        "-o",
+        first,
+    )
     again = tmp_path / "again.png"
     result = run(runner, "render", "--from", first, "-o", again)
     assert result.exit_code == 0, result.output
@@ -179,9 +199,26 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list]:
     }
 
 
-BAD_CASES = ["res 0x10", "res 10", "res abcx10", "res -5x5", "missing model", "corrupt onnx", "short z", "nan z",
-             "pickled z", "unknown preset", "unknown key", "missing folder", "chunk 0", "bits 12", "zoom 0", "center",
-             "supersample 0", "not png"]
+BAD_CASES = [
+    "res 0x10",
+    "res 10",
+    "res abcx10",
+    "res -5x5",
+    "missing model",
+    "corrupt onnx",
+    "short z",
+    "nan z",
+    "pickled z",
+    "unknown preset",
+    "unknown key",
+    "missing folder",
+    "chunk 0",
+    "bits 12",
+    "zoom 0",
+    "center",
+    "supersample 0",
+    "not png",
+]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -206,7 +243,9 @@ def test_bad_input_exits_2_with_one_line_and_no_file(runner, tmp_path, case):
 def test_errors_name_the_problem(runner, tmp_path):
     z = tmp_path / "z.npy"
     np.save(z, np.zeros(5, np.float32))
-    assert "5 values but the model takes z of size 8" in run(runner, "render", "--z", z, "-o", tmp_path / "a.png").output
+    assert (
+        "5 values but the model takes z of size 8" in run(runner, "render", "--z", z, "-o", tmp_path / "a.png").output
+    )
     assert "pickled" in run(runner, "render", "--z", _pickle(tmp_path), "-o", tmp_path / "a.png").output
     assert "2880x1800" in run(runner, "render", "--res", "10", "-o", tmp_path / "a.png").output
 

@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 from cppnart.configs.cppn import CPPNConfig
-
 from cppnart.configs.presets import load_preset, preset_names
 from cppnart.errors import UserError
 

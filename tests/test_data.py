@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cppnart.io.digits import _draw_digits, synthetic_digits
-
-from cppnart.io.images import load_images, read_idx
 from cppnart.errors import UserError
+from cppnart.io.digits import _draw_digits, synthetic_digits
+from cppnart.io.images import load_images, read_idx
 
 
 @pytest.fixture(autouse=True)

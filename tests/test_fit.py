@@ -10,16 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from cppnart.render.coords import grid
-from cppnart.graph.export import cppn_model
 from cppnart.configs.ganvae import FitConfig
+from cppnart.graph.export import cppn_model
+from cppnart.render.coords import grid
 from cppnart.render.model import load_model
-from cppnart.train.fit import build_fit_cppn
 from cppnart.render.runtime import create_session
 from cppnart.train.checkpoint import load_checkpoint
-from cppnart.train.fit import fit_image, psnr
-from cppnart.train.run import Callbacks
+from cppnart.train.fit import build_fit_cppn, fit_image, psnr
 from cppnart.train.loop import Interrupted
+from cppnart.train.run import Callbacks
 
 CPU = torch.device("cpu")
 
@@ -40,9 +39,22 @@ def synthetic_photo(width: int = 24, height: int = 16) -> np.ndarray:
 
 
 def tiny(**kw) -> FitConfig:
-    base = dict(channels=3, max_side=64, width=32, depth=2, activations=("tanh",), fourier_features=16,
-                fourier_scale=3.0, steps=150, batch_pixels=0, lr=1e-2, lr_final=1e-3, sample_every=75,
-                checkpoint_every=50, render_scale=3)
+    base = dict(
+        channels=3,
+        max_side=64,
+        width=32,
+        depth=2,
+        activations=("tanh",),
+        fourier_features=16,
+        fourier_scale=3.0,
+        steps=150,
+        batch_pixels=0,
+        lr=1e-2,
+        lr_final=1e-3,
+        sample_every=75,
+        checkpoint_every=50,
+        render_scale=3,
+    )
     base.update(kw)
     return FitConfig(**base)
 
@@ -63,8 +75,9 @@ def test_fit_reaches_psnr_bound_and_exports(tmp_path):
 
 
 def test_fit_without_fourier_features_is_a_plain_cppn(tmp_path):
-    result = fit_image(tiny(fourier_features=0, scale=2.0, steps=60), synthetic_photo(), tmp_path, device=CPU,
-                       export=False)
+    result = fit_image(
+        tiny(fourier_features=0, scale=2.0, steps=60), synthetic_photo(), tmp_path, device=CPU, export=False
+    )
     assert result.psnr > 15.0
 
 

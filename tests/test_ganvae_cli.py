@@ -108,8 +108,15 @@ def trained_run(tmp_path_factory):
 def test_train_ganvae_writes_a_complete_run(trained_run):
     run, _ = trained_run
     names = {p.name for p in run.iterdir()}
-    assert {"model.onnx", "encoder.onnx", "latent_stats.npz", "checkpoint.pt", "summary.json", "recon.png",
-            "samples"} <= names
+    assert {
+        "model.onnx",
+        "encoder.onnx",
+        "latent_stats.npz",
+        "checkpoint.pt",
+        "summary.json",
+        "recon.png",
+        "samples",
+    } <= names
     assert sorted(p.name for p in (run / "samples").iterdir())[-2:] == ["step-000012-large.png", "step-000012.png"]
 
 
@@ -124,16 +131,28 @@ def test_encode_sample_from_data_and_render_a_trained_run(trained_run, tmp_path)
     assert z.shape == (4,) and np.isfinite(z).all()
     same = invoke("z", "encode", tmp_path / "digit.png", "--model", run, "--invert", "-o", tmp_path / "z2.npy")
     assert same.exit_code == 0 and np.allclose(np.load(tmp_path / "z2.npy"), z)
-    both = invoke("z", "encode", tmp_path / "digit.png", tmp_path / "other.png", "--model", run / "model.onnx",
-                  "-o", tmp_path / "zz.npy")
+    both = invoke(
+        "z",
+        "encode",
+        tmp_path / "digit.png",
+        tmp_path / "other.png",
+        "--model",
+        run / "model.onnx",
+        "-o",
+        tmp_path / "zz.npy",
+    )
     assert both.exit_code == 0 and np.load(tmp_path / "zz.npy").shape == (2, 4)
 
-    result = invoke("z", "sample", "--model", run, "--from-data", "--seed", "3", "--count", "5", "-o", tmp_path / "s.npy")
+    result = invoke(
+        "z", "sample", "--model", run, "--from-data", "--seed", "3", "--count", "5", "-o", tmp_path / "s.npy"
+    )
     assert result.exit_code == 0, result.output
     sampled = np.load(tmp_path / "s.npy")
     stats = np.load(run / "latent_stats.npz")
     assert sampled.shape == (5, 4)
-    again = invoke("z", "sample", "--model", run, "--from-data", "--seed", "3", "--count", "5", "-o", tmp_path / "t.npy")
+    again = invoke(
+        "z", "sample", "--model", run, "--from-data", "--seed", "3", "--count", "5", "-o", tmp_path / "t.npy"
+    )
     assert again.exit_code == 0 and np.array_equal(np.load(tmp_path / "t.npy"), sampled)
     assert np.abs(sampled.mean(axis=0) - stats["mean"]).max() < 3 * np.sqrt(np.diag(stats["cov"])).max() + 1e-3
 
@@ -193,8 +212,10 @@ def _bad_data(tmp_path: Path, case: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case,words", [("empty", "no images"), ("unreadable", "cannot read image"),
-                                        ("mixed", "mixed sizes"), ("magic", "wrong magic")])
+@pytest.mark.parametrize(
+    "case,words",
+    [("empty", "no images"), ("unreadable", "cannot read image"), ("mixed", "mixed sizes"), ("magic", "wrong magic")],
+)
 def test_bad_data_is_one_line_exit_2_and_writes_nothing(tmp_path, case, words):
     data = _bad_data(tmp_path, case)
     out = tmp_path / "out"
@@ -226,7 +247,9 @@ def test_train_fit_on_an_image_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert "PSNR" in result.output
     assert Image.open(tmp_path / "fit" / "render.png").size == (40, 30)  # fitted at 20x15, rendered 2x
-    line = one_error_line(invoke("train", "fit", tmp_path / "missing.png", "--preset", preset, "--out", tmp_path / "f2"))
+    line = one_error_line(
+        invoke("train", "fit", tmp_path / "missing.png", "--preset", preset, "--out", tmp_path / "f2")
+    )
     assert "not found" in line
 
 

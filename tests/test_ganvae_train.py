@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from cppnart.render.coords import grid
+from cppnart.configs.ganvae import CPPNGeneratorConfig, DiscriminatorConfig, EncoderConfig, GanVaeConfig, ScheduleConfig
 from cppnart.graph.export import cppn_model
-from cppnart.configs.ganvae import DiscriminatorConfig, EncoderConfig, GanVaeConfig, CPPNGeneratorConfig, ScheduleConfig
+from cppnart.render.coords import grid
 from cppnart.render.model import load_model
 from cppnart.render.runtime import create_session
 from cppnart.train.checkpoint import load_checkpoint
@@ -24,8 +24,8 @@ from cppnart.train.ganvae import (
     split_holdout,
     train_ganvae,
 )
-from cppnart.train.run import Callbacks
 from cppnart.train.loop import Interrupted
+from cppnart.train.run import Callbacks
 
 CPU = torch.device("cpu")
 
@@ -34,14 +34,25 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(**schedule) -> GanVaeConfig:
-    base = dict(kind="stable", steps=40, batch=16, lr=3e-3, lr_d=1e-3, warmup_steps=20, kl_anneal_steps=20,
-                adv_weight=0.05)
+    base = dict(
+        kind="stable", steps=40, batch=16, lr=3e-3, lr_d=1e-3, warmup_steps=20, kl_anneal_steps=20, adv_weight=0.05
+    )
     base.update(schedule)
     return GanVaeConfig(
-        name="tiny", z_dim=4, channels=1, data_size=16, crop=14, data_limit=300,
+        name="tiny",
+        z_dim=4,
+        channels=1,
+        data_size=16,
+        crop=14,
+        data_limit=300,
         generator=CPPNGeneratorConfig(width=12, depth=2, activations=("softplus", "tanh"), scale=4.0),
-        encoder=EncoderConfig(width=32, layers=2), discriminator=DiscriminatorConfig(channels=(4, 8)),
-        schedule=ScheduleConfig(**base), sample_every=20, checkpoint_every=10, sample_count=4, upscale_size=32,
+        encoder=EncoderConfig(width=32, layers=2),
+        discriminator=DiscriminatorConfig(channels=(4, 8)),
+        schedule=ScheduleConfig(**base),
+        sample_every=20,
+        checkpoint_every=10,
+        sample_count=4,
+        upscale_size=32,
     )
 
 
@@ -52,8 +63,11 @@ def digits(tmp_path_factory):
 
 
 def states(nets) -> dict[str, torch.Tensor]:
-    return {f"{name}.{key}": value.clone() for name in ("encoder", "generator", "discriminator")
-            for key, value in getattr(nets, name).state_dict().items()}
+    return {
+        f"{name}.{key}": value.clone()
+        for name in ("encoder", "generator", "discriminator")
+        for key, value in getattr(nets, name).state_dict().items()
+    }
 
 
 def test_trained_tiny_model_reconstructs_better_than_untrained(digits, tmp_path):
@@ -91,8 +105,9 @@ def test_onnx_generator_and_encoder_match_torch(digits, tmp_path):
     got = load_model(tmp_path / "model.onnx").session.run(None, {"coords": coords, "z": z})[0]
     assert np.abs(got - expected).max() < 1e-5
     # the numpy-built graph is the same function as a direct conversion
-    direct = create_session(cppn_model(nets.generator.to_weights(), preset="t", seed=0, config={})
-                            .SerializeToString(), "cpu").run(None, {"coords": coords, "z": z})[0]
+    direct = create_session(
+        cppn_model(nets.generator.to_weights(), preset="t", seed=0, config={}).SerializeToString(), "cpu"
+    ).run(None, {"coords": coords, "z": z})[0]
     assert np.abs(direct - got).max() == 0
     images = train[:5, :, 1:15, 1:15].numpy()
     encoder = create_session((tmp_path / "encoder.onnx").read_bytes(), "cpu")
@@ -156,5 +171,5 @@ def test_random_crops_are_windows_of_the_images():
     crops = random_crops(images, 3, torch.Generator().manual_seed(0))
     assert crops.shape == (2, 1, 3, 3)
     for image, crop in zip(images, crops):
-        found = any(torch.equal(image[:, r:r + 3, c:c + 3], crop) for r in range(3) for c in range(3))
+        found = any(torch.equal(image[:, r : r + 3, c : c + 3], crop) for r in range(3) for c in range(3))
         assert found

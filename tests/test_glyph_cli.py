@@ -39,8 +39,11 @@ def test_eval_prints_trained_and_untrained(runner, cli_run):
     folder, preset, out, _ = cli_run
     result = run(runner, "eval", "glyph", out, "--count", "256")
     assert result.exit_code == 0, result.output
-    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in result.output.splitlines()
-            if line.split() and line.split()[0] in ("trained", "untrained")}
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in result.output.splitlines()
+        if line.split() and line.split()[0] in ("trained", "untrained")
+    }
     assert rows["trained"][0] > rows["untrained"][0]  # R²
     assert rows["trained"][1] > rows["untrained"][1]  # cosine
 
@@ -67,8 +70,9 @@ def test_grid_and_morph_of_a_glyph_run(runner, cli_run, tmp_path):
     np.save(tmp_path / "a.npy", messages[0])
     np.save(tmp_path / "b.npy", messages[1])
     gif = tmp_path / "morph.gif"
-    result = run(runner, "morph", tmp_path / "a.npy", tmp_path / "b.npy", gif, "--model", out, "--frames", "5",
-                 "--res", "32x32")
+    result = run(
+        runner, "morph", tmp_path / "a.npy", tmp_path / "b.npy", gif, "--model", out, "--frames", "5", "--res", "32x32"
+    )
     assert result.exit_code == 0, result.output
     with Image.open(gif) as image:
         frames = [np.asarray(frame.convert("L"), dtype=float) for frame in ImageSequence.Iterator(image)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cppnart.configs.presets import load_preset, preset_names
 from cppnart.configs.glyph import GlyphConfig
+from cppnart.configs.presets import load_preset, preset_names
 from cppnart.train.models.glyph import GlyphDecoder, build_generator
 
 SIZES = (32, 64, 128, 512, 1024, 2048)

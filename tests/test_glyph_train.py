@@ -10,13 +10,13 @@ import onnx
 import pytest
 import torch
 
+from cppnart.configs.glyph import GlyphConfig
 from cppnart.render.coords import grid
 from cppnart.render.model import load_model
 from cppnart.train.checkpoint import load_checkpoint
-from cppnart.configs.glyph import GlyphConfig
-from cppnart.train.run import Callbacks, resolve_run
 from cppnart.train.glyph import build_models, export_generator, seeded_recovery, train_glyph, untrained_models
 from cppnart.train.loop import Every, Interrupted
+from cppnart.train.run import Callbacks, resolve_run
 
 from .glyph_fixtures import TINY_CONV, tiny_config
 
@@ -47,7 +47,9 @@ def test_training_beats_untrained(trained_run):
     assert abs(untrained.r2) < 0.1
     assert trained.r2 > untrained.r2 + 0.05
     assert trained.cosine > untrained.cosine + 0.1
-    losses = [float(line.split('"loss": ')[1].split(",")[0]) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [
+        float(line.split('"loss": ')[1].split(",")[0]) for line in (out / "metrics.jsonl").read_text().splitlines()
+    ]
     assert losses[-1] < 0.95  # the untrained read-back MSE is ~1 (the message variance)
 
 
@@ -70,8 +72,13 @@ def test_resume_after_ctrl_c_equals_uninterrupted(tmp_path):
 
     broken = tmp_path / "broken"
     with pytest.raises(Interrupted) as stop:
-        train_glyph(config, broken, device="cpu", export=False,
-                    callbacks=Callbacks(every=[Every(7, press_ctrl_c, at_end=False)]))
+        train_glyph(
+            config,
+            broken,
+            device="cpu",
+            export=False,
+            callbacks=Callbacks(every=[Every(7, press_ctrl_c, at_end=False)]),
+        )
     assert stop.value.step == 7
     assert load_checkpoint(broken / "checkpoint.pt")["step"] == 7
     resumed, payload = resolve_run(GlyphConfig, None, broken, resume=True)

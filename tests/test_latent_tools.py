@@ -9,9 +9,9 @@ import pytest
 
 from cppnart.cli import app
 from cppnart.errors import UserError
-from cppnart.latent.paths import ease, lerp, path_length, plan_path, slerp
-from cppnart.latent.mix import mix_expression, mix_terms
 from cppnart.latent.files import read_latents
+from cppnart.latent.mix import mix_expression, mix_terms
+from cppnart.latent.paths import ease, lerp, path_length, plan_path, slerp
 
 from .conftest import files_in
 
@@ -59,13 +59,16 @@ def test_sine_and_smooth_easing_spend_more_frames_near_the_ends_than_linear():
     np.testing.assert_allclose(ease("sine", np.array([0.0, 0.5, 1.0])), [0, np.sin(np.pi / 4), 1])
 
 
-@pytest.mark.parametrize("count,frames,hold,loop", [(2, 5, 0, False), (3, 4, 0, False), (3, 4, 2, False),
-                                                    (2, 6, 0, True), (4, 3, 1, True)])
+@pytest.mark.parametrize(
+    "count,frames,hold,loop", [(2, 5, 0, False), (3, 4, 0, False), (3, 4, 2, False), (2, 6, 0, True), (4, 3, 1, True)]
+)
 def test_path_has_keyframes_times_frames_plus_holds_and_hits_every_keyframe(count, frames, hold, loop):
     keys = gaussians(count, dim=6)
     path = plan_path(keys, frames, hold, loop, "smooth", "slerp")
     transitions = count if loop else count - 1
-    assert len(path) == transitions * frames + (0 if loop else 1) + count * hold == path_length(count, frames, hold, loop)
+    assert (
+        len(path) == transitions * frames + (0 if loop else 1) + count * hold == path_length(count, frames, hold, loop)
+    )
     for k in range(count):  # keyframe k starts at k·(frames + hold) and is held hold + 1 frames
         for j in range(hold + 1):
             np.testing.assert_allclose(path[k * (frames + hold) + j], keys[k], atol=1e-5)
@@ -100,19 +103,25 @@ def test_expression_is_seed_002_arithmetic(tmp_path, latent_files, monkeypatch):
     np.testing.assert_allclose(got[0], z["z9"] + (z["after"] - z["before"]), atol=1e-6)
     got = mix_expression("-0.5*z9.npy+other-1.npy/2 - 'before.npy'")  # dashes in names, no spaces, quotes
     np.testing.assert_allclose(got[0], -0.5 * z["z9"] + z["other-1"] / 2 - z["before"], atol=1e-6)
-    np.testing.assert_allclose(mix_terms("z9.npy", ["after.npy"], ["before.npy"], 1.5)[0],
-                               z["z9"] + 1.5 * (z["after"] - z["before"]), atol=1e-6)
+    np.testing.assert_allclose(
+        mix_terms("z9.npy", ["after.npy"], ["before.npy"], 1.5)[0],
+        z["z9"] + 1.5 * (z["after"] - z["before"]),
+        atol=1e-6,
+    )
 
 
-@pytest.mark.parametrize("expr,message", [
-    ("z9.npy * after.npy", "numbers only"),
-    ("__import__('os').system('echo hi') + z9.npy", "cannot read"),
-    ("z9.npy.__class__", "cannot read|expected"),
-    ("z9.npy + (after.npy", "incomplete"),
-    ("z9.npy / 0", "division by zero"),
-    ("1 + 2", "names no latent file"),
-    ("z9.npy + missing.npy", "not found"),
-])
+@pytest.mark.parametrize(
+    "expr,message",
+    [
+        ("z9.npy * after.npy", "numbers only"),
+        ("__import__('os').system('echo hi') + z9.npy", "cannot read"),
+        ("z9.npy.__class__", "cannot read|expected"),
+        ("z9.npy + (after.npy", "incomplete"),
+        ("z9.npy / 0", "division by zero"),
+        ("1 + 2", "names no latent file"),
+        ("z9.npy + missing.npy", "not found"),
+    ],
+)
 def test_expression_rejects_anything_but_arithmetic(tmp_path, latent_files, monkeypatch, expr, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=message):
@@ -138,15 +147,18 @@ def test_z_mix_and_lerp_commands_write_npy(runner, tmp_path, latent_files, monke
     assert result.exit_code == 0 and np.load("quarter.npy").shape == (4,)
 
 
-@pytest.mark.parametrize("args", [
-    ["mix", "z9.npy +", "-o", "out.npy"],
-    ["mix", "z9.npy + small.npy", "-o", "out.npy"],
-    ["mix", "z9.npy", "--base", "z9.npy", "-o", "out.npy"],
-    ["mix", "z9.npy + after.npy", "-o", "out.txt"],
-    ["lerp", "z9.npy", "small.npy", "-o", "out.npy"],
-    ["lerp", "z9.npy", "after.npy", "--steps", "1", "-o", "out.npy"],
-    ["lerp", "z9.npy", "after.npy", "-o", "nowhere/out.npy"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["mix", "z9.npy +", "-o", "out.npy"],
+        ["mix", "z9.npy + small.npy", "-o", "out.npy"],
+        ["mix", "z9.npy", "--base", "z9.npy", "-o", "out.npy"],
+        ["mix", "z9.npy + after.npy", "-o", "out.txt"],
+        ["lerp", "z9.npy", "small.npy", "-o", "out.npy"],
+        ["lerp", "z9.npy", "after.npy", "--steps", "1", "-o", "out.npy"],
+        ["lerp", "z9.npy", "after.npy", "-o", "nowhere/out.npy"],
+    ],
+)
 def test_z_tools_bad_input_is_one_line_and_no_file(runner, tmp_path, latent_files, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     np.save("small.npy", np.zeros(3, np.float32))  # a latent of another size

@@ -69,7 +69,9 @@ def test_gif_of_two_keyframes(runner, work):
 
 
 def test_shared_gif_palette_comes_from_the_whole_path(runner, work):
-    result = morph(runner, work, "a.npy", "b.npy", "c.npy", "out/g.gif", "--frames", 3, "--gif-palette", "global-ordered")
+    result = morph(
+        runner, work, "a.npy", "b.npy", "c.npy", "out/g.gif", "--frames", 3, "--gif-palette", "global-ordered"
+    )
     assert result.exit_code == 0, result.output
     count, size, first, _ = gif_info(work / "out/g.gif")
     assert count == 7 and size == (32, 24)
@@ -77,8 +79,25 @@ def test_shared_gif_palette_comes_from_the_whole_path(runner, work):
 
 
 def test_mp4_visits_three_keyframes_and_loops(runner, work):
-    result = morph(runner, work, "a.npy", "b.npy", "c.npy", "out/abc.mp4", "--frames", 5, "--loop", "--hold", 2,
-                   "--fps", 12, "--ease", "sine", "--path", "lerp")
+    result = morph(
+        runner,
+        work,
+        "a.npy",
+        "b.npy",
+        "c.npy",
+        "out/abc.mp4",
+        "--frames",
+        5,
+        "--loop",
+        "--hold",
+        2,
+        "--fps",
+        12,
+        "--ease",
+        "sine",
+        "--path",
+        "lerp",
+    )
     assert result.exit_code == 0, result.output
     reader = imageio.get_reader(work / "out/abc.mp4")
     try:
@@ -120,25 +139,36 @@ def test_from_image_takes_model_seed_and_view(runner, work):
     assert comment["seed"] == 5 and comment["zoom"] == 2
 
 
-@pytest.mark.parametrize("args,message", [
-    (["a.npy", "wrong.npy", "out/m.gif"], "6 values but the model takes z of size 4"),
-    (["a.npy", "out/m.gif"], "at least 2 keyframe"),
-    (["a.npy", "b.npy"], "looks like a keyframe"),
-    (["out/m.gif"], "keyframe latents and then the output"),
-    (["a.npy", "b.npy", "out/m.avi"], "unknown extension"),
-    (["a.npy", "b.npy", "out/m.gif", "--frames", "0"], "--frames"),
-    (["a.npy", "b.npy", "out/m.gif", "--hold", "-1"], "--hold"),
-    (["a.npy", "b.npy", "missing/m.gif"], "does not exist"),
-    (["a.npy", "b.npy", "out/m.mp4", "--res", "33x24"], "even width and height"),
-    (["a.npy", "b.npy", "out/m.gif", "--fps", "100"], "too fast for GIF"),
-    (["a.npy", "b.npy", "out/m.gif", "--fps", "0"], "--fps"),
-    (["a.npy", "nothere.npy", "out/m.gif"], "not found"),
-    (["a.npy", "b.npy", "out/m.gif", "--res", "big"], "WIDTHxHEIGHT"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["a.npy", "wrong.npy", "out/m.gif"], "6 values but the model takes z of size 4"),
+        (["a.npy", "out/m.gif"], "at least 2 keyframe"),
+        (["a.npy", "b.npy"], "looks like a keyframe"),
+        (["out/m.gif"], "keyframe latents and then the output"),
+        (["a.npy", "b.npy", "out/m.avi"], "unknown extension"),
+        (["a.npy", "b.npy", "out/m.gif", "--frames", "0"], "--frames"),
+        (["a.npy", "b.npy", "out/m.gif", "--hold", "-1"], "--hold"),
+        (["a.npy", "b.npy", "missing/m.gif"], "does not exist"),
+        (["a.npy", "b.npy", "out/m.mp4", "--res", "33x24"], "even width and height"),
+        (["a.npy", "b.npy", "out/m.gif", "--fps", "100"], "too fast for GIF"),
+        (["a.npy", "b.npy", "out/m.gif", "--fps", "0"], "--fps"),
+        (["a.npy", "nothere.npy", "out/m.gif"], "not found"),
+        (["a.npy", "b.npy", "out/m.gif", "--res", "big"], "WIDTHxHEIGHT"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line_and_no_file(runner, work, args, message):
     before = files_in(work)
-    result = run(runner, "morph", *args, "--model", work / "tiny.toml", "--seed", 5,
-                 *(["--res", RES] if "--res" not in args else []))
+    result = run(
+        runner,
+        "morph",
+        *args,
+        "--model",
+        work / "tiny.toml",
+        "--seed",
+        5,
+        *(["--res", RES] if "--res" not in args else []),
+    )
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output

@@ -31,8 +31,9 @@ def test_all_off_is_identity():
     assert torch.equal(noise(x), x)
 
 
-@pytest.mark.parametrize("extra", [{}, {"elastic": 1.0, "elastic_p": 1.0, "crop": 0.2, "crop_p": 1.0,
-                                       "blur": 1.0, "blur_p": 1.0}])
+@pytest.mark.parametrize(
+    "extra", [{}, {"elastic": 1.0, "elastic_p": 1.0, "crop": 0.2, "crop_p": 1.0, "blur": 1.0, "blur_p": 1.0}]
+)
 def test_gradients_reach_generator_weights(extra):
     torch.manual_seed(0)
     config = tiny_config()
@@ -42,7 +43,7 @@ def test_gradients_reach_generator_weights(extra):
     images = generator.images(torch.randn(4, config.message_size))
     disturbed = noise(images)
     assert disturbed.shape == images.shape
-    (disturbed ** 2).mean().backward()
+    (disturbed**2).mean().backward()
     for name, param in generator.named_parameters():
         assert param.grad is not None, name
         assert torch.isfinite(param.grad).all(), name

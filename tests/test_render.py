@@ -8,12 +8,12 @@ import pytest
 
 from cppnart.configs.presets import load_preset, preset_names
 from cppnart.configs.view import View
-from cppnart.render.coords import grid
+from cppnart.graph.export import cppn_model
 from cppnart.graph.numpy_forward import forward
 from cppnart.graph.weights import random_weights
-from cppnart.graph.export import cppn_model
-from cppnart.render.model import load_model
 from cppnart.render.bands import render_array
+from cppnart.render.coords import grid
+from cppnart.render.model import load_model
 from cppnart.render.runtime import create_session
 
 
@@ -103,7 +103,9 @@ def test_weights_are_pinned_across_machines():
     np.testing.assert_allclose(w.w_coords[0, :3], [0.12573022, -0.13210486, 0.64042264], rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(set(preset_names()) & {"classic", "softplus", "sine", "gaussian", "abs", "residual", "grey", "wide"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(preset_names()) & {"classic", "softplus", "sine", "gaussian", "abs", "residual", "grey", "wide"})
+)
 def test_every_preset_renders_a_non_flat_image(name):
     net = load_model(name, seed=1)
     image = net.render(width=48, height=32, seed=1)

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from cppnart.configs.schedule import cosine_factor
 from cppnart.errors import UserError
 from cppnart.train.checkpoint import load_checkpoint
 from cppnart.train.glyph import train_glyph
-from cppnart.configs.schedule import cosine_factor
 
 from .glyph_fixtures import tiny_config
 

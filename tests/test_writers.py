@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cppnart.render import runtime
 from cppnart.errors import UserError
-from cppnart.io.metadata import read_recipe
 from cppnart.io.atomic import atomic_output
+from cppnart.io.metadata import read_recipe
 from cppnart.io.png import quantize, write_png
+from cppnart.render import runtime
 
 from .conftest import files_in
 
@@ -46,8 +46,14 @@ def test_streamed_png_matches_the_bands_and_carries_text(tmp_path):
 
 
 def test_own_posters_open_past_pillows_bomb_guard(tmp_path, monkeypatch):
-    path = write_png(tmp_path / "big.png", 64, 64, 1, [np.ones((64, 64, 1), np.float32) / 2],
-                     text={"cppnart": '{"z": [0.5], "seed": 1}'})
+    path = write_png(
+        tmp_path / "big.png",
+        64,
+        64,
+        1,
+        [np.ones((64, 64, 1), np.float32) / 2],
+        text={"cppnart": '{"z": [0.5], "seed": 1}'},
+    )
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 4096 px is a "bomb" now
     with pytest.raises(Image.DecompressionBombError):
         Image.open(path)
@@ -56,9 +62,8 @@ def test_own_posters_open_past_pillows_bomb_guard(tmp_path, monkeypatch):
 
 
 def test_atomic_output_refuses_missing_folders(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
-        with atomic_output(tmp_path / "no" / "file.png"):
-            pass
+    with pytest.raises(UserError, match="does not exist"), atomic_output(tmp_path / "no" / "file.png"):
+        pass
 
 
 @pytest.mark.parametrize("cpu, gpu, words", [(True, True, "both"), (False, False, "no onnxruntime")])
@@ -75,4 +80,6 @@ def test_cuda_request_without_cuda_is_a_clear_error():
     with pytest.raises(UserError, match="onnxruntime-gpu"):
         runtime.providers_for("cuda", ["CPUExecutionProvider"])
     assert runtime.providers_for("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
-    assert runtime.providers_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"])[0] == "CUDAExecutionProvider"
+    assert (
+        runtime.providers_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"])[0] == "CUDAExecutionProvider"
+    )

@@ -10,14 +10,26 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..errors import UserError
 from .model_choice import choose_model, choose_view, read_from
-from .options import (DEFAULT_CHUNK_VALUE, CenterOption, ChunkOption, Device, FromOption, JsonOption, ModelOption,
-                      OnnxDeviceOption, QuietOption, SeedOption, SupersampleOption, ZoomOption)
+from .options import (
+    DEFAULT_CHUNK_VALUE,
+    CenterOption,
+    ChunkOption,
+    Device,
+    FromOption,
+    JsonOption,
+    ModelOption,
+    OnnxDeviceOption,
+    QuietOption,
+    SeedOption,
+    SupersampleOption,
+    ZoomOption,
+)
 from .output import check_output, emit, parse_res, progress, user_errors
 
 app = typer.Typer()
@@ -46,31 +58,49 @@ def parse_seeds(text: str, limit: int) -> list[int]:
     return seeds
 
 
-@app.command(epilog="Examples: cppnart grid --seeds 1-16 -o sheet.png    "
-                    "cppnart grid --seed 7 --seeds 1-16 -o latents.png    cppnart grid between.npy --seed 7 -o s.png")
+@app.command(
+    epilog="Examples: cppnart grid --seeds 1-16 -o sheet.png    "
+    "cppnart grid --seed 7 --seeds 1-16 -o latents.png    cppnart grid between.npy --seed 7 -o s.png"
+)
 @user_errors
 def grid(
-    latents: Annotated[Optional[list[Path]], typer.Argument(
-        metavar="LATENTS", help="Latent files (.npy, one cell per row; or PNGs cppnart made). Omit to lay out --seeds.",
-        show_default=False)] = None,
+    latents: Annotated[
+        Optional[list[Path]],
+        typer.Argument(
+            metavar="LATENTS",
+            help="Latent files (.npy, one cell per row; or PNGs cppnart made). Omit to lay out --seeds.",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .png contact sheet.")] = Path("grid.png"),
-    seeds: Annotated[Optional[str], typer.Option(
-        help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
-             "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
-        show_default=False)] = None,
-    count: Annotated[int, typer.Option(
-        help="Random seeds to draw when neither latents nor --seeds are given.")] = DEFAULT_COUNT,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
+            "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[
+        int, typer.Option(help="Random seeds to draw when neither latents nor --seeds are given.")
+    ] = DEFAULT_COUNT,
     model: ModelOption = None,
     from_image: FromOption = None,
     seed: SeedOption = None,
-    cell: Annotated[Optional[str], typer.Option(
-        help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)] = None,
-    cols: Annotated[Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)] = None,
-    labels: Annotated[bool, typer.Option(
-        "--labels/--no-labels", help="Write each cell's number and seed or latent under it.")] = True,
+    cell: Annotated[
+        Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)
+    ] = None,
+    cols: Annotated[
+        Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)
+    ] = None,
+    labels: Annotated[
+        bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")
+    ] = True,
     gap: Annotated[int, typer.Option(help="Pixels between cells.")] = 4,
-    save_z: Annotated[Optional[Path], typer.Option(
-        "--save-z", help="Also write every cell's latent to this .npy ([N, Z], in cell order).")] = None,
+    save_z: Annotated[
+        Optional[Path],
+        typer.Option("--save-z", help="Also write every cell's latent to this .npy ([N, Z], in cell order)."),
+    ] = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
@@ -98,14 +128,17 @@ def grid(
         raise UserError(f"--count must be between 1 and {MAX_CELLS}, got {count}")
     recipe = read_from(from_image)
     view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
-    layout = dict(cell=size, cols=cols, gap=gap, labelled=labels, view=view, supersample=supersample, chunk=chunk)
+    layout: dict[str, Any] = dict(
+        cell=size, cols=cols, gap=gap, labelled=labels, view=view, supersample=supersample, chunk=chunk
+    )
 
     started = time.perf_counter()
     if latents:
         net = choose_model(model, recipe, seed, device.value)
         zs = [read_latents(path, net.z_dim) for path in latents]
-        names = [path.name if len(z) == 1 else f"{path.name}[{row}]" for path, z in zip(latents, zs) for row in
-                 range(len(z))]
+        names = [
+            path.name if len(z) == 1 else f"{path.name}[{row}]" for path, z in zip(latents, zs) for row in range(len(z))
+        ]
         if sum(len(z) for z in zs) > MAX_CELLS:
             raise UserError(f"the latents make more than {MAX_CELLS} cells; split them over several sheets")
         with progress(len(names), f"{len(names)} cells", not quiet) as advance:
@@ -126,9 +159,25 @@ def grid(
     if not as_json and not quiet:  # the legend: how to get each cell back, large
         for c in sheet.cells:
             typer.echo(f"{c.index:>4}  {c.label:<20} {sheet.render_command(c.index, out)}")
-    weights_note = "" if net.seed is None or any(c.weights_seed != net.seed for c in sheet.cells) else \
-        f"seed {net.seed} · "
-    emit({"path": str(out), "model": net.source, "cells": [{"index": c.index, "seed": c.seed,
-          "weights_seed": c.weights_seed, "command": sheet.render_command(c.index, out)} for c in sheet.cells],
-          "seconds": round(elapsed, 3)},
-         f"{weights_note}{net.label} · {n} cells {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)", as_json, quiet)
+    weights_note = (
+        "" if net.seed is None or any(c.weights_seed != net.seed for c in sheet.cells) else f"seed {net.seed} · "
+    )
+    emit(
+        {
+            "path": str(out),
+            "model": net.source,
+            "cells": [
+                {
+                    "index": c.index,
+                    "seed": c.seed,
+                    "weights_seed": c.weights_seed,
+                    "command": sheet.render_command(c.index, out),
+                }
+                for c in sheet.cells
+            ],
+            "seconds": round(elapsed, 3),
+        },
+        f"{weights_note}{net.label} · {n} cells {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)",
+        as_json,
+        quiet,
+    )

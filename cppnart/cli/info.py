@@ -37,8 +37,9 @@ def presets(as_json: JsonOption = False) -> None:
 @app.command(epilog="Example: cppnart info classic   ·   cppnart info model.onnx   ·   cppnart info poster.png")
 @user_errors
 def info(
-    model: Annotated[str, typer.Argument(
-        help="Preset name, preset .toml, .onnx file, run folder, or a PNG cppnart made.")],
+    model: Annotated[
+        str, typer.Argument(help="Preset name, preset .toml, .onnx file, run folder, or a PNG cppnart made.")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Print a model's metadata, a preset's settings or an image's recipe."""

@@ -12,8 +12,9 @@ from ..errors import UserError
 from .options import Ease, JsonOption, NpyOut, PathKind, Prior, QuietOption
 from .output import check_output, emit, user_errors
 
-app = typer.Typer(help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode.", no_args_is_help=True
+)
 
 
 def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extra: Any) -> None:
@@ -23,8 +24,12 @@ def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extr
     save_z(out, z)
     shape = [z.shape[1]] if z.shape[0] == 1 else [z.shape[0], z.shape[1]]
     prefix = f"seed {extra['seed']} · " if extra.get("seed") is not None else ""
-    emit({"path": str(out), "shape": shape, **extra, "z": z.tolist()}, f"{prefix}z {shape}{note} -> {out}",
-         as_json, quiet)
+    emit(
+        {"path": str(out), "shape": shape, **extra, "z": z.tolist()},
+        f"{prefix}z {shape}{note} -> {out}",
+        as_json,
+        quiet,
+    )
 
 
 @app.command("sample", epilog="Example: cppnart z sample --model classic --seed 3 -o z.npy")
@@ -32,16 +37,30 @@ def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extr
 def sample(
     out: NpyOut,
     dim: Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")] = None,
-    model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]",
-        show_default=False)] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed; drawn and printed when omitted.")] = None,
     count: Annotated[int, typer.Option(help="How many latents (shape [COUNT, Z] when above 1).")] = 1,
-    prior: Annotated[Optional[Prior], typer.Option(  # type: ignore[valid-type]
-        help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False)] = None,
-    from_data: Annotated[bool, typer.Option(
-        "--from-data", help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images "
-                            "(--model RUN).")] = False,
+    prior: Annotated[
+        Optional[Prior],
+        typer.Option(  # type: ignore[valid-type]
+            help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False
+        ),
+    ] = None,
+    from_data: Annotated[
+        bool,
+        typer.Option(
+            "--from-data",
+            help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -57,8 +76,9 @@ def sample(
         from ..render.encoder import sample_from_data
 
         if model is None or dim is not None or prior is not None:
-            raise UserError("--from-data takes its latents from a trained run: give --model RUN, "
-                            "without --dim or --prior")
+            raise UserError(
+                "--from-data takes its latents from a trained run: give --model RUN, without --dim or --prior"
+            )
         _write(out, sample_from_data(model, seed, count), as_json, quiet, " from the data's latents", seed=seed)
         return
     if dim is None:
@@ -69,19 +89,28 @@ def sample(
     _write(out, sample_z(dim, seed, prior.value if prior else default_prior, count), as_json, quiet, seed=seed)
 
 
-@app.command("mix", epilog='Examples: cppnart z mix "z9.npy + (after.npy - before.npy)" -o z9-alter.npy\n\n'
-                           "cppnart z mix --base z9.npy --add after.npy --sub before.npy --strength 1.5 -o out.npy")
+@app.command(
+    "mix",
+    epilog='Examples: cppnart z mix "z9.npy + (after.npy - before.npy)" -o z9-alter.npy\n\n'
+    "cppnart z mix --base z9.npy --add after.npy --sub before.npy --strength 1.5 -o out.npy",
+)
 @user_errors
 def mix(
     out: NpyOut,
-    expression: Annotated[Optional[str], typer.Argument(
-        help="Arithmetic over latent files and numbers: + - between latents, * / by numbers, parentheses. "
-             "Operands are .npy files or PNGs cppnart made; quote names with spaces.", show_default=False)] = None,
+    expression: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="Arithmetic over latent files and numbers: + - between latents, * / by numbers, parentheses. "
+            "Operands are .npy files or PNGs cppnart made; quote names with spaces.",
+            show_default=False,
+        ),
+    ] = None,
     base: Annotated[Optional[Path], typer.Option(help="Flag form: the latent to start from.")] = None,
     add: Annotated[Optional[list[Path]], typer.Option(help="Flag form: latents to add (repeatable).")] = None,
     sub: Annotated[Optional[list[Path]], typer.Option(help="Flag form: latents to subtract (repeatable).")] = None,
-    strength: Annotated[float, typer.Option(
-        help="Flag form: scales (added - subtracted) before it joins --base.")] = 1.0,
+    strength: Annotated[
+        float, typer.Option(help="Flag form: scales (added - subtracted) before it joins --base.")
+    ] = 1.0,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -109,12 +138,22 @@ def lerp(
     end: Annotated[Path, typer.Argument(help="Last latent.")],
     out: NpyOut,
     steps: Annotated[int, typer.Option(help="How many latents to write, both ends included: shape [STEPS, Z].")] = 5,
-    t: Annotated[Optional[float], typer.Option(
-        "--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead.")] = None,
-    path: Annotated[PathKind, typer.Option(  # type: ignore[valid-type]
-        "--path", help="slerp keeps a typical length; lerp is the straight line.")] = PathKind.slerp,  # type: ignore[attr-defined]
-    ease: Annotated[Ease, typer.Option(  # type: ignore[valid-type]
-        help="Spacing of the steps along the path.")] = Ease.linear,  # type: ignore[attr-defined]
+    t: Annotated[
+        Optional[float],
+        typer.Option("--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead."),
+    ] = None,
+    path: Annotated[
+        PathKind,
+        typer.Option(  # type: ignore[valid-type]
+            "--path", help="slerp keeps a typical length; lerp is the straight line."
+        ),
+    ] = PathKind.slerp,  # type: ignore[attr-defined]
+    ease: Annotated[
+        Ease,
+        typer.Option(  # type: ignore[valid-type]
+            help="Spacing of the steps along the path."
+        ),
+    ] = Ease.linear,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -147,8 +186,10 @@ def lerp(
 def get(
     image: Annotated[Path, typer.Argument(help="A PNG cppnart made: a render, a PNG morph frame, or a grid sheet.")],
     out: NpyOut,
-    cell: Annotated[Optional[int], typer.Option(
-        help="For a grid sheet: the cell number shown in its label (all cells when omitted).")] = None,
+    cell: Annotated[
+        Optional[int],
+        typer.Option(help="For a grid sheet: the cell number shown in its label (all cells when omitted)."),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -170,9 +211,14 @@ def encode(
     images: Annotated[list[Path], typer.Argument(help="Image file(s); several give z of shape [B, Z].")],
     model: Annotated[Path, typer.Option("--model", "-m", help="A `train ganvae` run folder (or its model.onnx).")],
     out: NpyOut,
-    invert: Annotated[Optional[bool], typer.Option(
-        "--invert/--no-invert", help="Swap dark and light (training digits are white on black). "
-                                     "\\[default: when the border is bright]", show_default=False)] = None,
+    invert: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--invert/--no-invert",
+            help="Swap dark and light (training digits are white on black). \\[default: when the border is bright]",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:

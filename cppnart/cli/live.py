@@ -6,8 +6,8 @@
 
 On a terminal it is a rich ``Live`` table redrawn a few times a second. Elsewhere (pipes, CI,
 tests) it stays quiet except for ``echo(step)``, which prints one plain line to stderr: run it
-as a periodic action (``Every(500, view.echo)``) so logs stay short. Metrics keep their last value, so a metric computed only every K steps
-(R², cosine) stays visible in between.
+as a periodic action (``Every(500, view.echo)``) so logs stay short. Metrics keep their last
+value, so a metric computed only every K steps (R², cosine) stays visible in between.
 """
 
 from __future__ import annotations
@@ -27,8 +27,16 @@ def _fmt(value: Any) -> str:
 
 
 class LiveView:
-    def __init__(self, title: str, total: int, start: int = 0, *, console: Console | None = None,
-                 refresh_per_second: float = 4.0, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        total: int,
+        start: int = 0,
+        *,
+        console: Console | None = None,
+        refresh_per_second: float = 4.0,
+        quiet: bool = False,
+    ) -> None:
         self.title = title
         self.quiet = quiet
         self.total = total
@@ -46,8 +54,9 @@ class LiveView:
     def __enter__(self) -> LiveView:
         self._t0 = time.perf_counter()
         if self.interactive:
-            self._live = Live(self._table(), console=self.console, refresh_per_second=self.refresh_per_second,
-                              transient=False)
+            self._live = Live(
+                self._table(), console=self.console, refresh_per_second=self.refresh_per_second, transient=False
+            )
             self._live.__enter__()
         return self
 
@@ -74,8 +83,11 @@ class LiveView:
         """One plain line with the current values when not on a terminal (use as an ``Every`` action)."""
         if self._live is None and not self.quiet:
             values = "  ".join(f"{k} {_fmt(v)}" for k, v in self.metrics.items())
-            self.console.print(f"step {step}/{self.total}  {self.steps_per_second:.2f} steps/s  {values}",
-                               highlight=False, soft_wrap=True)
+            self.console.print(
+                f"step {step}/{self.total}  {self.steps_per_second:.2f} steps/s  {values}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     def note(self, text: str) -> None:
         """A message about an event (sample sheet, checkpoint); the last few stay on screen."""

@@ -14,14 +14,16 @@ from ..configs.view import View
 from ..errors import UserError
 from .output import check_positive, parse_center
 
+
 def read_from(from_image: Optional[Path]) -> dict[str, Any]:
     from ..io.metadata import read_recipe
 
     return read_recipe(from_image) if from_image is not None else {}
 
 
-def choose_view(recipe: dict[str, Any], zoom: Optional[float], center: Optional[str],
-                supersample: Optional[int], chunk: int) -> tuple[View, int]:
+def choose_view(
+    recipe: dict[str, Any], zoom: Optional[float], center: Optional[str], supersample: Optional[int], chunk: int
+) -> tuple[View, int]:
     """The view and supersampling: options first, then the recipe's, then the defaults."""
     check_positive(zoom, "--zoom")
     view = View(

@@ -12,9 +12,23 @@ import typer
 from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
 from .model_choice import choose_model, choose_view, read_from
-from .options import (DEFAULT_CHUNK_VALUE, CenterOption, ChunkOption, Device, Ease, FromOption, GifPalette,
-                      JsonOption, ModelOption, OnnxDeviceOption, PathKind, QuietOption, SeedOption, SupersampleOption,
-                      ZoomOption)
+from .options import (
+    DEFAULT_CHUNK_VALUE,
+    CenterOption,
+    ChunkOption,
+    Device,
+    Ease,
+    FromOption,
+    GifPalette,
+    JsonOption,
+    ModelOption,
+    OnnxDeviceOption,
+    PathKind,
+    QuietOption,
+    SeedOption,
+    SupersampleOption,
+    ZoomOption,
+)
 from .output import emit, parse_res, progress, user_errors
 
 app = typer.Typer()
@@ -29,50 +43,87 @@ def split_inputs(paths: list[Path]) -> tuple[list[Path], Path]:
     return paths[:-1], paths[-1]
 
 
-def morph_comment(net: Any, keyframes: Any, width: int, height: int, view: Any, supersample: int,
-                  options: dict[str, Any]) -> str:
+def morph_comment(
+    net: Any, keyframes: Any, width: int, height: int, view: Any, supersample: int, options: dict[str, Any]
+) -> str:
     """What the animation file carries so it can be made again (GIF comment, MP4 metadata)."""
-    return json.dumps({"cppnart-morph": {
-        "model": net.source, "preset": net.preset, "seed": net.seed,
-        "keyframes": [[round(float(v), 7) for v in k] for k in keyframes], **options,
-        "res": [width, height], "zoom": view.zoom, "center": list(view.center), "supersample": supersample,
-    }}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "cppnart-morph": {
+                "model": net.source,
+                "preset": net.preset,
+                "seed": net.seed,
+                "keyframes": [[round(float(v), 7) for v in k] for k in keyframes],
+                **options,
+                "res": [width, height],
+                "zoom": view.zoom,
+                "center": list(view.center),
+                "supersample": supersample,
+            }
+        },
+        separators=(",", ":"),
+    )
 
 
 @app.command(epilog="Example: cppnart morph a.npy b.npy c.npy -o out.mp4 --seed 7 --frames 48 --loop")
 @user_errors
 def morph(
-    keyframes: Annotated[list[Path], typer.Argument(
-        metavar="KEYFRAMES...", help="Keyframe latents: .npy of [Z] or [B, Z], or PNGs cppnart made. (Without -o "
-                                     "the last one is taken as the output, as older versions wrote it.)",
-        show_default=False)],
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help=".gif, .mp4, .webp, or a folder name for numbered PNG frames.", show_default=False)] = None,
+    keyframes: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="KEYFRAMES...",
+            help="Keyframe latents: .npy of [Z] or [B, Z], or PNGs cppnart made. (Without -o "
+            "the last one is taken as the output, as older versions wrote it.)",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", help=".gif, .mp4, .webp, or a folder name for numbered PNG frames.", show_default=False
+        ),
+    ] = None,
     model: ModelOption = None,
     from_image: FromOption = None,
     seed: SeedOption = None,
     frames: Annotated[int, typer.Option(help="Frames per transition, from one keyframe up to the next.")] = 30,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 25.0,
-    res: Annotated[Optional[str], typer.Option(
-        help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)] = None,
-    ease: Annotated[Ease, typer.Option(  # type: ignore[valid-type]
-        help="Pace of each transition: linear; sine = sin(p·π/2), fast start and slow arrival ([Large images]); "
-             "smooth = ease in and out.")] = Ease.smooth,  # type: ignore[attr-defined]
-    path: Annotated[PathKind, typer.Option(  # type: ignore[valid-type]
-        "--path", help="slerp keeps latents at a typical length; lerp is the straight line.")] = PathKind.slerp,  # type: ignore[attr-defined]
-    loop: Annotated[bool, typer.Option(
-        "--loop/--no-loop", help="Return to the first keyframe so the animation repeats seamlessly.")] = False,
+    res: Annotated[
+        Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
+    ] = None,
+    ease: Annotated[
+        Ease,
+        typer.Option(  # type: ignore[valid-type]
+            help="Pace of each transition: linear; sine = sin(p·π/2), fast start and slow arrival ([Large images]); "
+            "smooth = ease in and out."
+        ),
+    ] = Ease.smooth,  # type: ignore[attr-defined]
+    path: Annotated[
+        PathKind,
+        typer.Option(  # type: ignore[valid-type]
+            "--path", help="slerp keeps latents at a typical length; lerp is the straight line."
+        ),
+    ] = PathKind.slerp,  # type: ignore[attr-defined]
+    loop: Annotated[
+        bool, typer.Option("--loop/--no-loop", help="Return to the first keyframe so the animation repeats seamlessly.")
+    ] = False,
     hold: Annotated[int, typer.Option(help="Extra frames to rest on each keyframe.")] = 0,
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
     chunk: ChunkOption = DEFAULT_CHUNK_VALUE,
-    batch: Annotated[Optional[int], typer.Option(
-        help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False)] = None,
+    batch: Annotated[
+        Optional[int],
+        typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False),
+    ] = None,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    gif_palette: Annotated[GifPalette, typer.Option(  # type: ignore[valid-type]
-        help="GIF only: a palette per frame or one shared, with ordered, Floyd-Steinberg or no dither "
-             "(measured in bench/gif_palette.py).")] = GifPalette(GIF_DEFAULT_STRATEGY),
+    gif_palette: Annotated[
+        GifPalette,
+        typer.Option(  # type: ignore[valid-type]
+            help="GIF only: a palette per frame or one shared, with ordered, Floyd-Steinberg or no dither "
+            "(measured in bench/gif_palette.py)."
+        ),
+    ] = GifPalette(GIF_DEFAULT_STRATEGY),
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -111,13 +162,34 @@ def morph(
     with progress(total, f"{total} frames", not quiet) as advance:
         frames_iter = render_frames(net, latents, width, height, view, supersample, chunk, batch, on_frame=advance)
         # Files always repeat; --loop shapes the path so that the repeat is seamless.
-        save_animation(out, frames_iter, width, height, net.channels, fps, loop=True, comment=comment,
-                       frame_text=frame_text if kind == "frames" else None, frame_count=total,
-                       gif_strategy=gif_palette.value,
-                       palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample))
+        save_animation(
+            out,
+            frames_iter,
+            width,
+            height,
+            net.channels,
+            fps,
+            loop=True,
+            comment=comment,
+            frame_text=frame_text if kind == "frames" else None,
+            frame_count=total,
+            gif_strategy=gif_palette.value,
+            palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample),
+        )
     elapsed = time.perf_counter() - started
     seed_note = f"seed {net.seed} · " if net.from_preset else ""
-    emit({"path": str(out), "model": net.source, "seed": net.seed, "keyframes": len(keys), "frames": total,
-          "res": [width, height], "seconds": round(elapsed, 3)},
-         f"{seed_note}{net.label} · {len(keys)} keyframes, {total} frames {width}x{height} "
-         f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)", as_json, quiet)
+    emit(
+        {
+            "path": str(out),
+            "model": net.source,
+            "seed": net.seed,
+            "keyframes": len(keys),
+            "frames": total,
+            "res": [width, height],
+            "seconds": round(elapsed, 3),
+        },
+        f"{seed_note}{net.label} · {len(keys)} keyframes, {total} frames {width}x{height} "
+        f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)",
+        as_json,
+        quiet,
+    )

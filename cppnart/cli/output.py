@@ -17,8 +17,15 @@ from ..errors import ParamError, UserError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Library parameter -> the flag users type, where the two differ.
-FLAGS = {"width": "--res", "height": "--res", "z": "--z", "images": "IMAGES", "cells": "the grid's cells",
-         "keyframes": "KEYFRAMES", "dim": "--dim"}
+FLAGS = {
+    "width": "--res",
+    "height": "--res",
+    "z": "--z",
+    "images": "IMAGES",
+    "cells": "the grid's cells",
+    "keyframes": "KEYFRAMES",
+    "dim": "--dim",
+}
 
 
 def flag_for(param: str) -> str:
@@ -121,7 +128,14 @@ def progress(total: int, description: str, show: bool) -> Iterator[Callable[[int
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

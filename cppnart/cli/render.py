@@ -10,8 +10,18 @@ import typer
 
 from ..errors import UserError
 from .model_choice import choose_model, choose_seed, choose_view, read_from
-from .options import (DEFAULT_CHUNK_VALUE, CenterOption, ChunkOption, Device, JsonOption, ModelArg, OnnxDeviceOption,
-                      QuietOption, SupersampleOption, ZoomOption)
+from .options import (
+    DEFAULT_CHUNK_VALUE,
+    CenterOption,
+    ChunkOption,
+    Device,
+    JsonOption,
+    ModelArg,
+    OnnxDeviceOption,
+    QuietOption,
+    SupersampleOption,
+    ZoomOption,
+)
 from .output import check_output, emit, parse_res, progress, user_errors
 
 app = typer.Typer()
@@ -29,8 +39,9 @@ def resolve_z(model: Any, z_path: Optional[Path], recipe_z: Any, seed_for_z: int
     if z_path is not None:
         z = load_z(z_path, model.z_dim)
         if z.shape[0] != 1:
-            raise UserError(f"latent file '{z_path}' holds {z.shape[0]} latents; render takes one "
-                            "(use `cppnart grid` for many)")
+            raise UserError(
+                f"latent file '{z_path}' holds {z.shape[0]} latents; render takes one (use `cppnart grid` for many)"
+            )
         return z
     if recipe_z is not None:
         return model.check_z(np.asarray(recipe_z, dtype=np.float32), "the image's recipe z")
@@ -41,22 +52,36 @@ def resolve_z(model: Any, z_path: Optional[Path], recipe_z: Any, seed_for_z: int
 @user_errors
 def render(
     model: ModelArg = None,
-    res: Annotated[Optional[str], typer.Option(
-        help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]",
-        show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option(
-        help="Seed for the weights (presets) and z; drawn and printed when omitted.")] = None,
-    z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")] = None,
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)] = None,
+    res: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")
+    ] = None,
+    z: Annotated[
+        Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)
+    ] = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
-    bits: Annotated[Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)] = None,
+    bits: Annotated[
+        Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)
+    ] = None,
     chunk: ChunkOption = DEFAULT_CHUNK_VALUE,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    from_image: Annotated[Optional[Path], typer.Option(
-        "--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it.")] = None,
+    from_image: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -95,19 +120,32 @@ def render(
     # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
     z_from_seed = z is None and (seed_given or not recipe.get("z"))
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
-    emit({"path": str(out), "model": net.source, "seed": seed if (net.from_preset or z_from_seed) else None,
-          "z": [float(v) for v in latent[0]], "res": [width, height], "seconds": round(elapsed, 3)},
-         f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)", as_json, quiet)
+    emit(
+        {
+            "path": str(out),
+            "model": net.source,
+            "seed": seed if (net.from_preset or z_from_seed) else None,
+            "z": [float(v) for v in latent[0]],
+            "res": [width, height],
+            "seconds": round(elapsed, 3),
+        },
+        f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)",
+        as_json,
+        quiet,
+    )
 
 
 @app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
 @user_errors
 def export(
     model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
-    seed: Annotated[Optional[int], typer.Option(
-        help="Seed for the random weights; drawn and printed when omitted.")] = None,
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False)] = None,
+    seed: Annotated[
+        Optional[int], typer.Option(help="Seed for the random weights; drawn and printed when omitted.")
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -123,5 +161,9 @@ def export(
     out = out or Path(f"{net.label}-{net.seed}.onnx")
     with atomic_output(out) as tmp:
         tmp.write_bytes(net.onnx_bytes)
-    emit({"path": str(out), "model": net.source, "seed": net.seed}, f"seed {net.seed} · {net.label} -> {out}",
-         as_json, quiet)
+    emit(
+        {"path": str(out), "model": net.source, "seed": net.seed},
+        f"seed {net.seed} · {net.label} -> {out}",
+        as_json,
+        quiet,
+    )

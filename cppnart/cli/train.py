@@ -15,8 +15,18 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from .options import (Device, JsonOption, PresetOption, QuietOption, ResumeOption, RunOut, StepsOption,
-                      ThreadsOption, TorchDeviceOption, TrainSeedOption)
+from .options import (
+    Device,
+    JsonOption,
+    PresetOption,
+    QuietOption,
+    ResumeOption,
+    RunOut,
+    StepsOption,
+    ThreadsOption,
+    TorchDeviceOption,
+    TrainSeedOption,
+)
 from .output import emit, user_errors
 
 train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia).", no_args_is_help=True)
@@ -33,15 +43,24 @@ def require_torch(threads: Optional[int] = None) -> Any:
     try:
         import torch
     except ImportError:
-        raise UserError('training needs torch and kornia: from the cppnart folder, pip install torch (the CPU '
-                        'build: --index-url https://download.pytorch.org/whl/cpu) && pip install ".[train]"') from None
+        raise UserError(
+            "training needs torch and kornia: from the cppnart folder, pip install torch (the CPU "
+            'build: --index-url https://download.pytorch.org/whl/cpu) && pip install ".[train]"'
+        ) from None
     if threads is not None:
         torch.set_num_threads(threads)
     return torch
 
 
-def start_run(kind: str, preset: Optional[str], out: Path, resume: bool, steps: Optional[int],
-              seed: Optional[int], threads: Optional[int]) -> tuple[Any, Any]:
+def start_run(
+    kind: str,
+    preset: Optional[str],
+    out: Path,
+    resume: bool,
+    steps: Optional[int],
+    seed: Optional[int],
+    threads: Optional[int],
+) -> tuple[Any, Any]:
     """The same first steps for every family: preset, run folder, resume, --steps, --seed, torch."""
     from ..configs.presets import KINDS, load_preset
     from ..train.run_folder import check_run_folder
@@ -69,8 +88,11 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
         with view:
             return train(callbacks)
     except Interrupted as stop:
-        typer.echo(f"interrupted after step {stop.step}; checkpoint saved in {out}. "
-                   f"Continue with: cppnart train {kind} --out {out} --resume", err=True)
+        typer.echo(
+            f"interrupted after step {stop.step}; checkpoint saved in {out}. "
+            f"Continue with: cppnart train {kind} --out {out} --resume",
+            err=True,
+        )
         raise typer.Exit(130) from None
 
 
@@ -94,28 +116,54 @@ def train_glyph(
 
     start = int(payload["step"]) if payload else 0
     if not quiet and not as_json:
-        typer.echo(f"training {config.name}: message {config.message_size}, {config.generator.type} generator, "
-                   f"{config.image_size}x{config.image_size}x{config.channels}, {config.train.describe_lr()}, on "
-                   f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
-                   err=True)
-    result = run_live("glyph", config, payload, out, quiet or as_json,
-                      lambda cb: train(config, out, payload=payload, device=device.value, callbacks=cb))
+        typer.echo(
+            f"training {config.name}: message {config.message_size}, {config.generator.type} generator, "
+            f"{config.image_size}x{config.image_size}x{config.channels}, {config.train.describe_lr()}, on "
+            f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
+            err=True,
+        )
+    result = run_live(
+        "glyph",
+        config,
+        payload,
+        out,
+        quiet or as_json,
+        lambda cb: train(config, out, payload=payload, device=device.value, callbacks=cb),
+    )
     score = {"r2": result.final.r2, "cosine": result.final.cosine} if result.final else {}
-    done = (f"already at step {start}; nothing to train (pass a larger --steps to go on)" if result.steps == start
-            else f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
-            + (f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else ""))
-    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), **score,
-          "model": str(result.model), "sheet": str(out / "sheet.png")},
-         f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}", as_json, quiet)
+    done = (
+        f"already at step {start}; nothing to train (pass a larger --steps to go on)"
+        if result.steps == start
+        else f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
+        + (f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else "")
+    )
+    emit(
+        {
+            "out": str(out),
+            "steps": result.steps,
+            "seconds": round(result.seconds, 1),
+            **score,
+            "model": str(result.model),
+            "sheet": str(out / "sheet.png"),
+        },
+        f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}",
+        as_json,
+        quiet,
+    )
 
 
 @train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
 @user_errors
 def train_ganvae(
     out: RunOut,
-    data: Annotated[Optional[str], typer.Option(
-        help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. \\[default: the run's data with --resume, "
-             "else builtin:digits]", show_default=False)] = None,
+    data: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. "
+            "\\[default: the run's data with --resume, else builtin:digits]",
+            show_default=False,
+        ),
+    ] = None,
     preset: PresetOption = None,
     steps: StepsOption = None,
     resume: ResumeOption = False,
@@ -138,21 +186,41 @@ def train_ganvae(
     dev = choose_device(device.value)
     start = int(payload["step"]) if payload else 0
     if not quiet and not as_json:
-        typer.echo(f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
-                   f"steps {start} -> {config.schedule.steps}", err=True)
-    result = run_live("ganvae", config, payload, out, quiet or as_json,
-                      lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb))
-    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), "recon_mse": result.recon_mse,
-          "recon_mse_untrained": result.recon_mse_untrained, "model": str(out / "model.onnx")},
-         f"{result.steps} steps in {result.seconds:.0f} s · reconstruction MSE {result.recon_mse:.4f} "
-         f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}", as_json, quiet)
+        typer.echo(
+            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
+            f"steps {start} -> {config.schedule.steps}",
+            err=True,
+        )
+    result = run_live(
+        "ganvae",
+        config,
+        payload,
+        out,
+        quiet or as_json,
+        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
+    )
+    emit(
+        {
+            "out": str(out),
+            "steps": result.steps,
+            "seconds": round(result.seconds, 1),
+            "recon_mse": result.recon_mse,
+            "recon_mse_untrained": result.recon_mse_untrained,
+            "model": str(out / "model.onnx"),
+        },
+        f"{result.steps} steps in {result.seconds:.0f} s · reconstruction MSE {result.recon_mse:.4f} "
+        f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}",
+        as_json,
+        quiet,
+    )
 
 
 @train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
 @user_errors
 def train_fit(
-    image: Annotated[Optional[Path], typer.Argument(
-        help="The image to fit (optional with --resume).", show_default=False)] = None,
+    image: Annotated[
+        Optional[Path], typer.Argument(help="The image to fit (optional with --resume).", show_default=False)
+    ] = None,
     out: RunOut = Path("runs/fit"),
     preset: PresetOption = None,
     steps: StepsOption = None,
@@ -184,13 +252,29 @@ def train_fit(
     if payload is None:
         with atomic_output(out / "target.npy") as tmp, open(tmp, "wb") as f:
             np.save(f, target, allow_pickle=False)
-    result = run_live("fit", config, payload, out, quiet or as_json,
-                      lambda cb: fit_image(config, target, out, device=dev, payload=payload, callbacks=cb))
+    result = run_live(
+        "fit",
+        config,
+        payload,
+        out,
+        quiet or as_json,
+        lambda cb: fit_image(config, target, out, device=dev, payload=payload, callbacks=cb),
+    )
     h, w = target.shape[:2]
-    emit({"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), "psnr": result.psnr,
-          "model": str(out / "model.onnx"), "render": str(out / "render.png")},
-         f"{result.steps} steps in {result.seconds:.0f} s · PSNR {result.psnr:.2f} dB at {w}x{h} -> "
-         f"{out / 'model.onnx'}, {out / 'render.png'}", as_json, quiet)
+    emit(
+        {
+            "out": str(out),
+            "steps": result.steps,
+            "seconds": round(result.seconds, 1),
+            "psnr": result.psnr,
+            "model": str(out / "model.onnx"),
+            "render": str(out / "render.png"),
+        },
+        f"{result.steps} steps in {result.seconds:.0f} s · PSNR {result.psnr:.2f} dB at {w}x{h} -> "
+        f"{out / 'model.onnx'}, {out / 'render.png'}",
+        as_json,
+        quiet,
+    )
 
 
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
@@ -210,19 +294,33 @@ def eval_glyph(
 
     report = evaluate_run(run, count=count, seed=seed, device=device.value)
     rows = {"trained": report.trained, "untrained": report.untrained}
-    text = "\n".join([f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
-                      f"{count} fresh messages under the training noise", f"{'':10s} {'R²':>8s} {'cosine':>8s}"]
-                     + [f"{label:10s} {s.r2:8.4f} {s.cosine:8.4f}" for label, s in rows.items()])
-    emit({"preset": report.config.name, "step": report.step, "count": count,
-          **{label: {"r2": s.r2, "cosine": s.cosine} for label, s in rows.items()}}, text, as_json)
+    text = "\n".join(
+        [
+            f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
+            f"{count} fresh messages under the training noise",
+            f"{'':10s} {'R²':>8s} {'cosine':>8s}",
+        ]
+        + [f"{label:10s} {s.r2:8.4f} {s.cosine:8.4f}" for label, s in rows.items()]
+    )
+    emit(
+        {
+            "preset": report.config.name,
+            "step": report.step,
+            "count": count,
+            **{label: {"r2": s.r2, "cosine": s.cosine} for label, s in rows.items()},
+        },
+        text,
+        as_json,
+    )
 
 
 @eval_app.command("ganvae", epilog="Example: cppnart eval ganvae runs/digits")
 @user_errors
 def eval_ganvae(
     run: Annotated[Path, typer.Argument(help="A `train ganvae` run folder.")],
-    data: Annotated[Optional[str], typer.Option(
-        help="Images to reconstruct. \\[default: the run's data]", show_default=False)] = None,
+    data: Annotated[
+        Optional[str], typer.Option(help="Images to reconstruct. \\[default: the run's data]", show_default=False)
+    ] = None,
     count: Annotated[int, typer.Option(help="How many images.")] = 1000,
     as_json: JsonOption = False,
 ) -> None:
@@ -230,5 +328,8 @@ def eval_ganvae(
     from ..render.encoder import reconstruction_mse
 
     mse, used, source = reconstruction_mse(run, data, count)
-    emit({"recon_mse": mse, "images": used, "data": source},
-         f"reconstruction MSE {mse:.4f} on {used} images of {source}", as_json)
+    emit(
+        {"recon_mse": mse, "images": used, "data": source},
+        f"reconstruction MSE {mse:.4f} on {used} images of {source}",
+        as_json,
+    )

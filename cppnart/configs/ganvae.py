@@ -98,29 +98,45 @@ class GanVaeConfig:
     seed: int = 0
 
     def validate(self, where: str) -> None:
-        check_positive(where, {
-            "z_dim": self.z_dim, "data_size": self.data_size, "crop": self.crop, "data_limit": self.data_limit,
-            "generator.width": self.generator.width, "generator.depth": self.generator.depth,
-            "generator.scale": self.generator.scale, "encoder.width": self.encoder.width,
-            "encoder.layers": self.encoder.layers, "schedule.steps": self.schedule.steps,
-            "schedule.batch": self.schedule.batch, "schedule.lr": self.schedule.lr,
-            "schedule.lr_d": self.schedule.lr_d, "sample_every": self.sample_every,
-            "checkpoint_every": self.checkpoint_every, "sample_count": self.sample_count,
-            "upscale_size": self.upscale_size,
-        })
+        check_positive(
+            where,
+            {
+                "z_dim": self.z_dim,
+                "data_size": self.data_size,
+                "crop": self.crop,
+                "data_limit": self.data_limit,
+                "generator.width": self.generator.width,
+                "generator.depth": self.generator.depth,
+                "generator.scale": self.generator.scale,
+                "encoder.width": self.encoder.width,
+                "encoder.layers": self.encoder.layers,
+                "schedule.steps": self.schedule.steps,
+                "schedule.batch": self.schedule.batch,
+                "schedule.lr": self.schedule.lr,
+                "schedule.lr_d": self.schedule.lr_d,
+                "sample_every": self.sample_every,
+                "checkpoint_every": self.checkpoint_every,
+                "sample_count": self.sample_count,
+                "upscale_size": self.upscale_size,
+            },
+        )
         check_channels(where, self.channels)
         if self.crop > self.data_size:
             raise UserError(f"{where}: 'crop' ({self.crop}) must not exceed 'data_size' ({self.data_size})")
         if len(self.generator.activations) != self.generator.depth:
-            raise UserError(f"{where}: 'generator.activations' has {len(self.generator.activations)} entries but "
-                            f"'generator.depth' is {self.generator.depth}")
+            raise UserError(
+                f"{where}: 'generator.activations' has {len(self.generator.activations)} entries but "
+                f"'generator.depth' is {self.generator.depth}"
+            )
         check_activations(where, "generator.activations", self.generator.activations)
         check_activations(where, "generator.output", (self.generator.output,), output=True)
         if not self.discriminator.channels or min(self.discriminator.channels) < 1:
             raise UserError(f"{where}: 'discriminator.channels' needs at least one positive entry")
         check_choice(where, "schedule.kind", self.schedule.kind, SCHEDULES)
         if self.schedule.adv_weight < 0 or self.schedule.warmup_steps < 0 or self.schedule.kl_anneal_steps < 0:
-            raise UserError(f"{where}: 'schedule.adv_weight', 'warmup_steps' and 'kl_anneal_steps' must not be negative")
+            raise UserError(
+                f"{where}: 'schedule.adv_weight', 'warmup_steps' and 'kl_anneal_steps' must not be negative"
+            )
 
 
 @dataclass(frozen=True)
@@ -157,10 +173,21 @@ class FitConfig:
         return lr_at(step, self.steps, self.lr, self.lr_final, "cosine", warmup=0, decay=1.0)
 
     def validate(self, where: str) -> None:
-        check_positive(where, {"max_side": self.max_side, "width": self.width, "depth": self.depth,
-                                "scale": self.scale, "steps": self.steps, "lr": self.lr,
-                                "sample_every": self.sample_every, "checkpoint_every": self.checkpoint_every,
-                                "render_scale": self.render_scale, "fourier_scale": self.fourier_scale})
+        check_positive(
+            where,
+            {
+                "max_side": self.max_side,
+                "width": self.width,
+                "depth": self.depth,
+                "scale": self.scale,
+                "steps": self.steps,
+                "lr": self.lr,
+                "sample_every": self.sample_every,
+                "checkpoint_every": self.checkpoint_every,
+                "render_scale": self.render_scale,
+                "fourier_scale": self.fourier_scale,
+            },
+        )
         check_channels(where, self.channels)
         if len(self.activations) != self.depth:
             raise UserError(f"{where}: 'activations' has {len(self.activations)} entries but 'depth' is {self.depth}")

@@ -107,26 +107,37 @@ class GlyphConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self, where: str) -> None:
-        positive = {"message_size": self.message_size, "image_size": self.image_size,
-                    "generator.width": self.generator.width, "train.steps": self.train.steps,
-                    "train.batch_size": self.train.batch_size, "train.sample_every": self.train.sample_every,
-                    "train.checkpoint_every": self.train.checkpoint_every,
-                    "train.eval_every": self.train.eval_every, "train.eval_messages": self.train.eval_messages,
-                    "train.sample_count": self.train.sample_count}
+        positive = {
+            "message_size": self.message_size,
+            "image_size": self.image_size,
+            "generator.width": self.generator.width,
+            "train.steps": self.train.steps,
+            "train.batch_size": self.train.batch_size,
+            "train.sample_every": self.train.sample_every,
+            "train.checkpoint_every": self.train.checkpoint_every,
+            "train.eval_every": self.train.eval_every,
+            "train.eval_messages": self.train.eval_messages,
+            "train.sample_count": self.train.sample_count,
+        }
         for key, value in positive.items():
             if value < 1:
                 raise UserError(f"{where}: '{key}' must be at least 1, got {value}")
         if self.train.lr <= 0:
             raise UserError(f"{where}: 'train.lr' must be positive, got {self.train.lr}")
         if self.train.lr_schedule not in LR_SCHEDULES:
-            raise UserError(f"{where}: 'train.lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
-                            f"got '{self.train.lr_schedule}'")
+            raise UserError(
+                f"{where}: 'train.lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, got '{self.train.lr_schedule}'"
+            )
         if not 0 <= self.train.lr_final <= self.train.lr:
-            raise UserError(f"{where}: 'train.lr_final' must be between 0 and 'train.lr' ({self.train.lr:g}), "
-                            f"got {self.train.lr_final:g}")
+            raise UserError(
+                f"{where}: 'train.lr_final' must be between 0 and 'train.lr' ({self.train.lr:g}), "
+                f"got {self.train.lr_final:g}"
+            )
         if not 0 < self.train.lr_decay <= 1:
-            raise UserError(f"{where}: 'train.lr_decay' (the fraction of the run spent decaying) must be in (0, 1], "
-                            f"got {self.train.lr_decay:g}")
+            raise UserError(
+                f"{where}: 'train.lr_decay' (the fraction of the run spent decaying) must be in (0, 1], "
+                f"got {self.train.lr_decay:g}"
+            )
         if self.train.warmup_steps < 0:
             raise UserError(f"{where}: 'train.warmup_steps' must not be negative, got {self.train.warmup_steps}")
         check_channels(where, self.channels)
@@ -149,8 +160,10 @@ class GlyphConfig:
             if not values or any(v < 1 for v in values):
                 raise UserError(f"{where}: '{key}' must be a non-empty list of positive integers, got {list(values)}")
         if self.image_size < 2 ** len(self.decoder.channels):
-            raise UserError(f"{where}: {len(self.decoder.channels)} stride-2 decoder layers need images of at least "
-                            f"{2 ** len(self.decoder.channels)} pixels; 'image_size' is {self.image_size}")
+            raise UserError(
+                f"{where}: {len(self.decoder.channels)} stride-2 decoder layers need images of at least "
+                f"{2 ** len(self.decoder.channels)} pixels; 'image_size' is {self.image_size}"
+            )
         noise = self.noise
         if len(noise.scale) != 2 or not 0 < noise.scale[0] <= noise.scale[1]:
             raise UserError(f"{where}: 'noise.scale' must be [low, high] with 0 < low <= high, got {list(noise.scale)}")

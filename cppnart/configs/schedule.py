@@ -39,8 +39,9 @@ def cosine_factor(step: int, steps: int, floor: float, warmup: int = 0, decay: f
     return ramp * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
-def lr_at(step: int, steps: int, lr: float, lr_final: float, schedule: str = "cosine", warmup: int = 0,
-          decay: float = 1.0) -> float:
+def lr_at(
+    step: int, steps: int, lr: float, lr_final: float, schedule: str = "cosine", warmup: int = 0, decay: float = 1.0
+) -> float:
     """The learning rate of (0-based) ``step``: ``lr`` throughout for ``constant``, else the cosine."""
     if schedule == "constant":
         return lr

@@ -1,7 +1,7 @@
 """TOML tables <-> frozen dataclasses, with errors that name the file and the key.
 
-    config = from_dict(CPPNConfig, {"width": 32}, "my.toml")
-    table = to_dict(config)          # tuples become lists: ready for TOML, JSON and checkpoints
+config = from_dict(CPPNConfig, {"width": 32}, "my.toml")
+table = to_dict(config)          # tuples become lists: ready for TOML, JSON and checkpoints
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A small ONNX graph builder over ``onnx.helper``: unique names, constants, activations by table name.
 
-    g = GraphBuilder()
-    h = g.activation("tanh", g.op("MatMul", "coords", g.const("w", w)))
-    graph = g.graph("cppn", inputs, outputs)
+g = GraphBuilder()
+h = g.activation("tanh", g.op("MatMul", "coords", g.const("w", w)))
+graph = g.graph("cppn", inputs, outputs)
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class GraphBuilder:
         self._count += 1
         return f"{stem}_{self._count}"
 
-    def const(self, stem: str, array: np.ndarray) -> str:
+    def const(self, stem: str, array: Any) -> str:
         name = self.name(stem)
         self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
         return name

@@ -35,6 +35,12 @@ def encoder_model(
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["B", channels, crop, crop])],
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["B", z_dim])],
     )
-    metadata = {"kind": "encoder", "z_dim": str(z_dim), "channels": str(channels), "crop": str(crop),
-                "data_size": str(data_size), "preset": preset}
+    metadata = {
+        "kind": "encoder",
+        "z_dim": str(z_dim),
+        "channels": str(channels),
+        "crop": str(crop),
+        "data_size": str(data_size),
+        "preset": preset,
+    }
     return model_proto(graph, metadata)

@@ -1,6 +1,6 @@
 """The numpy forward pass of a CPPN: the reference every other backend is tested against.
 
-    rgb = forward(weights, coords, z)     # coords [N, 2], z [B, Z] -> [B, N, C] in [0, 1]
+rgb = forward(weights, coords, z)     # coords [N, 2], z [B, Z] -> [B, N, C] in [0, 1]
 """
 
 from __future__ import annotations

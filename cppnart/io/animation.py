@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +32,10 @@ def animation_kind(path: str | Path) -> str:
         return suffix[1:]
     if suffix == "" or path.is_dir():
         return "frames"
-    raise UserError(f"output '{path}' has an unknown extension '{path.suffix}'; use .gif, .mp4, .webp, "
-                    "or a folder name without an extension for numbered PNG frames")
+    raise UserError(
+        f"output '{path}' has an unknown extension '{path.suffix}'; use .gif, .mp4, .webp, "
+        "or a folder name without an extension for numbered PNG frames"
+    )
 
 
 def check_animation_output(path: str | Path, width: int, height: int, fps: float) -> str:
@@ -47,15 +49,20 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
         return kind
     check_writable(path)
     if kind == "mp4" and (width % 2 or height % 2):
-        raise UserError(f"MP4 (H.264, yuv420p) needs an even width and height, got {width}x{height}; "
-                        f"use e.g. --res {width + width % 2}x{height + height % 2}")
+        raise UserError(
+            f"MP4 (H.264, yuv420p) needs an even width and height, got {width}x{height}; "
+            f"use e.g. --res {width + width % 2}x{height + height % 2}"
+        )
     limit = {"gif": 65535, "webp": 16383}.get(kind)
     if limit and (width > limit or height > limit):
-        raise UserError(f"{kind.upper()} frames are at most {limit}x{limit}, got {width}x{height}; "
-                        "write .mp4 or a PNG folder")
+        raise UserError(
+            f"{kind.upper()} frames are at most {limit}x{limit}, got {width}x{height}; write .mp4 or a PNG folder"
+        )
     if kind == "gif" and fps > GIF_MAX_FPS:
-        raise UserError(f"--fps {fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
-                        f"use --fps {GIF_MAX_FPS} or less, or write .mp4")
+        raise UserError(
+            f"--fps {fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
+            f"use --fps {GIF_MAX_FPS} or less, or write .mp4"
+        )
     return kind
 
 
@@ -140,28 +147,40 @@ def palette_from(frames: Iterable[np.ndarray], colors: int = 256, method: str = 
 class GifWriter(FrameWriter):
     """Streams a looping GIF89a: header, then one LZW-coded frame at a time (Pillow's encoder)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, channels: int = 3, loop: bool = True,
-                 strategy: str = GIF_DEFAULT_STRATEGY, palette: np.ndarray | None = None,
-                 comment: str | None = None, amplitude: float = GIF_DITHER_AMPLITUDE,
-                 per_frame_method: str = "octree") -> None:
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        channels: int = 3,
+        loop: bool = True,
+        strategy: str = GIF_DEFAULT_STRATEGY,
+        palette: np.ndarray | None = None,
+        comment: str | None = None,
+        amplitude: float = GIF_DITHER_AMPLITUDE,
+        per_frame_method: str = "octree",
+    ) -> None:
         super().__init__(path, width, height, fps)
         from PIL import Image
 
-        self.per_frame_method = {"octree": Image.Quantize.FASTOCTREE, "mediancut": Image.Quantize.MEDIANCUT}[per_frame_method]
+        self.per_frame_method = {"octree": Image.Quantize.FASTOCTREE, "mediancut": Image.Quantize.MEDIANCUT}[
+            per_frame_method
+        ]
         if strategy not in GIF_STRATEGIES:
             raise ValueError(f"unknown GIF palette strategy {strategy}")
         self.strategy, self.loop, self.comment, self.amplitude = strategy, loop, comment, amplitude
         self.grey = channels == 1  # 256 grey levels fit a GIF palette exactly: no quantisation needed
         self.palette = palette
         self.file = open(path, "wb")
-        self._threshold = None
+        self._threshold: np.ndarray | None = None
 
     @property
     def shared(self) -> bool:
         return self.grey or self.strategy.startswith("global")
 
     def _header(self) -> None:
-        o16 = lambda v: int(v).to_bytes(2, "little")  # noqa: E731
+        o16 = lambda v: int(v).to_bytes(2, "little")
         flags = 0x70  # 8 bits of colour resolution
         table = b""
         if self.shared:
@@ -172,8 +191,11 @@ class GifWriter(FrameWriter):
             out.append(b"!\xff\x0bNETSCAPE2.0\x03\x01" + o16(0) + b"\0")
         if self.comment:
             data = self.comment.encode("utf-8")
-            out.append(b"!\xfe" + b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
-                                         for i in range(0, len(data), 255)) + b"\0")
+            out.append(
+                b"!\xfe"
+                + b"".join(bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255))
+                + b"\0"
+            )
         self.file.write(b"".join(out))
 
     def _palette_image(self):
@@ -188,7 +210,9 @@ class GifWriter(FrameWriter):
         if self._threshold is None:
             tile = _bayer(8)
             reps = (-(-self.height // 8), -(-self.width // 8))
-            self._threshold = (np.tile(tile, reps)[: self.height, : self.width, None] * self.amplitude).astype(np.float32)
+            self._threshold = (np.tile(tile, reps)[: self.height, : self.width, None] * self.amplitude).astype(
+                np.float32
+            )
         return np.clip(rgb.astype(np.float32) + self._threshold + 0.5, 0, 255).astype(np.uint8)
 
     def _indexed(self, frame: np.ndarray):
@@ -230,6 +254,7 @@ class GifWriter(FrameWriter):
 
 # --- MP4 ------------------------------------------------------------------------------------
 
+
 class Mp4Writer(FrameWriter):
     """H.264 through the ffmpeg binary that the imageio-ffmpeg wheel ships; frames piped in."""
 
@@ -243,8 +268,16 @@ class Mp4Writer(FrameWriter):
         if comment:
             params += ["-metadata", f"comment={comment}"]
         self._gen = imageio_ffmpeg.write_frames(
-            str(path), (width, height), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-            quality=None, macro_block_size=1, ffmpeg_log_level="error", output_params=params,
+            str(path),
+            (width, height),
+            fps=fps,
+            codec="libx264",
+            pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p",
+            quality=None,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=params,
         )
         self._gen.send(None)  # start ffmpeg
 
@@ -265,6 +298,7 @@ class Mp4Writer(FrameWriter):
 # WebP (Pillow's public API) and lay the frames into the RIFF container ourselves (VP8X +
 # ANIM + one ANMF chunk per frame, per Google's container spec), patching sizes at the end.
 
+
 def _riff_chunk(tag: bytes, payload: bytes) -> bytes:
     pad = b"\0" if len(payload) % 2 else b""
     return tag + len(payload).to_bytes(4, "little") + payload + pad
@@ -275,8 +309,9 @@ def _u24(v: int) -> bytes:
 
 
 class WebpWriter(FrameWriter):
-    def __init__(self, path: Path, width: int, height: int, fps: float, loop: bool = True,
-                 quality: int = WEBP_QUALITY) -> None:
+    def __init__(
+        self, path: Path, width: int, height: int, fps: float, loop: bool = True, quality: int = WEBP_QUALITY
+    ) -> None:
         super().__init__(path, width, height, fps)
         self.quality = quality
         self.file = open(path, "wb")
@@ -295,9 +330,9 @@ class WebpWriter(FrameWriter):
         # The still file is RIFF....WEBP + chunks; keep the image chunks (VP8 / VP8L / ALPH).
         chunks, pos = [], 12
         while pos + 8 <= len(data):
-            tag, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+            tag, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
             if tag in (b"VP8 ", b"VP8L", b"ALPH"):
-                chunks.append(_riff_chunk(tag, data[pos + 8:pos + 8 + size]))
+                chunks.append(_riff_chunk(tag, data[pos + 8 : pos + 8 + size]))
             pos += 8 + size + size % 2
         duration = frame_delays(self.count, self.fps, 0.001)
         header = _u24(0) + _u24(0) + _u24(self.width - 1) + _u24(self.height - 1) + _u24(duration) + bytes([0x02])
@@ -315,11 +350,19 @@ class WebpWriter(FrameWriter):
 
 # --- a folder of numbered PNG frames ---------------------------------------------------------
 
+
 class FrameFolderWriter(FrameWriter):
     """frame-00000.png, frame-00001.png, ... each carrying its own recipe when one is given."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, digits: int = 5,
-                 frame_text: Callable[[int], dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        digits: int = 5,
+        frame_text: Callable[[int], dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(path, width, height, fps)
         self.digits, self.frame_text = digits, frame_text
         path.mkdir()
@@ -331,10 +374,19 @@ class FrameFolderWriter(FrameWriter):
 
 
 @contextlib.contextmanager
-def open_animation(path: str | Path, width: int, height: int, channels: int, fps: float, loop: bool = True,
-                   palette_sample: Callable[[], list[np.ndarray]] | None = None, comment: str | None = None,
-                   frame_text: Callable[[int], dict[str, str]] | None = None, frame_count: int = 0,
-                   gif_strategy: str = GIF_DEFAULT_STRATEGY) -> Iterator[FrameWriter]:
+def open_animation(
+    path: str | Path,
+    width: int,
+    height: int,
+    channels: int,
+    fps: float,
+    loop: bool = True,
+    palette_sample: Callable[[], list[np.ndarray]] | None = None,
+    comment: str | None = None,
+    frame_text: Callable[[int], dict[str, str]] | None = None,
+    frame_count: int = 0,
+    gif_strategy: str = GIF_DEFAULT_STRATEGY,
+) -> Iterator[FrameWriter]:
     """A writer for ``path`` chosen by its extension; the file (or folder) appears only when the
     block completes. ``palette_sample`` gives small frames that span the animation's colours
     (for the GIF's shared palette); ``frame_text`` gives each PNG frame its metadata."""
@@ -359,8 +411,15 @@ def open_animation(path: str | Path, width: int, height: int, channels: int, fps
             raise
 
 
-def save_animation(path: str | Path, frames: Iterable[np.ndarray], width: int, height: int, channels: int = 3,
-                   fps: float = 25.0, **options: Any) -> Path:
+def save_animation(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    width: int,
+    height: int,
+    channels: int = 3,
+    fps: float = 25.0,
+    **options: Any,
+) -> Path:
     """Stream uint8 frames [H, W, C] into ``path`` (.gif, .mp4, .webp or a folder of PNGs), atomically.
 
     ``options`` go to ``open_animation`` (comment, palette_sample, gif_strategy, frame_text, ...).

@@ -7,8 +7,10 @@ random thickness, affine warp and elastic jitter. No download, same set for the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,29 +29,84 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, tur
 
 SKELETONS: dict[int, list[list[list[tuple[float, float]]]]] = {
     0: [[_ellipse(0.5, 0.5, 0.34, 0.47, -0.25)], [_ellipse(0.5, 0.5, 0.28, 0.47, -0.3, 1.08)]],
-    1: [[[(0.5, 0.02), (0.5, 0.5), (0.48, 0.98)]],
+    1: [
+        [[(0.5, 0.02), (0.5, 0.5), (0.48, 0.98)]],
         [[(0.33, 0.18), (0.55, 0.02), (0.53, 0.5), (0.52, 0.98)]],
-        [[(0.3, 0.22), (0.55, 0.02), (0.53, 0.98)], [(0.3, 0.98), (0.78, 0.98)]]],
-    2: [[[(0.15, 0.28), (0.35, 0.05), (0.65, 0.04), (0.82, 0.28), (0.6, 0.6), (0.12, 0.96), (0.5, 0.94), (0.9, 0.96)]],
-        [[(0.18, 0.22), (0.5, 0.02), (0.8, 0.25), (0.55, 0.62), (0.15, 0.95), (0.9, 0.92)]]],
-    3: [[[(0.15, 0.14), (0.5, 0.02), (0.8, 0.2), (0.65, 0.42), (0.42, 0.48), (0.8, 0.62), (0.75, 0.9), (0.45, 0.98),
-          (0.12, 0.86)]],
-        [[(0.15, 0.05), (0.85, 0.05), (0.45, 0.42), (0.85, 0.65), (0.6, 0.97), (0.15, 0.88)]]],
-    4: [[[(0.68, 0.98), (0.68, 0.02), (0.1, 0.68), (0.92, 0.68)]],
-        [[(0.25, 0.02), (0.15, 0.6), (0.9, 0.6)], [(0.7, 0.25), (0.68, 0.98)]]],
-    5: [[[(0.85, 0.03), (0.25, 0.03)], [(0.25, 0.03), (0.18, 0.45), (0.5, 0.38), (0.84, 0.58), (0.75, 0.88),
-                                         (0.45, 0.98), (0.12, 0.88)]],
-        [[(0.82, 0.05), (0.25, 0.05), (0.2, 0.42), (0.6, 0.4), (0.85, 0.7), (0.5, 0.97), (0.15, 0.85)]]],
-    6: [[[(0.78, 0.04), (0.4, 0.3), (0.2, 0.65), (0.3, 0.92), (0.6, 0.97), (0.8, 0.75), (0.6, 0.52), (0.3, 0.58),
-          (0.2, 0.7)]],
-        [[(0.7, 0.02), (0.3, 0.45), (0.22, 0.85), (0.5, 0.98), (0.78, 0.8), (0.5, 0.55), (0.24, 0.75)]]],
-    7: [[[(0.1, 0.05), (0.9, 0.05), (0.55, 0.5), (0.38, 0.98)]],
-        [[(0.12, 0.12), (0.88, 0.05), (0.45, 0.98)], [(0.3, 0.5), (0.75, 0.5)]]],
-    8: [[[(0.5, 0.48), (0.22, 0.3), (0.3, 0.06), (0.7, 0.06), (0.78, 0.3), (0.5, 0.48), (0.2, 0.7), (0.3, 0.95),
-          (0.7, 0.95), (0.8, 0.7), (0.5, 0.48)]],
-        [_ellipse(0.5, 0.26, 0.26, 0.23, 0.25), _ellipse(0.5, 0.72, 0.33, 0.26, -0.25)]],
-    9: [[_ellipse(0.48, 0.3, 0.3, 0.26, 0.0), [(0.78, 0.3), (0.72, 0.65), (0.65, 0.98)]],
-        [_ellipse(0.5, 0.28, 0.28, 0.25, 0.0), [(0.78, 0.28), (0.5, 0.98)]]],
+        [[(0.3, 0.22), (0.55, 0.02), (0.53, 0.98)], [(0.3, 0.98), (0.78, 0.98)]],
+    ],
+    2: [
+        [[(0.15, 0.28), (0.35, 0.05), (0.65, 0.04), (0.82, 0.28), (0.6, 0.6), (0.12, 0.96), (0.5, 0.94), (0.9, 0.96)]],
+        [[(0.18, 0.22), (0.5, 0.02), (0.8, 0.25), (0.55, 0.62), (0.15, 0.95), (0.9, 0.92)]],
+    ],
+    3: [
+        [
+            [
+                (0.15, 0.14),
+                (0.5, 0.02),
+                (0.8, 0.2),
+                (0.65, 0.42),
+                (0.42, 0.48),
+                (0.8, 0.62),
+                (0.75, 0.9),
+                (0.45, 0.98),
+                (0.12, 0.86),
+            ]
+        ],
+        [[(0.15, 0.05), (0.85, 0.05), (0.45, 0.42), (0.85, 0.65), (0.6, 0.97), (0.15, 0.88)]],
+    ],
+    4: [
+        [[(0.68, 0.98), (0.68, 0.02), (0.1, 0.68), (0.92, 0.68)]],
+        [[(0.25, 0.02), (0.15, 0.6), (0.9, 0.6)], [(0.7, 0.25), (0.68, 0.98)]],
+    ],
+    5: [
+        [
+            [(0.85, 0.03), (0.25, 0.03)],
+            [(0.25, 0.03), (0.18, 0.45), (0.5, 0.38), (0.84, 0.58), (0.75, 0.88), (0.45, 0.98), (0.12, 0.88)],
+        ],
+        [[(0.82, 0.05), (0.25, 0.05), (0.2, 0.42), (0.6, 0.4), (0.85, 0.7), (0.5, 0.97), (0.15, 0.85)]],
+    ],
+    6: [
+        [
+            [
+                (0.78, 0.04),
+                (0.4, 0.3),
+                (0.2, 0.65),
+                (0.3, 0.92),
+                (0.6, 0.97),
+                (0.8, 0.75),
+                (0.6, 0.52),
+                (0.3, 0.58),
+                (0.2, 0.7),
+            ]
+        ],
+        [[(0.7, 0.02), (0.3, 0.45), (0.22, 0.85), (0.5, 0.98), (0.78, 0.8), (0.5, 0.55), (0.24, 0.75)]],
+    ],
+    7: [
+        [[(0.1, 0.05), (0.9, 0.05), (0.55, 0.5), (0.38, 0.98)]],
+        [[(0.12, 0.12), (0.88, 0.05), (0.45, 0.98)], [(0.3, 0.5), (0.75, 0.5)]],
+    ],
+    8: [
+        [
+            [
+                (0.5, 0.48),
+                (0.22, 0.3),
+                (0.3, 0.06),
+                (0.7, 0.06),
+                (0.78, 0.3),
+                (0.5, 0.48),
+                (0.2, 0.7),
+                (0.3, 0.95),
+                (0.7, 0.95),
+                (0.8, 0.7),
+                (0.5, 0.48),
+            ]
+        ],
+        [_ellipse(0.5, 0.26, 0.26, 0.23, 0.25), _ellipse(0.5, 0.72, 0.33, 0.26, -0.25)],
+    ],
+    9: [
+        [_ellipse(0.48, 0.3, 0.3, 0.26, 0.0), [(0.78, 0.3), (0.72, 0.65), (0.65, 0.98)]],
+        [_ellipse(0.5, 0.28, 0.28, 0.25, 0.0), [(0.78, 0.28), (0.5, 0.98)]],
+    ],
 }
 CANVAS = 112  # strokes are drawn at 4x and box-filtered down: anti-aliased, sub-pixel strokes
 
@@ -61,8 +118,10 @@ def _spline(points: np.ndarray, per_segment: int = 8) -> np.ndarray:
     out = []
     for i in range(1, len(p) - 2):
         p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        out.append(
+            0.5
+            * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
     out.append(p[-2:-1])
     return np.concatenate(out)
 
@@ -72,21 +131,28 @@ def _fonts() -> list:
     from PIL import ImageFont
 
     found = []
-    for folder in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
-                   Path("/Library/Fonts"), Path("C:/Windows/Fonts")):
+    for folder in (
+        Path("/usr/share/fonts"),
+        Path("/usr/local/share/fonts"),
+        Path.home() / ".fonts",
+        Path("/Library/Fonts"),
+        Path("C:/Windows/Fonts"),
+    ):
         if folder.is_dir():
-            found += sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".ttf", ".otf")
-                            and not any(bad in p.name for bad in ("Math", "Symbol", "Emoji", "Dingbat")))
-    fonts = []
+            found += sorted(
+                p
+                for p in folder.rglob("*")
+                if p.suffix.lower() in (".ttf", ".otf")
+                and not any(bad in p.name for bad in ("Math", "Symbol", "Emoji", "Dingbat"))
+            )
+    fonts: list[Any] = []
     for path in found[:40]:
         try:
             fonts.append(ImageFont.truetype(str(path), 80))
         except OSError:
             continue
-    try:
+    with contextlib.suppress(TypeError):  # Pillow < 10.1 has only the tiny bitmap font: skip it
         fonts.append(ImageFont.load_default(size=80))
-    except TypeError:  # Pillow < 10.1 has only the tiny bitmap font: skip it
-        pass
     return fonts
 
 
@@ -115,8 +181,9 @@ def _draw_glyph(digit: int, rng: np.random.Generator, fonts: list, width: float)
     draw = ImageDraw.Draw(image)
     font = fonts[rng.integers(len(fonts))]
     stroke = int(rng.integers(0, max(1, int(width / 2))))
-    draw.text((CANVAS / 2, CANVAS / 2), str(digit), fill=255, font=font, anchor="mm", stroke_width=stroke,
-              stroke_fill=255)
+    draw.text(
+        (CANVAS / 2, CANVAS / 2), str(digit), fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255
+    )
     return image
 
 
@@ -155,14 +222,14 @@ def _fit_mnist_box(pixels: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(pixels > 0.05)
     if len(ys) == 0:
         return np.zeros((28, 28), np.float32)
-    crop = pixels[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    crop = pixels[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     h, w = crop.shape
     k = 20.0 / max(h, w)
     size = (max(1, round(w * k)), max(1, round(h * k)))
     small = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
     out = np.zeros((28, 28), np.float32)
     top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
-    out[top: top + size[1], left: left + size[0]] = small
+    out[top : top + size[1], left : left + size[0]] = small
     cy, cx = center_of_mass(out)
     out = shift(out, (14 - cy - 0.5, 14 - cx - 0.5), order=1, mode="constant")
     return np.clip(out, 0.0, 1.0).astype(np.float32)

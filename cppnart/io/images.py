@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from ..errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 BUILTIN_DIGITS = "builtin:digits"
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class ImageSet:
         return self.images.shape[2], self.images.shape[3]
 
 
-def load_images(source: str | Path, channels: int = 1, resize: int | None = None,
-                limit: int | None = None, seed: int = 0) -> ImageSet:
+def load_images(
+    source: str | Path, channels: int = 1, resize: int | None = None, limit: int | None = None, seed: int = 0
+) -> ImageSet:
     """Load ``source``: 'builtin:digits', an IDX file (.gz or not) or a folder of images.
 
     ``resize`` makes every image ``resize`` x ``resize`` (centre crop to a square first);
@@ -61,8 +63,10 @@ def load_images(source: str | Path, channels: int = 1, resize: int | None = None
         elif path.is_file():
             images = read_idx(path)
             if images.ndim != 3:
-                raise UserError(f"IDX file '{path}' holds a {images.ndim}-dimensional array; image files have 3 "
-                                "dimensions (count, rows, columns) — did you pass the labels file?")
+                raise UserError(
+                    f"IDX file '{path}' holds a {images.ndim}-dimensional array; image files have 3 "
+                    "dimensions (count, rows, columns) — did you pass the labels file?"
+                )
             data = ImageSet(_to_float(images)[:, None], _labels_beside(path, len(images)), text)
         else:
             raise UserError(f"data '{text}' not found; pass an image folder, an MNIST IDX file or {BUILTIN_DIGITS}")
@@ -79,6 +83,7 @@ def load_images(source: str | Path, channels: int = 1, resize: int | None = None
 
 # --- MNIST IDX ---------------------------------------------------------------------------
 
+
 def read_idx(path: str | Path) -> np.ndarray:
     """An IDX array (the MNIST format), gzipped or not: magic 0 0 <dtype> <ndim>, sizes, data."""
     path = Path(path)
@@ -89,8 +94,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UserError(f"cannot read IDX file '{path}': {exc}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES or raw[3] == 0:
-        raise UserError(f"'{path}' is not an IDX file (wrong magic number {raw[:4].hex() or 'empty'}); "
-                        "pass MNIST files like train-images-idx3-ubyte(.gz), an image folder, or builtin:digits")
+        raise UserError(
+            f"'{path}' is not an IDX file (wrong magic number {raw[:4].hex() or 'empty'}); "
+            "pass MNIST files like train-images-idx3-ubyte(.gz), an image folder, or builtin:digits"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4")) if len(raw) >= header else ()
@@ -121,13 +128,14 @@ def _to_float(images: np.ndarray) -> np.ndarray:
 
 # --- image folders -----------------------------------------------------------------------
 
-def open_image(path: str | Path, channels: int):
+
+def open_image(path: str | Path, channels: int) -> Any:
     """A decoded PIL image in mode L (1 channel) or RGB (3); unreadable files are a UserError."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
+        with Image.open(path) as file:
+            image = file.convert("L" if channels == 1 else "RGB")
             image.load()
     except FileNotFoundError:
         raise UserError(f"image '{path}' not found") from None
@@ -139,7 +147,9 @@ def open_image(path: str | Path, channels: int):
 def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise UserError(f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images")
+        raise UserError(
+            f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images"
+        )
     arrays, first = [], None
     for file in files:
         image = open_image(file, channels)
@@ -150,7 +160,8 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
         elif image.size != first[1]:
             raise UserError(
                 f"images have mixed sizes: '{first[0].name}' is {first[1][0]}x{first[1][1]} but '{file.name}' is "
-                f"{image.size[0]}x{image.size[1]}; pass --resize to centre-crop and resize them all")
+                f"{image.size[0]}x{image.size[1]}; pass --resize to centre-crop and resize them all"
+            )
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         arrays.append(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1))
     return ImageSet(np.stack(arrays), None, str(folder))

@@ -24,8 +24,9 @@ RECIPE_KEY = "cppnart"
 GRID_KEY = "cppnart-grid"  # PNG text chunk of a contact sheet: every cell's seed and z
 
 
-def make_recipe(model: Any, z: np.ndarray, width: int, height: int, view: View, supersample: int,
-                bits: int) -> dict[str, Any]:
+def make_recipe(
+    model: Any, z: np.ndarray, width: int, height: int, view: View, supersample: int, bits: int
+) -> dict[str, Any]:
     config = model.metadata.get("config")
     recipe: dict[str, Any] = {
         "model": model.source,
@@ -48,7 +49,8 @@ def png_text(recipe: dict[str, Any]) -> dict[str, str]:
     z = ", ".join(f"{v:.4g}" for v in recipe["z"])
     cx, cy = recipe["center"]
     parameters = (
-        f"Model: {recipe['preset'] or recipe['model']}, Seed: {recipe['seed']}, Size: {recipe['res'][0]}x{recipe['res'][1]}, "
+        f"Model: {recipe['preset'] or recipe['model']}, Seed: {recipe['seed']}, "
+        f"Size: {recipe['res'][0]}x{recipe['res'][1]}, "
         f"Zoom: {recipe['zoom']:g}, Center: {cx:g},{cy:g}, Supersample: {recipe['supersample']}, z: [{z}], "
         f"Version: cppnart {recipe['version']}"
     )
@@ -71,8 +73,10 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     except Exception:  # Pillow's UnidentifiedImageError, truncated files, ...
         raise UserError(f"'{path}' is not an image Pillow can read") from None
     if not text and is_sheet:
-        raise UserError(f"'{path}' is a grid sheet of many cells; take one cell's latent with "
-                        f"`cppnart z get {path} --cell N -o z.npy` and render that")
+        raise UserError(
+            f"'{path}' is a grid sheet of many cells; take one cell's latent with "
+            f"`cppnart z get {path} --cell N -o z.npy` and render that"
+        )
     if not text:
         raise UserError(f"'{path}' carries no cppnart recipe; --from needs a PNG that cppnart rendered")
     try:

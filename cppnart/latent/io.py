@@ -63,7 +63,9 @@ def load_z(path: str | Path, z_dim: int | None = None) -> np.ndarray:
         z = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise UserError(f"latent file '{path}' holds pickled Python objects; save a numeric array with np.save") from None
+            raise UserError(
+                f"latent file '{path}' holds pickled Python objects; save a numeric array with np.save"
+            ) from None
         raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None
     except (OSError, EOFError) as exc:
         raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None

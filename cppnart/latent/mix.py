@@ -42,11 +42,13 @@ def _tokenize(expr: str) -> tuple[str, list[str]]:
             if match:
                 files.append(quoted.group(1) or quoted.group(2) if quoted else match.group(0))
                 out.append(f"f{len(files) - 1}")
-            elif (match := _NUMBER.match(rest)):
+            elif match := _NUMBER.match(rest):
                 out.append(match.group(0))
             else:
-                raise UserError(f"cannot read '{rest.split()[0]}' in the expression; operands are .npy/.png files "
-                                "(quote names with spaces) and numbers")
+                raise UserError(
+                    f"cannot read '{rest.split()[0]}' in the expression; operands are .npy/.png files "
+                    "(quote names with spaces) and numbers"
+                )
             pos += match.end()
             operand = False
         else:
@@ -76,8 +78,10 @@ def _evaluate(node: ast.AST, values: dict[str, np.ndarray]):
         arrays = isinstance(left, np.ndarray), isinstance(right, np.ndarray)
         if isinstance(node.op, (ast.Add, ast.Sub)):
             if all(arrays) and left.shape[0] != right.shape[0] and 1 not in (left.shape[0], right.shape[0]):
-                raise UserError(f"cannot combine {left.shape[0]} latents with {right.shape[0]}; "
-                                "use files of one latent each, or of equal count")
+                raise UserError(
+                    f"cannot combine {left.shape[0]} latents with {right.shape[0]}; "
+                    "use files of one latent each, or of equal count"
+                )
             return left + right if isinstance(node.op, ast.Add) else left - right
         if all(arrays):
             raise UserError("latents can be multiplied or divided by numbers only, not by other latents")
@@ -99,22 +103,25 @@ def mix_expression(expr: str, z_dim: int | None = None) -> np.ndarray:
     """
     source, files = _tokenize(expr)
     if not files:
-        raise UserError("the expression names no latent file; write e.g. \"z9.npy + (after.npy - before.npy)\"")
+        raise UserError('the expression names no latent file; write e.g. "z9.npy + (after.npy - before.npy)"')
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError:
-        raise UserError(f"the expression '{expr}' is incomplete or unbalanced; check operators and parentheses") from None
+        raise UserError(
+            f"the expression '{expr}' is incomplete or unbalanced; check operators and parentheses"
+        ) from None
     values: dict[str, np.ndarray] = {}
     for i, name in enumerate(files):
         z = read_latents(name, z_dim)
         if z_dim is None:
             z_dim = z.shape[1]
         values[f"f{i}"] = z.astype(np.float64)
-    return as_batch(np.asarray(_evaluate(tree, values)), z_dim, "the result")
+    return as_batch(np.asarray(_evaluate(tree, values)), z_dim or 0, "the result")
 
 
-def mix_terms(base: str | Path, add: list[str | Path], sub: list[str | Path], strength: float = 1.0,
-              z_dim: int | None = None) -> np.ndarray:
+def mix_terms(
+    base: str | Path, add: list[str | Path], sub: list[str | Path], strength: float = 1.0, z_dim: int | None = None
+) -> np.ndarray:
     """The flag form of latent arithmetic: base + strength · (Σ add − Σ sub)."""
     z = read_latents(base, z_dim).astype(np.float64)
     z_dim = z.shape[1]

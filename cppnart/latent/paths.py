@@ -77,14 +77,16 @@ def interpolate(a: np.ndarray, b: np.ndarray, t: np.ndarray | float, path: str =
 
 # --- keyframe paths -----------------------------------------------------------------------
 
+
 def path_length(keyframes: int, frames: int, hold: int = 0, loop: bool = False) -> int:
     """Frames in a keyframe animation (see ``plan_path``)."""
     transitions = keyframes if loop else keyframes - 1
     return transitions * frames + (0 if loop else 1) + keyframes * hold
 
 
-def plan_path(keyframes: np.ndarray, frames: int, hold: int = 0, loop: bool = False,
-              easing: str = "linear", path: str = "lerp") -> np.ndarray:
+def plan_path(
+    keyframes: np.ndarray, frames: int, hold: int = 0, loop: bool = False, easing: str = "linear", path: str = "lerp"
+) -> np.ndarray:
     """The latent of every frame of an animation through ``keyframes`` [K, Z] -> [N, Z].
 
     Each transition takes ``frames`` frames, counting its start keyframe but not its end one
@@ -106,7 +108,6 @@ def plan_path(keyframes: np.ndarray, frames: int, hold: int = 0, loop: bool = Fa
         raise UserError(f"unknown easing '{easing}'; choose {', '.join(EASINGS)}")
     if path not in PATHS:
         raise UserError(f"unknown path '{path}'; choose {', '.join(PATHS)}")
-    k = keyframes.shape[0]
     stops = list(keyframes) + ([keyframes[0]] if loop else [])
     weights = ease(easing, np.arange(frames) / frames)  # progress 0, 1/F, ..., (F-1)/F
     parts = []

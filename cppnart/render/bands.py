@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .coords import View, grid
 from ..errors import ParamError
+from .coords import View, grid
 
 DEFAULT_CHUNK = 1 << 15  # coordinates per onnxruntime call: 2^15-2^16 measured fastest on CPU
 # Coordinates per band. 2^18 vs 2^20 cut the peak RSS of a 2880x1800 render from 153 to 98 MB
@@ -46,6 +46,7 @@ def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> n
                 return part
             out = np.empty((z.shape[0], coords.shape[0], part.shape[2]), dtype=np.float32)
         out[:, i : i + part.shape[1]] = part
+    assert out is not None  # coords holds at least one point (checked by the callers)
     return out
 
 
@@ -86,4 +87,5 @@ def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs:
             image = np.empty((band.shape[0], height, width, band.shape[3]), dtype=np.float32)
         image[:, row : row + band.shape[1]] = band
         row += band.shape[1]
+    assert image is not None  # height >= 1 (check_render_args)
     return image

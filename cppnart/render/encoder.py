@@ -27,8 +27,10 @@ def _run_folder(model: str | Path) -> Path:
     path = Path(model)
     folder = path if path.is_dir() else path.parent
     if not (folder / ENCODER_FILE).is_file():
-        raise UserError(f"'{model}' is not a GAN+VAE run folder (no {ENCODER_FILE}); "
-                        "pass the --out folder of `cppnart train ganvae`")
+        raise UserError(
+            f"'{model}' is not a GAN+VAE run folder (no {ENCODER_FILE}); "
+            "pass the --out folder of `cppnart train ganvae`"
+        )
     return folder
 
 
@@ -62,13 +64,14 @@ class RunEncoder:
         pixels = np.asarray(crop_resize(image, self.data_size), dtype=np.float32) / 255.0
         pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
         if invert is None:  # auto: a bright border means dark ink on light paper
-            border = np.concatenate([pixels[:, 0].ravel(), pixels[:, -1].ravel(), pixels[:, :, 0].ravel(),
-                                     pixels[:, :, -1].ravel()])
+            border = np.concatenate(
+                [pixels[:, 0].ravel(), pixels[:, -1].ravel(), pixels[:, :, 0].ravel(), pixels[:, :, -1].ravel()]
+            )
             invert = float(border.mean()) > 0.5
         if invert:
             pixels = 1.0 - pixels
         off = (self.data_size - self.crop) // 2
-        return pixels[:, off: off + self.crop, off: off + self.crop]
+        return pixels[:, off : off + self.crop, off : off + self.crop]
 
 
 def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray:
@@ -76,8 +79,10 @@ def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray
     path = Path(model)
     folder = path if path.is_dir() else path.parent
     if not (folder / STATS_FILE).is_file():
-        raise UserError(f"--from-data needs a GAN+VAE run folder holding {STATS_FILE}; '{model}' has none "
-                        "(train it with `cppnart train ganvae`)")
+        raise UserError(
+            f"--from-data needs a GAN+VAE run folder holding {STATS_FILE}; '{model}' has none "
+            "(train it with `cppnart train ganvae`)"
+        )
     try:
         mean, cov = load_latent_stats(folder)
     except (OSError, ValueError, KeyError) as exc:
@@ -105,11 +110,11 @@ def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 
     if images.shape[-1] != encoder.data_size:
         images = resize_images(images, encoder.data_size)
     off = (encoder.data_size - encoder.crop) // 2
-    x = images[:, :, off: off + encoder.crop, off: off + encoder.crop]
+    x = images[:, :, off : off + encoder.crop, off : off + encoder.crop]
     generator = load_model(encoder.folder / "model.onnx", device="cpu")
     errors = []
     for start in range(0, len(x), 100):
-        part = x[start: start + 100]
+        part = x[start : start + 100]
         recon = generator.render(encoder.encode(part), encoder.crop, encoder.crop)  # [B, H, W, C] (or [H, W, C])
         recon = recon.reshape(len(part), encoder.crop, encoder.crop, -1).transpose(0, 3, 1, 2)
         errors.append(((recon - part) ** 2).mean(axis=(1, 2, 3)))

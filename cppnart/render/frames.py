@@ -26,9 +26,17 @@ def frames_per_call(width: int, height: int, supersample: int = 1) -> int:
     return int(max(1, min(MAX_BATCH, BATCH_PIXELS // max(1, width * height * supersample * supersample))))
 
 
-def render_frames(model: Any, latents: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
-                  chunk: int = DEFAULT_CHUNK, batch: int | None = None,
-                  on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+def render_frames(
+    model: Any,
+    latents: np.ndarray,
+    width: int,
+    height: int,
+    view: View = View(),
+    supersample: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    batch: int | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> Iterator[np.ndarray]:
     """Yield uint8 frames [H, W, C], one per latent in ``latents`` [N, Z].
 
     A latent equal to the one before it (a held keyframe) reuses that frame instead of
@@ -40,9 +48,9 @@ def render_frames(model: Any, latents: np.ndarray, width: int, height: int, view
     fresh = np.ones(len(latents), dtype=bool)
     fresh[1:] = np.any(latents[1:] != latents[:-1], axis=1)
     unique = np.flatnonzero(fresh)
-    last = None
+    last: Any = None
     for start in range(0, len(unique), batch):
-        todo = unique[start:start + batch]
+        todo = unique[start : start + batch]
         bands = list(model.bands(latents[todo], width, height, view, supersample, chunk))
         frames = quantize(np.concatenate(bands, axis=1))  # [b, H, W, C] uint8
         del bands
@@ -55,8 +63,16 @@ def render_frames(model: Any, latents: np.ndarray, width: int, height: int, view
                 on_frame(1)
 
 
-def palette_sample(model: Any, latents: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
-                   count: int = 16, size: int = 96) -> list[np.ndarray]:
+def palette_sample(
+    model: Any,
+    latents: np.ndarray,
+    width: int,
+    height: int,
+    view: View = View(),
+    supersample: int = 1,
+    count: int = 16,
+    size: int = 96,
+) -> list[np.ndarray]:
     """Small renders of ``count`` latents spread along the path, for a GIF palette shared by all
     frames: a CPPN draws the same picture at any size, so 96 px shows the colours of 4K."""
     scale = min(1.0, size / max(width, height))
@@ -65,10 +81,23 @@ def palette_sample(model: Any, latents: np.ndarray, width: int, height: int, vie
     return list(render_frames(model, picks, small_w, small_h, view, supersample))
 
 
-def morph_frames(model: Any, keyframes: np.ndarray, width: int = 512, height: int = 512, *, frames: int = 30,
-                 hold: int = 0, loop: bool = False, ease: str = "smooth", path: str = "slerp", view: View = View(),
-                 supersample: int = 1, chunk: int = DEFAULT_CHUNK, batch: int | None = None,
-                 on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+def morph_frames(
+    model: Any,
+    keyframes: np.ndarray,
+    width: int = 512,
+    height: int = 512,
+    *,
+    frames: int = 30,
+    hold: int = 0,
+    loop: bool = False,
+    ease: str = "smooth",
+    path: str = "slerp",
+    view: View = View(),
+    supersample: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    batch: int | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> Iterator[np.ndarray]:
     """The uint8 frames [H, W, C] of a morph through ``keyframes`` [K, Z], streamed one at a time
     (the same path `cppnart morph` renders; see ``latent.paths.plan_path`` for the frame count)."""
     from ..latent.paths import plan_path

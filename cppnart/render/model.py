@@ -126,15 +126,31 @@ class Model:
     def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
         return as_batch(z, self.z_dim, what)
 
-    def bands(self, z: np.ndarray, width: int, height: int, view: View = View(), supersample: int = 1,
-              chunk: int = DEFAULT_CHUNK, on_rows=None):
+    def bands(
+        self,
+        z: np.ndarray,
+        width: int,
+        height: int,
+        view: View = View(),
+        supersample: int = 1,
+        chunk: int = DEFAULT_CHUNK,
+        on_rows=None,
+    ):
         """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
         if self.interface != "coords":
             return self._image_bands(z, width, height, on_rows)
         return render_bands(self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows)
 
-    def render(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, view: View = View(),
-               supersample: int = 1, chunk: int = DEFAULT_CHUNK, seed: int = 0) -> np.ndarray:
+    def render(
+        self,
+        z: np.ndarray | None = None,
+        width: int = 512,
+        height: int = 512,
+        view: View = View(),
+        supersample: int = 1,
+        chunk: int = DEFAULT_CHUNK,
+        seed: int = 0,
+    ) -> np.ndarray:
         """Float32 pixels in [0, 1]: [H, W, C] for one latent, [B, H, W, C] for a batch.
 
         Without ``z`` the latent drawn from ``seed`` is used (the one `cppnart render --seed` uses).
@@ -145,8 +161,9 @@ class Model:
         if self.interface != "coords":
             out = np.concatenate(list(self._image_bands(z, width, height)), axis=1)
         else:
-            out = render_array(self.session, self.check_z(z), width, height, view=view, supersample=supersample,
-                               chunk=chunk)
+            out = render_array(
+                self.session, self.check_z(z), width, height, view=view, supersample=supersample, chunk=chunk
+            )
         return out[0] if single else out
 
     def render_image(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, **kwargs: Any):
@@ -181,6 +198,7 @@ class Model:
 
 # --- loading ------------------------------------------------------------------------------
 
+
 def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
     import onnx
 
@@ -194,8 +212,10 @@ def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
     metadata = {p.key: p.value for p in proto.metadata_props}
     inputs = {i.name for i in proto.graph.input}
     if "z" not in inputs or "z_dim" not in metadata or "channels" not in metadata:
-        raise UserError(f"'{path}' is an ONNX file but not a cppnart generator (no z input or metadata); "
-                        "export models with `cppnart export` or `cppnart train`")
+        raise UserError(
+            f"'{path}' is an ONNX file but not a cppnart generator (no z input or metadata); "
+            "export models with `cppnart export` or `cppnart train`"
+        )
     return data, metadata
 
 
@@ -204,8 +224,9 @@ def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = 
     from ..graph.export import cppn_model
     from ..graph.weights import random_weights
 
-    proto = cppn_model(random_weights(config, seed), preset=config.name, seed=seed, config=to_dict(config),
-                       z_prior=config.z_prior)
+    proto = cppn_model(
+        random_weights(config, seed), preset=config.name, seed=seed, config=to_dict(config), z_prior=config.z_prior
+    )
     metadata = {p.key: p.value for p in proto.metadata_props}
     return Model(proto.SerializeToString(), metadata, source, device)
 
@@ -246,5 +267,7 @@ def model_from_recipe(recipe: dict[str, Any], device: str = "auto") -> Model:
     if not source:
         raise UserError("the image's recipe names no model; pass MODEL explicitly")
     if str(source).endswith(".onnx") and not Path(source).is_file():
-        raise UserError(f"model file '{source}' named in the image's recipe is not there any more; pass MODEL explicitly")
+        raise UserError(
+            f"model file '{source}' named in the image's recipe is not there any more; pass MODEL explicitly"
+        )
     return load_model(source, recipe.get("seed"), device)

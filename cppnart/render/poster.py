@@ -13,8 +13,17 @@ from ..io.png import write_png
 from .bands import DEFAULT_CHUNK
 
 
-def save_poster(model: Any, z: Any, width: int, height: int, path: str | Path, view: View = View(),
-                supersample: int = 1, bits: int = 8, chunk: int | None = None) -> Path:
+def save_poster(
+    model: Any,
+    z: Any,
+    width: int,
+    height: int,
+    path: str | Path,
+    view: View = View(),
+    supersample: int = 1,
+    bits: int = 8,
+    chunk: int | None = None,
+) -> Path:
     """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``."""
     z = model.check_z(np.asarray(z))[:1]
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))

@@ -27,13 +27,14 @@ def import_onnxruntime() -> Any:
     if cpu and gpu:
         raise UserError(
             "both onnxruntime and onnxruntime-gpu are installed and overwrite each other; keep one: "
-            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'cppnart[cpu]' (or 'cppnart[gpu]')"
+            'pip uninstall -y onnxruntime onnxruntime-gpu, then from the cppnart folder pip install ".[cpu]" '
+            '(or ".[gpu]")'
         )
     try:
         import onnxruntime
     except ImportError:
         raise UserError(
-            "no onnxruntime is installed; install one: pip install 'cppnart[cpu]' (or 'cppnart[gpu]' with CUDA)"
+            'no onnxruntime is installed; from the cppnart folder: pip install ".[cpu]" (or ".[gpu]" with CUDA)'
         ) from None
     return onnxruntime
 
@@ -52,7 +53,9 @@ def providers_for(device: str, available: list[str]) -> list[str]:
     if "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
-        raise UserError("--device cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime && pip install 'cppnart[gpu]'")
+        raise UserError(
+            "--device cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime && pip install '.[gpu]' from the cppnart folder"
+        )
     return ["CPUExecutionProvider"]
 
 

@@ -67,8 +67,15 @@ def _label_font(size: int) -> Any:
         return ImageFont.load_default()
 
 
-def compose_sheet(images: Any, cols: int | None = None, gap: int = 2, background: float = 1.0,
-                  labels: Sequence[str] | None = None, upscale: int = 1, channels_last: bool = True) -> np.ndarray:
+def compose_sheet(
+    images: Any,
+    cols: int | None = None,
+    gap: int = 2,
+    background: float = 1.0,
+    labels: Sequence[str] | None = None,
+    upscale: int = 1,
+    channels_last: bool = True,
+) -> np.ndarray:
     """Images [B, H, W, C] (or [B, C, H, W] with ``channels_last=False``; floats in [0, 1] or
     uint8) in rows of ``cols`` -> one uint8 sheet; labels go in a strip under each cell.
 
@@ -94,7 +101,7 @@ def compose_sheet(images: Any, cols: int | None = None, gap: int = 2, background
     sheet = np.full((rows * (h + strip) + (rows + 1) * gap, cols * w + (cols + 1) * gap, channels), fill, np.uint8)
     for index, image in enumerate(array):
         x, y = cell_origin(index, cols, w, h, gap, labels is not None)
-        sheet[y:y + h, x:x + w] = image
+        sheet[y : y + h, x : x + w] = image
     if labels is not None:
         from PIL import Image, ImageDraw
 
@@ -148,11 +155,19 @@ class Grid:
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "model": self.model.source, "preset": self.model.preset, "cell": list(self.cell), "cols": self.cols,
-            "gap": self.gap, "labels": self.labelled, "zoom": self.view.zoom, "center": list(self.view.center),
+            "model": self.model.source,
+            "preset": self.model.preset,
+            "cell": list(self.cell),
+            "cols": self.cols,
+            "gap": self.gap,
+            "labels": self.labelled,
+            "zoom": self.view.zoom,
+            "center": list(self.view.center),
             "supersample": self.supersample,
-            "cells": [{"index": c.index, "label": c.label, "seed": c.seed, "weights_seed": c.weights_seed,
-                       "z": c.z} for c in self.cells],
+            "cells": [
+                {"index": c.index, "label": c.label, "seed": c.seed, "weights_seed": c.weights_seed, "z": c.z}
+                for c in self.cells
+            ],
         }
 
     def save(self, path: str | Path) -> Path:
@@ -160,11 +175,12 @@ class Grid:
         text = {
             "Software": f"cppnart {__version__}",
             "parameters": f"Grid of {len(self.cells)} cells, Model: {self.model.preset or self.model.source}, "
-                          f"Cell: {self.cell[0]}x{self.cell[1]}",
+            f"Cell: {self.cell[0]}x{self.cell[1]}",
             GRID_KEY: json.dumps(self.metadata(), separators=(",", ":")),
         }
-        return write_png(path, self.image.shape[1], self.image.shape[0], 3,
-                         [self.image.astype(np.float32) / 255.0], text=text)
+        return write_png(
+            path, self.image.shape[1], self.image.shape[0], 3, [self.image.astype(np.float32) / 255.0], text=text
+        )
 
     def latents(self) -> np.ndarray:
         return np.asarray([c.z for c in self.cells], dtype=np.float32)
@@ -172,19 +188,37 @@ class Grid:
     def render_command(self, index: int, sheet_path: str | Path) -> str:
         """The shell command that renders cell ``index`` large."""
         cell, source = self.cells[index], shlex.quote(self.model.source)
-        view = "".join([f" --zoom {self.view.zoom:g}" if self.view.zoom != 1 else "",
-                        f" --center {self.view.center[0]:g},{self.view.center[1]:g}" if any(self.view.center) else ""])
+        view = "".join(
+            [
+                f" --zoom {self.view.zoom:g}" if self.view.zoom != 1 else "",
+                f" --center {self.view.center[0]:g},{self.view.center[1]:g}" if any(self.view.center) else "",
+            ]
+        )
         if cell.seed is not None and cell.weights_seed == cell.seed:
             return f"cppnart render {source} --seed {cell.seed}{view}"
         seed = f" --seed {cell.weights_seed}" if cell.weights_seed is not None else ""
-        return (f"cppnart z get {shlex.quote(str(sheet_path))} --cell {index} -o z{index}.npy && "
-                f"cppnart render {source}{seed} --z z{index}.npy{view}")
+        return (
+            f"cppnart z get {shlex.quote(str(sheet_path))} --cell {index} -o z{index}.npy && "
+            f"cppnart render {source}{seed} --z z{index}.npy{view}"
+        )
 
 
-def grid(model: Any, *, seeds: Iterable[int] | None = None, latents: np.ndarray | None = None,
-         labels: Sequence[str] | None = None, own_weights: bool = True, cell: tuple[int, int] = (256, 256),
-         cols: int | None = None, gap: int = 4, labelled: bool = True, view: View = View(), supersample: int = 1,
-         chunk: int = DEFAULT_CHUNK, on_cell: Callable[[int], None] | None = None) -> Grid:
+def grid(
+    model: Any,
+    *,
+    seeds: Iterable[int] | None = None,
+    latents: np.ndarray | None = None,
+    labels: Sequence[str] | None = None,
+    own_weights: bool = True,
+    cell: tuple[int, int] = (256, 256),
+    cols: int | None = None,
+    gap: int = 4,
+    labelled: bool = True,
+    view: View = View(),
+    supersample: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    on_cell: Callable[[int], None] | None = None,
+) -> Grid:
     """A contact sheet of ``seeds`` (each cell the z that seed draws; for a preset with
     ``own_weights`` also that seed's weights, exactly `cppnart render MODEL --seed S`) or of
     ``latents`` [N, Z] (one network, labels from ``labels`` or the row number)."""
@@ -216,12 +250,15 @@ def grid(model: Any, *, seeds: Iterable[int] | None = None, latents: np.ndarray 
     if nets is None:
         images = list(render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell))
     else:
-        images = [next(render_frames(m, z_all[i:i + 1], width, height, view, supersample, chunk, on_frame=on_cell))
-                  for i, m in enumerate(nets)]
+        images = [
+            next(render_frames(m, z_all[i : i + 1], width, height, view, supersample, chunk, on_frame=on_cell))
+            for i, m in enumerate(nets)
+        ]
     cols = cols or math.ceil(math.sqrt(len(z_all)))
     text = [f"{i} · {name}" for i, name in enumerate(names)] if labelled else None
     rgb = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
     sheet = compose_sheet(np.stack(rgb), cols, gap, GRID_BACKGROUND, labels=text)
-    cells = [GridCell(i, names[i], cell_seeds[i], weight_seeds[i], [float(v) for v in z_all[i]])
-             for i in range(len(z_all))]
+    cells = [
+        GridCell(i, names[i], cell_seeds[i], weight_seeds[i], [float(v) for v in z_all[i]]) for i in range(len(z_all))
+    ]
     return Grid(sheet, cells, model, cell, cols, gap, labelled, view, supersample)

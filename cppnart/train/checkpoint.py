@@ -54,9 +54,15 @@ def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | 
         g.set_state(state["generators"][name])
 
 
-def save_checkpoint(path: str | Path, *, config: dict[str, Any], step: int, states: dict[str, Any],
-                    generators: dict[str, torch.Generator] | None = None,
-                    extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    *,
+    config: dict[str, Any],
+    step: int,
+    states: dict[str, Any],
+    generators: dict[str, torch.Generator] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write the checkpoint to a temporary file and rename it into place (never half-written).
 
     ``states`` maps names to anything with ``state_dict()`` (modules, optimizers, schedulers).
@@ -89,16 +95,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"'{path}' is not a cppnart checkpoint")
     if payload.get("version") != VERSION:
-        raise UserError(f"checkpoint '{path}' has format version {payload.get('version')}; this cppnart reads {VERSION}")
+        raise UserError(
+            f"checkpoint '{path}' has format version {payload.get('version')}; this cppnart reads {VERSION}"
+        )
     for key in ("config", "step", "states", "rng"):
         if key not in payload:
             raise UserError(f"checkpoint '{path}' is incomplete (no '{key}'); it cannot be resumed")
     return payload
 
 
-def restore(payload: dict[str, Any], *, states: dict[str, Any],
-            generators: dict[str, torch.Generator] | None = None, where: str = "checkpoint",
-            rng: bool = True) -> int:
+def restore(
+    payload: dict[str, Any],
+    *,
+    states: dict[str, Any],
+    generators: dict[str, torch.Generator] | None = None,
+    where: str = "checkpoint",
+    rng: bool = True,
+) -> int:
     """Load every state (and, unless ``rng=False``, every RNG) back; returns the step to continue from."""
     for name, obj in states.items():
         if name not in payload["states"]:

@@ -38,9 +38,18 @@ from .run_folder import CHECKPOINT
 
 def build_fit_cppn(config: FitConfig, generator: torch.Generator | None = None) -> CPPN:
     """The plain CPPN f(scale * (x, y, r)), or sin Fourier features of (x, y) first; no latent."""
-    return CPPN(z_dim=0, channels=config.channels, width=config.width, activations=config.activations,
-                output=config.output, scale=config.scale, coords_bias=True, fourier_features=config.fourier_features,
-                fourier_scale=config.fourier_scale, generator=generator)
+    return CPPN(
+        z_dim=0,
+        channels=config.channels,
+        width=config.width,
+        activations=config.activations,
+        output=config.output,
+        scale=config.scale,
+        coords_bias=True,
+        fourier_features=config.fourier_features,
+        fourier_scale=config.fourier_scale,
+        generator=generator,
+    )
 
 
 def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
@@ -71,9 +80,16 @@ class FitResult:
     out: Path
 
 
-def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch.device,
-              payload: dict[str, Any] | None = None, callbacks: Callbacks = Callbacks(),
-              export: bool = True) -> FitResult:
+def fit_image(
+    config: FitConfig,
+    target: np.ndarray,
+    out: Path,
+    *,
+    device: torch.device,
+    payload: dict[str, Any] | None = None,
+    callbacks: Callbacks = Callbacks(),
+    export: bool = True,
+) -> FitResult:
     """Fit ``target`` [H, W, C] (or continue from ``payload``, a loaded checkpoint)."""
     note = callbacks.note
     height, width, channels = target.shape
@@ -86,8 +102,10 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
     states = {"model": model, "optimizer": optimizer}
     start = restore(payload, states=states, generators={"pixels": rng}) if payload is not None else 0
     if payload is not None and tuple(payload["extra"].get("size", ())) != (width, height):
-        raise UserError(f"the checkpoint fitted a {payload['extra'].get('size')} image but this one is "
-                        f"{[width, height]}; resume with the same image")
+        raise UserError(
+            f"the checkpoint fitted a {payload['extra'].get('size')} image but this one is "
+            f"{[width, height]}; resume with the same image"
+        )
 
     coords = pixel_coords(width, height).to(device)  # [H*W, 2]
     colours = torch.from_numpy(target.reshape(-1, channels)).to(device)
@@ -109,27 +127,48 @@ def fit_image(config: FitConfig, target: np.ndarray, out: Path, *, device: torch
 
     @torch.no_grad()
     def render_now() -> np.ndarray:
-        return torch.cat([model(part)[0] for part in coords.split(65536)]).reshape(height, width, channels).cpu().numpy()
+        return (
+            torch.cat([model(part)[0] for part in coords.split(65536)]).reshape(height, width, channels).cpu().numpy()
+        )
 
     def samples(step: int) -> None:
         save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], gap=0)
         note(f"samples/step-{step:06d}.png")
 
     def save(step: int) -> None:
-        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=states,
-                        generators={"pixels": rng}, extra={"size": [width, height]})
+        save_checkpoint(
+            out / CHECKPOINT,
+            config=to_dict(config),
+            step=step,
+            states=states,
+            generators={"pixels": rng},
+            extra={"size": [width, height]},
+        )
         note(f"checkpoint at step {step}")
 
     t0 = time.perf_counter()
-    steps = run_steps(step_fn, start=start, stop=config.steps,
-                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save),
-                             *callbacks.every], on_metrics=callbacks.on_metrics, on_interrupt=save)
+    steps = run_steps(
+        step_fn,
+        start=start,
+        stop=config.steps,
+        every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *callbacks.every],
+        on_metrics=callbacks.on_metrics,
+        on_interrupt=save,
+    )
     seconds = time.perf_counter() - t0
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
         result.psnr = export_fit(config, model, target, out)
-        write_summary(out, {"steps": steps, "train_seconds_this_session": round(seconds, 1),
-                            "psnr_training_size": result.psnr, "size": [width, height], "device": str(device)})
+        write_summary(
+            out,
+            {
+                "steps": steps,
+                "train_seconds_this_session": round(seconds, 1),
+                "psnr_training_size": result.psnr,
+                "size": [width, height],
+                "device": str(device),
+            },
+        )
     return result
 
 
@@ -140,8 +179,15 @@ def export_fit(config: FitConfig, model: CPPN, target: np.ndarray, out: Path) ->
     from ..render.model import load_model
 
     height, width, channels = target.shape
-    proto = cppn_model(model.cpu().to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
-                       z_prior="normal", kind="fit", extra={"train_size": f"{width}x{height}"})
+    proto = cppn_model(
+        model.cpu().to_weights(),
+        preset=config.name,
+        seed=config.seed,
+        config=to_dict(config),
+        z_prior="normal",
+        kind="fit",
+        extra={"train_size": f"{width}x{height}"},
+    )
     verify_onnx(proto, model, {"coords": pixel_coords(min(width, 64), min(height, 48)), "z": torch.zeros(2, 1)})
     save_model(proto, out / "model.onnx")
     net = load_model(out / "model.onnx", device="cpu")

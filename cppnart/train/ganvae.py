@@ -64,8 +64,14 @@ class Nets:
     opt_d: torch.optim.Optimizer
 
     def states(self) -> dict[str, Any]:
-        return {"encoder": self.encoder, "generator": self.generator, "discriminator": self.discriminator,
-                "opt_vae": self.opt_vae, "opt_g": self.opt_g, "opt_d": self.opt_d}
+        return {
+            "encoder": self.encoder,
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "opt_vae": self.opt_vae,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+        }
 
 
 def build_nets(config: GanVaeConfig, device: torch.device) -> Nets:
@@ -76,7 +82,9 @@ def build_nets(config: GanVaeConfig, device: torch.device) -> Nets:
     vae_params = list(encoder.parameters()) + list(generator.parameters())
     lr_vae = s.lr if s.kind == "stable" else s.lr_vae
     return Nets(
-        encoder, generator, discriminator,
+        encoder,
+        generator,
+        discriminator,
         opt_vae=torch.optim.Adam(vae_params, lr=lr_vae, betas=(s.beta1, 0.999)),
         opt_g=torch.optim.Adam(vae_params, lr=s.lr_g, betas=(s.beta1, 0.999)),
         opt_d=torch.optim.Adam(discriminator.parameters(), lr=s.lr_d, betas=(s.beta1, 0.999)),
@@ -97,14 +105,15 @@ def random_crops(images: torch.Tensor, crop: int, generator: torch.Generator) ->
 
 def centre_crops(images: torch.Tensor, crop: int) -> torch.Tensor:
     off = (images.shape[-1] - crop) // 2
-    return images[..., off: off + crop, off: off + crop]
+    return images[..., off : off + crop, off : off + crop]
 
 
 class GanVaeStep:
     """One training step (one batch) of either schedule; returns metrics for the live view."""
 
-    def __init__(self, config: GanVaeConfig, nets: Nets, train: torch.Tensor, rng: torch.Generator,
-                 device: torch.device) -> None:
+    def __init__(
+        self, config: GanVaeConfig, nets: Nets, train: torch.Tensor, rng: torch.Generator, device: torch.device
+    ) -> None:
         self.config, self.nets, self.train, self.rng, self.device = config, nets, train, rng, device
         self.coords = pixel_coords(config.crop, config.crop).to(device)
         self.pixels = config.channels * config.crop * config.crop
@@ -204,11 +213,18 @@ class GanVaeStep:
             nets.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             nets.opt_d.step()
-        return {"rec": rec.item(), "kl": kl.item(), "g": g_loss.item(), "d": d_loss.item(),
-                "g_steps": float(g_steps), "d_step": float(d_stepped)}
+        return {
+            "rec": rec.item(),
+            "kl": kl.item(),
+            "g": g_loss.item(),
+            "d": d_loss.item(),
+            "g_steps": float(g_steps),
+            "d_step": float(d_stepped),
+        }
 
 
 # --- evaluation ------------------------------------------------------------------------------
+
 
 @torch.no_grad()
 def reconstruction_error(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: torch.device) -> float:
@@ -230,6 +246,7 @@ def encode_all(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: t
 
 # --- the run -------------------------------------------------------------------------------
 
+
 @dataclass
 class GanVaeResult:
     steps: int
@@ -244,8 +261,9 @@ def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> Ima
     other size is resized as a whole."""
     from ..io.images import load_images, resize_images
 
-    data = load_images(source, config.channels, resize=config.data_size if resize else None,
-                       limit=config.data_limit, seed=config.seed)
+    data = load_images(
+        source, config.channels, resize=config.data_size if resize else None, limit=config.data_limit, seed=config.seed
+    )
     if data.size != (config.data_size, config.data_size):
         data = ImageSet(resize_images(data.images, config.data_size), data.labels, data.source)
     if len(data.images) < 2:
@@ -256,12 +274,19 @@ def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> Ima
 def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
     images = torch.from_numpy(data.images)
     holdout = min(HOLDOUT, len(images) // 10)
-    return images[: len(images) - holdout], images[len(images) - holdout:]
+    return images[: len(images) - holdout], images[len(images) - holdout :]
 
 
-def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: torch.device,
-                 payload: dict[str, Any] | None = None, callbacks: Callbacks = Callbacks(),
-                 export: bool = True) -> GanVaeResult:
+def train_ganvae(
+    config: GanVaeConfig,
+    data: ImageSet,
+    out: Path,
+    *,
+    device: torch.device,
+    payload: dict[str, Any] | None = None,
+    callbacks: Callbacks = Callbacks(),
+    export: bool = True,
+) -> GanVaeResult:
     """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``."""
     note = callbacks.note
     torch.manual_seed(config.seed)  # initial weights (and spectral norm's start vectors)
@@ -281,9 +306,14 @@ def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: tor
     stepper = GanVaeStep(config, nets, train, rng, device)
 
     def save(step: int) -> None:
-        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=nets.states(),
-                        generators={"batches": rng},
-                        extra={"data": data.source, "recon_mse_untrained": untrained})
+        save_checkpoint(
+            out / CHECKPOINT,
+            config=to_dict(config),
+            step=step,
+            states=nets.states(),
+            generators={"batches": rng},
+            extra={"data": data.source, "recon_mse_untrained": untrained},
+        )
         note(f"checkpoint at step {step}")
 
     @torch.no_grad()
@@ -295,26 +325,47 @@ def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, *, device: tor
         note(f"samples/step-{step:06d}.png")
 
     t0 = time.perf_counter()
-    steps = run_steps(stepper, start=start, stop=config.schedule.steps,
-                      every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save),
-                             *callbacks.every], on_metrics=callbacks.on_metrics, on_interrupt=save)
+    steps = run_steps(
+        stepper,
+        start=start,
+        stop=config.schedule.steps,
+        every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *callbacks.every],
+        on_metrics=callbacks.on_metrics,
+        on_interrupt=save,
+    )
     seconds = time.perf_counter() - t0
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
     if export:
         export_run(config, nets, train, holdout, out, device)
-        write_summary(out, {"steps": steps, "train_seconds_this_session": round(seconds, 1),
-                            "recon_mse_holdout": mse, "recon_mse_untrained": untrained,
-                            "data": data.source, "images": len(train), "device": str(device)})
+        write_summary(
+            out,
+            {
+                "steps": steps,
+                "train_seconds_this_session": round(seconds, 1),
+                "recon_mse_holdout": mse,
+                "recon_mse_untrained": untrained,
+                "data": data.source,
+                "images": len(train),
+                "device": str(device),
+            },
+        )
     return result
 
 
-def export_run(config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: torch.Tensor, out: Path,
-               device: torch.device) -> None:
+def export_run(
+    config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: torch.Tensor, out: Path, device: torch.device
+) -> None:
     """model.onnx (checked against torch), encoder.onnx, latent_stats.npz and recon.png."""
-    proto = cppn_model(nets.generator.to_weights(), preset=config.name, seed=config.seed, config=to_dict(config),
-                       z_prior="normal", kind="ganvae",
-                       extra={"train_size": str(config.crop)})
+    proto = cppn_model(
+        nets.generator.to_weights(),
+        preset=config.name,
+        seed=config.seed,
+        config=to_dict(config),
+        z_prior="normal",
+        kind="ganvae",
+        extra={"train_size": str(config.crop)},
+    )
     coords = pixel_coords(config.crop, config.crop)
     z = torch.from_numpy(sample_z(config.z_dim, 0, "normal", 4))
     verify_onnx(proto, nets.generator.cpu(), {"coords": coords, "z": z})
@@ -322,11 +373,16 @@ def export_run(config: GanVaeConfig, nets: Nets, train: torch.Tensor, holdout: t
     save_model(proto, out / "model.onnx")
 
     enc = nets.encoder
-    layers = [(layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
-              for layer in enc.body]
+    layers = [
+        (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()) for layer in enc.body
+    ]
     mu = (enc.mu.weight.detach().cpu().numpy().T.copy(), enc.mu.bias.detach().cpu().numpy().copy())
-    save_model(encoder_model(layers, mu, channels=config.channels, crop=config.crop, data_size=config.data_size,
-                             preset=config.name), out / "encoder.onnx")
+    save_model(
+        encoder_model(
+            layers, mu, channels=config.channels, crop=config.crop, data_size=config.data_size, preset=config.name
+        ),
+        out / "encoder.onnx",
+    )
     save_latent_stats(out, encode_all(nets, train, config, device))
 
     show = holdout[:16] if len(holdout) >= 16 else train[:16]

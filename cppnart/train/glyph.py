@@ -67,8 +67,11 @@ class GlyphModels:
 
 
 def build_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
-    return GlyphModels(build_generator(config).to(device), GlyphDecoder(config).to(device),
-                       build_noise(config.noise, config.image_size).to(device))
+    return GlyphModels(
+        build_generator(config).to(device),
+        GlyphDecoder(config).to(device),
+        build_noise(config.noise, config.image_size).to(device),
+    )
 
 
 def config_from_checkpoint(payload: dict[str, Any], where: str) -> GlyphConfig:
@@ -76,6 +79,7 @@ def config_from_checkpoint(payload: dict[str, Any], where: str) -> GlyphConfig:
 
 
 # --- evaluation ---------------------------------------------------------------------------
+
 
 def recovery(models: GlyphModels, messages: torch.Tensor, batch: int = 256) -> Recovery:
     """Message recovery under the training noise, models in eval mode (BatchNorm running stats)."""
@@ -112,6 +116,7 @@ def untrained_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 # --- the run folder -----------------------------------------------------------------------
 
+
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -135,8 +140,16 @@ def _trim_metrics(path: Path, step: int) -> None:
 
 # --- training -----------------------------------------------------------------------------
 
-def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | None = None, device: str = "auto",
-                callbacks: Callbacks = Callbacks(), export: bool = True) -> TrainResult:
+
+def train_glyph(
+    config: GlyphConfig,
+    out: Path,
+    *,
+    payload: dict[str, Any] | None = None,
+    device: str = "auto",
+    callbacks: Callbacks = Callbacks(),
+    export: bool = True,
+) -> TrainResult:
     """Train (or continue, given the loaded checkpoint ``payload``) a glyph run in ``out``.
 
     Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.run.resolve_run`` gives both arguments.
@@ -161,8 +174,9 @@ def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | Non
     _trim_metrics(metrics_path, start)
 
     # The same messages every sample sheet, so the glyphs can be watched taking shape.
-    samples = torch.randn(tc.sample_count, config.message_size,
-                          generator=torch.Generator().manual_seed(tc.seed + SAMPLE_SEED_OFFSET))
+    samples = torch.randn(
+        tc.sample_count, config.message_size, generator=torch.Generator().manual_seed(tc.seed + SAMPLE_SEED_OFFSET)
+    )
     with atomic_output(out / "messages.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, samples.numpy().astype(np.float32), allow_pickle=False)
     samples = samples.to(dev)
@@ -185,16 +199,22 @@ def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | Non
             callbacks.on_metrics(step, metrics)
 
     def checkpoint(step: int) -> None:
-        save_checkpoint(out / CHECKPOINT, config=to_dict(config), step=step, states=states,
-                        generators={"messages": message_rng})
+        save_checkpoint(
+            out / CHECKPOINT, config=to_dict(config), step=step, states=states, generators={"messages": message_rng}
+        )
 
     def sample_sheet(step: int) -> None:
         models.generator.eval()
         with torch.no_grad():
             images = models.generator.images(samples)
         models.generator.train()
-        path = save_sheet(out / "samples" / f"step-{step:06d}.png", images, cols=8,
-                          upscale=max(1, 128 // config.image_size), channels_last=False)
+        path = save_sheet(
+            out / "samples" / f"step-{step:06d}.png",
+            images,
+            cols=8,
+            upscale=max(1, 128 // config.image_size),
+            channels_last=False,
+        )
         callbacks.note(f"wrote {path}")
 
     final: dict[str, Recovery] = {}
@@ -202,14 +222,26 @@ def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | Non
     def evaluate(step: int) -> None:
         score = seeded_recovery(models, config, tc.eval_messages, tc.seed + EVAL_SEED_OFFSET)
         final["last"] = score
-        _append_metrics(metrics_path, {"step": step, "loss": last_metrics["loss"], "lr": last_metrics.get("lr"),
-                                       "r2": score.r2, "cosine": score.cosine})
+        _append_metrics(
+            metrics_path,
+            {
+                "step": step,
+                "loss": last_metrics["loss"],
+                "lr": last_metrics.get("lr"),
+                "r2": score.r2,
+                "cosine": score.cosine,
+            },
+        )
         if callbacks.on_metrics is not None:
             callbacks.on_metrics(step, {"r2": score.r2, "cosine": score.cosine})
 
     t0 = time.perf_counter()
-    every = [Every(tc.sample_every, sample_sheet), Every(tc.eval_every, evaluate),
-             Every(tc.checkpoint_every, checkpoint), *callbacks.every]
+    every = [
+        Every(tc.sample_every, sample_sheet),
+        Every(tc.eval_every, evaluate),
+        Every(tc.checkpoint_every, checkpoint),
+        *callbacks.every,
+    ]
     done = run_steps(step_fn, start=start, stop=tc.steps, every=every, on_metrics=remember, on_interrupt=checkpoint)
     seconds = time.perf_counter() - t0
     model_path = None
@@ -217,11 +249,13 @@ def train_glyph(config: GlyphConfig, out: Path, *, payload: dict[str, Any] | Non
         callbacks.note("exporting model.onnx")
         model_path = export_generator(models.generator, config, out / "model.onnx")
         render_sheet(model_path, out / "messages.npy", out / "sheet.png")
-    return TrainResult(out, done, seconds, (done - start) / seconds if seconds > 0 else 0.0, final.get("last"),
-                       model_path)
+    return TrainResult(
+        out, done, seconds, (done - start) / seconds if seconds > 0 else 0.0, final.get("last"), model_path
+    )
 
 
 # --- export -------------------------------------------------------------------------------
+
 
 def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> Path:
     """Export to ONNX (verified against torch in onnxruntime) with the metadata `render` needs."""
@@ -245,8 +279,13 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
         verify_onnx(proto, gen, {"z": torch.randn(3, config.message_size)})
     else:
         metadata.update(interface="coords", train_size=[config.image_size, config.image_size])
-        proto = export_onnx(gen, {"coords": gen.grid, "z": z}, output_names=["rgb"],
-                            dynamic={"coords": {0: "N"}, "z": {0: "B"}}, metadata=metadata)
+        proto = export_onnx(
+            gen,
+            {"coords": gen.grid, "z": z},
+            output_names=["rgb"],
+            dynamic={"coords": {0: "N"}, "z": {0: "B"}},
+            metadata=metadata,
+        )
         # Check a different N and B than exported with: the axes really are dynamic.
         from ..render.coords import grid
 
@@ -273,6 +312,7 @@ def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: 
 
 # --- eval of a finished run ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EvalReport:
     config: GlyphConfig
@@ -291,5 +331,9 @@ def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = 
     trained = build_models(config, dev)
     restore(payload, states={"generator": trained.generator, "decoder": trained.decoder}, where=str(path), rng=False)
     untrained = untrained_models(config, dev)
-    return EvalReport(config, int(payload["step"]), seeded_recovery(trained, config, count, seed),
-                      seeded_recovery(untrained, config, count, seed))
+    return EvalReport(
+        config,
+        int(payload["step"]),
+        seeded_recovery(trained, config, count, seed),
+        seeded_recovery(untrained, config, count, seed),
+    )

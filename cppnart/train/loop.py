@@ -64,9 +64,15 @@ def stop_on_interrupt() -> Iterator[_StopFlag]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_steps(step_fn: Callable[[int], dict[str, float]], *, start: int, stop: int,
-              every: Sequence[Every] = (), on_metrics: Callable[[int, dict[str, float]], None] | None = None,
-              on_interrupt: Callable[[int], None] | None = None) -> int:
+def run_steps(
+    step_fn: Callable[[int], dict[str, float]],
+    *,
+    start: int,
+    stop: int,
+    every: Sequence[Every] = (),
+    on_metrics: Callable[[int, dict[str, float]], None] | None = None,
+    on_interrupt: Callable[[int], None] | None = None,
+) -> int:
     """Run steps ``start`` .. ``stop - 1``; returns the number of completed steps (``stop``).
 
     ``step_fn(i)`` runs step i (0-based); after it, ``step = i + 1`` steps are complete and the

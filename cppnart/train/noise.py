@@ -27,16 +27,28 @@ def noise_steps(cfg: NoiseConfig, image_size: int) -> list:
     if cfg.gaussian > 0:
         steps.append(K.RandomGaussianNoise(mean=0.0, std=cfg.gaussian, p=1.0))
     if cfg.affine_p > 0:
-        steps.append(K.RandomAffine(degrees=cfg.degrees, translate=(cfg.translate, cfg.translate),
-                                    scale=(float(cfg.scale[0]), float(cfg.scale[1])), shear=(-cfg.shear, cfg.shear),
-                                    p=cfg.affine_p))
+        steps.append(
+            K.RandomAffine(
+                degrees=cfg.degrees,
+                translate=(cfg.translate, cfg.translate),
+                scale=(float(cfg.scale[0]), float(cfg.scale[1])),
+                shear=(-cfg.shear, cfg.shear),
+                p=cfg.affine_p,
+            )
+        )
     if cfg.perspective > 0 and cfg.perspective_p > 0:
         steps.append(K.RandomPerspective(distortion_scale=cfg.perspective, p=cfg.perspective_p))
     if cfg.elastic > 0 and cfg.elastic_p > 0:
         # The smoothing kernel must cover the displacement field's correlation length (~2 sigma each side).
         kernel = min(_odd(4 * cfg.elastic_sigma + 1), _odd(2 * image_size - 1))
-        steps.append(K.RandomElasticTransform(kernel_size=(kernel, kernel), sigma=(cfg.elastic_sigma, cfg.elastic_sigma),
-                                              alpha=(cfg.elastic, cfg.elastic), p=cfg.elastic_p))
+        steps.append(
+            K.RandomElasticTransform(
+                kernel_size=(kernel, kernel),
+                sigma=(cfg.elastic_sigma, cfg.elastic_sigma),
+                alpha=(cfg.elastic, cfg.elastic),
+                p=cfg.elastic_p,
+            )
+        )
     if cfg.crop > 0 and cfg.crop_p > 0:
         steps.append(K.RandomResizedCrop((image_size, image_size), scale=(1.0 - cfg.crop, 1.0), p=cfg.crop_p))
     if cfg.blur > 0 and cfg.blur_p > 0:

@@ -32,8 +32,11 @@ def _quiet() -> Any:
     try:
         for logger in loggers:
             logger.setLevel(logging.ERROR)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -41,9 +44,14 @@ def _quiet() -> Any:
             logger.setLevel(level)
 
 
-def export_onnx(module, inputs: dict[str, Any], *, output_names: list[str],
-                dynamic: dict[str, dict[int, str]] | None = None,
-                metadata: dict[str, Any] | None = None):
+def export_onnx(
+    module,
+    inputs: dict[str, Any],
+    *,
+    output_names: list[str],
+    dynamic: dict[str, dict[int, str]] | None = None,
+    metadata: dict[str, Any] | None = None,
+):
     """Export ``module(**inputs)``; ``inputs`` keys must be the forward's argument names.
 
     ``dynamic`` names the dynamic axes per input, e.g. ``{"z": {0: "B"}}``; dimensions that share
@@ -69,9 +77,16 @@ def export_onnx(module, inputs: dict[str, Any], *, output_names: list[str],
     try:
         with _quiet(), torch.no_grad():
             program = torch.onnx.export(
-                module, (), kwargs=dict(inputs), dynamo=True, input_names=list(inputs),
-                output_names=output_names, dynamic_shapes=dynamic_shapes, external_data=False,
-                optimize=True, verbose=False,
+                module,
+                (),
+                kwargs=dict(inputs),
+                dynamo=True,
+                input_names=list(inputs),
+                output_names=output_names,
+                dynamic_shapes=dynamic_shapes,
+                external_data=False,
+                optimize=True,
+                verbose=False,
             )
         proto = program.model_proto
     finally:

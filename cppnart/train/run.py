@@ -61,8 +61,9 @@ def total_steps(config: Any) -> int:
     return int(_get(config, STEPS_KEY[config.kind]))
 
 
-def resolve_run(cls: type, preset: Any | None, out: Path, *, resume: bool, steps: int | None = None,
-                seed: int | None = None) -> tuple[Any, dict[str, Any] | None]:
+def resolve_run(
+    cls: type, preset: Any | None, out: Path, *, resume: bool, steps: int | None = None, seed: int | None = None
+) -> tuple[Any, dict[str, Any] | None]:
     """The config to train in ``out`` and, on resume, the loaded checkpoint."""
     from .checkpoint import checkpoint_config, load_checkpoint
 
@@ -77,12 +78,14 @@ def resolve_run(cls: type, preset: Any | None, out: Path, *, resume: bool, steps
         config = checkpoint_config(payload, cls, str(out / CHECKPOINT))
         if preset is not None and (diff := _first_difference(_model_part(config), _model_part(preset))):
             key, theirs, mine = diff
-            raise UserError(f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
-                            f"'{preset.name}' has {mine}; resume without --preset or choose another --out")
+            raise UserError(
+                f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
+                f"'{preset.name}' has {mine}; resume without --preset or choose another --out"
+            )
         if seed is not None and seed != _get(config, SEED_KEY[kind]):
             raise ParamError("seed", f"cannot change on --resume (the run uses seed {_get(config, SEED_KEY[kind])})")
     elif preset is None:
-        raise UserError(f"name a preset with --preset (see `cppnart presets`), or pass --resume")
+        raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
     else:
         config = preset if seed is None else _set(preset, SEED_KEY[kind], seed)
     if steps is not None:
@@ -95,8 +98,23 @@ def resolve_run(cls: type, preset: Any | None, out: Path, *, resume: bool, steps
 def _model_part(config: Any) -> dict[str, Any]:
     """What defines the model (not the training length, schedule, seed or name)."""
     table = to_dict(config)
-    for key in ("name", "description", "train", "schedule", "steps", "seed", "sample_every", "checkpoint_every",
-                "lr", "lr_final", "batch_pixels", "sample_count", "upscale_size", "render_scale", "data_limit"):
+    for key in (
+        "name",
+        "description",
+        "train",
+        "schedule",
+        "steps",
+        "seed",
+        "sample_every",
+        "checkpoint_every",
+        "lr",
+        "lr_final",
+        "batch_pixels",
+        "sample_count",
+        "upscale_size",
+        "render_scale",
+        "data_limit",
+    ):
         table.pop(key, None)
     return table
 

@@ -66,10 +66,23 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 class CPPN(nn.Module):
     """f(coords [N, 2], z [B, Z]) -> colour [B, N, C] in [0, 1]; see the module docstring."""
 
-    def __init__(self, *, z_dim: int, channels: int, width: int, activations: tuple[str, ...],
-                 output: str = "sigmoid", scale: float = 1.0, scale_z: bool = True, coords_bias: bool = False,
-                 fourier_features: int = 0, fourier_scale: float = 10.0, film: bool = False,
-                 train_size: int | None = None, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        z_dim: int,
+        channels: int,
+        width: int,
+        activations: tuple[str, ...],
+        output: str = "sigmoid",
+        scale: float = 1.0,
+        scale_z: bool = True,
+        coords_bias: bool = False,
+        fourier_features: int = 0,
+        fourier_scale: float = 10.0,
+        film: bool = False,
+        train_size: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.activations, self.output = tuple(activations), output
         self.scale, self.z_scale = float(scale), float(scale) if scale_z else 1.0
@@ -88,6 +101,22 @@ class CPPN(nn.Module):
         if train_size:  # the training grid is exactly the grid `cppnart render` uses at that size
             self.register_buffer("grid", pixel_coords(train_size, train_size), persistent=False)
         self._register_load_state_dict_pre_hook(_rename_legacy_keys)
+
+    @classmethod
+    def from_weights(cls, weights: CPPNWeights) -> CPPN:
+        """The torch twin of a numpy CPPN (no residual layers): the inverse of ``to_weights``."""
+        if weights.residual:
+            raise ValueError("residual CPPNs have no torch twin")
+        net = cls(z_dim=weights.z_dim, channels=weights.channels, width=weights.width,
+                  activations=weights.activations, output=weights.output, scale=weights.scale)
+        pairs = [(net.coords_in.weight, weights.w_coords.T), (net.z_in.weight, weights.w_z.T),  # type: ignore[union-attr]
+                 (net.z_in.bias, weights.b0), (net.out.weight, weights.w_out.T), (net.out.bias, weights.b_out)]  # type: ignore[union-attr]
+        for layer, (w, b) in zip(net.hidden, weights.hidden):
+            pairs += [(layer.weight, w.T), (layer.bias, b)]
+        with torch.no_grad():
+            for param, value in pairs:
+                param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+        return net
 
     def features(self, coords: torch.Tensor) -> torch.Tensor:
         """Layer 0's coordinate input [N, F]."""
@@ -111,8 +140,9 @@ class CPPN(nn.Module):
         batch = 1 if z is None else z.shape[0]
         return out.expand(batch, -1, -1)
 
-    def images(self, z: torch.Tensor, width: int | None = None, height: int | None = None,
-               coords: torch.Tensor | None = None) -> torch.Tensor:
+    def images(
+        self, z: torch.Tensor, width: int | None = None, height: int | None = None, coords: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """[B, C, H, W] images for latents z [B, Z] (default: the training size)."""
         width = width or self.train_size
         height = height or width
@@ -135,18 +165,37 @@ class CPPN(nn.Module):
         b_coords = _numpy(self.coords_in.bias) if self.coords_in.bias is not None else 0.0
         hidden = [(_numpy(layer.weight.T), _numpy(layer.bias)) for layer in self.hidden]
         if self.fourier:  # the sin features are a first CPPN layer of their own, with fixed weights
-            first = dict(scale=1.0, activations=("sin", *self.activations),
-                         w_coords=np.concatenate([_numpy(self.freqs), np.zeros((1, width_first), np.float32)]),
-                         w_z=np.zeros((w_z.shape[0], width_first), np.float32), b0=_numpy(self.phase))
+            first = dict(
+                scale=1.0,
+                activations=("sin", *self.activations),
+                w_coords=np.concatenate([_numpy(self.freqs), np.zeros((1, width_first), np.float32)]),
+                w_z=np.zeros((w_z.shape[0], width_first), np.float32),
+                b0=_numpy(self.phase),
+            )
             if self.z_in is not None:
                 raise ValueError("a Fourier-feature CPPN with a latent has no CPPNWeights form")
-            hidden = [(_numpy(self.coords_in.weight.T), np.asarray(b_coords + np.zeros(
-                self.coords_in.out_features), np.float32))] + hidden
+            hidden = [
+                (
+                    _numpy(self.coords_in.weight.T),
+                    np.asarray(b_coords + np.zeros(self.coords_in.out_features), np.float32),
+                )
+            ] + hidden
         else:
-            first = dict(scale=self.scale, activations=self.activations, w_coords=_numpy(self.coords_in.weight.T),
-                         w_z=w_z, b0=np.asarray(b_coords + b_z + np.zeros(self.coords_in.out_features), np.float32))
-        return CPPNWeights(output=self.output, residual=False, hidden=tuple(hidden), w_out=_numpy(self.out.weight.T),
-                           b_out=_numpy(self.out.bias), **first)
+            first = dict(
+                scale=self.scale,
+                activations=self.activations,
+                w_coords=_numpy(self.coords_in.weight.T),
+                w_z=w_z,
+                b0=np.asarray(b_coords + b_z + np.zeros(self.coords_in.out_features), np.float32),
+            )
+        return CPPNWeights(
+            output=self.output,
+            residual=False,
+            hidden=tuple(hidden),
+            w_out=_numpy(self.out.weight.T),
+            b_out=_numpy(self.out.bias),
+            **first,
+        )
 
 
 def _rename_legacy_keys(state: dict, prefix: str, *args: object) -> None:
@@ -154,11 +203,11 @@ def _rename_legacy_keys(state: dict, prefix: str, *args: object) -> None:
     for key in list(state):
         if not key.startswith(prefix):
             continue
-        rest = key[len(prefix):]
+        rest = key[len(prefix) :]
         if rest.startswith("message_in."):
-            state[prefix + "z_in." + rest[len("message_in."):]] = state.pop(key)
+            state[prefix + "z_in." + rest[len("message_in.") :]] = state.pop(key)
         elif rest.startswith("layers."):
-            index, tail = rest[len("layers."):].split(".", 1)
+            index, tail = rest[len("layers.") :].split(".", 1)
             fourier = prefix + "freqs" in state
             i = int(index) - (1 if fourier else 0)
             state[prefix + (f"hidden.{i}." if i >= 0 else "coords_in.") + tail] = state.pop(key)

@@ -21,8 +21,17 @@ from .cppn import CPPN
 
 def build_generator(config: GanVaeConfig) -> CPPN:
     g = config.generator
-    return CPPN(z_dim=config.z_dim, channels=config.channels, width=g.width, activations=g.activations,
-                output=g.output, scale=g.scale, scale_z=True, coords_bias=False, train_size=config.crop)
+    return CPPN(
+        z_dim=config.z_dim,
+        channels=config.channels,
+        width=g.width,
+        activations=g.activations,
+        output=g.output,
+        scale=g.scale,
+        scale_z=True,
+        coords_bias=False,
+        train_size=config.crop,
+    )
 
 
 class Encoder(nn.Module):

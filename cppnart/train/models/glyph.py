@@ -17,6 +17,7 @@ import torch.nn as nn
 from ...configs.glyph import GlyphConfig
 from .cppn import CPPN
 
+
 class ConvGlyphGenerator(nn.Module):
     """The reference stack: message as a 1x1 map, ConvTranspose2d(k5, s2, p1) + BatchNorm +
     LeakyReLU per hidden layer, a last ConvTranspose2d to the image channels, sigmoid."""
@@ -27,8 +28,11 @@ class ConvGlyphGenerator(nn.Module):
         sizes = [config.message_size, *gen.channels]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(sizes, sizes[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 5, stride=2, padding=1),
-                       nn.BatchNorm2d(c_out), nn.LeakyReLU(gen.negative_slope)]
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 5, stride=2, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(gen.negative_slope),
+            ]
         layers += [nn.ConvTranspose2d(sizes[-1], config.channels, 5, stride=2, padding=1), nn.Sigmoid()]
         self.net = nn.Sequential(*layers)
 
@@ -49,8 +53,11 @@ class GlyphDecoder(nn.Module):
         layers: list[nn.Module] = []
         side = config.image_size
         for c_in, c_out in zip(sizes, sizes[1:]):
-            layers += [nn.Conv2d(c_in, c_out, 5, stride=2, padding=2), nn.BatchNorm2d(c_out),
-                       nn.LeakyReLU(dec.negative_slope)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 5, stride=2, padding=2),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(dec.negative_slope),
+            ]
             side = (side + 1) // 2  # k5 s2 p2 halves, rounding up
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(sizes[-1] * side * side, config.message_size)
@@ -65,5 +72,14 @@ def build_generator(config: GlyphConfig) -> nn.Module:
     gen = config.generator
     if gen.type == "conv":
         return ConvGlyphGenerator(config)
-    return CPPN(z_dim=config.message_size, channels=config.channels, width=gen.width, activations=gen.activations,
-                output="sigmoid", scale=gen.scale, scale_z=False, film=True, train_size=config.image_size)
+    return CPPN(
+        z_dim=config.message_size,
+        channels=config.channels,
+        width=gen.width,
+        activations=gen.activations,
+        output="sigmoid",
+        scale=gen.scale,
+        scale_z=False,
+        film=True,
+        train_size=config.image_size,
+    )
