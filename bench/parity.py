@@ -1,6 +1,6 @@
 """Print the parity table: max |backend - numpy| for every activation x output x backend.
 
-    python bench/parity.py
+python bench/parity.py
 """
 
 from __future__ import annotations

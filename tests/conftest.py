@@ -16,8 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 HERE = Path(__file__).parent
-_NEEDS_TORCH = re.compile(r'^(import torch|import kornia|from cppnart\.train)|one_torch_thread|"train", "(glyph|ganvae|fit)"',
-                          re.M)
+_NEEDS_TORCH = re.compile(
+    r'^(import torch|import kornia|from cppnart\.train)|one_torch_thread|"train", "(glyph|ganvae|fit)"', re.M
+)
 TORCH_MODULES = {p.name for p in HERE.glob("test_*.py") if _NEEDS_TORCH.search(p.read_text(encoding="utf-8"))}
 HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("kornia") is not None
 collect_ignore = [] if HAVE_TORCH else sorted(TORCH_MODULES)
@@ -27,6 +28,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in TORCH_MODULES:
             item.add_marker(pytest.mark.torch)
+
 
 TINY_PRESET = """
 description = "tiny test net"

@@ -31,7 +31,7 @@ def test_no_import_cycles_between_modules():
             if not imported.startswith("cppnart.") or imported in ("cppnart",):
                 continue
             if state.get(imported) == 1:
-                cycle = path[path.index(imported):] + [imported] if imported in path else [module, imported]
+                cycle = path[path.index(imported) :] + [imported] if imported in path else [module, imported]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if state.get(imported) is None:
                 visit(imported, [*path, imported])

@@ -91,6 +91,7 @@ def test_empty_folder_and_unreadable_image_are_user_errors(tmp_path):
 
 
 def test_builtin_digits_are_varied_labelled_and_reproducible():
+    pytest.importorskip("scipy")  # the elastic warps of builtin:digits (train extra)
     images, labels = synthetic_digits(200, seed=3)
     assert images.shape == (200, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
     assert images.min() >= 0 and images.max() <= 1
@@ -115,6 +116,7 @@ def test_builtin_digits_are_varied_labelled_and_reproducible():
 
 
 def test_builtin_digits_through_load_images_limit_and_channels():
+    pytest.importorskip("scipy")  # the elastic warps of builtin:digits (train extra)
     data = load_images("builtin:digits", channels=3, limit=30)
     assert data.images.shape == (30, 3, 28, 28) and len(data.labels) == 30
     assert np.array_equal(data.images[:, 0], data.images[:, 2])

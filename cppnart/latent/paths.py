@@ -4,7 +4,7 @@
 (5, 2)
 >>> round(float(ease("smooth", 0.5)), 6)
 0.5
->>> slerp(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.5).round(4).tolist()
+>>> [round(float(v), 4) for v in slerp(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.5)]
 [0.7071, 0.7071]
 """
 

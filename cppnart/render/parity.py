@@ -21,8 +21,17 @@ Backend = Callable[[CPPNWeights, np.ndarray, np.ndarray], np.ndarray]
 def probe_weights(activation: str, output: str, seed: int = 0) -> CPPNWeights:
     """A tiny net with ``activation`` on both hidden layers and ``output`` on top; weights small
     enough that no activation saturates, so every difference shows."""
-    config = CPPNConfig(z_dim=3, channels=3, width=8, depth=2, activations=(activation,), output=output, scale=2.0,
-                        init_scale=0.7, bias_scale=0.3)
+    config = CPPNConfig(
+        z_dim=3,
+        channels=3,
+        width=8,
+        depth=2,
+        activations=(activation,),
+        output=output,
+        scale=2.0,
+        init_scale=0.7,
+        bias_scale=0.3,
+    )
     return replace(random_weights(config, seed), activations=(activation, activation))
 
 

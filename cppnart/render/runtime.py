@@ -54,7 +54,8 @@ def providers_for(device: str, available: list[str]) -> list[str]:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
         raise UserError(
-            "--device cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime && pip install '.[gpu]' from the cppnart folder"
+            "--device cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime, then "
+            "pip install '.[gpu]' from the cppnart folder"
         )
     return ["CPUExecutionProvider"]
 

@@ -107,10 +107,21 @@ class CPPN(nn.Module):
         """The torch twin of a numpy CPPN (no residual layers): the inverse of ``to_weights``."""
         if weights.residual:
             raise ValueError("residual CPPNs have no torch twin")
-        net = cls(z_dim=weights.z_dim, channels=weights.channels, width=weights.width,
-                  activations=weights.activations, output=weights.output, scale=weights.scale)
-        pairs = [(net.coords_in.weight, weights.w_coords.T), (net.z_in.weight, weights.w_z.T),  # type: ignore[union-attr]
-                 (net.z_in.bias, weights.b0), (net.out.weight, weights.w_out.T), (net.out.bias, weights.b_out)]  # type: ignore[union-attr]
+        net = cls(
+            z_dim=weights.z_dim,
+            channels=weights.channels,
+            width=weights.width,
+            activations=weights.activations,
+            output=weights.output,
+            scale=weights.scale,
+        )
+        pairs = [
+            (net.coords_in.weight, weights.w_coords.T),
+            (net.z_in.weight, weights.w_z.T),  # type: ignore[union-attr]
+            (net.z_in.bias, weights.b0),
+            (net.out.weight, weights.w_out.T),
+            (net.out.bias, weights.b_out),
+        ]  # type: ignore[union-attr]
         for layer, (w, b) in zip(net.hidden, weights.hidden):
             pairs += [(layer.weight, w.T), (layer.bias, b)]
         with torch.no_grad():
