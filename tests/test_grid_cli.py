@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cppnart.cli import app
-from cppnart.latent.files import read_grid_cells
+from cppnart.io.metadata import read_grid
 from cppnart.render.sheets import cell_origin
 
 from .conftest import files_in
@@ -46,7 +46,7 @@ def test_seed_cells_are_the_renders_of_those_seeds(runner, work):
     assert result.exit_code == 0, result.output
     assert "cppnart render" in result.output and "--seed 5" in result.output  # the printed legend
     sheet = pixels(work / "out/sheet.png")
-    cells = read_grid_cells(work / "out/sheet.png")
+    cells = read_grid(work / "out/sheet.png")["cells"]
     assert [c["seed"] for c in cells] == [3, 4, 5, 6] and [c["label"] for c in cells] == [
         f"seed {s}" for s in range(3, 7)
     ]
@@ -127,7 +127,7 @@ def test_fixed_weights_explore_one_network(runner, work):
         "out/sheet.png",
     )
     assert result.exit_code == 0, result.output
-    cells = read_grid_cells(work / "out/sheet.png")
+    cells = read_grid(work / "out/sheet.png")["cells"]
     assert [c["weights_seed"] for c in cells] == [9, 9]
     labelled = run(
         runner,

@@ -15,9 +15,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
+from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
-    DEFAULT_CHUNK_VALUE,
     CenterOption,
     ChunkOption,
     Device,
@@ -104,7 +104,7 @@ def grid(
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
-    chunk: ChunkOption = DEFAULT_CHUNK_VALUE,
+    chunk: ChunkOption = DEFAULT_CHUNK,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -139,8 +139,6 @@ def grid(
         names = [
             path.name if len(z) == 1 else f"{path.name}[{row}]" for path, z in zip(latents, zs) for row in range(len(z))
         ]
-        if sum(len(z) for z in zs) > MAX_CELLS:
-            raise UserError(f"the latents make more than {MAX_CELLS} cells; split them over several sheets")
         with progress(len(names), f"{len(names)} cells", not quiet) as advance:
             sheet = make_grid(net, latents=np.concatenate(zs), labels=names, on_cell=advance, **layout)
     else:

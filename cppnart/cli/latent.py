@@ -9,7 +9,7 @@ import typer
 
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from .options import Ease, JsonOption, NpyOut, PathKind, Prior, QuietOption
+from .options import Ease, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption
 from .output import check_output, emit, user_errors
 
 app = typer.Typer(
@@ -142,12 +142,7 @@ def lerp(
         Optional[float],
         typer.Option("--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead."),
     ] = None,
-    path: Annotated[
-        PathKind,
-        typer.Option(  # type: ignore[valid-type]
-            "--path", help="slerp keeps a typical length; lerp is the straight line."
-        ),
-    ] = PathKind.slerp,  # type: ignore[attr-defined]
+    path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
     ease: Annotated[
         Ease,
         typer.Option(  # type: ignore[valid-type]

@@ -11,9 +11,9 @@ import typer
 
 from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
+from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
-    DEFAULT_CHUNK_VALUE,
     CenterOption,
     ChunkOption,
     Device,
@@ -24,6 +24,7 @@ from .options import (
     ModelOption,
     OnnxDeviceOption,
     PathKind,
+    PathOption,
     QuietOption,
     SeedOption,
     SupersampleOption,
@@ -98,12 +99,7 @@ def morph(
             "smooth = ease in and out."
         ),
     ] = Ease.smooth,  # type: ignore[attr-defined]
-    path: Annotated[
-        PathKind,
-        typer.Option(  # type: ignore[valid-type]
-            "--path", help="slerp keeps latents at a typical length; lerp is the straight line."
-        ),
-    ] = PathKind.slerp,  # type: ignore[attr-defined]
+    path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
     loop: Annotated[
         bool, typer.Option("--loop/--no-loop", help="Return to the first keyframe so the animation repeats seamlessly.")
     ] = False,
@@ -111,7 +107,7 @@ def morph(
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
-    chunk: ChunkOption = DEFAULT_CHUNK_VALUE,
+    chunk: ChunkOption = DEFAULT_CHUNK,
     batch: Annotated[
         Optional[int],
         typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False),

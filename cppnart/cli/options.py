@@ -13,7 +13,6 @@ from ..configs.devices import DEVICES
 from ..configs.presets import DEFAULT_PRESET
 from ..io.animation import GIF_STRATEGIES
 from ..latent.paths import EASINGS, PATHS
-from ..render.bands import DEFAULT_CHUNK
 
 # Choices as str Enums for Typer, built from the library's own tuples so the two cannot drift.
 Device = Enum("Device", {v: v for v in DEVICES}, type=str)  # type: ignore[misc]
@@ -52,7 +51,11 @@ SupersampleOption = Annotated[
 ]
 ChunkOption = Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")]
 OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
-DEFAULT_CHUNK_VALUE = DEFAULT_CHUNK
+
+PathOption = Annotated[
+    PathKind,  # type: ignore[valid-type]
+    typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line."),
+]
 
 # --- outputs and reporting ------------------------------------------------------------------
 NpyOut = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]

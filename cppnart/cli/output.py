@@ -17,15 +17,7 @@ from ..errors import ParamError, UserError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Library parameter -> the flag users type, where the two differ.
-FLAGS = {
-    "width": "--res",
-    "height": "--res",
-    "z": "--z",
-    "images": "IMAGES",
-    "cells": "the grid's cells",
-    "keyframes": "KEYFRAMES",
-    "dim": "--dim",
-}
+FLAGS = {"width": "--res", "height": "--res"}
 
 
 def flag_for(param: str) -> str:

@@ -63,9 +63,7 @@ def start_run(
 ) -> tuple[Any, Any]:
     """The same first steps for every family: preset, run folder, resume, --steps, --seed, torch."""
     from ..configs.presets import KINDS, load_preset
-    from ..train.run_folder import check_run_folder
 
-    check_run_folder(out, resume)  # before torch is imported: a bad --out costs nothing
     config = load_preset(preset) if preset is not None else None
     if config is None and not resume:
         config = load_preset(DEFAULT_PRESETS[kind])

@@ -11,12 +11,6 @@ from ..io.metadata import read_grid, read_recipe
 from .io import as_batch, load_z
 
 
-def read_grid_cells(path: str | Path) -> list[dict] | None:
-    """The cells of a `cppnart grid` sheet (each with label, seed and z), or None for other files."""
-    sheet = read_grid(path)
-    return None if sheet is None else sheet["cells"]
-
-
 def read_latents(path: str | Path, z_dim: int | None = None) -> np.ndarray:
     """Latents [B, Z] from a ``.npy`` file, a PNG rendered by cppnart (its recipe's z), or a
     grid sheet made by `cppnart grid` (one row per cell, in cell order)."""
@@ -24,9 +18,9 @@ def read_latents(path: str | Path, z_dim: int | None = None) -> np.ndarray:
     if path.suffix.lower() == ".png":
         if not path.is_file():
             raise UserError(f"image '{path}' not found")
-        cells = read_grid_cells(path)
-        if cells is not None:
-            z = np.asarray([c["z"] for c in cells], dtype=np.float32)
+        sheet = read_grid(path)
+        if sheet is not None:
+            z = np.asarray([c["z"] for c in sheet["cells"]], dtype=np.float32)
         else:
             z = np.asarray(read_recipe(path)["z"], dtype=np.float32)
         return as_batch(z, z_dim if z_dim is not None else z.shape[-1], what=f"the latent in '{path}'")

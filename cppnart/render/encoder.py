@@ -23,13 +23,14 @@ from ..io.run_files import ENCODER_FILE, STATS_FILE, load_latent_stats, read_sum
 from ..latent.io import latent_rng
 
 
-def _run_folder(model: str | Path) -> Path:
+def _run_folder(model: str | Path, needs: str, why: str) -> Path:
+    """The run folder ``model`` names (the folder, or a file in it) that holds ``needs``."""
     path = Path(model)
     folder = path if path.is_dir() else path.parent
-    if not (folder / ENCODER_FILE).is_file():
+    if not (folder / needs).is_file():
         raise UserError(
-            f"'{model}' is not a GAN+VAE run folder (no {ENCODER_FILE}); "
-            "pass the --out folder of `cppnart train ganvae`"
+            f"{why} needs a GAN+VAE run folder holding {needs}; '{model}' has none "
+            "(pass the --out folder of `cppnart train ganvae`)"
         )
     return folder
 
@@ -42,7 +43,7 @@ class RunEncoder:
 
         from .runtime import create_session
 
-        self.folder = _run_folder(model)
+        self.folder = _run_folder(model, ENCODER_FILE, "encoding")
         data = (self.folder / ENCODER_FILE).read_bytes()
         try:
             meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
@@ -76,13 +77,7 @@ class RunEncoder:
 
 def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray:
     """Latents [count, Z] from the gaussian fitted to a run's encoded training data."""
-    path = Path(model)
-    folder = path if path.is_dir() else path.parent
-    if not (folder / STATS_FILE).is_file():
-        raise UserError(
-            f"--from-data needs a GAN+VAE run folder holding {STATS_FILE}; '{model}' has none "
-            "(train it with `cppnart train ganvae`)"
-        )
+    folder = _run_folder(model, STATS_FILE, "--from-data")
     try:
         mean, cov = load_latent_stats(folder)
     except (OSError, ValueError, KeyError) as exc:

@@ -61,8 +61,7 @@ class Model:
         config = self.metadata.get("config")
         if not self.from_preset or not config:
             return self
-        cfg = from_dict(CPPNConfig, json.loads(config), "the model's config")
-        return model_from_config(cfg, seed, self.source, self.device)
+        return model_from_table(json.loads(config), seed, self.source, self.device, "the model's config")
 
     # --- what the file says about itself -------------------------------------------------
     @property
@@ -255,14 +254,20 @@ def load_model(source: str | Path, seed: int | None = None, device: str = "auto"
     return model_from_config(config, draw_seed() if seed is None else seed, source, device)
 
 
+def model_from_table(table: dict[str, Any], seed: int, source: str, device: str, where: str) -> Model:
+    """Random weights for a CPPN config given as a table (a model's metadata, an image's recipe)."""
+    config = from_dict(CPPNConfig, table, where)
+    config.validate(where)
+    return model_from_config(config, seed, source, device)
+
+
 def model_from_recipe(recipe: dict[str, Any], device: str = "auto") -> Model:
     """Rebuild the model an image was made with, from the recipe in its PNG metadata."""
     config = recipe.get("config")
     if isinstance(config, dict) and config.get("kind", "cppn") == "cppn" and recipe.get("seed") is not None:
         # The full architecture travels with the image: it renders again even if the preset file moved.
-        cfg = from_dict(CPPNConfig, config, "the image's recipe")
-        cfg.validate("the image's recipe")
-        return model_from_config(cfg, int(recipe["seed"]), str(recipe.get("model", cfg.name)), device)
+        name = str(recipe.get("model", config.get("name", "cppn")))
+        return model_from_table(config, int(recipe["seed"]), name, device, "the image's recipe")
     source = recipe.get("model")
     if not source:
         raise UserError("the image's recipe names no model; pass MODEL explicitly")

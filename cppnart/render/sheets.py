@@ -245,7 +245,7 @@ def grid(
         z_all = np.concatenate([model.sample_z(s) for s in cell_seeds])  # type: ignore[arg-type]
         names = [f"seed {s}" for s in cell_seeds]
     if len(z_all) > MAX_CELLS:
-        raise ParamError("cells", f"{len(z_all)} are more than {MAX_CELLS}; split them over several sheets")
+        raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
     if nets is None:
         images = list(render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell))

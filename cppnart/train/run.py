@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import Any
 
 from ..configs.schema import to_dict
 from ..errors import ParamError, UserError
-from ..io.atomic import atomic_output
 from .loop import Every
 from .run_folder import CHECKPOINT, check_run_folder
 
@@ -136,9 +134,3 @@ def set_lr(optimizer: Any, lr: float) -> None:
     """Set every parameter group's rate: the schedule is a function of the step, not optimiser state."""
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def write_json(path: Path, data: Any) -> Path:
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return path
