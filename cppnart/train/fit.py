@@ -38,13 +38,10 @@ from .run_folder import CHECKPOINT
 
 def build_fit_cppn(config: FitConfig, generator: torch.Generator | None = None) -> CPPN:
     """The plain CPPN f(scale * (x, y, r)), or sin Fourier features of (x, y) first; no latent."""
-    return CPPN(
+    return CPPN.shaped_like(
+        config,
         z_dim=0,
         channels=config.channels,
-        width=config.width,
-        activations=config.activations,
-        output=config.output,
-        scale=config.scale,
         coords_bias=True,
         fourier_features=config.fourier_features,
         fourier_scale=config.fourier_scale,

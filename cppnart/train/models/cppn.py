@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,18 +104,24 @@ class CPPN(nn.Module):
         self._register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     @classmethod
+    def shaped_like(cls, arch: Any, *, z_dim: int, channels: int, **options: Any) -> CPPN:
+        """A CPPN with ``arch``'s width, activations, output and scale (a config table or ``CPPNWeights``)."""
+        return cls(
+            z_dim=z_dim,
+            channels=channels,
+            width=arch.width,
+            activations=arch.activations,
+            output=getattr(arch, "output", "sigmoid"),
+            scale=arch.scale,
+            **options,
+        )
+
+    @classmethod
     def from_weights(cls, weights: CPPNWeights) -> CPPN:
         """The torch twin of a numpy CPPN (no residual layers): the inverse of ``to_weights``."""
         if weights.residual:
             raise ValueError("residual CPPNs have no torch twin")
-        net = cls(
-            z_dim=weights.z_dim,
-            channels=weights.channels,
-            width=weights.width,
-            activations=weights.activations,
-            output=weights.output,
-            scale=weights.scale,
-        )
+        net = cls.shaped_like(weights, z_dim=weights.z_dim, channels=weights.channels)
         pairs = [
             (net.coords_in.weight, weights.w_coords.T),
             (net.z_in.weight, weights.w_z.T),  # type: ignore[union-attr]

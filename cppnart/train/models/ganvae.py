@@ -20,17 +20,8 @@ from .cppn import CPPN
 
 
 def build_generator(config: GanVaeConfig) -> CPPN:
-    g = config.generator
-    return CPPN(
-        z_dim=config.z_dim,
-        channels=config.channels,
-        width=g.width,
-        activations=g.activations,
-        output=g.output,
-        scale=g.scale,
-        scale_z=True,
-        coords_bias=False,
-        train_size=config.crop,
+    return CPPN.shaped_like(
+        config.generator, z_dim=config.z_dim, channels=config.channels, coords_bias=False, train_size=config.crop
     )
 
 

@@ -72,13 +72,10 @@ def build_generator(config: GlyphConfig) -> nn.Module:
     gen = config.generator
     if gen.type == "conv":
         return ConvGlyphGenerator(config)
-    return CPPN(
+    return CPPN.shaped_like(
+        gen,
         z_dim=config.message_size,
         channels=config.channels,
-        width=gen.width,
-        activations=gen.activations,
-        output="sigmoid",
-        scale=gen.scale,
         scale_z=False,
         film=True,
         train_size=config.image_size,
