@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
@@ -141,3 +143,16 @@ def test_no_preset_trains_the_family_default_and_no_run_is_an_error(runner, tmp_
     assert "no checkpoint.pt" in line and not (tmp_path / "run").exists()
     line = one_error_line(run(runner, "eval", "glyph", tmp_path))
     assert "no checkpoint" in line
+
+
+def test_eval_reports_the_look_of_the_glyphs(runner, cli_run):
+    folder, preset, out, _ = cli_run
+    result = run(runner, "eval", "glyph", out, "--count", "64", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for label in ("trained", "untrained"):
+        look = report[label]
+        assert 0.0 <= look["checkerboard"] <= 1.0 and 0.0 <= look["ink"] <= 1.0
+        assert look["diversity"] > 0.0
+    # training separates the messages' glyphs beyond what the noise blurs
+    assert report["trained"]["diversity"] > report["untrained"]["diversity"]

@@ -9,6 +9,7 @@ Ctrl-C checkpoints and says how to continue. torch is imported inside the comman
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -284,28 +285,39 @@ def eval_glyph(
     device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
 ) -> None:
-    """Message recovery under the training noise: R² and mean cosine, trained vs untrained."""
+    """Message recovery under the training noise (R², cosine) and the glyphs' look, trained vs untrained.
+
+    The look: checkerboard = share of image energy in period-2 patterns (strided-conv artefacts);
+    ink = share of the canvas that differs from the ground; diversity = distance between glyphs
+    of different messages over the distance the training noise moves one glyph.
+    """
     if count < 2:
         raise UserError(f"--count must be at least 2, got {count}")
     require_torch()
     from ..train.glyph import evaluate_run
 
     report = evaluate_run(run, count=count, seed=seed, device=device.value)
-    rows = {"trained": report.trained, "untrained": report.untrained}
+    rows = {
+        "trained": (report.trained, report.trained_look),
+        "untrained": (report.untrained, report.untrained_look),
+    }
     text = "\n".join(
         [
             f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
             f"{count} fresh messages under the training noise",
-            f"{'':10s} {'R²':>8s} {'cosine':>8s}",
+            f"{'':10s} {'R²':>8s} {'cosine':>8s} {'checker':>8s} {'ink':>8s} {'diversity':>9s}",
         ]
-        + [f"{label:10s} {s.r2:8.4f} {s.cosine:8.4f}" for label, s in rows.items()]
+        + [
+            f"{label:10s} {r.r2:8.4f} {r.cosine:8.4f} {look.checkerboard:8.4f} {look.ink:8.3f} {look.diversity:9.2f}"
+            for label, (r, look) in rows.items()
+        ]
     )
     emit(
         {
             "preset": report.config.name,
             "step": report.step,
             "count": count,
-            **{label: {"r2": s.r2, "cosine": s.cosine} for label, s in rows.items()},
+            **{label: {**asdict(r), **asdict(look)} for label, (r, look) in rows.items()},
         },
         text,
         as_json,

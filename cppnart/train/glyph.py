@@ -25,6 +25,7 @@ import torch.nn as nn
 from ..configs.glyph import GlyphConfig
 from ..configs.schema import to_dict
 from ..io.atomic import atomic_output
+from ..render.look import checkerboard_share, diversity, ink_coverage
 from ..render.sheets import save_sheet
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .device import choose_device
@@ -314,11 +315,43 @@ def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: 
 
 
 @dataclass(frozen=True)
+class Look:
+    """How the glyphs look (``cppnart.render.look``): what R² cannot tell."""
+
+    checkerboard: float  # share of image energy in period-2 patterns
+    ink: float  # share of the canvas covered by marks
+    diversity: float  # distance between messages' glyphs over distance under the noise
+
+
+@dataclass(frozen=True)
 class EvalReport:
     config: GlyphConfig
     step: int
     trained: Recovery
     untrained: Recovery
+    trained_look: Look
+    untrained_look: Look
+
+
+def glyph_look(models: GlyphModels, config: GlyphConfig, count: int, seed: int, copies: int = 4) -> Look:
+    """The look of ``count`` glyphs of fresh messages (at most 256), each also under ``copies`` noise draws."""
+    device = next(models.generator.parameters()).device
+    count = min(count, 256)
+    modes = (models.generator.training, models.noise.training)
+    models.generator.eval()
+    models.noise.train()  # kornia augmentations draw noise only in training mode
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+            torch.manual_seed(seed)
+            gen = torch.Generator().manual_seed(seed + SAMPLE_SEED_OFFSET)
+            clean = models.generator.images(torch.randn(count, config.message_size, generator=gen).to(device))
+            noisy = torch.stack([models.noise(clean) for _ in range(copies)])
+    finally:
+        models.generator.train(modes[0])
+        models.noise.train(modes[1])
+    clean_np = clean.permute(0, 2, 3, 1).cpu().numpy()
+    noisy_np = noisy.permute(0, 1, 3, 4, 2).cpu().numpy()
+    return Look(checkerboard_share(clean_np), ink_coverage(clean_np), diversity(clean_np, noisy_np))
 
 
 def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = "auto") -> EvalReport:
@@ -336,4 +369,6 @@ def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = 
         int(payload["step"]),
         seeded_recovery(trained, config, count, seed),
         seeded_recovery(untrained, config, count, seed),
+        glyph_look(trained, config, count, seed),
+        glyph_look(untrained, config, count, seed),
     )
