@@ -156,3 +156,31 @@ def test_eval_reports_the_look_of_the_glyphs(runner, cli_run):
         assert look["diversity"] > 0.0
     # training separates the messages' glyphs beyond what the noise blurs
     assert report["trained"]["diversity"] > report["untrained"]["diversity"]
+
+
+def test_z_fit_finds_the_message_of_a_glyph_the_trained_generator_drew(runner, cli_run, tmp_path):
+    """The glyph post's experiment, end to end: the trained generator reaches its own glyphs; a random one does not."""
+    folder, preset, out, _ = cli_run
+    np.save(tmp_path / "m.npy", np.random.default_rng(5).standard_normal(8).astype(np.float32))
+    drawn = run(runner, "render", out, "--z", tmp_path / "m.npy", "--res", "16x16", "-o", tmp_path / "glyph.png")
+    assert drawn.exit_code == 0, drawn.output
+    result = run(
+        runner, "z", "fit", tmp_path / "glyph.png", "--model", out, "-o", tmp_path / "z.npy",
+        "--sheet", tmp_path / "fit.png", "--steps", "120", "--restarts", "2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["mse"] < 0.5 * report["mse_random"]
+    assert np.load(tmp_path / "z.npy").shape == (8,)
+    assert Image.open(tmp_path / "fit.png").size[1] > 3 * 16  # three rows: targets, fits, random fits
+
+
+def test_z_fit_bad_input(runner, cli_run, tmp_path):
+    folder, preset, out, _ = cli_run
+    conv = run(runner, "z", "fit", "builtin:digits", "--model", out, "--size", "0", "-o", tmp_path / "z.npy")
+    assert "size" in one_error_line(conv)
+    missing = run(runner, "z", "fit", tmp_path / "nope.png", "--model", out, "-o", tmp_path / "z.npy")
+    assert "not found" in one_error_line(missing)
+    count = run(runner, "z", "fit", "builtin:digits", "--model", out, "--count", "0", "-o", tmp_path / "z.npy")
+    assert "--count" in one_error_line(count)
+    assert not (tmp_path / "z.npy").exists()

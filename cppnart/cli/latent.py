@@ -226,3 +226,83 @@ def encode(
     encoder = RunEncoder(model)
     z = encoder.encode(np.stack([encoder.load(path, invert) for path in images]))
     _write(out, z, as_json, quiet, f" from {len(images)} image(s)")
+
+
+def _fit_targets(sources: list[str], channels: int, size: int, count: int) -> Any:
+    """[N, C, size, size] targets: image files, or one data source (builtin:digits, IDX, folder)."""
+    import numpy as np
+
+    from ..io.images import crop_resize, load_images, looks_like_data_source, open_image
+
+    if len(sources) == 1 and looks_like_data_source(sources[0]):
+        return load_images(sources[0], channels=channels, resize=size, limit=count).images[:count]
+    planes = [np.asarray(crop_resize(open_image(path, channels), size), dtype=np.float32) / 255.0 for path in sources]
+    stack = np.stack(planes)
+    return stack[:, None] if channels == 1 else stack.transpose(0, 3, 1, 2)
+
+
+@app.command(
+    "fit",
+    epilog="Examples: cppnart z fit builtin:digits --count 8 --model runs/glyphs -o z.npy --sheet fit.png    "
+    "cppnart z fit photo.jpg --model sine --seed 3 -o z.npy",
+)
+@user_errors
+def fit(
+    targets: Annotated[
+        list[str], typer.Argument(help="Image file(s), or one data source: builtin:digits, an IDX file, a folder.")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A glyph or ganvae run folder, or a CPPN preset (with --seed).")
+    ],
+    out: NpyOut,
+    seed: Annotated[int, typer.Option(help="A preset's weight seed (and the random starts' seed).")] = 0,
+    count: Annotated[int, typer.Option(help="Images to take from a data source.")] = 8,
+    size: Annotated[
+        Optional[int],
+        typer.Option(help="Side the targets are fitted at. \\[default: the run's training size; 64 for presets]"),
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Adam steps on the latents.")] = 300,
+    restarts: Annotated[int, typer.Option(help="Random starts per image; the best is kept.")] = 4,
+    sheet: Annotated[
+        Optional[Path],
+        typer.Option(help="Also write a sheet: targets, the model's fits, a frozen random twin's fits (rows)."),
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Latents that make a frozen generator draw given images, against a random generator of its shape.
+
+    The experiment of [Glyphs]: the gap between the trained and the random generator's error says
+    how much training put such images within the generator's reach. The latents render with the
+    model as any others do (`cppnart render MODEL --z z.npy`).
+    """
+    import numpy as np
+
+    from .train import require_torch
+
+    check_output(out, (".npy",))
+    if sheet is not None:
+        check_output(sheet, (".png",))
+    if not 1 <= count <= 256:
+        raise UserError(f"--count must be between 1 and 256, got {count}")
+    require_torch()
+    from ..render.sheets import save_sheet
+    from ..train.zfit import fit_latents, load_generators
+
+    trained, twin = load_generators(model, seed, size)
+    wanted = _fit_targets(targets, trained.channels, trained.size, count)
+    fits = [fit_latents(g, wanted, steps=steps, seed=seed, restarts=restarts) for g in (trained, twin)]
+    if sheet is not None:
+        rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
+        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size))
+    _write(
+        out,
+        fits[0].z,
+        as_json,
+        quiet,
+        f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {len(wanted)} image(s)",
+        mse=fits[0].loss,
+        mse_random=fits[1].loss,
+        model=trained.name,
+        random_twin=twin.name,
+    )

@@ -39,6 +39,19 @@ class ImageSet:
         return self.images.shape[2], self.images.shape[3]
 
 
+def looks_like_data_source(source: str | Path) -> bool:
+    """True for what ``load_images`` reads as a set: a builtin set, a folder, an (optionally gzipped) IDX file.
+
+    >>> looks_like_data_source("builtin:digits"), looks_like_data_source("t10k-images-idx3-ubyte.gz")
+    (True, True)
+    >>> looks_like_data_source("photo.jpg")
+    False
+    """
+    text = str(source)
+    name = Path(text).name.removesuffix(".gz")
+    return text.startswith("builtin:") or Path(text).is_dir() or "-ubyte" in name or name.endswith(".idx")
+
+
 def load_images(
     source: str | Path, channels: int = 1, resize: int | None = None, limit: int | None = None, seed: int = 0
 ) -> ImageSet:

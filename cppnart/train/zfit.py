@@ -1,0 +1,176 @@
+"""``z fit``: optimise latents so a frozen generator draws given images.
+
+"Which z of this net looks most like my photo": gradient descent on the latents alone, the
+generator's weights fixed. The glyph post runs the same experiment against a frozen *random*
+generator of the same architecture; ``fit_latents`` is run on both so the gap says how much the
+training put the targets within the generator's reach.
+
+Generators: a glyph run (its generator), a ganvae run (its CPPN generator) or a CPPN preset with
+a weight seed (its random network, the numpy weights turned into the torch CPPN).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..configs.cppn import CPPNConfig
+from ..configs.ganvae import GanVaeConfig
+from ..configs.glyph import GlyphConfig
+from ..configs.presets import load_preset
+from ..errors import ParamError, UserError
+from ..graph.weights import random_weights
+from .checkpoint import checkpoint_config, load_checkpoint, restore
+from .models.cppn import CPPN
+from .run_folder import CHECKPOINT
+
+MAX_SIZE = 512  # z fit draws every target at this side on every step: larger is hours on a CPU
+RANDOM_TWIN_SEED = 1  # a run's twin: a generator of its architecture, freshly initialised from this seed
+RANDOM_TWIN_SEED_OFFSET = 1  # a preset's twin: the network of the next weight seed
+
+
+@dataclass
+class Generator:
+    """A frozen generator as z fit sees it: latents [N, Z] -> images [N, C, H, W] at ``size``."""
+
+    draw: Callable[[torch.Tensor], torch.Tensor]
+    z_dim: int
+    channels: int
+    size: int  # the side it draws (its training size; any size for a preset's CPPN)
+    name: str
+
+
+@dataclass(frozen=True)
+class LatentFit:
+    """What ``fit_latents`` found."""
+
+    z: np.ndarray  # [N, Z] float32
+    images: np.ndarray  # [N, H, W, C] in [0, 1], what the generator draws from z
+    loss: float  # final mean squared error against the targets
+    losses: list[float]  # per step
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def _cppn_generator(net: CPPN, size: int, name: str) -> Generator:
+    net = _frozen(net)
+    assert net.z_in is not None
+    return Generator(lambda z: net.images(z, size, size), net.z_in.in_features, net.out.out_features, size, name)
+
+
+def _run_generators(run: Path, size: int | None) -> tuple[Generator, Generator]:
+    from .models.ganvae import build_generator as build_ganvae_generator
+    from .models.glyph import build_generator as build_glyph_generator
+
+    path = run / CHECKPOINT if run.is_dir() else run
+    payload = load_checkpoint(path)
+    kind = payload["config"].get("kind")
+    config: GlyphConfig | GanVaeConfig
+    if kind == "glyph":
+        config = checkpoint_config(payload, GlyphConfig, str(path))
+        build, z_dim, native = build_glyph_generator, config.message_size, config.image_size
+    elif kind == "ganvae":
+        config = checkpoint_config(payload, GanVaeConfig, str(path))
+        build, z_dim, native = build_ganvae_generator, config.z_dim, config.crop
+    else:
+        raise UserError(f"'{run}' is a '{kind}' run; z fit needs a glyph or ganvae run, or a CPPN preset")
+    trained = build(config)
+    restore(payload, states={"generator": trained}, where=str(path), rng=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_TWIN_SEED)
+        untrained = build(config)
+    if isinstance(trained, CPPN):
+        side = native if size is None else size
+        return _cppn_generator(trained, side, f"{run}"), _cppn_generator(untrained, side, f"{run} (untrained)")
+    if size not in (None, native):
+        raise ParamError("size", f"this conv generator draws {native}x{native} only, got {size}")
+    trained, untrained = _frozen(trained), _frozen(untrained)
+    return (
+        Generator(trained, z_dim, config.channels, native, str(run)),
+        Generator(untrained, z_dim, config.channels, native, f"{run} (untrained)"),
+    )
+
+
+def load_generators(model: str | Path, seed: int = 0, size: int | None = None) -> tuple[Generator, Generator]:
+    """The generator ``model`` names and its frozen random twin of the same architecture.
+
+    ``model``: a glyph or ganvae run folder (or its checkpoint.pt): the twin is a freshly
+    initialised generator of the run's architecture. A CPPN preset: the network of weight seed
+    ``seed``, the twin another seed's.
+    """
+    if size is not None and not 1 <= size <= MAX_SIZE:
+        raise ParamError("size", f"must be between 1 and {MAX_SIZE} pixels, got {size}")
+    path = Path(model)
+    if path.is_dir() or path.suffix == ".pt":
+        return _run_generators(path, size)
+    config = load_preset(str(model))
+    if not isinstance(config, CPPNConfig):
+        raise UserError(f"preset '{model}' is a training recipe; train it and pass the run folder")
+    side = 64 if size is None else size
+    nets = [CPPN.from_weights(random_weights(config, s)) for s in (seed, seed + RANDOM_TWIN_SEED_OFFSET)]
+    return (
+        _cppn_generator(nets[0], side, f"{model} --seed {seed}"),
+        _cppn_generator(nets[1], side, f"{model} --seed {seed + RANDOM_TWIN_SEED_OFFSET}"),
+    )
+
+
+def fit_latents(
+    generator: Generator,
+    targets: np.ndarray,
+    steps: int = 300,
+    lr: float = 0.05,
+    prior: float = 1e-3,
+    seed: int = 0,
+    restarts: int = 4,
+) -> LatentFit:
+    """Latents that make ``generator`` draw ``targets`` [N, C, H, W] (at its size) most closely.
+
+    Adam on z alone; ``prior`` weights a pull towards N(0, I) so z stays where the generator was
+    trained (and renders sensibly elsewhere); ``restarts`` random starts per target, the best kept,
+    because a CPPN's loss surface in z has many basins.
+    """
+    for name, value in (("steps", steps), ("restarts", restarts)):
+        if value < 1:
+            raise ParamError(name, f"must be at least 1, got {value}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ParamError("lr", f"must be a positive number, got {lr}")
+    want = torch.as_tensor(targets, dtype=torch.float32)
+    if want.ndim != 4 or want.shape[1] != generator.channels or want.shape[2:] != (generator.size,) * 2:
+        raise ParamError(
+            "targets",
+            f"must be [N, {generator.channels}, {generator.size}, {generator.size}], got {tuple(want.shape)}",
+        )
+    n = want.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    z = (0.5 * torch.randn(restarts * n, generator.z_dim, generator=gen)).requires_grad_(True)
+    goal = want.repeat(restarts, 1, 1, 1)
+    optimiser = torch.optim.Adam([z], lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimiser.zero_grad()
+        per_image = F.mse_loss(generator.draw(z), goal, reduction="none").mean(dim=(1, 2, 3))
+        loss = per_image.mean() + prior * (z**2).mean()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(per_image.detach().view(restarts, n).min(0).values.mean()))
+    with torch.no_grad():
+        drawn = generator.draw(z)
+        errors = F.mse_loss(drawn, goal, reduction="none").mean(dim=(1, 2, 3)).view(restarts, n)
+        best = errors.argmin(0)
+        pick = best * n + torch.arange(n)
+        images = drawn[pick].permute(0, 2, 3, 1).clamp(0, 1).numpy()
+        return LatentFit(
+            z[pick].detach().numpy().astype(np.float32), images, float(errors.min(0).values.mean()), losses
+        )
