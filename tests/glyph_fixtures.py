@@ -41,6 +41,11 @@ TINY_CONV = TINY_GLYPH.replace('type = "cppn"', 'type = "conv"\nchannels = [16, 
     "image_size = 16", "image_size = 15"
 )
 
+# Strokes: 3 Bezier strokes per message, 16x16.
+TINY_STROKES = TINY_GLYPH.replace('type = "cppn"', 'type = "strokes"\nstrokes = 3').replace(
+    'activations = ["sin", "tanh"]\n', ""
+)
+
 
 def tiny_config(text: str = TINY_GLYPH, **train) -> GlyphConfig:
     config = parse_preset(text, "tiny", "tiny.toml")

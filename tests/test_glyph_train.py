@@ -14,11 +14,18 @@ from cppnart.configs.glyph import GlyphConfig
 from cppnart.render.coords import grid
 from cppnart.render.model import load_model
 from cppnart.train.checkpoint import load_checkpoint
-from cppnart.train.glyph import build_models, export_generator, seeded_recovery, train_glyph, untrained_models
+from cppnart.train.glyph import (
+    build_models,
+    export_generator,
+    glyph_look,
+    seeded_recovery,
+    train_glyph,
+    untrained_models,
+)
 from cppnart.train.loop import Every, Interrupted
 from cppnart.train.run import Callbacks, resolve_run
 
-from .glyph_fixtures import TINY_CONV, tiny_config
+from .glyph_fixtures import TINY_CONV, TINY_STROKES, tiny_config
 
 CPU = torch.device("cpu")
 
@@ -158,3 +165,26 @@ def test_conv_glyph_renders_at_native_size_unless_asked(tmp_path):
     big = runner.invoke(app, ["render", str(path), "--z", str(msg), "--res", "60x60", "-o", str(tmp_path / "big.png")])
     assert big.exit_code == 0, big.output
     assert Image.open(tmp_path / "big.png").size == (60, 60)
+
+
+def test_stroke_glyphs_learn_look_like_marks_and_export_faithfully(tmp_path):
+    config = tiny_config(TINY_STROKES, steps=60)
+    result = train_glyph(config, tmp_path / "run", device="cpu")
+    models = _trained_models(config, tmp_path / "run")
+    trained = seeded_recovery(models, config, 256, seed=1)
+    untrained = seeded_recovery(untrained_models(config, CPU), config, 256, seed=1)
+    assert trained.r2 > untrained.r2 + 0.05
+
+    look = glyph_look(models, config, 64, seed=1)
+    assert look.checkerboard < 0.01  # painted strokes leave no period-2 pattern
+    assert 0.02 < look.ink < 0.5  # marks on a ground: some ink, a minority of the canvas
+
+    model = load_model(result.model, device="cpu")
+    assert model.interface == "coords"
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = models.generator.eval().images(torch.from_numpy(z)).permute(0, 2, 3, 1).numpy()
+    assert np.max(np.abs(model.render(z, 16, 16) - expected)) < 1e-4
+    with torch.no_grad():
+        dense = models.generator(torch.from_numpy(grid(48, 40)), torch.from_numpy(z)).numpy().reshape(3, 40, 48, 1)
+    assert np.max(np.abs(model.render(z, 48, 40) - dense)) < 1e-4  # any size, not just the training grid

@@ -14,7 +14,7 @@ from .activations import check_activations
 from .schedule import LR_SCHEDULES, describe_lr, lr_at
 from .schema import check_channels
 
-GENERATOR_TYPES = ("conv", "cppn")
+GENERATOR_TYPES = ("conv", "cppn", "strokes")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class NoiseConfig:
 
 @dataclass(frozen=True)
 class GlyphGeneratorConfig:
-    """``conv``: the reference ConvTranspose2d stack; ``cppn``: a message-conditioned coordinate net."""
+    """``conv``: the reference ConvTranspose2d stack; ``cppn``: a message-conditioned coordinate net;
+    ``strokes``: a few Bezier strokes of ink per message, drawn at any resolution."""
 
     type: str = "cppn"
     # conv: message as a 1x1 map, one ConvTranspose2d(kernel 5, stride 2, padding 1) per entry
@@ -56,6 +57,11 @@ class GlyphGeneratorConfig:
     width: int = 64
     activations: tuple[str, ...] = ("sin", "tanh", "tanh", "tanh")
     scale: float = 3.0
+    # strokes: an MLP (2 x width, tanh) maps the message to `strokes` quadratic Bezier strokes, each
+    # with its width in stroke_width (a fraction of the canvas' half side), ink colour and opacity,
+    # painted over one learned ground colour. Ink is bounded by construction: marks on a ground.
+    strokes: int = 6
+    stroke_width: tuple[float, ...] = (0.03, 0.1)
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,15 @@ class GlyphConfig:
                     f"{where}: a conv generator with {len(gen.channels)} hidden layers draws {native}x{native} "
                     f"images, but 'image_size' is {self.image_size}; set image_size = {native} or change "
                     "'generator.channels'"
+                )
+        elif gen.type == "strokes":
+            if not 1 <= gen.strokes <= 64:
+                raise UserError(f"{where}: 'generator.strokes' must be between 1 and 64, got {gen.strokes}")
+            low_high = gen.stroke_width
+            if len(low_high) != 2 or not 0 < low_high[0] <= low_high[1] <= 1:
+                raise UserError(
+                    f"{where}: 'generator.stroke_width' must be [low, high] with 0 < low <= high <= 1, "
+                    f"got {list(low_high)}"
                 )
         else:
             if not gen.activations:

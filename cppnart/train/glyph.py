@@ -282,7 +282,7 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
         metadata.update(interface="coords", train_size=[config.image_size, config.image_size])
         proto = export_onnx(
             gen,
-            {"coords": gen.grid, "z": z},
+            {"coords": gen.grid.clone(), "z": z},  # a copy: an input aliasing a buffer can be frozen into the graph,
             output_names=["rgb"],
             dynamic={"coords": {0: "N"}, "z": {0: "B"}},
             metadata=metadata,

@@ -16,6 +16,7 @@ import torch.nn as nn
 
 from ...configs.glyph import GlyphConfig
 from .cppn import CPPN
+from .strokes import StrokeGlyphGenerator
 
 
 class ConvGlyphGenerator(nn.Module):
@@ -72,6 +73,8 @@ def build_generator(config: GlyphConfig) -> nn.Module:
     gen = config.generator
     if gen.type == "conv":
         return ConvGlyphGenerator(config)
+    if gen.type == "strokes":
+        return StrokeGlyphGenerator(config)
     return CPPN.shaped_like(
         gen,
         z_dim=config.message_size,
