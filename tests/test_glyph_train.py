@@ -25,7 +25,7 @@ from cppnart.train.glyph import (
 from cppnart.train.loop import Every, Interrupted
 from cppnart.train.run import Callbacks, resolve_run
 
-from .glyph_fixtures import TINY_CONV, TINY_STROKES, tiny_config
+from .glyph_fixtures import TINY_CONV, TINY_GLYPH, TINY_STROKES, tiny_config
 
 CPU = torch.device("cpu")
 
@@ -188,3 +188,27 @@ def test_stroke_glyphs_learn_look_like_marks_and_export_faithfully(tmp_path):
     with torch.no_grad():
         dense = models.generator(torch.from_numpy(grid(48, 40)), torch.from_numpy(z)).numpy().reshape(3, 40, 48, 1)
     assert np.max(np.abs(model.render(z, 48, 40) - dense)) < 1e-4  # any size, not just the training grid
+
+
+def test_layout_places_cppn_glyphs_by_their_message_and_exports(tmp_path):
+    config = tiny_config(TINY_GLYPH.replace('type = "cppn"', 'type = "cppn"\nlayout = true'))
+    torch.manual_seed(0)
+    generator = build_models(config, CPU).generator.eval()
+    z = torch.randn(64, 8, generator=torch.Generator().manual_seed(3))
+    coords = torch.from_numpy(grid(16, 16))
+    with torch.no_grad():
+        placed = generator.place(coords, z)  # [B, N, 2]
+        offsets = placed[:, len(coords) // 2 + 8] - coords[len(coords) // 2 + 8]  # where the centre pixel moved
+        # The glyph is the layout-free network read at the placed coordinates ...
+        layout, generator.layout = generator.layout, None
+        unplaced = torch.stack([generator(c, zi[None])[0] for c, zi in zip(placed[:4], z[:4])])
+        generator.layout = layout
+        assert torch.allclose(generator(coords, z[:4]), unplaced, atol=1e-5)
+    # ... and the placement differs from message to message: not every glyph centred on the origin.
+    assert offsets.norm(dim=1).std() > 0.1 and offsets.norm(dim=1).mean() > 0.2
+
+    path = export_generator(generator, config, tmp_path / "model.onnx")
+    model = load_model(path, device="cpu")
+    with torch.no_grad():
+        dense = generator(torch.from_numpy(grid(40, 24)), z[:3]).numpy().reshape(3, 24, 40, 1)
+    assert np.max(np.abs(model.render(z[:3].numpy(), 40, 24) - dense)) < 1e-4

@@ -57,6 +57,7 @@ class GlyphGeneratorConfig:
     width: int = 64
     activations: tuple[str, ...] = ("sin", "tanh", "tanh", "tanh")
     scale: float = 3.0
+    layout: bool = False  # cppn: the message also offsets, scales and rotates the glyph (not all centred)
     # strokes: an MLP (2 x width, tanh) maps the message to `strokes` quadratic Bezier strokes, each
     # with its width in stroke_width (a fraction of the canvas' half side), ink colour and opacity,
     # painted over one learned ground colour. Ink is bounded by construction: marks on a ground.

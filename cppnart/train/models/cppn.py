@@ -9,8 +9,11 @@ Layer 0 reads the coordinate features — ``scale * (x, y, r)``, or with ``fouri
 the 2m features sin(B [x, y] + phase) of Tancik et al.'s [Fourier features] (each random
 frequency once with phase 0 and once with pi/2) — plus ``z_in(z)`` (times ``scale`` too when
 ``scale_z``). Each later hidden layer is ``act(W h + b)``, or with ``film`` the message-driven
-``act((1 + gamma(z)) * (W h + b) + beta(z))``. Without FiLM the module is exactly a
-``CPPNWeights`` network, so it exports through the same builder random CPPNs use.
+``act((1 + gamma(z)) * (W h + b) + beta(z))``. With ``layout`` the latent also places the
+picture: a linear map of z gives an offset, a scale and a rotation applied to the coordinates
+first, so glyphs of different messages sit at different places, sizes and angles instead of all
+being centred on the origin. Without FiLM or layout the module is exactly a ``CPPNWeights``
+network, so it exports through the same builder random CPPNs use.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
 }
 check_backend("torch", ACTIVATIONS)
+
+
+LAYOUT_INIT = 1.0  # std of a layout output for z ~ N(0, I) at init: messages start spread out
+LAYOUT_OFFSET = 0.5  # offsets stay within half the canvas' half side
+LAYOUT_LOG_SCALE = 0.5  # scales stay within exp(+-0.5): 0.6x to 1.65x
 
 
 def activate(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -81,6 +89,7 @@ class CPPN(nn.Module):
         fourier_features: int = 0,
         fourier_scale: float = 10.0,
         film: bool = False,
+        layout: bool = False,
         train_size: int | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
@@ -97,6 +106,10 @@ class CPPN(nn.Module):
         self.z_in = nn.Linear(z_dim, width) if z_dim else None
         self.hidden = nn.ModuleList(nn.Linear(width, width) for _ in self.activations[1:])
         self.film = nn.ModuleList(nn.Linear(z_dim, 2 * width) for _ in self.activations[1:]) if film else None
+        self.layout = nn.Linear(z_dim, 4) if layout and z_dim else None  # offset x, y; log scale; angle
+        if self.layout is not None:
+            nn.init.normal_(self.layout.weight, std=LAYOUT_INIT / math.sqrt(z_dim), generator=generator)
+            nn.init.zeros_(self.layout.bias)
         self.out = nn.Linear(width, channels)
         self.train_size = train_size
         if train_size:  # the training grid is exactly the grid `cppnart render` uses at that size
@@ -137,14 +150,29 @@ class CPPN(nn.Module):
         return net
 
     def features(self, coords: torch.Tensor) -> torch.Tensor:
-        """Layer 0's coordinate input [N, F]."""
+        """Layer 0's coordinate input [..., N, F] for coordinates [..., N, 2]."""
         if self.fourier:
             return torch.sin(coords @ self.freqs + self.phase)
-        r = torch.sqrt((coords * coords).sum(dim=1, keepdim=True))
-        return torch.cat([coords, r], dim=1) * self.scale
+        r = torch.sqrt((coords * coords).sum(dim=-1, keepdim=True))
+        return torch.cat([coords, r], dim=-1) * self.scale
+
+    def place(self, coords: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Coordinates [N, 2] seen from each latent's layout, [B, N, 2]: c' = R(-angle) (c - offset) / scale."""
+        assert self.layout is not None
+        p = self.layout(z)  # [B, 4]
+        offset = LAYOUT_OFFSET * torch.tanh(p[:, None, :2])
+        scale = torch.exp(LAYOUT_LOG_SCALE * torch.tanh(p[:, 2:3]))[:, None]  # [B, 1, 1]
+        angle = math.pi * torch.tanh(p[:, 3])
+        cos, sin = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
+        rel = (coords[None] - offset) / scale
+        x, y = rel[..., 0], rel[..., 1]
+        return torch.stack([cos * x + sin * y, cos * y - sin * x], dim=-1)
 
     def forward(self, coords: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.coords_in(self.features(coords))[None]  # [1, N, W]
+        if self.layout is not None and z is not None:
+            h = self.coords_in(self.features(self.place(coords, z)))  # [B, N, W]
+        else:
+            h = self.coords_in(self.features(coords))[None]  # [1, N, W]
         if self.z_in is not None and z is not None:
             h = h + self.z_in(z * self.z_scale)[:, None, :]  # [B, N, W]
         h = activate(self.activations[0], h)
@@ -172,8 +200,10 @@ class CPPN(nn.Module):
 
     def to_weights(self) -> CPPNWeights:
         """The same function as numpy weights for ``graph.export.cppn_model`` (no FiLM)."""
-        if self.film is not None:
-            raise ValueError("a FiLM-conditioned CPPN is not a plain CPPNWeights network; export it with torch")
+        if self.film is not None or self.layout is not None:
+            raise ValueError(
+                "a FiLM- or layout-conditioned CPPN is not a plain CPPNWeights network; export it with torch"
+            )
         width_first = self.coords_in.in_features if self.fourier else self.coords_in.out_features
         if self.z_in is not None:  # z enters as z_in(z * z_scale); the numpy net scales z by `scale`
             w_z = _numpy(self.z_in.weight.T) * np.float32(self.z_scale / self.scale)

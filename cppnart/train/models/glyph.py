@@ -81,5 +81,6 @@ def build_generator(config: GlyphConfig) -> nn.Module:
         channels=config.channels,
         scale_z=False,
         film=True,
+        layout=gen.layout,
         train_size=config.image_size,
     )
