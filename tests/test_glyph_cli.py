@@ -184,3 +184,27 @@ def test_z_fit_bad_input(runner, cli_run, tmp_path):
     count = run(runner, "z", "fit", "builtin:digits", "--model", out, "--count", "0", "-o", tmp_path / "z.npy")
     assert "--count" in one_error_line(count)
     assert not (tmp_path / "z.npy").exists()
+
+
+def test_eval_probe_reads_digits_from_the_decoders_features(runner, cli_run):
+    pytest.importorskip("scipy")  # the builtin digits' elastic warp
+    folder, preset, out, _ = cli_run
+    result = run(runner, "eval", "glyph", out, "--count", "32", "--probe", "builtin:digits", "--probe-count", "400")
+    assert result.exit_code == 0, result.output
+    assert "linear probe" in result.output
+    as_json = run(runner, "eval", "glyph", out, "--count", "32", "--probe", "builtin:digits", "--probe-count", "400",
+                  "--json")  # fmt: skip
+    probe = json.loads(as_json.output)["probe"]
+    assert probe["train_count"] == 320 and probe["test_count"] == 80 and probe["chance"] == 0.1
+    # both decoders' features carry the digit class far above chance: the probe itself works
+    assert probe["trained"] > 0.4 and probe["random"] > 0.4
+
+
+def test_eval_probe_needs_labels(runner, cli_run, tmp_path):
+    folder, preset, out, _ = cli_run
+    images = tmp_path / "unlabelled"
+    images.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(images / f"{i}.png")
+    result = run(runner, "eval", "glyph", out, "--count", "32", "--probe", images)
+    assert "labels" in one_error_line(result)

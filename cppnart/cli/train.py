@@ -276,12 +276,30 @@ def train_fit(
     )
 
 
+def _probe_text(probe: Any) -> str:
+    if probe is None:
+        return ""
+    return (
+        f"\nlinear probe on the decoder's features ({probe.train_count} fit, {probe.test_count} scored, "
+        f"chance {probe.chance:.2f}): trained {probe.trained:.3f}, random {probe.random:.3f}"
+    )
+
+
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
 @user_errors
 def eval_glyph(
     run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
     count: Annotated[int, typer.Option(help="Fresh messages to send through the noise.")] = 1024,
     seed: Annotated[int, typer.Option(help="Seed for the messages and the noise draws.")] = 12345,
+    probe: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Labelled images (builtin:digits, IDX with labels, class folders): a linear probe on the "
+            "decoder's features, trained vs random decoder.",
+            show_default=False,
+        ),
+    ] = None,
+    probe_count: Annotated[int, typer.Option(help="Labelled images for the probe (80% fit, 20% scored).")] = 2000,
     device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
 ) -> None:
@@ -293,10 +311,12 @@ def eval_glyph(
     """
     if count < 2:
         raise UserError(f"--count must be at least 2, got {count}")
+    if not 50 <= probe_count <= 100_000:
+        raise UserError(f"--probe-count must be between 50 and 100000, got {probe_count}")
     require_torch()
     from ..train.glyph import evaluate_run
 
-    report = evaluate_run(run, count=count, seed=seed, device=device.value)
+    report = evaluate_run(run, count=count, seed=seed, device=device.value, probe=probe, probe_count=probe_count)
     rows = {
         "trained": (report.trained, report.trained_look),
         "untrained": (report.untrained, report.untrained_look),
@@ -318,8 +338,9 @@ def eval_glyph(
             "step": report.step,
             "count": count,
             **{label: {**asdict(r), **asdict(look)} for label, (r, look) in rows.items()},
+            **({"probe": asdict(report.probe)} if report.probe else {}),
         },
-        text,
+        text + _probe_text(report.probe),
         as_json,
     )
 

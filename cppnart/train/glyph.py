@@ -32,6 +32,7 @@ from .device import choose_device
 from .loop import Every, run_steps
 from .models.glyph import GlyphDecoder, build_generator
 from .noise import build_noise
+from .probe import ProbeReport, probe_decoders
 from .run import Callbacks, set_lr
 from .run_folder import CHECKPOINT, make_run_folder
 
@@ -331,6 +332,7 @@ class EvalReport:
     untrained: Recovery
     trained_look: Look
     untrained_look: Look
+    probe: ProbeReport | None = None
 
 
 def glyph_look(models: GlyphModels, config: GlyphConfig, count: int, seed: int, copies: int = 4) -> Look:
@@ -354,8 +356,16 @@ def glyph_look(models: GlyphModels, config: GlyphConfig, count: int, seed: int, 
     return Look(checkerboard_share(clean_np), ink_coverage(clean_np), diversity(clean_np, noisy_np))
 
 
-def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = "auto") -> EvalReport:
-    """Trained vs untrained recovery on ``count`` fresh messages under the training noise."""
+def evaluate_run(
+    run: Path,
+    count: int = 1024,
+    seed: int = 12345,
+    device: str = "auto",
+    probe: str | None = None,
+    probe_count: int = 2000,
+) -> EvalReport:
+    """Trained vs untrained recovery on ``count`` fresh messages under the training noise, the
+    glyphs' look, and with ``probe`` (a labelled data source) a linear probe on the decoders."""
     run = Path(run)
     path = run / CHECKPOINT if run.is_dir() else run
     payload = load_checkpoint(path)
@@ -371,4 +381,7 @@ def evaluate_run(run: Path, count: int = 1024, seed: int = 12345, device: str = 
         seeded_recovery(untrained, config, count, seed),
         glyph_look(trained, config, count, seed),
         glyph_look(untrained, config, count, seed),
+        None
+        if probe is None
+        else probe_decoders(trained.decoder, untrained.decoder, probe, config.channels, config.image_size, probe_count),
     )
