@@ -208,3 +208,14 @@ def test_eval_probe_needs_labels(runner, cli_run, tmp_path):
         Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(images / f"{i}.png")
     result = run(runner, "eval", "glyph", out, "--count", "32", "--probe", images)
     assert "labels" in one_error_line(result)
+
+
+def test_eval_reconstructs_images_through_the_glyph_model(runner, cli_run):
+    pytest.importorskip("scipy")  # the builtin digits' elastic warp
+    folder, preset, out, _ = cli_run
+    result = run(runner, "eval", "glyph", out, "--count", "32", "--reconstruct", "builtin:digits", "--json")
+    assert result.exit_code == 0, result.output
+    recon = json.loads(result.output)["reconstruction"]
+    assert 0.0 < recon["mse"] < 1.0 and 0.0 < recon["mse_random"] < 1.0
+    sheet = Image.open(recon["sheet"])
+    assert sheet.size[0] > 16 * 16 and sheet.size[1] > 3 * 16  # 16 images a row; data, trained, random

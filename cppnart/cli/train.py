@@ -285,6 +285,15 @@ def _probe_text(probe: Any) -> str:
     )
 
 
+def _reconstruction_text(recon: dict[str, Any] | None) -> str:
+    if recon is None:
+        return ""
+    return (
+        f"\nimages through decoder -> generator: MSE {recon['mse']:.4f} (random model {recon['mse_random']:.4f})"
+        f" -> {recon['sheet']}"
+    )
+
+
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
 @user_errors
 def eval_glyph(
@@ -300,6 +309,14 @@ def eval_glyph(
         ),
     ] = None,
     probe_count: Annotated[int, typer.Option(help="Labelled images for the probe (80% fit, 20% scored).")] = 2000,
+    reconstruct: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Images (builtin:digits, IDX, a folder) sent through decoder then generator; writes "
+            "RUN/reconstruction.png (rows: images, trained, random model) and the MSE.",
+            show_default=False,
+        ),
+    ] = None,
     device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
 ) -> None:
@@ -314,9 +331,28 @@ def eval_glyph(
     if not 50 <= probe_count <= 100_000:
         raise UserError(f"--probe-count must be between 50 and 100000, got {probe_count}")
     require_torch()
+    import numpy as np
+
     from ..train.glyph import evaluate_run
 
-    report = evaluate_run(run, count=count, seed=seed, device=device.value, probe=probe, probe_count=probe_count)
+    report = evaluate_run(
+        run,
+        count=count,
+        seed=seed,
+        device=device.value,
+        probe=probe,
+        probe_count=probe_count,
+        reconstruct_from=reconstruct,
+    )
+    extra: dict[str, Any] = {}
+    if report.reconstruction is not None:
+        from ..render.sheets import save_sheet
+
+        recon = report.reconstruction
+        sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
+        stacked = np.concatenate([recon.images, recon.trained, recon.random])
+        save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
+        extra["reconstruction"] = {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
     rows = {
         "trained": (report.trained, report.trained_look),
         "untrained": (report.untrained, report.untrained_look),
@@ -339,8 +375,9 @@ def eval_glyph(
             "count": count,
             **{label: {**asdict(r), **asdict(look)} for label, (r, look) in rows.items()},
             **({"probe": asdict(report.probe)} if report.probe else {}),
+            **extra,
         },
-        text + _probe_text(report.probe),
+        text + _probe_text(report.probe) + _reconstruction_text(extra.get("reconstruction")),
         as_json,
     )
 

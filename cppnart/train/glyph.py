@@ -32,7 +32,7 @@ from .device import choose_device
 from .loop import Every, run_steps
 from .models.glyph import GlyphDecoder, build_generator
 from .noise import build_noise
-from .probe import ProbeReport, probe_decoders
+from .probe import ProbeReport, Reconstruction, glyph_sized, probe_decoders, reconstruct
 from .run import Callbacks, set_lr
 from .run_folder import CHECKPOINT, make_run_folder
 
@@ -333,6 +333,7 @@ class EvalReport:
     trained_look: Look
     untrained_look: Look
     probe: ProbeReport | None = None
+    reconstruction: Reconstruction | None = None
 
 
 def glyph_look(models: GlyphModels, config: GlyphConfig, count: int, seed: int, copies: int = 4) -> Look:
@@ -363,9 +364,12 @@ def evaluate_run(
     device: str = "auto",
     probe: str | None = None,
     probe_count: int = 2000,
+    reconstruct_from: str | None = None,
+    reconstruct_count: int = 16,
 ) -> EvalReport:
     """Trained vs untrained recovery on ``count`` fresh messages under the training noise, the
-    glyphs' look, and with ``probe`` (a labelled data source) a linear probe on the decoders."""
+    glyphs' look; with ``probe`` (a labelled data source) a linear probe on the decoders; with
+    ``reconstruct_from`` images of a data source sent through decoder then generator."""
     run = Path(run)
     path = run / CHECKPOINT if run.is_dir() else run
     payload = load_checkpoint(path)
@@ -384,4 +388,11 @@ def evaluate_run(
         None
         if probe is None
         else probe_decoders(trained.decoder, untrained.decoder, probe, config.channels, config.image_size, probe_count),
+        None
+        if reconstruct_from is None
+        else reconstruct(
+            (trained.decoder, trained.generator),
+            (untrained.decoder, untrained.generator),
+            glyph_sized(reconstruct_from, config.channels, config.image_size, reconstruct_count)[0],
+        ),
     )

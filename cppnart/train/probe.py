@@ -1,4 +1,6 @@
-"""A linear probe on a glyph decoder's representation, trained decoder against a random one.
+"""The glyph post's experiments on data: a linear probe on the decoder, and images through the model.
+
+A linear probe on a glyph decoder's representation, trained decoder against a random one.
 
 The glyph post asks what a decoder trained only to read glyphs back has learned about other
 images: freeze it, take its features (the flattened conv stack, before the message head) of a
@@ -65,19 +67,54 @@ def decoder_features(decoder: nn.Module, images: np.ndarray, batch: int = 256) -
     return torch.cat(chunks).numpy()
 
 
+def glyph_sized(source: str, channels: int, size: int, count: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``count`` images of ``source`` at the glyph's size and channels [N, C, S, S], and their labels."""
+    data = load_images(source, channels=1, resize=size, limit=count)
+    images = data.images[:count]
+    if channels != images.shape[1]:
+        images = np.repeat(images, channels, axis=1)  # grey data for a colour model: the same plane thrice
+    return images, None if data.labels is None else data.labels[:count]
+
+
 def probe_decoders(
     trained: nn.Module, random: nn.Module, source: str, channels: int, size: int, count: int
 ) -> ProbeReport:
     """Probe both decoders on ``count`` labelled images of ``source`` (shuffled with a fixed seed)."""
-    data = load_images(source, channels=1, resize=size, limit=count)
-    if data.labels is None:
+    images, labels = glyph_sized(source, channels, size, count)
+    if labels is None:
         raise UserError(f"'{source}' has no labels; the probe needs a labelled set (builtin:digits, IDX with labels)")
-    order = np.random.default_rng(0).permutation(len(data.images))
-    images, labels = data.images[order], data.labels[order].astype(np.int64)
-    if channels != images.shape[1]:
-        images = np.repeat(images, channels, axis=1)  # grey data for a colour decoder: the same plane thrice
+    order = np.random.default_rng(0).permutation(len(images))
+    images, labels = images[order], labels[order].astype(np.int64)
     train_count = int(TRAIN_SHARE * len(images))
     if train_count < 10 or len(images) - train_count < 10:
         raise UserError(f"the probe needs at least 50 labelled images, got {len(images)}")
     scores = [linear_probe_accuracy(decoder_features(d, images), labels, train_count) for d in (trained, random)]
     return ProbeReport(scores[0], scores[1], 1.0 / (int(labels.max()) + 1), train_count, len(images) - train_count)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    images: np.ndarray  # [N, S, S, C] the data, resized to the glyph size
+    trained: np.ndarray  # generator(decoder(image)) of the trained model, same shape
+    random: np.ndarray  # the same through a random model
+    mse_trained: float
+    mse_random: float
+
+
+def reconstruct(
+    models: tuple[nn.Module, nn.Module], random: tuple[nn.Module, nn.Module], images: np.ndarray
+) -> Reconstruction:
+    """Images through the inverted auto-encoder: decoder (image -> message), then generator (-> image)."""
+    outs = []
+    for decoder, generator in (models, random):
+        modes = decoder.training, generator.training
+        decoder.eval(), generator.eval()
+        try:
+            with torch.no_grad():
+                device = next(decoder.parameters()).device
+                outs.append(generator.images(decoder(torch.from_numpy(images).to(device))).cpu().numpy())
+        finally:
+            decoder.train(modes[0]), generator.train(modes[1])
+    mse = [float(np.mean((o - images) ** 2)) for o in outs]
+    last = (0, 2, 3, 1)
+    return Reconstruction(images.transpose(last), outs[0].transpose(last), outs[1].transpose(last), *mse)
