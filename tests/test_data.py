@@ -120,3 +120,16 @@ def test_builtin_digits_through_load_images_limit_and_channels():
     data = load_images("builtin:digits", channels=3, limit=30)
     assert data.images.shape == (30, 3, 28, 28) and len(data.labels) == 30
     assert np.array_equal(data.images[:, 0], data.images[:, 2])
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist (.ci/run installs it)
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="apt-get install dataset-fashion-mnist")
+def test_real_fashion_mnist_idx_files_are_read_with_their_labels():
+    test = load_images(FASHION / "t10k-images-idx3-ubyte.gz")
+    assert test.images.shape == (10000, 1, 28, 28) and test.images.dtype == np.float32
+    assert 0.0 <= test.images.min() and test.images.max() <= 1.0
+    assert np.bincount(test.labels).tolist() == [1000] * 10  # the test split is balanced
+    train = load_images(FASHION / "train-images-idx3-ubyte.gz", limit=500)
+    assert train.images.shape == (500, 1, 28, 28) and train.labels is not None and len(set(train.labels)) == 10
