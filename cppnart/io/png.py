@@ -15,6 +15,7 @@ memory stays flat however large the image.
 
 from __future__ import annotations
 
+import importlib
 import os
 import struct
 import zlib
@@ -22,17 +23,22 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .atomic import atomic_output
 
-# zlib level. Measured on 2880x1800 CPPN posters (bench/png.py): level 6 gives files 0.97-1.00x
-# Pillow's at the same level; level 5 ~1.03x at ~60% of level 6's CPU; level 9 costs several times
-# the CPU for ~1%. The default keeps level 6 (Pillow's and libpng's default) because the encoder
-# now runs beside the renderer on the other cores, where its CPU is mostly hidden.
-PNG_COMPRESSION = 6
+try:  # zlib-ng writes the same deflate streams as zlib, several times faster (bench/encode_png.py)
+    _deflate: Any = importlib.import_module("zlib_ng.zlib_ng")
+except ImportError:
+    _deflate = zlib
+
+# zlib level. Measured on a 2880x1800 classic poster (bench/encode_png.py, CPU seconds, busy 2-core
+# machine): with zlib-ng, level 5 writes Pillow's level-6 size (1.53 vs 1.52 MB) in 0.21 CPU s where
+# Pillow takes 0.55 and our level 6 0.31 for 4% less; level 9 costs 2.6 s for 14% less. Encoding
+# shares the cores with the renderer, so its CPU is the price of a poster: level 5.
+PNG_COMPRESSION = 5
 BLOCK_BYTES = 1 << 20  # raw bytes per compressed block: ~1% cost at most from the cuts, enough blocks to share
 WINDOW = 1 << 15  # deflate's window: the dictionary each block is primed with
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -190,9 +196,11 @@ def _encode_block(
     except BaseException as error:
         tail.set_exception(error)  # the next block waits on this one: never leave it hanging
         raise
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=before) if before else None
-    compressor = compressor or zlib.compressobj(level, zlib.DEFLATED, -15)
-    data = compressor.compress(filtered) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    if before:
+        compressor = _deflate.compressobj(level, _deflate.DEFLATED, -15, zdict=before)
+    else:
+        compressor = _deflate.compressobj(level, _deflate.DEFLATED, -15)
+    data = compressor.compress(filtered) + compressor.flush(_deflate.Z_FINISH if last else _deflate.Z_SYNC_FLUSH)
     return data, zlib.adler32(filtered), len(filtered)
 
 
@@ -210,13 +218,23 @@ def filter_rows(raw: np.ndarray, above: np.ndarray | None, bpp: int) -> np.ndarr
     a[:, bpp:] = raw[:, :-bpp]
     c = np.zeros_like(raw)  # the byte above that
     c[:, bpp:] = b[:, :-bpp]
-    a16, b16, c16 = a.astype(np.int16), b.astype(np.int16), c.astype(np.int16)
-    pa = np.abs(b16 - c16)
-    pb = np.abs(a16 - c16)
-    pc = np.abs(a16 + b16 - 2 * c16)
-    paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-    del pa, pb, pc, c16
-    average = ((a16 + b16) >> 1).astype(np.uint8)
+    # Paeth predicts from p = a + b - c the one of a, b, c nearest p. Fewest passes over the block
+    # (this runs for every byte of the image): |b - c| and |a - c| exactly in uint8, |a + b - 2c| in int16.
+    pa = np.maximum(b, c)
+    pa -= np.minimum(b, c)
+    pb = np.maximum(a, c)
+    pb -= np.minimum(a, c)
+    pc = a.astype(np.int16)
+    pc -= c
+    pc += b
+    pc -= c
+    np.abs(pc, out=pc)
+    paeth = np.where(pb <= pc, b, c)
+    nearest_a = pa <= pb
+    nearest_a &= pa <= pc
+    np.copyto(paeth, a, where=nearest_a)
+    del pa, pb, pc, nearest_a
+    average = ((a.astype(np.uint16) + b) >> 1).astype(np.uint8)
     candidates = (raw, raw - a, raw - b, raw - average, raw - paeth)
     # |v| as a signed byte; abs(-128) wraps to -128, which read unsigned is the right 128.
     costs = np.stack([np.abs(f.view(np.int8)).view(np.uint8).sum(axis=1, dtype=np.uint32) for f in candidates])
