@@ -16,7 +16,6 @@ import time
 import zlib
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 import cppnart.io.png as ours
@@ -33,12 +32,12 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def best(encode) -> tuple[int, float]:
+def best(encode, level: int) -> tuple[int, float]:
     """(bytes, best CPU seconds) of an encoder returning its byte count."""
     times = []
     for _ in range(REPEATS):
         start = cpu_seconds()
-        size = encode()
+        size = encode(level)
         times.append(cpu_seconds() - start)
     return size, min(times)
 
@@ -52,7 +51,7 @@ def main() -> None:
     render_wall = time.perf_counter() - started
     pixels = quantize(image)
     bands = [image[i : i + 91] for i in range(0, HEIGHT, 91)]
-    print(f"{WIDTH}x{HEIGHT} classic poster, {pixels.nbytes / 1e6:.1f} MB of pixels (render took {render_wall:.2f} s wall, busy machine)")
+    print(f"{WIDTH}x{HEIGHT} classic poster, {pixels.nbytes / 1e6:.1f} MB of pixels (rendered in {render_wall:.2f} s)")
     print(f"{'encoder':<24}{'level':>6}{'MB':>8}{'x Pillow':>10}{'CPU s':>8}")
 
     def pillow(level: int) -> int:
@@ -72,14 +71,14 @@ def main() -> None:
 
         deflate = ours._deflate
         for level in LEVELS:
-            reference, pillow_cpu = best(lambda: pillow(level))
-            rows = [("Pillow", reference, pillow_cpu), ("pypng (filter 0)", *best(lambda: pypng(level)))]
+            reference, pillow_cpu = best(pillow, level)
+            rows = [("Pillow", reference, pillow_cpu), ("pypng (filter 0)", *best(pypng, level))]
             for name, module in [(f"cppnart, {deflate.__name__.split('.')[0]}", deflate), ("cppnart, zlib", zlib)]:
                 if name == "cppnart, zlib" and deflate is zlib:
                     continue
                 ours._deflate = module
                 try:
-                    rows.append((name, *best(lambda: cppnart(level))))
+                    rows.append((name, *best(cppnart, level)))
                 finally:
                     ours._deflate = deflate
             for name, size, cpu in rows:
