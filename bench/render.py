@@ -1,11 +1,12 @@
 """Render benchmark: naive torch full-frame forward vs cppnart, same CPPN, one run.
 
 Each side runs in a fresh child process so its peak RSS (ru_maxrss) is its own. Prints time,
-peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sgemm rate, and a
-16384x16384 poster streamed to PNG through the CLI.
+peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sgemm rate, and the
+CLI writing a PNG against rendering the same picture to an array at 2880x1800 and 16384x16384.
 
-    python bench/render.py            # full run (~2-4 minutes on 2 cores)
-    python bench/render.py --quick    # skips the 16384x16384 poster
+    python bench/render.py            # full run (~10-15 minutes on 2 busy cores; the 16384^2 array is 3.2 GB)
+    python bench/render.py --quick    # skips the 16384x16384 size
+    python bench/render.py --e2e      # only the CLI vs array table
     python bench/render.py --quick --preset softplus   # also measure a bundled preset
 """
 
@@ -24,6 +25,7 @@ WIDTH, HEIGHT = 2880, 1800
 # onnxruntime evaluates more slowly than tanh: pass --preset NAME to measure any preset too.)
 NETS = {"32x4": "classic", "128x8": "classic-128x8"}
 REPEATS = 3
+E2E_REPEATS = 3
 
 
 def _peak_rss_mb() -> float:
@@ -153,19 +155,51 @@ def run_child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def poster(size: int) -> dict:
+def child_array(size: str) -> dict:
+    """The classic poster rendered to a float array in this process: what the CLI's PNG is measured against."""
+    from cppnart.render.model import load_model
+
+    width, height = map(int, size.split("x"))
+    net = load_model("classic", 1)
+    z = net.sample_z(1)
+    start = time.perf_counter()
+    net.render(z, width, height)
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_rss_mb()}
+
+
+def child_cli(size: str) -> dict:
+    """`cppnart render classic --seed 1 --res SIZE -o poster.png`, timed by the command itself (--json)."""
+    from typer.testing import CliRunner
+
+    from cppnart.cli import app
+
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "huge.png"
-        code = (
-            "import resource, sys, time; from typer.testing import CliRunner; from cppnart.cli import app; "
-            "t = time.perf_counter(); "
-            f"r = CliRunner().invoke(app, ['render', '--res', '{size}x{size}', '--seed', '1', '-o', '{out}']); "
-            "assert r.exit_code == 0, r.output; "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        out = Path(tmp) / "poster.png"
+        args = ["render", "classic", "--seed", "1", "--res", size, "-o", str(out), "--json", "--quiet"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        seconds = json.loads(result.output.strip().splitlines()[-1])["seconds"]
+        return {"seconds": seconds, "peak_mb": _peak_rss_mb(), "file_mb": out.stat().st_size / 2**20}
+
+
+def end_to_end(sizes: list[str]) -> None:
+    """The CLI writing a PNG against rendering the same picture to an array; sides interleaved,
+    each run in a fresh process, best of E2E_REPEATS (the minimum is the least disturbed by
+    other work on a shared machine)."""
+    print(f"CLI end to end (render + PNG) vs render to an array, classic 32x4, best of {E2E_REPEATS}, interleaved")
+    print(f"{'size':<13}{'array s':>9}{'CLI s':>9}{'ratio':>8}{'array MB':>10}{'CLI MB':>8}{'file MB':>9}")
+    for size in sizes:
+        runs: dict[str, list[dict]] = {"array": [], "cli": []}
+        for _ in range(E2E_REPEATS):
+            runs["array"].append(run_child("array", size))
+            runs["cli"].append(run_child("cli", size))
+        array = min(runs["array"], key=lambda r: r["seconds"])
+        cli = min(runs["cli"], key=lambda r: r["seconds"])
+        print(
+            f"{size:<13}{array['seconds']:>9.2f}{cli['seconds']:>9.2f}{cli['seconds'] / array['seconds']:>8.2f}"
+            f"{max(r['peak_mb'] for r in runs['array']):>10.0f}{max(r['peak_mb'] for r in runs['cli']):>8.0f}"
+            f"{cli['file_mb']:>9.1f}"
         )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        seconds, peak = map(float, done.stdout.split())
-        return {"seconds": seconds, "peak_mb": peak, "file_mb": out.stat().st_size / 2**20}
 
 
 def main(quick: bool, extra: list[str]) -> None:
@@ -192,12 +226,7 @@ def main(quick: bool, extra: list[str]) -> None:
             f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
             f"checksums {naive['checksum']:.5f} / {ours['checksum']:.5f}\n"
         )
-    if not quick:
-        huge = poster(16384)
-        print(
-            f"16384x16384 classic poster via the CLI: {huge['seconds']:.1f} s, peak RSS {huge['peak_mb']:.0f} MB, "
-            f"file {huge['file_mb']:.0f} MB"
-        )
+    end_to_end(["2880x1800"] if quick else ["2880x1800", "16384x16384"])
 
 
 if __name__ == "__main__":
@@ -207,9 +236,16 @@ if __name__ == "__main__":
             result = child_sgemm()
         elif kind == "naive":
             result = child_naive_torch(rest[0])
+        elif kind == "array":
+            result = child_array(rest[0])
+        elif kind == "cli":
+            result = child_cli(rest[0])
         else:
             result = child_cppnart(rest[0], rest[1] == "png")
         print(json.dumps(result))
     else:
         extra = [sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--preset"]
-        main(quick="--quick" in sys.argv, extra=extra)
+        if "--e2e" in sys.argv:
+            end_to_end(["2880x1800"] if "--quick" in sys.argv else ["2880x1800", "16384x16384"])
+        else:
+            main(quick="--quick" in sys.argv, extra=extra)

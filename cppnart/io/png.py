@@ -95,7 +95,10 @@ def itxt(key: str, value: str) -> bytes:
 
 
 def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _chunk(f: BinaryIO, kind: bytes, data: bytes) -> None:
