@@ -7,6 +7,7 @@ CLI writing a PNG against rendering the same picture to an array at 2880x1800 an
     python bench/render.py            # full run (~10-15 minutes on 2 busy cores; the 16384^2 array is 3.2 GB)
     python bench/render.py --quick    # skips the 16384x16384 size
     python bench/render.py --e2e      # only the CLI vs array table
+    python bench/render.py --chunks   # CPU per pixel against --chunk, for a 32- and a 128-wide net
     python bench/render.py --quick --preset softplus   # also measure a bundled preset
 """
 
@@ -202,6 +203,35 @@ def end_to_end(sizes: list[str]) -> None:
         )
 
 
+def chunk_sizes() -> None:
+    """CPU nanoseconds per pixel against --chunk for a 32- and a 128-wide net (what bands.chunk_for follows)."""
+    import numpy as np
+
+    from cppnart.graph.export import cppn_model
+    from cppnart.latent.io import sample_z
+    from cppnart.render.bands import chunk_for, render_array
+    from cppnart.render.runtime import create_session
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    print("CPU ns per pixel by --chunk, best of 5 (CPU time: robust on a shared machine)")
+    for label, preset, size in [("32x4", "classic", (1024, 1024)), ("128x8", "classic-128x8", (512, 256))]:
+        w = _weights(preset)
+        session = create_session(cppn_model(w, preset=preset, seed=1, config={}).SerializeToString(), "cpu")
+        z = sample_z(w.z_dim, 1)
+        best = {}
+        for _ in range(5):
+            for log in range(12, 17):
+                start = cpu()
+                render_array(session, z, *size, chunk=1 << log)
+                ns = (cpu() - start) / (size[0] * size[1]) * 1e9
+                best[log] = min(best.get(log, np.inf), ns)
+        row = "  ".join(f"2^{log} {ns:.0f}" for log, ns in best.items())
+        print(f"{label:<7}{row}   (default for width {w.width}: {chunk_for(w.width)})")
+
+
 def main(quick: bool, extra: list[str]) -> None:
     sgemm = run_child("sgemm")
     best_sgemm = max(sgemm.values())
@@ -245,7 +275,9 @@ if __name__ == "__main__":
         print(json.dumps(result))
     else:
         extra = [sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--preset"]
-        if "--e2e" in sys.argv:
+        if "--chunks" in sys.argv:
+            chunk_sizes()
+        elif "--e2e" in sys.argv:
             end_to_end(["2880x1800"] if "--quick" in sys.argv else ["2880x1800", "16384x16384"])
         else:
             main(quick="--quick" in sys.argv, extra=extra)
