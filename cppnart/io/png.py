@@ -48,8 +48,9 @@ _ADLER_BASE = 65521
 
 def quantize(values: np.ndarray, bits: int = 8) -> np.ndarray:
     """Floats in [0, 1] -> uint8 or uint16, rounding to nearest."""
-    top = 255 if bits == 8 else 65535
-    scaled = np.clip(values, 0.0, 1.0) * np.float32(top) + np.float32(0.5)
+    scaled = np.clip(values, 0.0, 1.0)  # the one temporary: scaled in place
+    scaled *= np.float32(255 if bits == 8 else 65535)
+    scaled += np.float32(0.5)
     return scaled.astype(np.uint8 if bits == 8 else np.uint16)
 
 
@@ -190,9 +191,8 @@ def _encode_block(
     ``tail`` to the last 32 KiB of the filtered stream so far, for the next block.
     """
     try:
-        dtype = ">u1" if bits == 8 else ">u2"  # PNG stores 16-bit samples big-endian
-        raw = quantize(rows, bits).astype(dtype, copy=False).reshape(rows.shape[0], -1).view(np.uint8)
-        up = None if above is None else quantize(above, bits).astype(dtype, copy=False).reshape(-1).view(np.uint8)
+        raw = _samples(rows, bits)
+        up = None if above is None else _samples(above[None], bits)[0]
         filtered = filter_rows(raw, up, bpp).tobytes()
         before = b"" if previous_tail is None else previous_tail.result()
         tail.set_result((before + filtered)[-WINDOW:] if len(filtered) < WINDOW else filtered[-WINDOW:])
@@ -207,20 +207,55 @@ def _encode_block(
     return data, zlib.adler32(filtered), len(filtered)
 
 
+def _samples(rows: np.ndarray, bits: int) -> np.ndarray:
+    """Float rows [R, W, C] -> PNG sample bytes [R, W*C*bits/8] (16-bit big-endian), quantised a
+    block's worth of columns at a time so that a very wide row needs no float copy of itself."""
+    n, width, channels = rows.shape
+    dtype = np.dtype(">u1" if bits == 8 else ">u2")  # PNG stores 16-bit samples big-endian
+    out = np.empty((n, width * channels), dtype=dtype)
+    step = max(1, BLOCK_BYTES // (n * channels * dtype.itemsize))
+    for x in range(0, width, step):
+        out[:, x * channels : (x + step) * channels] = quantize(rows[:, x : x + step], bits).reshape(n, -1)
+    return out.view(np.uint8)
+
+
 def filter_rows(raw: np.ndarray, above: np.ndarray | None, bpp: int) -> np.ndarray:
     """PNG-filter rows [R, S] of bytes: each row gets the filter (None, Sub, Up, Average, Paeth)
     with the smallest sum of absolute values as signed bytes. Returns [R, 1 + S], the filter type first.
 
-    ``above`` is the unfiltered row before the first (None at the top of the image).
+    ``above`` is the unfiltered row before the first (None at the top of the image). Rows wider
+    than a block are filtered in slices of columns, their costs summed over the slices, so the
+    temporaries stay at a few blocks however wide the image.
     """
     n, s = raw.shape
-    b = np.empty_like(raw)  # the row above each row
-    b[0] = 0 if above is None else above
-    b[1:] = raw[:-1]
-    a = np.zeros_like(raw)  # the byte bpp to the left
-    a[:, bpp:] = raw[:, :-bpp]
-    c = np.zeros_like(raw)  # the byte above that
-    c[:, bpp:] = b[:, :-bpp]
+    step = s if n * s <= 2 * BLOCK_BYTES else max(1, BLOCK_BYTES // n)
+    spans = [(x, min(s, x + step)) for x in range(0, s, step)]
+    out = np.empty((n, s + 1), dtype=np.uint8)
+    if len(spans) == 1:
+        candidates = _candidates(raw, above, bpp, 0, s)
+        out[:, 0] = choice = _costs(candidates).argmin(axis=0)  # ties go to the lower type, as in libpng
+        _select(out, choice, candidates, 0)
+        return out
+    costs = sum(_costs(_candidates(raw, above, bpp, x0, x1)) for x0, x1 in spans)
+    out[:, 0] = choice = np.asarray(costs).argmin(axis=0)
+    for x0, x1 in spans:  # filtered again, slice by slice, rather than keeping five copies of the row
+        _select(out, choice, _candidates(raw, above, bpp, x0, x1), x0)
+    return out
+
+
+def _candidates(raw: np.ndarray, above: np.ndarray | None, bpp: int, x0: int, x1: int) -> tuple[np.ndarray, ...]:
+    """Columns x0:x1 of the rows under each of the five filters."""
+    x = raw[:, x0:x1]
+    b = np.empty_like(x)  # the byte above
+    b[0] = 0 if above is None else above[x0:x1]
+    b[1:] = raw[:-1, x0:x1]
+    lo, hi = max(0, x0 - bpp), max(0, x1 - bpp)  # the columns bpp to the left, where they exist
+    first = min(x1 - x0, max(0, bpp - x0))  # leading columns with nothing to their left
+    a = np.zeros_like(x)  # the byte bpp to the left
+    a[:, first:] = raw[:, lo:hi]
+    c = np.zeros_like(x)  # the byte above that
+    c[0, first:] = 0 if above is None else above[lo:hi]
+    c[1:, first:] = raw[:-1, lo:hi]
     # Paeth predicts from p = a + b - c the one of a, b, c nearest p. Fewest passes over the block
     # (this runs for every byte of the image): |b - c| and |a - c| exactly in uint8, |a + b - 2c| in int16.
     pa = np.maximum(b, c)
@@ -238,17 +273,21 @@ def filter_rows(raw: np.ndarray, above: np.ndarray | None, bpp: int) -> np.ndarr
     np.copyto(paeth, a, where=nearest_a)
     del pa, pb, pc, nearest_a
     average = ((a.astype(np.uint16) + b) >> 1).astype(np.uint8)
-    candidates = (raw, raw - a, raw - b, raw - average, raw - paeth)
-    # |v| as a signed byte; abs(-128) wraps to -128, which read unsigned is the right 128.
-    costs = np.stack([np.abs(f.view(np.int8)).view(np.uint8).sum(axis=1, dtype=np.uint32) for f in candidates])
-    choice = costs.argmin(axis=0)  # ties go to the lower type, as in libpng
-    out = np.empty((n, s + 1), dtype=np.uint8)
-    out[:, 0] = choice
+    return x, x - a, x - b, x - average, x - paeth
+
+
+def _costs(candidates: tuple[np.ndarray, ...]) -> np.ndarray:
+    """[5, R]: per filter and row, the sum of |byte| with bytes read as signed."""
+    # abs(-128) wraps to -128 in int8, which read unsigned is the right 128.
+    return np.stack([np.abs(f.view(np.int8)).view(np.uint8).sum(axis=1, dtype=np.uint64) for f in candidates])
+
+
+def _select(out: np.ndarray, choice: np.ndarray, candidates: tuple[np.ndarray, ...], x0: int) -> None:
+    width = candidates[0].shape[1]
     for kind, f in enumerate(candidates):
         chosen = choice == kind
         if chosen.any():
-            out[chosen, 1:] = f[chosen]
-    return out
+            out[chosen, 1 + x0 : 1 + x0 + width] = f[chosen]
 
 
 def _adler32_combine(adler1: int, adler2: int, length2: int) -> int:
