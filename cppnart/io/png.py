@@ -73,6 +73,8 @@ def write_png(
     stays at a few blocks per thread however large the image; the file appears under ``path``
     only when complete.
     """
+    if width < 1 or height < 1:
+        raise ValueError(f"a PNG is at least 1x1 pixels, got {width}x{height}")
     if channels not in _COLOUR_TYPE:
         raise ValueError(f"channels must be 1-4, got {channels}")
     if bits not in (8, 16):
