@@ -6,7 +6,7 @@ CLI writing a PNG against rendering the same picture to an array at 2880x1800 an
 
     python bench/render.py            # full run (~10-15 minutes on 2 busy cores; the 16384^2 array is 3.2 GB)
     python bench/render.py --quick    # skips the 16384x16384 size
-    python bench/render.py --e2e      # only the CLI vs array table
+    python bench/render.py --e2e      # only the CLI vs array table (--repeats N: best of N, default 3)
     python bench/render.py --chunks   # CPU per pixel against --chunk, for a 32- and a 128-wide net
     python bench/render.py --quick --preset softplus   # also measure a bundled preset
 """
@@ -26,7 +26,11 @@ WIDTH, HEIGHT = 2880, 1800
 # onnxruntime evaluates more slowly than tanh: pass --preset NAME to measure any preset too.)
 NETS = {"32x4": "classic", "128x8": "classic-128x8"}
 REPEATS = 3
-E2E_REPEATS = 3
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -161,11 +165,13 @@ def child_array(size: str) -> dict:
     from cppnart.render.model import load_model
 
     width, height = map(int, size.split("x"))
+    cpu = _cpu_seconds()
     net = load_model("classic", 1)
     z = net.sample_z(1)
     start = time.perf_counter()
     net.render(z, width, height)
-    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_rss_mb()}
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cpu": _cpu_seconds() - cpu, "peak_mb": _peak_rss_mb()}
 
 
 def child_cli(size: str) -> dict:
@@ -177,27 +183,35 @@ def child_cli(size: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "poster.png"
         args = ["render", "classic", "--seed", "1", "--res", size, "-o", str(out), "--json", "--quiet"]
+        cpu = _cpu_seconds()
         result = CliRunner().invoke(app, args)
+        cpu = _cpu_seconds() - cpu
         assert result.exit_code == 0, result.output
         seconds = json.loads(result.output.strip().splitlines()[-1])["seconds"]
-        return {"seconds": seconds, "peak_mb": _peak_rss_mb(), "file_mb": out.stat().st_size / 2**20}
+        return {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_rss_mb(), "file_mb": out.stat().st_size / 2**20}
 
 
-def end_to_end(sizes: list[str]) -> None:
+def end_to_end(sizes: list[str], repeats: int = 3) -> None:
     """The CLI writing a PNG against rendering the same picture to an array; sides interleaved,
-    each run in a fresh process, best of E2E_REPEATS (the minimum is the least disturbed by
+    each run in a fresh process, best of ``repeats`` (the minimum is the least disturbed by
     other work on a shared machine)."""
-    print(f"CLI end to end (render + PNG) vs render to an array, classic 32x4, best of {E2E_REPEATS}, interleaved")
-    print(f"{'size':<13}{'array s':>9}{'CLI s':>9}{'ratio':>8}{'array MB':>10}{'CLI MB':>8}{'file MB':>9}")
+    print(f"CLI end to end (render + PNG) vs render to an array, classic 32x4, best of {repeats}, interleaved")
+    print("(wall: the time each command reports for its work; CPU: user + system seconds of the process)")
+    print(
+        f"{'size':<13}{'array s':>9}{'CLI s':>9}{'ratio':>8}{'array CPU':>11}{'CLI CPU':>9}{'ratio':>8}"
+        f"{'array MB':>10}{'CLI MB':>8}{'file MB':>9}"
+    )
     for size in sizes:
         runs: dict[str, list[dict]] = {"array": [], "cli": []}
-        for _ in range(E2E_REPEATS):
+        for _ in range(repeats):
             runs["array"].append(run_child("array", size))
             runs["cli"].append(run_child("cli", size))
         array = min(runs["array"], key=lambda r: r["seconds"])
         cli = min(runs["cli"], key=lambda r: r["seconds"])
+        array_cpu, cli_cpu = min(r["cpu"] for r in runs["array"]), min(r["cpu"] for r in runs["cli"])
         print(
             f"{size:<13}{array['seconds']:>9.2f}{cli['seconds']:>9.2f}{cli['seconds'] / array['seconds']:>8.2f}"
+            f"{array_cpu:>11.2f}{cli_cpu:>9.2f}{cli_cpu / array_cpu:>8.2f}"
             f"{max(r['peak_mb'] for r in runs['array']):>10.0f}{max(r['peak_mb'] for r in runs['cli']):>8.0f}"
             f"{cli['file_mb']:>9.1f}"
         )
@@ -278,6 +292,7 @@ if __name__ == "__main__":
         if "--chunks" in sys.argv:
             chunk_sizes()
         elif "--e2e" in sys.argv:
-            end_to_end(["2880x1800"] if "--quick" in sys.argv else ["2880x1800", "16384x16384"])
+            repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
+            end_to_end(["2880x1800"] if "--quick" in sys.argv else ["2880x1800", "16384x16384"], repeats)
         else:
             main(quick="--quick" in sys.argv, extra=extra)
