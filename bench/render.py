@@ -1,11 +1,13 @@
 """Render benchmark: naive torch full-frame forward vs cppnart, same CPPN, one run.
 
 Each side runs in a fresh child process so its peak RSS (ru_maxrss) is its own. Prints time,
-peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sgemm rate, and a
-16384x16384 poster streamed to PNG through the CLI.
+peak RSS and the ratios, the GFLOP/s of the 128x8 net against this machine's sgemm rate, and the
+CLI writing a PNG against rendering the same picture to an array at 2880x1800 and 16384x16384.
 
-    python bench/render.py            # full run (~2-4 minutes on 2 cores)
-    python bench/render.py --quick    # skips the 16384x16384 poster
+    python bench/render.py            # full run (~10-15 minutes on 2 busy cores; the 16384^2 array is 3.2 GB)
+    python bench/render.py --quick    # skips the 16384x16384 size
+    python bench/render.py --e2e      # only the CLI vs array table (--repeats N: best of N, default 3)
+    python bench/render.py --chunks   # CPU per pixel against --chunk, for a 32- and a 128-wide net
     python bench/render.py --quick --preset softplus   # also measure a bundled preset
 """
 
@@ -24,6 +26,11 @@ WIDTH, HEIGHT = 2880, 1800
 # onnxruntime evaluates more slowly than tanh: pass --preset NAME to measure any preset too.)
 NETS = {"32x4": "classic", "128x8": "classic-128x8"}
 REPEATS = 3
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -153,19 +160,90 @@ def run_child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def poster(size: int) -> dict:
+def child_array(size: str) -> dict:
+    """The classic poster rendered to a float array in this process: what the CLI's PNG is measured against."""
+    from cppnart.render.model import load_model
+
+    width, height = map(int, size.split("x"))
+    cpu = _cpu_seconds()
+    net = load_model("classic", 1)
+    z = net.sample_z(1)
+    start = time.perf_counter()
+    net.render(z, width, height)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cpu": _cpu_seconds() - cpu, "peak_mb": _peak_rss_mb()}
+
+
+def child_cli(size: str) -> dict:
+    """`cppnart render classic --seed 1 --res SIZE -o poster.png`, timed by the command itself (--json)."""
+    from typer.testing import CliRunner
+
+    from cppnart.cli import app
+
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "huge.png"
-        code = (
-            "import resource, sys, time; from typer.testing import CliRunner; from cppnart.cli import app; "
-            "t = time.perf_counter(); "
-            f"r = CliRunner().invoke(app, ['render', '--res', '{size}x{size}', '--seed', '1', '-o', '{out}']); "
-            "assert r.exit_code == 0, r.output; "
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        out = Path(tmp) / "poster.png"
+        args = ["render", "classic", "--seed", "1", "--res", size, "-o", str(out), "--json", "--quiet"]
+        cpu = _cpu_seconds()
+        result = CliRunner().invoke(app, args)
+        cpu = _cpu_seconds() - cpu
+        assert result.exit_code == 0, result.output
+        seconds = json.loads(result.output.strip().splitlines()[-1])["seconds"]
+        return {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_rss_mb(), "file_mb": out.stat().st_size / 2**20}
+
+
+def end_to_end(sizes: list[str], repeats: int = 3) -> None:
+    """The CLI writing a PNG against rendering the same picture to an array; sides interleaved,
+    each run in a fresh process, best of ``repeats`` (the minimum is the least disturbed by
+    other work on a shared machine)."""
+    print(f"CLI end to end (render + PNG) vs render to an array, classic 32x4, best of {repeats}, interleaved")
+    print("(wall: the time each command reports for its work; CPU: user + system seconds of the process)")
+    print(
+        f"{'size':<13}{'array s':>9}{'CLI s':>9}{'ratio':>8}{'array CPU':>11}{'CLI CPU':>9}{'ratio':>8}"
+        f"{'array MB':>10}{'CLI MB':>8}{'file MB':>9}"
+    )
+    for size in sizes:
+        runs: dict[str, list[dict]] = {"array": [], "cli": []}
+        for _ in range(repeats):
+            runs["array"].append(run_child("array", size))
+            runs["cli"].append(run_child("cli", size))
+        array = min(runs["array"], key=lambda r: r["seconds"])
+        cli = min(runs["cli"], key=lambda r: r["seconds"])
+        array_cpu, cli_cpu = min(r["cpu"] for r in runs["array"]), min(r["cpu"] for r in runs["cli"])
+        print(
+            f"{size:<13}{array['seconds']:>9.2f}{cli['seconds']:>9.2f}{cli['seconds'] / array['seconds']:>8.2f}"
+            f"{array_cpu:>11.2f}{cli_cpu:>9.2f}{cli_cpu / array_cpu:>8.2f}"
+            f"{max(r['peak_mb'] for r in runs['array']):>10.0f}{max(r['peak_mb'] for r in runs['cli']):>8.0f}"
+            f"{cli['file_mb']:>9.1f}"
         )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        seconds, peak = map(float, done.stdout.split())
-        return {"seconds": seconds, "peak_mb": peak, "file_mb": out.stat().st_size / 2**20}
+
+
+def chunk_sizes() -> None:
+    """CPU nanoseconds per pixel against --chunk for a 32- and a 128-wide net (what bands.chunk_for follows)."""
+    import numpy as np
+
+    from cppnart.graph.export import cppn_model
+    from cppnart.latent.io import sample_z
+    from cppnart.render.bands import chunk_for, render_array
+    from cppnart.render.runtime import create_session
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    print("CPU ns per pixel by --chunk, best of 5 (CPU time: robust on a shared machine)")
+    for label, preset, size in [("32x4", "classic", (1024, 1024)), ("128x8", "classic-128x8", (512, 256))]:
+        w = _weights(preset)
+        session = create_session(cppn_model(w, preset=preset, seed=1, config={}).SerializeToString(), "cpu")
+        z = sample_z(w.z_dim, 1)
+        best = {}
+        for _ in range(5):
+            for log in range(12, 17):
+                start = cpu()
+                render_array(session, z, *size, chunk=1 << log)
+                ns = (cpu() - start) / (size[0] * size[1]) * 1e9
+                best[log] = min(best.get(log, np.inf), ns)
+        row = "  ".join(f"2^{log} {ns:.0f}" for log, ns in best.items())
+        print(f"{label:<7}{row}   (default for width {w.width}: {chunk_for(w.width)})")
 
 
 def main(quick: bool, extra: list[str]) -> None:
@@ -192,12 +270,7 @@ def main(quick: bool, extra: list[str]) -> None:
             f"(PNG) of naive; {flops / ours['seconds'] / 1e9 / best_sgemm:.2f} of sgemm rate; "
             f"checksums {naive['checksum']:.5f} / {ours['checksum']:.5f}\n"
         )
-    if not quick:
-        huge = poster(16384)
-        print(
-            f"16384x16384 classic poster via the CLI: {huge['seconds']:.1f} s, peak RSS {huge['peak_mb']:.0f} MB, "
-            f"file {huge['file_mb']:.0f} MB"
-        )
+    end_to_end(["2880x1800"] if quick else ["2880x1800", "16384x16384"])
 
 
 if __name__ == "__main__":
@@ -207,9 +280,19 @@ if __name__ == "__main__":
             result = child_sgemm()
         elif kind == "naive":
             result = child_naive_torch(rest[0])
+        elif kind == "array":
+            result = child_array(rest[0])
+        elif kind == "cli":
+            result = child_cli(rest[0])
         else:
             result = child_cppnart(rest[0], rest[1] == "png")
         print(json.dumps(result))
     else:
         extra = [sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--preset"]
-        main(quick="--quick" in sys.argv, extra=extra)
+        if "--chunks" in sys.argv:
+            chunk_sizes()
+        elif "--e2e" in sys.argv:
+            repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
+            end_to_end(["2880x1800"] if "--quick" in sys.argv else ["2880x1800", "16384x16384"], repeats)
+        else:
+            main(quick="--quick" in sys.argv, extra=extra)

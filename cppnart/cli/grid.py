@@ -15,7 +15,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
     CenterOption,
@@ -104,7 +103,7 @@ def grid(
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
-    chunk: ChunkOption = DEFAULT_CHUNK,
+    chunk: ChunkOption = None,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
     quiet: QuietOption = False,

@@ -22,7 +22,11 @@ def read_from(from_image: Optional[Path]) -> dict[str, Any]:
 
 
 def choose_view(
-    recipe: dict[str, Any], zoom: Optional[float], center: Optional[str], supersample: Optional[int], chunk: int
+    recipe: dict[str, Any],
+    zoom: Optional[float],
+    center: Optional[str],
+    supersample: Optional[int],
+    chunk: Optional[int],
 ) -> tuple[View, int]:
     """The view and supersampling: options first, then the recipe's, then the defaults."""
     check_positive(zoom, "--zoom")
@@ -33,7 +37,7 @@ def choose_view(
     supersample = supersample if supersample is not None else int(recipe.get("supersample", 1))
     if supersample < 1:
         raise UserError(f"--supersample must be at least 1, got {supersample}")
-    if chunk < 1:
+    if chunk is not None and chunk < 1:
         raise UserError(f"--chunk must be at least 1 coordinate per call, got {chunk}")
     return view, supersample
 

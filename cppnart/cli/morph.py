@@ -11,7 +11,6 @@ import typer
 
 from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
-from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
     CenterOption,
@@ -107,7 +106,7 @@ def morph(
     zoom: ZoomOption = None,
     center: CenterOption = None,
     supersample: SupersampleOption = None,
-    chunk: ChunkOption = DEFAULT_CHUNK,
+    chunk: ChunkOption = None,
     batch: Annotated[
         Optional[int],
         typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False),

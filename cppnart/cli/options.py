@@ -49,7 +49,13 @@ SupersampleOption = Annotated[
     Optional[int],
     typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False),
 ]
-ChunkOption = Annotated[int, typer.Option(help="Coordinates per onnxruntime call (bounds memory).")]
+ChunkOption = Annotated[
+    Optional[int],
+    typer.Option(
+        help="Coordinates per onnxruntime call (bounds memory). \\[default: by the network's width, 4096-32768]",
+        show_default=False,
+    ),
+]
 OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
 
 PathOption = Annotated[

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_seed, choose_view, read_from
 from .options import (
     CenterOption,
@@ -74,7 +73,7 @@ def render(
     bits: Annotated[
         Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)
     ] = None,
-    chunk: ChunkOption = DEFAULT_CHUNK,
+    chunk: ChunkOption = None,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
     from_image: Annotated[
         Optional[Path],

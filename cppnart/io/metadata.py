@@ -3,7 +3,9 @@
 A render's recipe is what it takes to render it again, larger or reframed. It is written into
 PNG text chunks the way popular generators carry their parameters: a human-readable
 ``parameters`` line (as Stable Diffusion front-ends write) and a ``cppnart`` chunk with the same
-facts as JSON, which ``--from`` reads back. A contact sheet made by ``grid`` carries every
+facts as JSON, which ``--from`` reads back. The chunks are iTXt (UTF-8), so a preset file or
+model path in any script survives; files written before that carry Latin-1 tEXt chunks, and the
+reader takes both (Pillow merges them into ``image.info``). A contact sheet made by ``grid`` carries every
 cell's seed and z under ``cppnart-grid``.
 """
 
@@ -46,6 +48,7 @@ def make_recipe(
 
 
 def png_text(recipe: dict[str, Any]) -> dict[str, str]:
+    """The text chunks of a render: keyword -> UTF-8 text (written as iTXt by ``write_png``)."""
     z = ", ".join(f"{v:.4g}" for v in recipe["z"])
     cx, cy = recipe["center"]
     parameters = (

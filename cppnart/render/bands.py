@@ -1,7 +1,10 @@
 """The render loop: full-width bands of rows, each band in chunks of coordinates.
 
 Peak memory is one band of output plus one chunk of activations inside onnxruntime, whatever
-the image size; callers either stream the bands to a file or stack them into an array.
+the image size; callers either stream the bands to a file or stack them into an array. When one
+row alone holds more samples than a band's budget (a very wide image, or a wide one supersampled),
+the band is rendered in tiles of columns, so the coordinates and sub-pixel samples held at once stay
+at the budget however wide the image: only the finished row of pixels grows with the width.
 """
 
 from __future__ import annotations
@@ -14,16 +17,37 @@ import numpy as np
 from ..errors import ParamError
 from .coords import View, grid
 
-DEFAULT_CHUNK = 1 << 15  # coordinates per onnxruntime call: 2^15-2^16 measured fastest on CPU
+DEFAULT_CHUNK = 1 << 15  # coordinates per onnxruntime call when the network's width is unknown, and the most
+MIN_CHUNK = 1 << 12
+# One layer's activations per call, in floats (2 MiB: about a core's L2 cache). On 2 cores
+# (bench/render.py --chunks, CPU ns per pixel): a 32x4 net is flat from 2^13 to 2^15 and 10% slower
+# at 2^16; a 128x8 net is fastest at 2^12, 26% slower at 2^14 and 28% at 2^16.
+ACTIVATIONS_PER_CALL = 1 << 19
 # Coordinates per band. 2^18 vs 2^20 cut the peak RSS of a 2880x1800 render from 153 to 98 MB
 # at the same speed (bench/render.py); onnxruntime's memory arena stays on: without it, 2-3x more.
 BAND_COORDS = 1 << 18
+
+
+def chunk_for(layer_width: int) -> int:
+    """The default coordinates per onnxruntime call for a network whose widest layer has
+    ``layer_width`` units: ACTIVATIONS_PER_CALL floats, between MIN_CHUNK and DEFAULT_CHUNK.
+
+    >>> chunk_for(32), chunk_for(128), chunk_for(1024)
+    (16384, 4096, 4096)
+    """
+    return max(MIN_CHUNK, min(DEFAULT_CHUNK, ACTIVATIONS_PER_CALL // max(1, layer_width)))
 
 
 def band_rows(width: int, supersample: int, batch: int, chunk: int) -> int:
     """Pixel rows per band: about BAND_COORDS coordinates (times the batch), at least one row."""
     per_row = width * supersample * supersample * batch
     return max(1, max(BAND_COORDS, chunk) // per_row)
+
+
+def tile_columns(width: int, supersample: int, batch: int, chunk: int) -> int:
+    """Pixel columns per tile of a one-row band: the whole width unless one row exceeds the budget."""
+    per_column = supersample * supersample * batch
+    return min(width, max(1, max(BAND_COORDS, chunk) // per_column))
 
 
 def check_render_args(width: int, height: int, supersample: int, chunk: int) -> None:
@@ -65,17 +89,44 @@ def render_bands(
     check_render_args(width, height, supersample, chunk)
     k = supersample
     rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
+    columns = width if rows_per_band > 1 else tile_columns(width, k, z.shape[0], chunk)
     for start in range(0, height, rows_per_band):
         stop = min(height, start + rows_per_band)
-        coords = grid(width, height, view, rows=(start, stop), supersample=k)
-        out = run_coords(session, coords, z, chunk)  # [B, rows*k*width*k, C]
-        b, c = out.shape[0], out.shape[2]
-        if k > 1:
-            # sub-pixel grid [rows, k, width, k] -> box average per pixel
-            out = out.reshape(b, stop - start, k, width, k, c).mean(axis=(2, 4), dtype=np.float32)
-        yield out.reshape(b, stop - start, width, c)
+        if columns == width:
+            yield _render_tile(session, z, width, height, view, k, chunk, (start, stop), (0, width))
+        else:  # one row is more than a band: fill it tile by tile
+            band = None
+            for left in range(0, width, columns):
+                tile = _render_tile(session, z, width, height, view, k, chunk, (start, stop), (left, left + columns))
+                if band is None:
+                    band = np.empty((tile.shape[0], stop - start, width, tile.shape[3]), dtype=np.float32)
+                band[:, :, left : left + tile.shape[2]] = tile
+            assert band is not None
+            yield band
         if on_rows is not None:
             on_rows(stop - start)
+
+
+def _render_tile(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View,
+    k: int,
+    chunk: int,
+    rows: tuple[int, int],
+    columns: tuple[int, int],
+) -> np.ndarray:
+    """Pixels [B, rows, columns, C] of one tile, sub-pixel samples box-averaged."""
+    coords = grid(width, height, view, rows=rows, supersample=k, columns=columns)
+    out = run_coords(session, coords, z, chunk)  # [B, rows*k*cols*k, C]
+    b, c = out.shape[0], out.shape[2]
+    h, w = rows[1] - rows[0], min(columns[1], width) - columns[0]
+    if k > 1:
+        # sub-pixel grid [rows, k, cols, k] -> box average per pixel
+        out = out.reshape(b, h, k, w, k, c).mean(axis=(2, 4), dtype=np.float32)
+    return out.reshape(b, h, w, c)
 
 
 def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs: Any) -> np.ndarray:

@@ -13,7 +13,6 @@ import numpy as np
 
 from ..configs.view import View
 from ..io.png import quantize
-from .bands import DEFAULT_CHUNK
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
 # on 2 CPU cores it is a wash above ~0.25 Mpx per frame, and it matters on GPUs and for small
@@ -33,7 +32,7 @@ def render_frames(
     height: int,
     view: View = View(),
     supersample: int = 1,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = None,
     batch: int | None = None,
     on_frame: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
@@ -94,7 +93,7 @@ def morph_frames(
     path: str = "slerp",
     view: View = View(),
     supersample: int = 1,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = None,
     batch: int | None = None,
     on_frame: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:

@@ -21,7 +21,7 @@ from ..configs.schema import from_dict, to_dict
 from ..configs.view import View
 from ..errors import UserError
 from ..latent.io import as_batch, sample_z
-from .bands import DEFAULT_CHUNK, render_array, render_bands
+from .bands import DEFAULT_CHUNK, chunk_for, render_array, render_bands
 
 
 def draw_seed() -> int:
@@ -41,6 +41,7 @@ class Model:
     source: str  # what the user named: preset name, preset path or .onnx path
     device: str = "auto"
     _session: Any = field(default=None, repr=False)
+    _default_chunk: int | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # The ONNX bytes would be megabytes of repr (1.3 MB for `wide`): show what identifies it.
@@ -110,6 +111,25 @@ class Model:
         return self.preset or Path(self.source).stem
 
     @property
+    def layer_width(self) -> int | None:
+        """Units of the network's widest layer (its largest weight matrix), None for image models."""
+        if self.interface != "coords":
+            return None
+        import onnx
+
+        graph = onnx.load_from_string(self.onnx_bytes).graph
+        widths = [int(t.dims[1]) for t in graph.initializer if len(t.dims) == 2]
+        return max(widths) if widths else None
+
+    @property
+    def default_chunk(self) -> int:
+        """Coordinates per onnxruntime call when none is asked: fewer for wider networks (render.bands.chunk_for)."""
+        if self._default_chunk is None:
+            width = self.layer_width
+            self._default_chunk = chunk_for(width) if width else DEFAULT_CHUNK
+        return self._default_chunk
+
+    @property
     def session(self) -> Any:
         if self._session is None:
             from .runtime import create_session
@@ -132,12 +152,13 @@ class Model:
         height: int,
         view: View = View(),
         supersample: int = 1,
-        chunk: int = DEFAULT_CHUNK,
+        chunk: int | None = None,
         on_rows=None,
     ):
         """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
         if self.interface != "coords":
             return self._image_bands(z, width, height, on_rows)
+        chunk = chunk or self.default_chunk
         return render_bands(self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows)
 
     def render(
@@ -147,7 +168,7 @@ class Model:
         height: int = 512,
         view: View = View(),
         supersample: int = 1,
-        chunk: int = DEFAULT_CHUNK,
+        chunk: int | None = None,
         seed: int = 0,
     ) -> np.ndarray:
         """Float32 pixels in [0, 1]: [H, W, C] for one latent, [B, H, W, C] for a batch.
@@ -160,6 +181,7 @@ class Model:
         if self.interface != "coords":
             out = np.concatenate(list(self._image_bands(z, width, height)), axis=1)
         else:
+            chunk = chunk or self.default_chunk
             out = render_array(
                 self.session, self.check_z(z), width, height, view=view, supersample=supersample, chunk=chunk
             )

@@ -10,7 +10,6 @@ import numpy as np
 from ..configs.view import View
 from ..io.metadata import make_recipe, png_text
 from ..io.png import write_png
-from .bands import DEFAULT_CHUNK
 
 
 def save_poster(
@@ -27,5 +26,5 @@ def save_poster(
     """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``."""
     z = model.check_z(np.asarray(z))[:1]
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    bands = (band[0] for band in model.bands(z, width, height, view, supersample, chunk or DEFAULT_CHUNK))
+    bands = (band[0] for band in model.bands(z, width, height, view, supersample, chunk))
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

@@ -66,6 +66,10 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or cpu_threads()
     options.inter_op_num_threads = 1
+    # Idle onnxruntime threads sleep instead of spinning: the PNG encoder's threads share these cores
+    # (and on a busy machine other processes do); spinning made a 2880x1800 render to an array 1.8x
+    # slower on a loaded 2-core machine and starved the encoder (bench/render.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # onnxruntime-gpu logs an error when CUDA libraries are missing; we check what actually ran.
     options.log_severity_level = 3
     providers = providers_for(device, ort.get_available_providers())

@@ -26,7 +26,6 @@ from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
 from ..io.metadata import GRID_KEY
 from ..io.png import quantize, write_png
-from .bands import DEFAULT_CHUNK
 
 MAX_CELLS = 1024
 GRID_BACKGROUND = 24 / 255
@@ -216,7 +215,7 @@ def grid(
     labelled: bool = True,
     view: View = View(),
     supersample: int = 1,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = None,
     on_cell: Callable[[int], None] | None = None,
 ) -> Grid:
     """A contact sheet of ``seeds`` (each cell the z that seed draws; for a preset with
