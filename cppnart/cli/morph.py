@@ -128,6 +128,7 @@ def morph(
     import numpy as np
 
     from ..io.animation import check_animation_output, save_animation
+    from ..io.budget import check_budget
     from ..io.metadata import make_recipe, png_text
     from ..latent.files import read_latents
     from ..latent.paths import path_length, plan_path
@@ -148,6 +149,7 @@ def morph(
     keys = np.concatenate([read_latents(k, net.z_dim) for k in keyframes])
     latents = plan_path(keys, frames, hold, loop, ease.value, path.value)
     total = path_length(len(keys), frames, hold, loop)
+    check_budget(f"{total} frames of {width}x{height}", samples=float(total) * width * height * supersample**2)
     options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "path": path.value, "fps": fps}
     comment = morph_comment(net, keys, width, height, view, supersample, options)
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from ..configs.schema import MAX_SIDE
 from ..errors import ParamError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,7 @@ def user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            check_ranged_options(kwargs)
             return func(*args, **kwargs)
         except ParamError as exc:
             fail(exc.message_for(flag_for(exc.param)))
@@ -51,6 +53,16 @@ def user_errors(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_ranged_options(options: dict[str, Any]) -> None:
+    """Every numeric option whose name has a range in ``configs.schema.RANGES`` (seed, count,
+    frames, hold, supersample, threads, ...) is checked before the command does anything."""
+    from ..configs.schema import RANGES, check_param
+
+    for name, value in options.items():
+        if name in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_param(name, value)
 
 
 def emit(data: dict[str, Any], text: str, as_json: bool = False, quiet: bool = False) -> None:
@@ -76,6 +88,8 @@ def parse_res(text: str, option: str = "--res") -> tuple[int, int]:
     width, height = int(match[1]), int(match[2])
     if width < 1 or height < 1:
         raise UserError(f"{option} '{text}': width and height must be at least 1, e.g. {option} 2880x1800")
+    if max(width, height) > MAX_SIDE:
+        raise UserError(f"{option} '{text}': sides are at most {MAX_SIDE} pixels (most readers refuse more)")
     return width, height
 
 

@@ -89,6 +89,8 @@ def render(
     from ..io.atomic import check_writable
     from ..io.metadata import make_recipe, png_text
     from ..io.png import write_png
+    from ..render.bands import check_render_args
+    from ..render.poster import check_poster_space
 
     recipe = read_from(from_image)
     size = parse_res(res) if res is not None else recipe.get("res")
@@ -110,6 +112,8 @@ def render(
     if out is None:
         out = Path(f"{net.label}-{seed}.png")
         check_writable(out)
+    check_render_args(width, height, supersample, chunk)
+    check_poster_space(width, height, net.channels, bits, out)
     text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
     started = time.perf_counter()
     samples = width * height * supersample * supersample

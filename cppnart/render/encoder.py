@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..configs.schema import check_param
 from ..errors import ParamError, UserError
 from ..io.run_files import ENCODER_FILE, STATS_FILE, load_latent_stats, read_summary
 from ..latent.io import latent_rng
@@ -41,16 +42,23 @@ class RunEncoder:
     def __init__(self, model: str | Path, device: str = "auto") -> None:
         import onnx
 
+        from .onnx_checks import check_encoder
         from .runtime import create_session
 
         self.folder = _run_folder(model, ENCODER_FILE, "encoding")
-        data = (self.folder / ENCODER_FILE).read_bytes()
+        where = self.folder / ENCODER_FILE
         try:
-            meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
-            self.channels, self.crop = int(meta["channels"]), int(meta["crop"])
-            self.data_size, self.z_dim = int(meta["data_size"]), int(meta["z_dim"])
+            data = where.read_bytes()
+            proto = onnx.load_from_string(data)
         except Exception:
-            raise UserError(f"'{self.folder / ENCODER_FILE}' is corrupt; train the run again") from None
+            raise UserError(f"'{where}' is corrupt; train the run again") from None
+        fields = check_encoder(proto, str(where))
+        self.channels, self.crop, self.data_size, self.z_dim = (
+            fields["channels"],
+            fields["crop"],
+            fields["data_size"],
+            fields["z_dim"],
+        )
         self.session = create_session(data, device)
 
     def encode(self, images: np.ndarray) -> np.ndarray:
@@ -82,10 +90,18 @@ def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray
         mean, cov = load_latent_stats(folder)
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"'{folder / STATS_FILE}' is damaged ({exc}); train the run again") from None
+    check_param("count", count)
+    check_param("seed", seed)
     # Cholesky of the (slightly regularised) covariance: z = mean + L eps, eps ~ N(0, I) from the seed.
-    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    try:
+        chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    except np.linalg.LinAlgError:
+        raise UserError(f"'{folder / STATS_FILE}' holds a covariance that is not positive definite") from None
     eps = latent_rng(seed).standard_normal((count, len(mean)))
-    return (mean + eps @ chol.T).astype(np.float32)
+    z = (mean + eps @ chol.T).astype(np.float32)
+    if not np.isfinite(z).all():
+        raise UserError(f"'{folder / STATS_FILE}' gives latents that overflow float32; train the run again")
+    return z
 
 
 def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 1000) -> tuple[float, int, str]:

@@ -201,21 +201,20 @@ class Model:
 def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
     import onnx
 
+    from .onnx_checks import MAX_MODEL_BYTES, check_generator
+
     try:
+        if path.stat().st_size > MAX_MODEL_BYTES:
+            raise UserError(f"'{path}' is larger than an ONNX file can be ({MAX_MODEL_BYTES >> 30} GiB)")
         data = path.read_bytes()
         proto = onnx.load_from_string(data)
     except OSError as exc:
         raise UserError(f"cannot read model file '{path}': {exc.strerror}") from None
+    except UserError:
+        raise
     except Exception:  # protobuf's DecodeError and friends
         raise UserError(f"'{path}' is not a valid ONNX file (corrupt or truncated); export it again") from None
-    metadata = {p.key: p.value for p in proto.metadata_props}
-    inputs = {i.name for i in proto.graph.input}
-    if "z" not in inputs or "z_dim" not in metadata or "channels" not in metadata:
-        raise UserError(
-            f"'{path}' is an ONNX file but not a cppnart generator (no z input or metadata); "
-            "export models with `cppnart export` or `cppnart train`"
-        )
-    return data, metadata
+    return data, check_generator(proto, str(path))
 
 
 def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = "auto") -> Model:
