@@ -29,3 +29,12 @@ class ParamError(UserError):
 
     def message_for(self, name: str) -> str:
         return f"{name} {self.problem}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be so that every cleanup path runs the same;
+    ``signum`` gives the exit status 128 + n."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

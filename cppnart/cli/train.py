@@ -8,6 +8,7 @@ Ctrl-C checkpoints and says how to continue. torch is imported inside the comman
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -82,6 +83,7 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
     start = int(payload["step"]) if payload else 0
     view = LiveView(f"train {kind} · {config.name} → {out}", total=total_steps(config), start=start, quiet=quiet)
     callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(ECHO_EVERY, view.echo)])
+    fresh = not Path(out).exists()
     try:
         with view:
             return train(callbacks)
@@ -91,7 +93,13 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
             f"Continue with: cppnart train {kind} --out {out} --resume",
             err=True,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + stop.signum) from None
+    except BaseException:
+        # A run that failed (full disk, bad data, second Ctrl-C) before its first checkpoint leaves
+        # no half folder behind; one with a checkpoint is kept, since --resume continues it.
+        if fresh and Path(out).is_dir() and not (Path(out) / "checkpoint.pt").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
