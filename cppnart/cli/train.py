@@ -250,7 +250,11 @@ def train_fit(
     if image is None:
         if not (out / "target.npy").is_file():
             raise UserError(f"'{out}' holds no target.npy; give the IMAGE to fit")
-        target = np.load(out / "target.npy", allow_pickle=False)
+        from ..io.npy import load_npy
+
+        target = load_npy(out / "target.npy")
+        if target.ndim != 3 or target.shape[-1] not in (1, 3) or not np.isfinite(target).all():
+            raise UserError(f"'{out / 'target.npy'}' is not an image array [H, W, 1 or 3]; give the IMAGE to fit")
     else:
         target = load_target(image, config)
     dev = choose_device(device.value)

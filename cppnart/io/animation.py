@@ -278,7 +278,9 @@ class Mp4Writer(FrameWriter):
             "-y", "-nostdin", "-hide_banner", "-v", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
             "-an", "-vcodec", "libx264", "-crf", str(MP4_CRF), "-rc-lookahead", "10",
-            "-vf", "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int",
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
+            "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
             "-pix_fmt", "yuv420p",
             "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
             "-movflags", "+faststart",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..configs.schema import MAX_SIDE, RANGES, Range, check_ranges
+from ..configs.schema import MAX_SIDE, RANGES, Range, check_ranges, loads_bounded
 from ..errors import UserError
 
 MAX_MODEL_BYTES = 2 << 30  # protobuf's own limit for one message
@@ -69,6 +69,10 @@ def check_generator(proto: Any, where: str) -> dict[str, str]:
             raise UserError(f"{where}: metadata 'image_size' must be [width, height], got {meta.get('image_size')!r}")
     else:
         raise UserError(f"{where}: metadata 'interface' must be coords or image, got {interface[:40]!r}")
+    if meta.get("config"):
+        config = loads_bounded(meta["config"], f"{where}: metadata 'config'", max_chars=1 << 20)
+        if not isinstance(config, dict):
+            raise UserError(f"{where}: metadata 'config' must be a JSON table")
     if meta.get("seed"):
         seed = _int_field(meta, "seed", where)
         check_ranges(where, {"seed": seed}, {"seed": RANGES["seed"]})

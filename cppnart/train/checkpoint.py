@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..configs.schema import RANGES
 from ..errors import UserError
 from ..io.atomic import atomic_output
 
@@ -98,9 +99,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(
             f"checkpoint '{path}' has format version {payload.get('version')}; this cppnart reads {VERSION}"
         )
-    for key in ("config", "step", "states", "rng"):
+    for key, kind in (("config", dict), ("step", int), ("states", dict), ("rng", dict)):
         if key not in payload:
             raise UserError(f"checkpoint '{path}' is incomplete (no '{key}'); it cannot be resumed")
+        if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
+            raise UserError(f"checkpoint '{path}': '{key}' must be {kind.__name__}, got {type(payload[key]).__name__}")
+    if not 0 <= payload["step"] <= RANGES["steps"].high:
+        raise UserError(f"checkpoint '{path}': 'step' {payload['step']} is out of range")
     return payload
 
 
