@@ -8,7 +8,20 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """Bad input from the user: the message says what was wrong and what to do instead."""
+    """Bad input from the user: the message says what was wrong and what to do instead.
+
+    The message is always one line: line breaks in quoted user input are shown escaped.
+
+    >>> str(UserError("--res 'a\\nb' is not WIDTHxHEIGHT"))
+    "--res 'a\\\\nb' is not WIDTHxHEIGHT"
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(str(message).translate(_ESCAPE_BREAKS))
+
+
+# Every character str.splitlines() breaks on, shown escaped so a message stays on one line.
+_ESCAPE_BREAKS = {ord(c): ascii(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 class ParamError(UserError):

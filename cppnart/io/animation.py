@@ -297,7 +297,9 @@ class Mp4Writer(FrameWriter):
         lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
         reason = lines[-1].strip() if lines else f"exit status {self._proc.returncode}"
         if "No space left" in reason or any("No space left" in line for line in lines):
-            return UserError(f"no space left on the device writing '{self.path}'; free some space or write elsewhere")
+            return UserError(
+                "no space left on the device for the MP4; free some space or write elsewhere (nothing was left behind)"
+            )
         return UserError(f"ffmpeg could not write the MP4: {reason}")
 
     def _add(self, frame: np.ndarray) -> None:

@@ -80,7 +80,8 @@ def load_npz(path: str | Path, names: tuple[str, ...], limit: int = MAX_ARRAY_BY
                 with archive.open(info) as f:
                     shape, _, dtype = _read_header(f, f"{where} ('{name}')")
                     _check(shape, dtype, f"{where} ('{name}')", info.file_size, limit)
-                    out[name] = np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+                with archive.open(info) as f:  # from the start again: read_array reads the header itself
+                    out[name] = np.asarray(npy_format.read_array(f, allow_pickle=False))
     except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise UserError(f"{where} is not a valid .npz archive ({str(exc).splitlines()[0][:120]})") from None
     return out
