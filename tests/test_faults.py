@@ -124,13 +124,14 @@ def full_disk(tmp_path: Path):
         subprocess.run(["umount", str(folder)], check=False)
 
 
+MORPH = ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o"]
 DISK_CASES = {
     "render png": ["render", "noisy.toml", "--seed", "1", "--res", "256x256", "-o", "{d}/a.png"],
     "render png, clearly too big": ["render", "noisy.toml", "--seed", "1", "--res", "4000x4000", "-o", "{d}/b.png"],
-    "morph gif": ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o", "{d}/a.gif"],
-    "morph mp4": ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o", "{d}/a.mp4"],
-    "morph webp": ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o", "{d}/a.webp"],
-    "morph frames": ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o", "{d}/f"],
+    "morph gif": [*MORPH, "{d}/a.gif"],
+    "morph mp4": [*MORPH, "{d}/a.mp4"],
+    "morph webp": [*MORPH, "{d}/a.webp"],
+    "morph frames": [*MORPH, "{d}/f"],
     "grid": ["grid", "-m", "noisy.toml", "--seeds", "1-16", "--cell", "64x64", "-o", "{d}/g.png"],
     "z sample": ["z", "sample", "--dim", "8", "--count", "20000", "-o", "{d}/z.npy"],
 }  # fmt: skip
