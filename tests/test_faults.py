@@ -108,22 +108,6 @@ def test_temps_of_live_writers_are_kept(tmp_path):
     assert clean_stale_temps(tmp_path) == [dead] and files_in(tmp_path) == ["a.png"]
 
 
-@pytest.fixture
-def full_disk(tmp_path: Path):
-    """A 192 kB tmpfs: enough to start writing, too small to finish."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    folder = tmp_path / "full"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
-
-
 MORPH = ["morph", "a.npy", "b.npy", "-m", "noisy.toml", "--res", "128x128", "--frames", "12", "-o"]
 DISK_CASES = {
     "render png": ["render", "noisy.toml", "--seed", "1", "--res", "256x256", "-o", "{d}/a.png"],

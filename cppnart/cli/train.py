@@ -8,10 +8,11 @@ Ctrl-C checkpoints and says how to continue. torch is imported inside the comman
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -29,6 +30,8 @@ from .options import (
     TrainSeedOption,
 )
 from .output import emit, user_errors
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia).", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
@@ -83,7 +86,6 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
     start = int(payload["step"]) if payload else 0
     view = LiveView(f"train {kind} · {config.name} → {out}", total=total_steps(config), start=start, quiet=quiet)
     callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(ECHO_EVERY, view.echo)])
-    fresh = not Path(out).exists()
     try:
         with view:
             return train(callbacks)
@@ -94,16 +96,30 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
             err=True,
         )
         raise typer.Exit(128 + stop.signum) from None
-    except BaseException:
-        # A run that failed (full disk, bad data, second Ctrl-C) before its first checkpoint leaves
-        # no half folder behind; one with a checkpoint is kept, since --resume continues it.
-        if fresh and Path(out).is_dir() and not (Path(out) / "checkpoint.pt").exists():
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+
+
+def no_half_run(func: F) -> F:
+    """A training command that fails (full disk, bad data, a second Ctrl-C) before its first
+    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = Path(kwargs["out"])
+        fresh = not out.exists()
+        try:
+            return func(*args, **kwargs)
+        except BaseException as exc:
+            failed = not (isinstance(exc, typer.Exit) and exc.exit_code == 0)
+            if failed and fresh and out.is_dir() and not (out / "checkpoint.pt").exists():
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
 @user_errors
+@no_half_run
 def train_glyph(
     out: RunOut,
     preset: PresetOption = None,
@@ -160,6 +176,7 @@ def train_glyph(
 
 @train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
 @user_errors
+@no_half_run
 def train_ganvae(
     out: RunOut,
     data: Annotated[
@@ -223,6 +240,7 @@ def train_ganvae(
 
 @train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
 @user_errors
+@no_half_run
 def train_fit(
     image: Annotated[
         Optional[Path], typer.Argument(help="The image to fit (optional with --resume).", show_default=False)

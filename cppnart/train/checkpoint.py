@@ -15,6 +15,7 @@ so numpy's state is stored as plain lists.
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,12 @@ def save_checkpoint(
         "rng": capture_rng(generators),
         "extra": extra or {},
     }
+    # Serialise in memory, then write with Python: torch's own file writer turns a full disk into
+    # an opaque RuntimeError (and keeps the file open); a plain write raises OSError(ENOSPC).
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
     return Path(path)
 
 
