@@ -65,7 +65,7 @@ def clean_stale_temps(folder: str | Path) -> list[Path]:
     A temp names its writer's PID; it is removed only when that process is gone, so writers
     running beside us keep theirs. Returns what was removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

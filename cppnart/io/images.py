@@ -168,7 +168,8 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
         raise UserError(
             f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images"
         )
-    arrays, first = [], None
+    arrays: list[np.ndarray] = []
+    first = None
     for file in files:
         image = open_image(file, channels)
         if resize is not None:

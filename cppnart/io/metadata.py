@@ -193,7 +193,7 @@ def read_animation_recipe(path: str | Path) -> dict[str, Any]:
     data = loads_bounded(text, f"the recipe in '{path}'")
     morph = data.get(MORPH_KEY) if isinstance(data, dict) else None
     keyframes = morph.get("keyframes") if isinstance(morph, dict) else None
-    if not isinstance(keyframes, list) or not keyframes or not isinstance(keyframes[0], list):
+    if not isinstance(morph, dict) or not isinstance(keyframes, list) or not keyframes:
         raise UserError(f"the cppnart recipe in '{path}' is damaged")
     return {**morph, "z": keyframes[0]}
 

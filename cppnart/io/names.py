@@ -27,10 +27,10 @@ def _clean(text: str) -> str:
 
 def picture_of(recipe: dict[str, Any]) -> dict[str, Any]:
     """The part of a recipe that decides the pixels, in a canonical form."""
-    out = {k: recipe.get(k) for k in PICTURE_KEYS if recipe.get(k) is not None}
-    if "z" in out:
+    out: dict[str, Any] = {k: recipe[k] for k in PICTURE_KEYS if recipe.get(k) is not None}
+    if isinstance(out.get("z"), list):
         out["z"] = [round(float(v), 6) for v in out["z"]]
-    if "center" in out:
+    if isinstance(out.get("center"), list):
         out["center"] = [float(v) for v in out["center"]]
     return out
 
@@ -63,7 +63,7 @@ def check_replace(path: str | Path, recipe: dict[str, Any], force: bool, option:
         return
     try:
         same = picture_of(read_recipe(path)) == picture_of(recipe)
-    except UserError:
+    except (UserError, ValueError, TypeError):  # not ours, or a recipe we cannot compare: different
         same = False
     if not same:
         raise UserError(
