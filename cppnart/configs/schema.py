@@ -177,6 +177,10 @@ CONFIG_RANGES: dict[str, Range] = {
     "lr": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
     "lr_d": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
     "fourier_scale": Range(1e-6, 1e6, "frequency spread; beyond this float32 saturates"),
+    "vae_steps": Range(1, 1000, "inner steps per batch"),
+    "g_steps": Range(1, 1000, "inner steps per batch"),
+    "fourier_features": Range(0, 65536, "input features: memory grows with them"),
+    "batch_pixels": Range(0, 1 << 26, "pixels per step held in memory"),
 }
 
 

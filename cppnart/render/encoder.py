@@ -113,11 +113,17 @@ def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 
     if count < 1:
         raise ParamError("count", f"must be at least 1, got {count}")
     encoder = RunEncoder(model)
+    summary = read_summary(encoder.folder)
     if data is None:
-        data = read_summary(encoder.folder).get("data")
-        if not isinstance(data, str):
+        data = summary.get("data")
+        if not isinstance(data, str) or len(data) > 4096:
             raise UserError(f"'{encoder.folder}' has no summary.json naming its data; pass --data")
-    images = load_images(data, encoder.channels).images[-count:]
+    # The run's own data is drawn as in training (its limit and seed), not a fresh 20,000 digits.
+    limit, data_seed = summary.get("data_limit"), summary.get("data_seed")
+    same_data = data == summary.get("data")
+    limit = limit if same_data and type(limit) is int and 1 <= limit <= 10_000_000 else None
+    data_seed = data_seed if same_data and type(data_seed) is int and 0 <= data_seed < 2**63 else 0
+    images = load_images(data, encoder.channels, limit=limit, seed=data_seed).images[-count:]
     if images.shape[-1] != encoder.data_size:
         images = resize_images(images, encoder.data_size)
     off = (encoder.data_size - encoder.crop) // 2

@@ -21,7 +21,7 @@ from ..configs.schema import from_dict, to_dict
 from ..configs.view import View
 from ..errors import UserError
 from ..latent.io import as_batch, sample_z
-from .bands import DEFAULT_CHUNK, render_array, render_bands
+from .bands import DEFAULT_CHUNK, check_finite_output, render_array, render_bands
 
 
 def draw_seed() -> int:
@@ -137,8 +137,23 @@ class Model:
     ):
         """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
         if self.interface != "coords":
-            return self._image_bands(z, width, height, on_rows)
-        return render_bands(self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows)
+            bands = self._image_bands(z, width, height, on_rows)
+        else:
+            bands = render_bands(
+                self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows
+            )
+        return self._checked(bands)
+
+    def _checked(self, bands):
+        """Each band has the channels the metadata promises (a file that lies would write a PNG
+        nothing can decode) and only finite values."""
+        for band in bands:
+            if band.shape[-1] != self.channels:
+                raise UserError(
+                    f"'{self.source}' says it draws {self.channels} channels but draws {band.shape[-1]}; "
+                    "the file's metadata is wrong: export it again"
+                )
+            yield band
 
     def render(
         self,
@@ -163,6 +178,7 @@ class Model:
             out = render_array(
                 self.session, self.check_z(z), width, height, view=view, supersample=supersample, chunk=chunk
             )
+        out = next(self._checked(iter([out])))
         return out[0] if single else out
 
     def render_image(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, **kwargs: Any):
@@ -179,7 +195,7 @@ class Model:
         from PIL import Image
 
         z = self.check_z(z)
-        images = self.session.run(None, {"z": z})[0]  # [B, C, h, w]
+        images = check_finite_output(self.session.run(None, {"z": z})[0])  # [B, C, h, w]
         images = np.clip(images.transpose(0, 2, 3, 1), 0, 1).astype(np.float32)
         if images.shape[1:3] != (height, width):
             resized = []
