@@ -60,3 +60,20 @@ def test_files_without_a_recipe_are_one_line(tmp_path):
     for name in ("plain.gif", "bad.mp4", "missing.webp"):
         result = run("info", tmp_path / name)
         assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+
+
+def test_a_different_picture_is_not_replaced_without_force(keys, tiny_preset):
+    morph = ["morph", keys / "a.npy", keys / "b.npy", "-m", tiny_preset, "--res", "16x16", "--frames", 2]
+    grid = ["grid", "-m", tiny_preset, "--cell", "16x16"]
+    for first, same, other, out in (
+        ([*morph, "--seed", 1], [*morph, "--seed", 1], [*morph, "--seed", 2], keys / "m.gif"),
+        ([*grid, "--seeds", "1-2"], [*grid, "--seeds", "1-2"], [*grid, "--seeds", "3-4"], keys / "g.png"),
+        (["render", tiny_preset, "--seed", 1, "--res", "8x8"], ["render", tiny_preset, "--seed", 1, "--res", "8x8"],
+         ["render", tiny_preset, "--seed", 1, "--res", "8x8", "--zoom", 3], keys / "r.png"),
+    ):  # fmt: skip
+        assert run(*first, "-o", out).exit_code == 0
+        before = out.read_bytes()
+        assert run(*same, "-o", out).exit_code == 0  # the same picture again: replaced, harmless
+        refused = run(*other, "-o", out)
+        assert refused.exit_code == 2 and "--force" in refused.output and out.read_bytes() == before
+        assert run(*other, "-o", out, "--force").exit_code == 0 and out.read_bytes() != before

@@ -7,6 +7,7 @@ for each cell. The work is ``render.sheets.grid``; this module parses and report
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -58,6 +59,11 @@ def parse_seeds(text: str, limit: int) -> list[int]:
     return seeds
 
 
+def _plain(sheet: Any) -> Any:
+    """A sheet's metadata as JSON would give it back (tuples become lists), for comparing."""
+    return json.loads(json.dumps(sheet, default=list))
+
+
 @app.command(
     epilog="Examples: cppnart grid --seeds 1-16 -o sheet.png    "
     "cppnart grid --seed 7 --seeds 1-16 -o latents.png    cppnart grid between.npy --seed 7 -o s.png"
@@ -106,12 +112,17 @@ def grid(
     supersample: SupersampleOption = None,
     chunk: ChunkOption = DEFAULT_CHUNK,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file that holds a different sheet.")
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
     import numpy as np
 
+    from ..io.metadata import read_grid
+    from ..io.names import refuse_replacing
     from ..latent.files import read_latents
     from ..latent.io import save_z as write_z
     from ..render.model import draw_seed
@@ -148,6 +159,7 @@ def grid(
         # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
         with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not quiet) as advance:
             sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
+    refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), force)
     sheet.save(out)
     if save_z is not None:
         write_z(save_z, sheet.latents())

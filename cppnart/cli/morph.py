@@ -120,6 +120,9 @@ def morph(
             "(measured in bench/gif_palette.py)."
         ),
     ] = GifPalette(GIF_DEFAULT_STRATEGY),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file that holds a different animation.")
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -129,7 +132,8 @@ def morph(
 
     from ..io.animation import check_animation_output, save_animation
     from ..io.budget import check_budget
-    from ..io.metadata import make_recipe, png_text
+    from ..io.metadata import make_recipe, png_text, read_animation_recipe
+    from ..io.names import refuse_replacing
     from ..latent.files import read_latents
     from ..latent.paths import path_length, plan_path
     from ..render.frames import palette_sample, render_frames
@@ -152,6 +156,9 @@ def morph(
     check_budget(f"{total} frames of {width}x{height}", samples=float(total) * width * height * supersample**2)
     options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "path": path.value, "fps": fps}
     comment = morph_comment(net, keys, width, height, view, supersample, options)
+    if kind != "frames":  # a frame folder must be new or empty already
+        new = json.loads(comment)["cppnart-morph"]
+        refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == {**new, "z": None}, force)
 
     def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
         return png_text(make_recipe(net, latents[i], width, height, view, supersample, 8))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +59,19 @@ def check_replace(path: str | Path, recipe: dict[str, Any], force: bool, option:
     """Refuse to replace an existing file unless it holds the same picture's recipe (or ``force``)."""
     from .metadata import read_recipe
 
+    refuse_replacing(path, lambda: picture_of(read_recipe(path)) == picture_of(recipe), force, option)
+
+
+def refuse_replacing(path: str | Path, same: Callable[[], bool], force: bool, option: str = "--force") -> None:
+    """Refuse to replace an existing file unless ``same()`` says it already holds this picture."""
     path = Path(path)
     if force or not path.exists() or path.is_dir():
         return
     try:
-        same = picture_of(read_recipe(path)) == picture_of(recipe)
-    except (UserError, ValueError, TypeError):  # not ours, or a recipe we cannot compare: different
-        same = False
-    if not same:
+        unchanged = same()
+    except (UserError, ValueError, TypeError, KeyError, AttributeError):  # not ours, or not comparable
+        unchanged = False
+    if not unchanged:
         raise UserError(
             f"'{path}' already exists and holds a different picture; pass {option} to replace it or choose another -o"
         )
