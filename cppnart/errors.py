@@ -10,14 +10,21 @@ from __future__ import annotations
 class UserError(Exception):
     """Bad input from the user: the message says what was wrong and what to do instead.
 
-    The message is always one line: line breaks in quoted user input are shown escaped.
+    The message is always one line of at most ``MAX_MESSAGE`` characters: line breaks in quoted
+    user input are shown escaped, and an over-long message keeps its start and its end.
 
     >>> str(UserError("--res 'a\\nb' is not WIDTHxHEIGHT"))
     "--res 'a\\\\nb' is not WIDTHxHEIGHT"
     """
 
     def __init__(self, message: object = "") -> None:
-        super().__init__(str(message).translate(_ESCAPE_BREAKS))
+        text = str(message).translate(_ESCAPE_BREAKS)
+        if len(text) > MAX_MESSAGE:  # a quoted 5000-character argument would fill the terminal
+            text = f"{text[: MAX_MESSAGE - 120]} [...] {text[-100:]}"
+        super().__init__(text)
+
+
+MAX_MESSAGE = 600
 
 
 # Every character str.splitlines() breaks on, shown escaped so a message stays on one line.

@@ -282,10 +282,13 @@ CLI_CASES = [
     ["z", "sample", "--dim", "99999999"],
     ["z", "sample", "--dim", "8", "--seed", "-3"],
     ["z", "lerp", "a.npy", "b.npy", "--steps", "999999999"],
+    ["grid", "--seeds", "1" * 5000],
+    ["grid", "--seeds", "9999999999999999999"],
+    ["render", "--res", "64x64\n\u2028x"],
 ]
 
 
-@pytest.mark.parametrize("args", CLI_CASES, ids=[" ".join(a) for a in CLI_CASES])
+@pytest.mark.parametrize("args", CLI_CASES, ids=[" ".join(a)[:60] for a in CLI_CASES])
 def test_cli_refuses_out_of_range_numbers_in_one_line(args, runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save("a.npy", np.zeros(8, np.float32))
@@ -296,6 +299,7 @@ def test_cli_refuses_out_of_range_numbers_in_one_line(args, runner, tmp_path, mo
     tried("cli", args)
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and result.output.startswith("error: "), result.output
+    assert len(result.output) < 700 and len(result.output.splitlines()) == 1
     assert files_in(tmp_path) == before
 
 

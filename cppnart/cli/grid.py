@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..configs.schema import MAX_SEED
 from ..errors import UserError
 from ..render.bands import DEFAULT_CHUNK
 from .model_choice import choose_model, choose_view, read_from
@@ -47,10 +48,12 @@ def parse_seeds(text: str, limit: int) -> list[int]:
     """
     seeds: list[int] = []
     for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        match = re.fullmatch(r"\s*(\d{1,19})\s*(?:-\s*(\d{1,19})\s*)?", part)
         if not match:
             raise UserError(f"--seeds '{text}' is not a list of seeds; write it like --seeds 1-16 or --seeds 3,7,42")
         first, last = int(match[1]), int(match[2] or match[1])
+        if last > MAX_SEED:
+            raise UserError(f"--seeds '{part.strip()}': seeds are at most {MAX_SEED} (stored as 64-bit integers)")
         if last < first:
             raise UserError(f"--seeds range '{part.strip()}' runs backwards; write it low-high")
         if len(seeds) + last - first + 1 > limit:

@@ -153,7 +153,13 @@ def morph(
     keys = np.concatenate([read_latents(k, net.z_dim) for k in keyframes])
     latents = plan_path(keys, frames, hold, loop, ease.value, path.value)
     total = path_length(len(keys), frames, hold, loop)
-    check_budget(f"{total} frames of {width}x{height}", samples=float(total) * width * height * supersample**2)
+    # Output sizes at the best compression CPPN morphs see: refused only when clearly too big.
+    best_ratio = {"mp4": 400, "gif": 12, "webp": 40, "frames": 20}[kind]
+    check_budget(
+        f"{total} frames of {width}x{height}",
+        samples=float(total) * width * height * supersample**2,
+        output=(float(total) * width * height * 3 / best_ratio, out),
+    )
     options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "path": path.value, "fps": fps}
     comment = morph_comment(net, keys, width, height, view, supersample, options)
     if kind != "frames":  # a frame folder must be new or empty already

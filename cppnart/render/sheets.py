@@ -173,6 +173,9 @@ class Grid:
 
     def save(self, path: str | Path) -> Path:
         """The sheet as a PNG that carries every cell's seed and z (``cppnart z get SHEET --cell N``)."""
+        from .poster import check_poster_space
+
+        check_poster_space(self.image.shape[1], self.image.shape[0], self.image.shape[2], 8, path)
         text = {
             "Software": f"cppnart {__version__}",
             "parameters": f"Grid of {len(self.cells)} cells, Model: {self.model.preset or self.model.source}, "
