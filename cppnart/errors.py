@@ -8,7 +8,27 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """Bad input from the user: the message says what was wrong and what to do instead."""
+    """Bad input from the user: the message says what was wrong and what to do instead.
+
+    The message is always one line of at most ``MAX_MESSAGE`` characters: line breaks in quoted
+    user input are shown escaped, and an over-long message keeps its start and its end.
+
+    >>> str(UserError("--res 'a\\nb' is not WIDTHxHEIGHT"))
+    "--res 'a\\\\nb' is not WIDTHxHEIGHT"
+    """
+
+    def __init__(self, message: object = "") -> None:
+        text = str(message).translate(_ESCAPE_BREAKS)
+        if len(text) > MAX_MESSAGE:  # a quoted 5000-character argument would fill the terminal
+            text = f"{text[: MAX_MESSAGE - 120]} [...] {text[-100:]}"
+        super().__init__(text)
+
+
+MAX_MESSAGE = 600
+
+
+# Every character str.splitlines() breaks on, shown escaped so a message stays on one line.
+_ESCAPE_BREAKS = {ord(c): ascii(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 class ParamError(UserError):
@@ -29,3 +49,12 @@ class ParamError(UserError):
 
     def message_for(self, name: str) -> str:
         return f"{name} {self.problem}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be so that every cleanup path runs the same;
+    ``signum`` gives the exit status 128 + n."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

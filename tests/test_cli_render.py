@@ -43,11 +43,14 @@ def test_render_writes_a_poster_and_prints_seed_and_path(runner, tmp_path):
     assert files_in(tmp_path) == ["poster.png"]
 
 
-def test_default_output_name_uses_model_and_seed(runner, tmp_path, monkeypatch):
+def test_default_output_name_encodes_the_recipe(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run(runner, "render", "grey", "--res", "16x16", "--seed", 3)
     assert result.exit_code == 0, result.output
-    assert pixels(tmp_path / "grey-3.png").shape == (16, 16)  # greyscale PNG
+    assert pixels(tmp_path / "grey-3-16x16.png").shape == (16, 16)  # greyscale PNG
+    # another view of the same seed gets its own name instead of replacing the first picture
+    assert run(runner, "render", "grey", "--res", "16x16", "--seed", 3, "--zoom", 2).exit_code == 0
+    assert len(list(tmp_path.glob("grey-3-16x16*.png"))) == 2
 
 
 def test_drawn_seed_is_printed_and_reproduces(runner, tmp_path):

@@ -129,7 +129,7 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-
 def test_real_fashion_mnist_idx_files_are_read_with_their_labels():
     test = load_images(FASHION / "t10k-images-idx3-ubyte.gz")
     assert test.images.shape == (10000, 1, 28, 28) and test.images.dtype == np.float32
-    assert 0.0 <= test.images.min() and test.images.max() <= 1.0
+    assert test.images.min() >= 0.0 and test.images.max() <= 1.0
     assert np.bincount(test.labels).tolist() == [1000] * 10  # the test split is balanced
     train = load_images(FASHION / "train-images-idx3-ubyte.gz", limit=500)
     assert train.images.shape == (500, 1, 28, 28) and train.labels is not None and len(set(train.labels)) == 10

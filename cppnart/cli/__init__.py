@@ -46,4 +46,49 @@ app.add_typer(train.eval_app, name="eval")
 
 
 def main() -> None:
-    app()
+    """The console script: one line for every error (usage errors included), warnings silenced,
+    SIGTERM and SIGHUP handled like Ctrl-C (cleanup, then exit 128 + n)."""
+    import signal
+    import sys
+    import warnings
+
+    import numpy as np
+
+    from ..errors import Terminated
+
+    # Non-finite values are refused by explicit checks with a message; numpy's and torch's
+    # warnings would only add lines to stderr.
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), terminate)
+    # Typer vendors click: its exceptions are found by name, so either layout works.
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("interrupted; no partial output was left behind", err=True)
+        code = 130
+    except Terminated as exc:
+        typer.echo(f"stopped by signal {exc.signum}", err=True)
+        code = 128 + exc.signum
+    except Exception as exc:
+        names = {c.__name__ for c in type(exc).__mro__}
+        ctx = getattr(exc, "ctx", None)
+        if "NoArgsIsHelpError" in names:  # `cppnart` alone, or a group alone: its help, as before
+            typer.echo(ctx.get_help() if ctx else "")
+            code = 2
+        elif "UsageError" in names:
+            command = ctx.command_path if ctx else "cppnart"
+            typer.echo(f"error: {exc.format_message()} (see `{command} --help`)", err=True)  # type: ignore[attr-defined]
+            code = 2
+        elif "ClickException" in names:
+            typer.echo(f"error: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+            code = getattr(exc, "exit_code", 1)
+        else:
+            raise
+    sys.exit(code if isinstance(code, int) else 0)

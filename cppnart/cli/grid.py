@@ -7,6 +7,7 @@ for each cell. The work is ``render.sheets.grid``; this module parses and report
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..configs.schema import MAX_SEED
 from ..errors import UserError
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
@@ -45,16 +47,23 @@ def parse_seeds(text: str, limit: int) -> list[int]:
     """
     seeds: list[int] = []
     for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        match = re.fullmatch(r"\s*(\d{1,19})\s*(?:-\s*(\d{1,19})\s*)?", part)
         if not match:
             raise UserError(f"--seeds '{text}' is not a list of seeds; write it like --seeds 1-16 or --seeds 3,7,42")
         first, last = int(match[1]), int(match[2] or match[1])
+        if last > MAX_SEED:
+            raise UserError(f"--seeds '{part.strip()}': seeds are at most {MAX_SEED} (stored as 64-bit integers)")
         if last < first:
             raise UserError(f"--seeds range '{part.strip()}' runs backwards; write it low-high")
         if len(seeds) + last - first + 1 > limit:
             raise UserError(f"--seeds asks for more than {limit} cells; pick fewer")
         seeds.extend(range(first, last + 1))
     return seeds
+
+
+def _plain(sheet: Any) -> Any:
+    """A sheet's metadata as JSON would give it back (tuples become lists), for comparing."""
+    return json.loads(json.dumps(sheet, default=list))
 
 
 @app.command(
@@ -105,12 +114,17 @@ def grid(
     supersample: SupersampleOption = None,
     chunk: ChunkOption = None,
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file that holds a different sheet.")
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
     import numpy as np
 
+    from ..io.metadata import read_grid
+    from ..io.names import refuse_replacing
     from ..latent.files import read_latents
     from ..latent.io import save_z as write_z
     from ..render.model import draw_seed
@@ -147,6 +161,7 @@ def grid(
         # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
         with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not quiet) as advance:
             sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
+    refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), force)
     sheet.save(out)
     if save_z is not None:
         write_z(save_z, sheet.latents())

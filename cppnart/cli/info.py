@@ -44,22 +44,29 @@ def info(
 ) -> None:
     """Print a model's metadata, a preset's settings or an image's recipe."""
     from ..configs.presets import load_preset
+    from ..configs.recipe import check_recipe
     from ..configs.schema import to_dict
     from ..render.model import load_model
 
     rows: dict[str, Any]
     if model.lower().endswith(".png"):
+        from ..configs.recipe import check_grid_sheet
         from ..io.metadata import read_grid, read_recipe
 
         sheet = read_grid(model)  # None for other PNGs (and missing files: read_recipe says so)
-        if sheet is not None:  # a contact sheet: its layout, then one line per cell
+        if sheet is not None:
+            sheet = check_grid_sheet(sheet, f"'{model}'")  # a contact sheet: its layout, then one line per cell
             cells = sheet.pop("cells")
             rows = {**sheet, "cells": f"{len(cells)} (take one with `cppnart z get {model} --cell N -o z.npy`)"}
             rows.update({f"cell {c.get('index', i)}": c.get("label", "") for i, c in enumerate(cells)})
             if as_json:
                 rows = {**sheet, "cells": cells}
         else:
-            rows = read_recipe(model)
+            rows = check_recipe(read_recipe(model), f"the recipe in '{model}'", Path(model).parent)
+    elif model.lower().endswith((".gif", ".mp4", ".webp")):
+        from ..io.metadata import read_animation_recipe
+
+        rows = check_recipe(read_animation_recipe(model), f"the recipe in '{model}'", Path(model).parent)
     elif model.endswith(".onnx") or Path(model).is_dir():
         net = load_model(model)
         rows = {k: v for k, v in net.metadata.items() if k != "config"}

@@ -16,6 +16,8 @@ app = typer.Typer(
     help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode.", no_args_is_help=True
 )
 
+MAX_LERP_STEPS = 1_000_000  # latents held in memory and written to one file
+
 
 def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extra: Any) -> None:
     """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
@@ -170,8 +172,8 @@ def lerp(
             raise UserError(f"--t must be between 0 and 1, got {t}")
         weights = np.array([t])
     else:
-        if steps < 2:
-            raise UserError(f"--steps must be at least 2 (both ends), got {steps}")
+        if not 2 <= steps <= MAX_LERP_STEPS:
+            raise UserError(f"--steps must be between 2 (both ends) and {MAX_LERP_STEPS}, got {steps}")
         weights = ease_fn(ease.value, np.linspace(0.0, 1.0, steps))
     _write(out, interpolate(a[0], b[0], weights, path.value), as_json, quiet, f" ({path.value})")
 

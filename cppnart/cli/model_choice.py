@@ -16,9 +16,13 @@ from .output import check_positive, parse_center
 
 
 def read_from(from_image: Optional[Path]) -> dict[str, Any]:
-    from ..io.metadata import read_recipe
+    """The checked recipe of a PNG, GIF, MP4 or WebP cppnart made ({} without --from)."""
+    from ..configs.recipe import check_recipe
+    from ..io.metadata import read_any_recipe
 
-    return read_recipe(from_image) if from_image is not None else {}
+    if from_image is None:
+        return {}
+    return check_recipe(read_any_recipe(from_image), f"the recipe in '{from_image}'", from_image.parent)
 
 
 def choose_view(

@@ -119,6 +119,9 @@ def morph(
             "(measured in bench/gif_palette.py)."
         ),
     ] = GifPalette(GIF_DEFAULT_STRATEGY),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file that holds a different animation.")
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -127,7 +130,9 @@ def morph(
     import numpy as np
 
     from ..io.animation import check_animation_output, save_animation
-    from ..io.metadata import make_recipe, png_text
+    from ..io.budget import check_budget
+    from ..io.metadata import make_recipe, png_text, read_animation_recipe
+    from ..io.names import refuse_replacing
     from ..latent.files import read_latents
     from ..latent.paths import path_length, plan_path
     from ..render.frames import palette_sample, render_frames
@@ -147,8 +152,18 @@ def morph(
     keys = np.concatenate([read_latents(k, net.z_dim) for k in keyframes])
     latents = plan_path(keys, frames, hold, loop, ease.value, path.value)
     total = path_length(len(keys), frames, hold, loop)
+    # Output sizes at the best compression CPPN morphs see: refused only when clearly too big.
+    best_ratio = {"mp4": 400, "gif": 12, "webp": 40, "frames": 20}[kind]
+    check_budget(
+        f"{total} frames of {width}x{height}",
+        samples=float(total) * width * height * supersample**2,
+        output=(float(total) * width * height * 3 / best_ratio, out),
+    )
     options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "path": path.value, "fps": fps}
     comment = morph_comment(net, keys, width, height, view, supersample, options)
+    if kind != "frames":  # a frame folder must be new or empty already
+        new = json.loads(comment)["cppnart-morph"]
+        refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == {**new, "z": None}, force)
 
     def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
         return png_text(make_recipe(net, latents[i], width, height, view, supersample, 8))

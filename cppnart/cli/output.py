@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from ..configs.schema import MAX_SIDE
 from ..errors import ParamError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,16 +42,56 @@ def user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            check_ranged_options(kwargs)
             return func(*args, **kwargs)
         except ParamError as exc:
             fail(exc.message_for(flag_for(exc.param)))
         except UserError as exc:
             fail(str(exc))
-        except KeyboardInterrupt:
-            typer.echo("interrupted; no partial output was left behind", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", 2)
+            what = "interrupted" if signum == 2 else f"stopped by signal {signum}"
+            typer.echo(f"{what}; no partial output was left behind", err=True)
+            raise typer.Exit(128 + signum) from None
+        except (OSError, MemoryError) as exc:
+            message = system_error(exc)
+            if message is None:
+                raise
+            fail(message)
+        except Exception as exc:
+            if type(exc).__name__ != "DecompressionBombError":
+                raise
+            fail(f"{str(exc).splitlines()[0]} (an image that large is refused as a possible decompression bomb)")
 
     return wrapper  # type: ignore[return-value]
+
+
+def system_error(exc: BaseException) -> str | None:
+    """One line for the faults of the machine, not of cppnart: a full disk, no permission, no memory."""
+    import errno
+
+    if isinstance(exc, MemoryError):
+        return "out of memory; ask for a smaller size (or fewer frames, cells, steps)"
+    if not isinstance(exc, OSError):
+        return None
+    where = f" writing '{exc.filename}'" if getattr(exc, "filename", None) else ""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"no space left on the device{where}; free some space or write elsewhere (nothing was left behind)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied{where}: {exc.strerror}"
+    if exc.errno in (errno.EIO, errno.EFBIG, errno.EMFILE, errno.ENFILE, errno.ENAMETOOLONG):
+        return f"{exc.strerror}{where}"
+    return None
+
+
+def check_ranged_options(options: dict[str, Any]) -> None:
+    """Every numeric option whose name has a range in ``configs.schema.RANGES`` (seed, count,
+    frames, hold, supersample, threads, ...) is checked before the command does anything."""
+    from ..configs.schema import RANGES, check_param
+
+    for name, value in options.items():
+        if name in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_param(name, value)
 
 
 def emit(data: dict[str, Any], text: str, as_json: bool = False, quiet: bool = False) -> None:
@@ -76,6 +117,8 @@ def parse_res(text: str, option: str = "--res") -> tuple[int, int]:
     width, height = int(match[1]), int(match[2])
     if width < 1 or height < 1:
         raise UserError(f"{option} '{text}': width and height must be at least 1, e.g. {option} 2880x1800")
+    if max(width, height) > MAX_SIDE:
+        raise UserError(f"{option} '{text}': sides are at most {MAX_SIDE} pixels (most readers refuse more)")
     return width, height
 
 

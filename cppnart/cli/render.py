@@ -65,7 +65,13 @@ def render(
         Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")
     ] = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Output .png. \\[default: MODEL-SEED.png]", show_default=False)
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output .png. \\[default: MODEL-SEED-WxH.png, plus a digest of the view and z when not the defaults]",
+            show_default=False,
+        ),
     ] = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
@@ -81,13 +87,19 @@ def render(
             "--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it."
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file that holds a different picture.")
+    ] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
     from ..io.atomic import check_writable
     from ..io.metadata import make_recipe, png_text
+    from ..io.names import check_replace, recipe_name
     from ..io.png import write_png
+    from ..render.bands import check_render_args
+    from ..render.poster import check_poster_space
 
     recipe = read_from(from_image)
     size = parse_res(res) if res is not None else recipe.get("res")
@@ -105,19 +117,24 @@ def render(
     width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
     # A new --seed re-draws z too; otherwise the image's own z comes back.
     latent = resolve_z(net, z, None if seed_given else recipe.get("z"), seed)
+    recipe_z_given = bool(recipe.get("z"))
 
+    recipe = make_recipe(net, latent[0], width, height, view, supersample, bits)
+    # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
+    z_from_seed = z is None and (seed_given or not recipe_z_given)
     if out is None:
-        out = Path(f"{net.label}-{seed}.png")
+        out = recipe_name(net.label, recipe, z_from_seed=z_from_seed)
         check_writable(out)
-    text = png_text(make_recipe(net, latent[0], width, height, view, supersample, bits))
+    check_replace(out, recipe, force)
+    check_render_args(width, height, supersample, chunk or net.default_chunk)
+    check_poster_space(width, height, net.channels, bits, out)
+    text = png_text(recipe)
     started = time.perf_counter()
     samples = width * height * supersample * supersample
     with progress(height, f"rendering {width}x{height}", samples > PROGRESS_PIXELS and not quiet) as advance:
         bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
         write_png(out, width, height, net.channels, bands, bits=bits, text=text)
     elapsed = time.perf_counter() - started
-    # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
-    z_from_seed = z is None and (seed_given or not recipe.get("z"))
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
     emit(
         {

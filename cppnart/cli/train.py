@@ -8,10 +8,12 @@ Ctrl-C checkpoints and says how to continue. torch is imported inside the comman
 
 from __future__ import annotations
 
+import functools
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -29,6 +31,8 @@ from .options import (
     TrainSeedOption,
 )
 from .output import emit, user_errors
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia).", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
@@ -92,11 +96,31 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
             f"Continue with: cppnart train {kind} --out {out} --resume",
             err=True,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + stop.signum) from None
+
+
+def no_half_run(func: F) -> F:
+    """A training command that fails (full disk, bad data, a second Ctrl-C) before its first
+    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = Path(kwargs["out"])
+        fresh = not out.exists()
+        try:
+            return func(*args, **kwargs)
+        except BaseException as exc:
+            failed = not (isinstance(exc, typer.Exit) and exc.exit_code == 0)
+            if failed and fresh and out.is_dir() and not (out / "checkpoint.pt").exists():
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
 @user_errors
+@no_half_run
 def train_glyph(
     out: RunOut,
     preset: PresetOption = None,
@@ -153,6 +177,7 @@ def train_glyph(
 
 @train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
 @user_errors
+@no_half_run
 def train_ganvae(
     out: RunOut,
     data: Annotated[
@@ -216,6 +241,7 @@ def train_ganvae(
 
 @train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
 @user_errors
+@no_half_run
 def train_fit(
     image: Annotated[
         Optional[Path], typer.Argument(help="The image to fit (optional with --resume).", show_default=False)
@@ -243,7 +269,11 @@ def train_fit(
     if image is None:
         if not (out / "target.npy").is_file():
             raise UserError(f"'{out}' holds no target.npy; give the IMAGE to fit")
-        target = np.load(out / "target.npy", allow_pickle=False)
+        from ..io.npy import load_npy
+
+        target = load_npy(out / "target.npy")
+        if target.ndim != 3 or target.shape[-1] not in (1, 3) or not np.isfinite(target).all():
+            raise UserError(f"'{out / 'target.npy'}' is not an image array [H, W, 1 or 3]; give the IMAGE to fit")
     else:
         target = load_target(image, config)
     dev = choose_device(device.value)

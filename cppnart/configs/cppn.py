@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .activations import check_activations
-from .schema import check_channels, check_choice
+from .schema import check_channels, check_choice, check_ranges
 
 Z_PRIORS = ("uniform", "normal")
 
@@ -45,9 +45,18 @@ class CPPNConfig:
             object.__setattr__(self, "activations", tuple(acts) * self.depth)
 
     def validate(self, where: str) -> None:
-        for key, value in {"z_dim": self.z_dim, "width": self.width, "depth": self.depth}.items():
-            if value < 1:
-                raise UserError(f"{where}: '{key}' must be at least 1, got {value}")
+        # Ranges before anything else: `depth = 1e6` must not build a million activation names first.
+        check_ranges(
+            where,
+            {
+                "z_dim": self.z_dim,
+                "width": self.width,
+                "depth": self.depth,
+                "scale": self.scale,
+                "init_scale": self.init_scale,
+                "bias_scale": self.bias_scale,
+            },
+        )
         check_channels(where, self.channels)
         if len(self.activations) != self.depth:
             raise UserError(

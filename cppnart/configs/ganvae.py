@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_activations
 from .schedule import lr_at
-from .schema import check_channels, check_choice, check_positive
+from .schema import check_channels, check_choice, check_positive, check_ranges
 
 SCHEDULES = ("stable", "reference")
 
@@ -133,6 +133,10 @@ class GanVaeConfig:
         if not self.discriminator.channels or min(self.discriminator.channels) < 1:
             raise UserError(f"{where}: 'discriminator.channels' needs at least one positive entry")
         check_choice(where, "schedule.kind", self.schedule.kind, SCHEDULES)
+        # The reference schedule's inner loops run these many steps per batch: 0 would train nothing.
+        check_positive(
+            where, {"schedule.vae_steps": self.schedule.vae_steps, "schedule.g_steps": self.schedule.g_steps}
+        )
         if self.schedule.adv_weight < 0 or self.schedule.warmup_steps < 0 or self.schedule.kl_anneal_steps < 0:
             raise UserError(
                 f"{where}: 'schedule.adv_weight', 'warmup_steps' and 'kl_anneal_steps' must not be negative"
@@ -193,5 +197,6 @@ class FitConfig:
             raise UserError(f"{where}: 'activations' has {len(self.activations)} entries but 'depth' is {self.depth}")
         check_activations(where, "activations", self.activations)
         check_activations(where, "output", (self.output,), output=True)
+        check_ranges(where, {"fourier_features": self.fourier_features, "batch_pixels": self.batch_pixels})
         if self.fourier_features < 0 or self.batch_pixels < 0 or self.lr_final < 0:
             raise UserError(f"{where}: 'fourier_features', 'batch_pixels' and 'lr_final' must not be negative")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_activations
 from .schedule import LR_SCHEDULES, describe_lr, lr_at
-from .schema import check_channels
+from .schema import check_channels, check_ranges
 
 GENERATOR_TYPES = ("conv", "cppn", "strokes")
 
@@ -129,6 +129,7 @@ class GlyphConfig:
         for key, value in positive.items():
             if value < 1:
                 raise UserError(f"{where}: '{key}' must be at least 1, got {value}")
+        check_ranges(where, {**positive, "train.lr": self.train.lr})
         if self.train.lr <= 0:
             raise UserError(f"{where}: 'train.lr' must be positive, got {self.train.lr}")
         if self.train.lr_schedule not in LR_SCHEDULES:

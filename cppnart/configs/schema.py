@@ -7,11 +7,14 @@ table = to_dict(config)          # tuples become lists: ready for TOML, JSON and
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 
 
 def _type_ok(value: Any, hint: Any) -> bool:
@@ -98,6 +101,7 @@ def check_positive(where: str, values: dict[str, float]) -> None:
     for key, value in values.items():
         if not value > 0:
             raise UserError(f"{where}: '{key}' must be positive, got {value}")
+    check_ranges(where, values)
 
 
 def check_channels(where: str, channels: int) -> None:
@@ -108,3 +112,172 @@ def check_channels(where: str, channels: int) -> None:
 def check_choice(where: str, key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UserError(f"{where}: '{key}' must be one of {', '.join(choices)}, got '{value}'")
+
+
+# --- ranges: every bounded number says what its bound protects --------------------------------
+@dataclass(frozen=True)
+class Range:
+    """The accepted values of one number and what the bounds protect (said in the error)."""
+
+    low: float
+    high: float
+    protects: str
+
+
+MAX_SEED = 2**63 - 1
+MAX_SIDE = 65535  # PNG readers, GIF and most players refuse larger sides
+RANGES: dict[str, Range] = {
+    # images and views
+    "width": Range(1, MAX_SIDE, "an image side; most readers and players refuse more"),
+    "height": Range(1, MAX_SIDE, "an image side; most readers and players refuse more"),
+    "supersample": Range(1, 16, "work grows with its square: 16 is 256 samples per pixel"),
+    "chunk": Range(1, 1 << 30, "coordinates per onnxruntime call, each holding a layer of activations"),
+    "zoom": Range(1e-6, 1e9, "beyond these float32 coordinates collapse to a blank image"),
+    "center": Range(-1e6, 1e6, "float32 coordinates lose every detail this far out"),
+    "bits": Range(8, 16, "PNG sample depth"),
+    # animations and sheets
+    "frames": Range(1, 100_000, "frames per transition; each one is rendered"),
+    "hold": Range(0, 100_000, "extra frames per keyframe"),
+    "fps": Range(0.01, 1000, "frames per second that players accept"),
+    "batch": Range(1, 1024, "frames per onnxruntime call are held in memory together"),
+    "cols": Range(1, 4096, "cells per row of a sheet"),
+    "gap": Range(0, 4096, "pixels between cells"),
+    # latents and seeds
+    "count": Range(1, 1_000_000, "latents held in memory and written to one file"),
+    "dim": Range(1, 65536, "the size of one latent"),
+    "z_dim": Range(1, 65536, "the size of one latent"),
+    "seed": Range(0, MAX_SEED, "seeds are stored as 64-bit integers"),
+    # training and machines
+    "steps": Range(0, 100_000_000, "training steps"),
+    "threads": Range(1, 1024, "CPU threads"),
+}
+# Keys of preset tables (configs): a network's size bounds its memory and its run time.
+CONFIG_RANGES: dict[str, Range] = {
+    "z_dim": RANGES["z_dim"],
+    "width": Range(1, 4096, "units per hidden layer: memory grows with chunk x width"),
+    "depth": Range(1, 256, "hidden layers: run time grows with depth"),
+    "scale": Range(1e-6, 1e6, "multiplies coordinates; beyond this float32 saturates every unit"),
+    "init_scale": Range(0, 1e3, "weight spread; beyond this float32 overflows to NaN"),
+    "bias_scale": Range(0, 1e3, "bias spread; beyond this float32 overflows"),
+    "layers": Range(1, 64, "encoder layers: run time grows with them"),
+    "message_size": Range(1, 4096, "bits per glyph message"),
+    # training images, batches and steps: memory grows with batch x image pixels
+    "image_size": Range(1, 1024, "training image side: memory grows with its square"),
+    "data_size": Range(1, 1024, "training image side: memory grows with its square"),
+    "crop": Range(1, 1024, "training image side: memory grows with its square"),
+    "max_side": Range(1, 4096, "fitted image side: memory grows with its square"),
+    "upscale_size": Range(1, 8192, "sample side: memory grows with its square"),
+    "render_scale": Range(1e-3, 64, "sample size factor: memory grows with its square"),
+    "batch": Range(1, 65536, "examples per step held in memory"),
+    "batch_size": Range(1, 65536, "examples per step held in memory"),
+    "steps": RANGES["steps"],
+    "sample_count": Range(1, 1024, "samples drawn at each sample step"),
+    "eval_messages": Range(1, 1_000_000, "messages drawn per evaluation"),
+    "data_limit": Range(1, 10_000_000, "training images held in memory"),
+    "lr": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
+    "lr_d": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
+    "fourier_scale": Range(1e-6, 1e6, "frequency spread; beyond this float32 saturates"),
+    "vae_steps": Range(1, 1000, "inner steps per batch"),
+    "g_steps": Range(1, 1000, "inner steps per batch"),
+    "fourier_features": Range(0, 65536, "input features: memory grows with them"),
+    "batch_pixels": Range(0, 1 << 26, "pixels per step held in memory"),
+}
+
+
+def _range_problem(value: Any, spec: Range) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number, got {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    if value < spec.low:
+        return f"must be at least {spec.low:g}, got {shown}"
+    if value > spec.high:
+        return f"must be at most {spec.high:g} ({spec.protects}), got {shown}"
+    return None
+
+
+def check_param(param: str, value: Any, spec: Range | None = None) -> Any:
+    """Check a library parameter against its range (``RANGES[param]`` unless ``spec`` is given).
+
+    >>> check_param("supersample", 4)
+    4
+    >>> check_param("seed", -1)
+    Traceback (most recent call last):
+    cppnart.errors.ParamError: seed must be at least 0, got -1
+    """
+    problem = _range_problem(value, spec or RANGES[param])
+    if problem:
+        raise ParamError(param, problem)
+    return value
+
+
+def check_ranges(where: str, values: dict[str, Any], table: dict[str, Range] = CONFIG_RANGES) -> None:
+    """Check the keys of a file's table (a preset, a recipe) against ``table``, naming file and key."""
+    for key, value in values.items():
+        spec = table.get(key.rsplit(".", 1)[-1])  # 'generator.width' is bounded like 'width'
+        problem = spec and _range_problem(value, spec)
+        if problem:
+            raise UserError(f"{where}: '{key}' {problem}")
+
+
+def check_finite_view(zoom: Any, center: Any, where: str = "") -> None:
+    """A view that renders: zoom and centre finite and inside their ranges."""
+    prefix = f"{where}: " if where else ""
+    problem = _range_problem(zoom, RANGES["zoom"])
+    if problem:
+        raise ParamError("zoom", problem) if not where else UserError(f"{prefix}'zoom' {problem}")
+    if not isinstance(center, (list, tuple)) or len(center) != 2:
+        raise UserError(f"{prefix}'center' must be two numbers X,Y, got {center!r}")
+    for value in center:
+        problem = _range_problem(value, RANGES["center"])
+        if problem:
+            raise ParamError("center", problem) if not where else UserError(f"{prefix}'center' {problem}")
+
+
+MAX_JSON_DEPTH = 8
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of decoded JSON, stopping past ``limit`` (so a hostile file costs nothing).
+
+    >>> json_depth({"a": [1, {"b": 2}]})
+    3
+    """
+
+    def depth(v: Any, level: int) -> int:
+        if level > limit:
+            return level
+        if isinstance(v, dict):
+            return max((depth(x, level + 1) for x in v.values()), default=level + 1)
+        if isinstance(v, list):
+            return max((depth(x, level + 1) for x in v), default=level + 1)
+        return level
+
+    return depth(value, 0)
+
+
+def loads_bounded(text: str, where: str, max_chars: int = 1 << 24, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads for files from elsewhere: size and nesting bounded, errors one line naming the file."""
+    if len(text) > max_chars:
+        raise UserError(f"{where} is {len(text)} characters of JSON; at most {max_chars} are read")
+    # Python's parser recurses per level: refuse deep nesting before it can exhaust the stack.
+    deepest = running = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            in_string = escaped or ch != '"'
+            escaped = not escaped and ch == "\\"
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            running += 1
+            deepest = max(deepest, running)
+            if deepest > max_depth:
+                raise UserError(f"{where} nests JSON deeper than {max_depth} levels; it is not a file cppnart wrote")
+        elif ch in "]}":
+            running -= 1
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise UserError(f"{where} is not valid JSON") from None

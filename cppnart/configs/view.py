@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .schema import check_finite_view
+
 
 @dataclass(frozen=True)
 class View:
@@ -15,3 +17,8 @@ class View:
 
     zoom: float = 1.0
     center: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        # Zoom 0, NaN or 1e-300 and centres of 1e300 render blank pictures: refuse them here, so the
+        # library is as safe as the CLI.
+        check_finite_view(self.zoom, self.center)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import UserError
 from .atomic import atomic_output, check_new_folder, check_writable
+from .metadata import WEBP_RECIPE_CHUNK
 from .png import write_png
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".webp")
@@ -256,40 +257,73 @@ class GifWriter(FrameWriter):
 
 
 class Mp4Writer(FrameWriter):
-    """H.264 through the ffmpeg binary that the imageio-ffmpeg wheel ships; frames piped in."""
+    """H.264 through the ffmpeg binary that the imageio-ffmpeg wheel ships; frames piped in.
+
+    RGB becomes BT.709 limited-range YUV and the stream is tagged so (primaries, transfer,
+    matrix, range), so players decode it with the matrix it was encoded with. ffmpeg's exit
+    status and stderr are checked: a full disk or a failed encode is an error, never a file.
+    """
 
     def __init__(self, path: Path, width: int, height: int, fps: float, comment: str | None = None) -> None:
         super().__init__(path, width, height, fps)
+        import subprocess
+        import tempfile
+
         import imageio_ffmpeg
 
         # x264 keeps rc-lookahead frames in flight (40 by default): ~490 MB of ffmpeg at 1080p.
         # 10 brings that to ~290 MB with the same file size on smooth morphs (measured).
-        params = ["-crf", str(MP4_CRF), "-rc-lookahead", "10", "-movflags", "+faststart"]
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y", "-nostdin", "-hide_banner", "-v", "error",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-an", "-vcodec", "libx264", "-crf", str(MP4_CRF), "-rc-lookahead", "10",
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
+            "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
+            "-pix_fmt", "yuv420p",
+            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+            "-movflags", "+faststart",
+        ]  # fmt: skip
         if comment:
-            params += ["-metadata", f"comment={comment}"]
-        self._gen = imageio_ffmpeg.write_frames(
-            str(path),
-            (width, height),
-            fps=fps,
-            codec="libx264",
-            pix_fmt_in="rgb24",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=params,
-        )
-        self._gen.send(None)  # start ffmpeg
+            cmd += ["-metadata", f"comment={comment}"]
+        cmd += ["-f", "mp4", str(path)]
+        # stderr goes to a file, not a pipe: a chatty ffmpeg can never block on a full pipe.
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def _failure(self) -> UserError:
+        self._stderr.seek(0)
+        lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1].strip() if lines else f"exit status {self._proc.returncode}"
+        if "No space left" in reason or any("No space left" in line for line in lines):
+            return UserError(
+                "no space left on the device for the MP4; free some space or write elsewhere (nothing was left behind)"
+            )
+        return UserError(f"ffmpeg could not write the MP4: {reason}")
 
     def _add(self, frame: np.ndarray) -> None:
-        self._gen.send(np.ascontiguousarray(as_rgb(frame)).tobytes())
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(as_rgb(frame)).tobytes())
+        except (BrokenPipeError, OSError):
+            self._proc.wait()
+            raise self._failure() from None
 
     def finish(self) -> None:
-        self._gen.close()
+        assert self._proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+        if self._proc.wait() != 0:
+            raise self._failure()
+        self._stderr.close()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
-            self._gen.close()
+            self._proc.kill()
+            self._proc.wait()
+        with contextlib.suppress(Exception):
+            self._stderr.close()
 
 
 # --- animated WebP -------------------------------------------------------------------------
@@ -310,14 +344,25 @@ def _u24(v: int) -> bytes:
 
 class WebpWriter(FrameWriter):
     def __init__(
-        self, path: Path, width: int, height: int, fps: float, loop: bool = True, quality: int = WEBP_QUALITY
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        loop: bool = True,
+        quality: int = WEBP_QUALITY,
+        comment: str | None = None,
     ) -> None:
         super().__init__(path, width, height, fps)
         self.quality = quality
         self.file = open(path, "wb")
         vp8x = bytes([0x02, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1)  # 0x02: animation flag
         anim = bytes([0, 0, 0, 255]) + (0 if loop else 1).to_bytes(2, "little")  # opaque black, loop count
-        self.file.write(b"RIFF" + b"\0\0\0\0" + b"WEBP" + _riff_chunk(b"VP8X", vp8x) + _riff_chunk(b"ANIM", anim))
+        # The recipe rides in a chunk of our own after ANIM; decoders skip chunks they do not know.
+        recipe = _riff_chunk(WEBP_RECIPE_CHUNK, comment.encode("utf-8")) if comment else b""
+        self.file.write(
+            b"RIFF" + b"\0\0\0\0" + b"WEBP" + _riff_chunk(b"VP8X", vp8x) + _riff_chunk(b"ANIM", anim) + recipe
+        )
 
     def _add(self, frame: np.ndarray) -> None:
         import io
@@ -400,7 +445,7 @@ def open_animation(
         elif kind == "mp4":
             writer = Mp4Writer(tmp, width, height, fps, comment)
         elif kind == "webp":
-            writer = WebpWriter(tmp, width, height, fps, loop)
+            writer = WebpWriter(tmp, width, height, fps, loop, comment=comment)
         else:
             writer = FrameFolderWriter(tmp, width, height, fps, max(5, len(str(max(frame_count - 1, 0)))), frame_text)
         try:

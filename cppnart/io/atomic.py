@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +44,54 @@ def check_new_folder(path: str | Path) -> Path:
     return path
 
 
+TMP_MARK = ".tmp-"  # .NAME.tmp-PID-RANDOM.SUFFIX: hidden, never the output's own name
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:(\d+)-)?[0-9a-f]{8}(?:\.[^.]*)?$")
+LEGACY_TMP_AGE = 3600.0  # seconds after which a temp without a PID is taken as abandoned
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or unknowable: leave its file alone
+    return True
+
+
+def clean_stale_temps(folder: str | Path) -> list[Path]:
+    """Remove temporary outputs in ``folder`` left by writers that died (SIGKILL, power cut).
+
+    A temp names its writer's PID; it is removed only when that process is gone, so writers
+    running beside us keep theirs. Returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TMP_NAME.match(entry.name)
+        if not match:
+            continue
+        if match[1] is not None:
+            stale = int(match[1]) != os.getpid() and not _alive(int(match[1]))
+        else:
+            try:
+                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > LEGACY_TMP_AGE
+            except OSError:
+                continue
+        if stale:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); rename it over ``path`` on success.
@@ -51,7 +101,8 @@ def atomic_output(path: str | Path, folder: bool = False) -> Iterator[Path]:
     ``path`` is left as it was.
     """
     path = check_new_folder(path) if folder else check_writable(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
+    clean_stale_temps(path.parent if str(path.parent) else Path("."))
+    tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
     try:
         yield tmp
         if tmp.is_dir() != folder:

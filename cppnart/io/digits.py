@@ -266,6 +266,10 @@ def _cache_dir() -> Path:
 
 
 def _draw_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    import importlib.util
+
+    if importlib.util.find_spec("scipy") is None:
+        raise UserError("builtin:digits needs scipy to draw its digits: pip install 'cppnart[train]'")
     rng = np.random.default_rng([seed, 7])
     fonts = _fonts()
     labels = np.arange(count) % 10

@@ -14,6 +14,8 @@ random thickness, affine warp and elastic jitter. No download, same set for the 
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from .budget import check_budget
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 BUILTIN_DIGITS = "builtin:digits"
@@ -97,28 +100,41 @@ def load_images(
 # --- MNIST IDX ---------------------------------------------------------------------------
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX array (the MNIST format), gzipped or not: magic 0 0 <dtype> <ndim>, sizes, data."""
+MAX_IDX_BYTES = 1 << 30  # 1 GiB of samples: twenty times MNIST's training images
+
+
+def read_idx(path: str | Path, limit: int = MAX_IDX_BYTES) -> np.ndarray:
+    """An IDX array (the MNIST format), gzipped or not: magic 0 0 <dtype> <ndim>, sizes, data.
+
+    The header is read from the stream first and the data size it claims is checked against
+    ``limit``, so a small gzip that claims (or inflates to) gigabytes is refused before it is
+    inflated; then exactly that many bytes are read.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES or not 1 <= magic[3] <= 4:
+                raise UserError(
+                    f"'{path}' is not an IDX file (wrong magic number {magic.hex() or 'empty'}); "
+                    "pass MNIST files like train-images-idx3-ubyte(.gz), an image folder, or builtin:digits"
+                )
+            sizes = f.read(4 * magic[3])
+            if len(sizes) != 4 * magic[3]:
+                raise UserError(f"IDX file '{path}' is truncated or its sizes do not match its data")
+            shape = tuple(int(d) for d in np.frombuffer(sizes, dtype=">u4"))
+            dtype = np.dtype(IDX_DTYPES[magic[2]])
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > limit:
+                raise UserError(f"IDX file '{path}' claims {nbytes} bytes of data ({shape}); at most {limit} are read")
+            raw = f.read(nbytes)
+            if len(raw) != nbytes or f.read(1):
+                raise UserError(f"IDX file '{path}' is truncated or its sizes do not match its data")
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise UserError(f"cannot read IDX file '{path}': {exc}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES or raw[3] == 0:
-        raise UserError(
-            f"'{path}' is not an IDX file (wrong magic number {raw[:4].hex() or 'empty'}); "
-            "pass MNIST files like train-images-idx3-ubyte(.gz), an image folder, or builtin:digits"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4")) if len(raw) >= header else ()
-    dtype = np.dtype(IDX_DTYPES[raw[2]])
-    count = int(np.prod(shape)) if shape else 0
-    if not shape or len(raw) - header != count * dtype.itemsize:
-        raise UserError(f"IDX file '{path}' is truncated or its sizes do not match its data")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape)
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
 def _labels_beside(path: Path, count: int) -> np.ndarray | None:
@@ -152,8 +168,10 @@ def open_image(path: str | Path, channels: int) -> Any:
             image.load()
     except FileNotFoundError:
         raise UserError(f"image '{path}' not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError(f"cannot read image '{path}': {exc}") from None
+    except Image.DecompressionBombError as exc:
+        raise UserError(f"image '{path}' is refused as a possible decompression bomb ({exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise UserError(f"cannot read image '{path}': {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
     return image
 
 
@@ -163,7 +181,8 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
         raise UserError(
             f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images"
         )
-    arrays, first = [], None
+    arrays: list[np.ndarray] = []
+    first = None
     for file in files:
         image = open_image(file, channels)
         if resize is not None:
@@ -174,6 +193,11 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
             raise UserError(
                 f"images have mixed sizes: '{first[0].name}' is {first[1][0]}x{first[1][1]} but '{file.name}' is "
                 f"{image.size[0]}x{image.size[1]}; pass --resize to centre-crop and resize them all"
+            )
+        if not arrays:  # every image is this size: the whole set must fit the memory budget
+            check_budget(
+                f"{len(files)} images of {image.size[0]}x{image.size[1]}",
+                memory=float(len(files)) * image.size[0] * image.size[1] * channels * 4 * 2,
             )
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         arrays.append(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1))

@@ -109,3 +109,100 @@ def read_grid(path: str | Path) -> dict[str, Any] | None:
     except (ValueError, KeyError, TypeError):
         raise UserError(f"the grid metadata in '{path}' is damaged") from None
     return sheet
+
+
+# --- recipes in animations: GIF comments, MP4 metadata, a WebP chunk ---------------------------
+MORPH_KEY = "cppnart-morph"  # the JSON key of the recipe an animation carries
+WEBP_RECIPE_CHUNK = b"CPNA"  # a WebP chunk of our own; readers skip chunks they do not know
+MAX_COMMENT = 1 << 22  # bytes of recipe text read from an animation
+
+
+def _gif_comment(path: Path) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return bytes(image.info.get("comment", b""))[:MAX_COMMENT]
+
+
+def _webp_comment(path: Path) -> bytes:
+    """Walk the RIFF chunk headers (seeking past image data) to our recipe chunk."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF" or (f.read(4), f.read(4))[1] != b"WEBP":
+            raise ValueError("not a WebP file")
+        while header := f.read(8):
+            if len(header) < 8:
+                break
+            tag, size = header[:4], int.from_bytes(header[4:], "little")
+            if tag == WEBP_RECIPE_CHUNK:
+                if size > MAX_COMMENT:
+                    raise ValueError("recipe chunk too large")
+                return f.read(size)
+            f.seek(size + size % 2, 1)
+    return b""
+
+
+def _mp4_comment(path: Path) -> bytes:
+    """The comment tag, through the ffmpeg that imageio-ffmpeg ships (``-f ffmetadata``)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ValueError(result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "ffmpeg failed")
+    # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash.
+    text = result.stdout.decode("utf-8", "replace")
+    for line in text.split("\ncomment=")[1:2]:
+        out, escaped = [], False
+        for ch in line:
+            if escaped:
+                out.append(ch)
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == "\n":
+                break
+            else:
+                out.append(ch)
+        return "".join(out).encode("utf-8")[:MAX_COMMENT]
+    return b""
+
+
+ANIMATION_READERS = {".gif": _gif_comment, ".webp": _webp_comment, ".mp4": _mp4_comment}
+
+
+def read_animation_recipe(path: str | Path) -> dict[str, Any]:
+    """The morph recipe a GIF, MP4 or WebP made by `cppnart morph` carries, as a render recipe
+    (its first keyframe's z) plus ``keyframes`` and the morph options."""
+    from ..configs.schema import loads_bounded
+
+    path = Path(path)
+    reader = ANIMATION_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UserError(f"'{path}' is not a GIF, MP4 or WebP")
+    if not path.is_file():
+        raise UserError(f"animation '{path}' not found")
+    try:
+        text = reader(path).decode("utf-8")
+    except Exception:  # unreadable container, ffmpeg errors, bad UTF-8: all mean "not ours"
+        raise UserError(f"'{path}' is not an animation cppnart can read") from None
+    if MORPH_KEY not in text:
+        raise UserError(f"'{path}' carries no cppnart recipe; --from needs a file that cppnart made")
+    data = loads_bounded(text, f"the recipe in '{path}'")
+    morph = data.get(MORPH_KEY) if isinstance(data, dict) else None
+    keyframes = morph.get("keyframes") if isinstance(morph, dict) else None
+    if not isinstance(morph, dict) or not isinstance(keyframes, list) or not keyframes:
+        raise UserError(f"the cppnart recipe in '{path}' is damaged")
+    return {**morph, "z": keyframes[0]}
+
+
+def read_any_recipe(path: str | Path) -> dict[str, Any]:
+    """The recipe of any file cppnart makes: a PNG's, or an animation's (see read_animation_recipe)."""
+    if Path(path).suffix.lower() in ANIMATION_READERS:
+        return read_animation_recipe(path)
+    return read_recipe(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..configs.recipe import check_grid_sheet, check_recipe
 from ..errors import UserError
 from ..io.metadata import read_grid, read_recipe
 from .io import as_batch, load_z
@@ -20,9 +21,13 @@ def read_latents(path: str | Path, z_dim: int | None = None) -> np.ndarray:
             raise UserError(f"image '{path}' not found")
         sheet = read_grid(path)
         if sheet is not None:
+            sheet = check_grid_sheet(sheet, f"'{path}'")
             z = np.asarray([c["z"] for c in sheet["cells"]], dtype=np.float32)
         else:
-            z = np.asarray(read_recipe(path)["z"], dtype=np.float32)
+            recipe = check_recipe(read_recipe(path), f"the recipe in '{path}'", path.parent)
+            if "z" not in recipe:
+                raise UserError(f"the recipe in '{path}' holds no z")
+            z = np.asarray(recipe["z"], dtype=np.float32)
         return as_batch(z, z_dim if z_dim is not None else z.shape[-1], what=f"the latent in '{path}'")
     if path.suffix.lower() != ".npy":
         raise UserError(f"'{path}' is not a latent file; give a .npy file or a PNG that cppnart rendered")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParamError, UserError
+from ..configs.schema import check_param
+from ..errors import UserError
 from ..io.atomic import atomic_output
+from ..io.npy import load_npy
 
 
 def latent_rng(seed: int) -> np.random.Generator:
@@ -24,10 +26,9 @@ def latent_rng(seed: int) -> np.random.Generator:
 
 def sample_z(dim: int, seed: int, prior: str = "uniform", count: int = 1) -> np.ndarray:
     """``count`` latents [count, dim]: uniform in [-1, 1] (as in [Patterns]) or standard normal."""
-    if dim < 1:
-        raise ParamError("dim", f"(the latent size) must be at least 1, got {dim}")
-    if count < 1:
-        raise ParamError("count", f"(the number of latents) must be at least 1, got {count}")
+    check_param("dim", dim)
+    check_param("count", count)
+    check_param("seed", seed)
     rng = latent_rng(seed)
     if prior == "uniform":
         z = rng.uniform(-1.0, 1.0, size=(count, dim))
@@ -59,24 +60,19 @@ def load_z(path: str | Path, z_dim: int | None = None) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"latent file '{path}' not found")
-    try:
-        z = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise UserError(
-                f"latent file '{path}' holds pickled Python objects; save a numeric array with np.save"
-            ) from None
-        raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise UserError(f"latent file '{path}' is not a valid .npy array ({exc})") from None
-    if not isinstance(z, np.ndarray):
-        raise UserError(f"latent file '{path}' holds several arrays; save one array per .npy file")
+    z = load_npy(path, f"latent file '{path}'")
     return as_batch(z, z_dim if z_dim is not None else (z.shape[-1] if z.ndim else 0), what=f"latent file '{path}'")
 
 
 def save_z(path: str | Path, z: np.ndarray) -> Path:
     """Write a latent atomically; a single latent is stored with shape [Z]."""
     z = np.asarray(z, dtype=np.float32)
+    if z.size == 0 or z.ndim not in (1, 2):
+        raise UserError(f"refusing to save a latent of shape {tuple(z.shape)} to '{path}'; a latent is [Z] or [B, Z]")
+    if not np.isfinite(z).all():
+        raise UserError(
+            f"refusing to save NaN or infinite latent values to '{path}' (float32 overflowed); use smaller values"
+        )
     if z.ndim == 2 and z.shape[0] == 1:
         z = z[0]
     buffer = io.BytesIO()

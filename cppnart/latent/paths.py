@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ParamError, UserError
+from ..configs.schema import check_param
+from ..errors import UserError
 
+MAX_KEYFRAMES = 10_000  # keyframes of one morph, all held in memory with their path
 EASINGS = ("linear", "sine", "smooth")
 PATHS = ("lerp", "slerp")
 
@@ -100,10 +102,10 @@ def plan_path(
     if keyframes.ndim != 2 or keyframes.shape[0] < 2:
         count = keyframes.shape[0] if keyframes.ndim == 2 else 1
         raise UserError(f"a morph needs at least 2 keyframe latents, got {count}; give two or more .npy files")
-    if frames < 1:
-        raise ParamError("frames", f"must be at least 1 frame per transition, got {frames}")
-    if hold < 0:
-        raise ParamError("hold", f"must be 0 or more frames, got {hold}")
+    check_param("frames", frames)
+    check_param("hold", hold)
+    if keyframes.shape[0] > MAX_KEYFRAMES:
+        raise UserError(f"a morph takes at most {MAX_KEYFRAMES} keyframes, got {keyframes.shape[0]}")
     if easing not in EASINGS:
         raise UserError(f"unknown easing '{easing}'; choose {', '.join(EASINGS)}")
     if path not in PATHS:

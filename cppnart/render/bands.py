@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParamError
+from ..configs.schema import check_param
+from ..errors import UserError
+from ..io.budget import check_budget
 from .coords import View, grid
 
 DEFAULT_CHUNK = 1 << 15  # coordinates per onnxruntime call when the network's width is unknown, and the most
@@ -50,13 +52,25 @@ def tile_columns(width: int, supersample: int, batch: int, chunk: int) -> int:
     return min(width, max(1, max(BAND_COORDS, chunk) // per_column))
 
 
-def check_render_args(width: int, height: int, supersample: int, chunk: int) -> None:
-    if width < 1 or height < 1:
-        raise ParamError("width" if width < 1 else "height", f"must be at least 1 pixel, got {width}x{height}")
-    if supersample < 1:
-        raise ParamError("supersample", f"must be at least 1, got {supersample}")
-    if chunk < 1:
-        raise ParamError("chunk", f"must be at least 1 coordinate per call, got {chunk}")
+def check_render_args(width: int, height: int, supersample: int, chunk: int, batch: int = 1) -> None:
+    """Sizes in range and the work within budget, before the first coordinate."""
+    for name, value in (("width", width), ("height", height), ("supersample", supersample), ("chunk", chunk)):
+        check_param(name, value)
+    samples = float(width) * height * supersample * supersample * batch
+    rows = min(height, band_rows(width, supersample, batch, chunk))
+    # one band of coordinates and outputs (up to 4 float32 each) plus the chunk's activations
+    band_bytes = float(rows) * width * supersample * supersample * batch * 4 * 6
+    check_budget(f"rendering {width}x{height} (supersample {supersample}, {batch} at once)", samples, band_bytes)
+
+
+def check_finite_output(values: np.ndarray) -> np.ndarray:
+    """Refuse NaN or infinite network output before it becomes pixels (it would quantise to black)."""
+    if not np.isfinite(values).all():
+        raise UserError(
+            "the model produced NaN or infinite values; its weights or scale overflow float32 "
+            "(lower 'scale' or 'init_scale', or retrain it)"
+        )
+    return values
 
 
 def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> np.ndarray:
@@ -86,7 +100,7 @@ def render_bands(
     on_rows: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield float32 bands [B, rows, width, C] in [0, 1], top to bottom."""
-    check_render_args(width, height, supersample, chunk)
+    check_render_args(width, height, supersample, chunk, z.shape[0])
     k = supersample
     rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
     columns = width if rows_per_band > 1 else tile_columns(width, k, z.shape[0], chunk)
@@ -120,7 +134,7 @@ def _render_tile(
 ) -> np.ndarray:
     """Pixels [B, rows, columns, C] of one tile, sub-pixel samples box-averaged."""
     coords = grid(width, height, view, rows=rows, supersample=k, columns=columns)
-    out = run_coords(session, coords, z, chunk)  # [B, rows*k*cols*k, C]
+    out = check_finite_output(run_coords(session, coords, z, chunk))  # [B, rows*k*cols*k, C]
     b, c = out.shape[0], out.shape[2]
     h, w = rows[1] - rows[0], min(columns[1], width) - columns[0]
     if k > 1:
@@ -131,6 +145,8 @@ def _render_tile(
 
 def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs: Any) -> np.ndarray:
     """The whole image(s) as one float32 array [B, H, W, C], filled band by band (no second copy)."""
+    check_render_args(width, height, kwargs.get("supersample", 1), kwargs.get("chunk", DEFAULT_CHUNK), z.shape[0])
+    check_budget(f"an array of {z.shape[0]}x{width}x{height} pixels", memory=float(z.shape[0]) * width * height * 4 * 4)
     image = None
     row = 0
     for band in render_bands(session, z, width, height, **kwargs):

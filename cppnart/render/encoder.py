@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..configs.schema import check_param
 from ..errors import ParamError, UserError
 from ..io.run_files import ENCODER_FILE, STATS_FILE, load_latent_stats, read_summary
 from ..latent.io import latent_rng
@@ -41,16 +42,23 @@ class RunEncoder:
     def __init__(self, model: str | Path, device: str = "auto") -> None:
         import onnx
 
+        from .onnx_checks import check_encoder
         from .runtime import create_session
 
         self.folder = _run_folder(model, ENCODER_FILE, "encoding")
-        data = (self.folder / ENCODER_FILE).read_bytes()
+        where = self.folder / ENCODER_FILE
         try:
-            meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
-            self.channels, self.crop = int(meta["channels"]), int(meta["crop"])
-            self.data_size, self.z_dim = int(meta["data_size"]), int(meta["z_dim"])
+            data = where.read_bytes()
+            proto = onnx.load_from_string(data)
         except Exception:
-            raise UserError(f"'{self.folder / ENCODER_FILE}' is corrupt; train the run again") from None
+            raise UserError(f"'{where}' is corrupt; train the run again") from None
+        fields = check_encoder(proto, str(where))
+        self.channels, self.crop, self.data_size, self.z_dim = (
+            fields["channels"],
+            fields["crop"],
+            fields["data_size"],
+            fields["z_dim"],
+        )
         self.session = create_session(data, device)
 
     def encode(self, images: np.ndarray) -> np.ndarray:
@@ -82,10 +90,18 @@ def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray
         mean, cov = load_latent_stats(folder)
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"'{folder / STATS_FILE}' is damaged ({exc}); train the run again") from None
+    check_param("count", count)
+    check_param("seed", seed)
     # Cholesky of the (slightly regularised) covariance: z = mean + L eps, eps ~ N(0, I) from the seed.
-    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    try:
+        chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    except np.linalg.LinAlgError:
+        raise UserError(f"'{folder / STATS_FILE}' holds a covariance that is not positive definite") from None
     eps = latent_rng(seed).standard_normal((count, len(mean)))
-    return (mean + eps @ chol.T).astype(np.float32)
+    z = (mean + eps @ chol.T).astype(np.float32)
+    if not np.isfinite(z).all():
+        raise UserError(f"'{folder / STATS_FILE}' gives latents that overflow float32; train the run again")
+    return z
 
 
 def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 1000) -> tuple[float, int, str]:
@@ -97,11 +113,17 @@ def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 
     if count < 1:
         raise ParamError("count", f"must be at least 1, got {count}")
     encoder = RunEncoder(model)
+    summary = read_summary(encoder.folder)
     if data is None:
-        data = read_summary(encoder.folder).get("data")
-        if not isinstance(data, str):
+        data = summary.get("data")
+        if not isinstance(data, str) or len(data) > 4096:
             raise UserError(f"'{encoder.folder}' has no summary.json naming its data; pass --data")
-    images = load_images(data, encoder.channels).images[-count:]
+    # The run's own data is drawn as in training (its limit and seed), not a fresh 20,000 digits.
+    limit, data_seed = summary.get("data_limit"), summary.get("data_seed")
+    same_data = data == summary.get("data")
+    limit = limit if same_data and type(limit) is int and 1 <= limit <= 10_000_000 else None
+    data_seed = data_seed if same_data and type(data_seed) is int and 0 <= data_seed < 2**63 else 0
+    images = load_images(data, encoder.channels, limit=limit, seed=data_seed).images[-count:]
     if images.shape[-1] != encoder.data_size:
         images = resize_images(images, encoder.data_size)
     off = (encoder.data_size - encoder.crop) // 2

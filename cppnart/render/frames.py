@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..configs.schema import check_param
 from ..configs.view import View
+from ..io.budget import check_budget
 from ..io.png import quantize
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
@@ -47,6 +49,13 @@ def render_frames(
     fresh = np.ones(len(latents), dtype=bool)
     fresh[1:] = np.any(latents[1:] != latents[:-1], axis=1)
     unique = np.flatnonzero(fresh)
+    check_param("supersample", supersample)
+    check_budget(
+        f"{len(unique)} frames of {width}x{height}",
+        samples=float(len(unique)) * width * height * supersample * supersample,
+    )
+    if batch is not None:
+        check_param("batch", batch)
     last: Any = None
     for start in range(0, len(unique), batch):
         todo = unique[start : start + batch]

@@ -21,7 +21,7 @@ from ..configs.schema import from_dict, to_dict
 from ..configs.view import View
 from ..errors import UserError
 from ..latent.io import as_batch, sample_z
-from .bands import DEFAULT_CHUNK, chunk_for, render_array, render_bands
+from .bands import DEFAULT_CHUNK, check_finite_output, chunk_for, render_array, render_bands
 
 
 def draw_seed() -> int:
@@ -157,9 +157,24 @@ class Model:
     ):
         """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
         if self.interface != "coords":
-            return self._image_bands(z, width, height, on_rows)
-        chunk = chunk or self.default_chunk
-        return render_bands(self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows)
+            bands = self._image_bands(z, width, height, on_rows)
+        else:
+            chunk = chunk or self.default_chunk
+            bands = render_bands(
+                self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows
+            )
+        return self._checked(bands)
+
+    def _checked(self, bands):
+        """Each band has the channels the metadata promises (a file that lies would write a PNG
+        nothing can decode) and only finite values."""
+        for band in bands:
+            if band.shape[-1] != self.channels:
+                raise UserError(
+                    f"'{self.source}' says it draws {self.channels} channels but draws {band.shape[-1]}; "
+                    "the file's metadata is wrong: export it again"
+                )
+            yield band
 
     def render(
         self,
@@ -185,6 +200,7 @@ class Model:
             out = render_array(
                 self.session, self.check_z(z), width, height, view=view, supersample=supersample, chunk=chunk
             )
+        out = next(self._checked(iter([out])))
         return out[0] if single else out
 
     def render_image(self, z: np.ndarray | None = None, width: int = 512, height: int = 512, **kwargs: Any):
@@ -201,7 +217,7 @@ class Model:
         from PIL import Image
 
         z = self.check_z(z)
-        images = self.session.run(None, {"z": z})[0]  # [B, C, h, w]
+        images = check_finite_output(self.session.run(None, {"z": z})[0])  # [B, C, h, w]
         images = np.clip(images.transpose(0, 2, 3, 1), 0, 1).astype(np.float32)
         if images.shape[1:3] != (height, width):
             resized = []
@@ -223,21 +239,20 @@ class Model:
 def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
     import onnx
 
+    from .onnx_checks import MAX_MODEL_BYTES, check_generator
+
     try:
+        if path.stat().st_size > MAX_MODEL_BYTES:
+            raise UserError(f"'{path}' is larger than an ONNX file can be ({MAX_MODEL_BYTES >> 30} GiB)")
         data = path.read_bytes()
         proto = onnx.load_from_string(data)
     except OSError as exc:
         raise UserError(f"cannot read model file '{path}': {exc.strerror}") from None
+    except UserError:
+        raise
     except Exception:  # protobuf's DecodeError and friends
         raise UserError(f"'{path}' is not a valid ONNX file (corrupt or truncated); export it again") from None
-    metadata = {p.key: p.value for p in proto.metadata_props}
-    inputs = {i.name for i in proto.graph.input}
-    if "z" not in inputs or "z_dim" not in metadata or "channels" not in metadata:
-        raise UserError(
-            f"'{path}' is an ONNX file but not a cppnart generator (no z input or metadata); "
-            "export models with `cppnart export` or `cppnart train`"
-        )
-    return data, metadata
+    return data, check_generator(proto, str(path))
 
 
 def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = "auto") -> Model:

@@ -8,8 +8,19 @@ from typing import Any
 import numpy as np
 
 from ..configs.view import View
+from ..io.budget import check_budget
 from ..io.metadata import make_recipe, png_text
 from ..io.png import write_png
+
+# PNGs of CPPN art deflate to between a half and a twentieth of their raw size: a poster is
+# refused up front only when even the smallest of these cannot fit in its folder.
+PNG_BEST_RATIO = 20
+
+
+def check_poster_space(width: int, height: int, channels: int, bits: int, path: str | Path) -> None:
+    """Refuse a poster whose smallest plausible PNG exceeds the free space of its folder."""
+    raw = float(width) * height * channels * bits / 8
+    check_budget(f"a {width}x{height} PNG", output=(raw / PNG_BEST_RATIO, path))
 
 
 def save_poster(
@@ -25,6 +36,7 @@ def save_poster(
 ) -> Path:
     """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``."""
     z = model.check_z(np.asarray(z))[:1]
+    check_poster_space(width, height, model.channels, bits, path)
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
     bands = (band[0] for band in model.bands(z, width, height, view, supersample, chunk))
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..__about__ import __version__
+from ..configs.schema import check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
@@ -171,6 +172,9 @@ class Grid:
 
     def save(self, path: str | Path) -> Path:
         """The sheet as a PNG that carries every cell's seed and z (``cppnart z get SHEET --cell N``)."""
+        from .poster import check_poster_space
+
+        check_poster_space(self.image.shape[1], self.image.shape[0], self.image.shape[2], 8, path)
         text = {
             "Software": f"cppnart {__version__}",
             "parameters": f"Grid of {len(self.cells)} cells, Model: {self.model.preset or self.model.source}, "
@@ -202,6 +206,27 @@ class Grid:
         )
 
 
+def check_sheet_size(count: int, width: int, height: int, cols: int | None, gap: int, supersample: int = 1) -> None:
+    """The sheet's sides within PNG limits and its pixels within the budget, before any cell renders."""
+    from ..configs.schema import MAX_SIDE
+    from ..io.budget import check_budget
+
+    cols = min(cols or math.ceil(math.sqrt(count)), count)
+    rows = math.ceil(count / cols)
+    sheet_w = cols * width + (cols + 1) * gap
+    sheet_h = rows * (height + label_height(height) + 8) + (rows + 1) * gap
+    if sheet_w > MAX_SIDE or sheet_h > MAX_SIDE:
+        raise UserError(
+            f"a sheet of {count} cells of {width}x{height} in {cols} columns would be {sheet_w}x{sheet_h} pixels; "
+            f"sides are at most {MAX_SIDE}: use smaller cells, fewer cells or other --cols"
+        )
+    check_budget(
+        f"a sheet of {count} cells of {width}x{height}",
+        samples=float(count) * width * height * supersample * supersample,
+        memory=(float(count) * width * height + float(sheet_w) * sheet_h) * 3 * 2,
+    )
+
+
 def grid(
     model: Any,
     *,
@@ -225,11 +250,12 @@ def grid(
 
     if (seeds is None) == (latents is None):
         raise UserError("give either seeds or latents for the grid")
-    if cols is not None and cols < 1:
-        raise ParamError("cols", f"must be at least 1, got {cols}")
-    if gap < 0:
-        raise ParamError("gap", f"must be 0 or more pixels, got {gap}")
+    if cols is not None:
+        check_param("cols", cols)
+    check_param("gap", gap)
     width, height = cell
+    check_param("width", width)
+    check_param("height", height)
     if latents is not None:
         z_all = model.check_z(latents, "the grid's latents")
         cell_seeds: list[int | None] = [None] * len(z_all)
@@ -245,6 +271,7 @@ def grid(
         names = [f"seed {s}" for s in cell_seeds]
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
+    check_sheet_size(len(z_all), width, height, cols, gap, supersample)
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
     if nets is None:
         images = list(render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell))

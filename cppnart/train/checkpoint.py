@@ -15,6 +15,7 @@ so numpy's state is stored as plain lists.
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..configs.schema import RANGES
 from ..errors import UserError
 from ..io.atomic import atomic_output
 
@@ -77,8 +79,12 @@ def save_checkpoint(
         "rng": capture_rng(generators),
         "extra": extra or {},
     }
+    # Serialise in memory, then write with Python: torch's own file writer turns a full disk into
+    # an opaque RuntimeError (and keeps the file open); a plain write raises OSError(ENOSPC).
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
     return Path(path)
 
 
@@ -98,9 +104,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(
             f"checkpoint '{path}' has format version {payload.get('version')}; this cppnart reads {VERSION}"
         )
-    for key in ("config", "step", "states", "rng"):
+    for key, kind in (("config", dict), ("step", int), ("states", dict), ("rng", dict)):
         if key not in payload:
             raise UserError(f"checkpoint '{path}' is incomplete (no '{key}'); it cannot be resumed")
+        if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
+            raise UserError(f"checkpoint '{path}': '{key}' must be {kind.__name__}, got {type(payload[key]).__name__}")
+    if not 0 <= payload["step"] <= RANGES["steps"].high:
+        raise UserError(f"checkpoint '{path}': 'step' {payload['step']} is out of range")
     return payload
 
 

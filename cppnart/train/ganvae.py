@@ -346,6 +346,8 @@ def train_ganvae(
                 "recon_mse_holdout": mse,
                 "recon_mse_untrained": untrained,
                 "data": data.source,
+                "data_limit": config.data_limit,
+                "data_seed": config.seed,
                 "images": len(train),
                 "device": str(device),
             },

@@ -300,7 +300,9 @@ def render_sheet(model_path: Path, messages_path: Path, sheet_path: Path, size: 
     from ..render.model import load_model
 
     model = load_model(model_path, device="cpu")
-    messages = np.load(messages_path, allow_pickle=False)
+    from ..io.npy import load_npy
+
+    messages = load_npy(messages_path)
     native = model.native_size
     if native is not None:
         width, height = native

@@ -21,13 +21,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..errors import Terminated
+
 
 class Interrupted(Exception):
-    """Training stopped by Ctrl-C after ``step`` completed steps (a checkpoint was written)."""
+    """Training stopped by Ctrl-C (or SIGTERM/SIGHUP: ``signum``) after ``step`` completed steps
+    (a checkpoint was written)."""
 
-    def __init__(self, step: int) -> None:
+    def __init__(self, step: int, signum: int = signal.SIGINT) -> None:
         super().__init__(f"interrupted after step {step}")
-        self.step = step
+        self.step, self.signum = step, int(signum)
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,17 @@ class Every:
 class _StopFlag:
     def __init__(self) -> None:
         self.requested = False
+        self.signum = signal.SIGINT
+
+
+# SIGTERM (kill, systemd, schedulers) and SIGHUP (a closed terminal) stop a run like Ctrl-C does.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @contextlib.contextmanager
 def stop_on_interrupt() -> Iterator[_StopFlag]:
-    """First SIGINT sets ``flag.requested``; the second raises KeyboardInterrupt as usual."""
+    """The first SIGINT, SIGTERM or SIGHUP sets ``flag.requested`` (and ``flag.signum``); a second
+    raises KeyboardInterrupt (``Terminated`` for SIGTERM/SIGHUP) at once."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag  # signals only reach the main thread; Ctrl-C then behaves as Python's default
@@ -54,14 +63,15 @@ def stop_on_interrupt() -> Iterator[_StopFlag]:
 
     def handler(signum, frame):
         if flag.requested:
-            raise KeyboardInterrupt
-        flag.requested = True
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+        flag.requested, flag.signum = True, signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_steps(
@@ -91,5 +101,5 @@ def run_steps(
             if flag.requested and step < stop:
                 if on_interrupt is not None:
                     on_interrupt(step)
-                raise Interrupted(step)
+                raise Interrupted(step, flag.signum)
     return step

@@ -1,0 +1,77 @@
+"""Default output names that encode the recipe, and no silent replacement of a different picture.
+
+``recipe_name`` turns a render's recipe into a file name: the model, the seed, the size, and a
+short digest of everything else (z, view, supersampling, depth) when any of it is not the
+default, so two different pictures never get the same default name. ``check_replace`` refuses
+to write over a PNG that holds a different recipe unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+# The fields that decide the pixels; version and preset labels do not.
+PICTURE_KEYS = ("model", "seed", "z", "res", "zoom", "center", "supersample", "bits", "config")
+DEFAULTS = {"zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8}
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("._") or "model"
+
+
+def picture_of(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The part of a recipe that decides the pixels, in a canonical form."""
+    out: dict[str, Any] = {k: recipe[k] for k in PICTURE_KEYS if recipe.get(k) is not None}
+    if isinstance(out.get("z"), list):
+        out["z"] = [round(float(v), 6) for v in out["z"]]
+    if isinstance(out.get("center"), list):
+        out["center"] = [float(v) for v in out["center"]]
+    return out
+
+
+def digest(recipe: dict[str, Any]) -> str:
+    """Eight hex digits of the picture's recipe."""
+    text = json.dumps(picture_of(recipe), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def recipe_name(label: str, recipe: dict[str, Any], suffix: str = ".png", z_from_seed: bool = True) -> Path:
+    """``LABEL-SEED-WxH[-DIGEST].png``; the digest appears when the view, supersampling, bit depth
+    or a latent not drawn from the seed make the picture differ from the plain seed's.
+
+    >>> recipe_name("classic", {"seed": 7, "res": [640, 480], "zoom": 1.0, "center": [0, 0]})
+    PosixPath('classic-7-640x480.png')
+    """
+    width, height = recipe["res"]
+    plain = z_from_seed and all(recipe.get(k, v) == v for k, v in DEFAULTS.items())
+    tail = "" if plain else f"-{digest(recipe)}"
+    return Path(f"{_clean(label)}-{recipe.get('seed')}-{width}x{height}{tail}{suffix}")
+
+
+def check_replace(path: str | Path, recipe: dict[str, Any], force: bool, option: str = "--force") -> None:
+    """Refuse to replace an existing file unless it holds the same picture's recipe (or ``force``)."""
+    from .metadata import read_recipe
+
+    refuse_replacing(path, lambda: picture_of(read_recipe(path)) == picture_of(recipe), force, option)
+
+
+def refuse_replacing(path: str | Path, same: Callable[[], bool], force: bool, option: str = "--force") -> None:
+    """Refuse to replace an existing file unless ``same()`` says it already holds this picture."""
+    path = Path(path)
+    if force or not path.exists() or path.is_dir():
+        return
+    try:
+        unchanged = same()
+    except (UserError, ValueError, TypeError, KeyError, AttributeError):  # not ours, or not comparable
+        unchanged = False
+    if not unchanged:
+        raise UserError(
+            f"'{path}' already exists and holds a different picture; pass {option} to replace it or choose another -o"
+        )
