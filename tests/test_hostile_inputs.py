@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from cppnart.cli import app
 from cppnart.cli.output import parse_center, parse_res
 from cppnart.configs.recipe import check_grid_sheet, check_recipe
-from cppnart.configs.schema import RANGES, check_param, json_depth, loads_bounded
+from cppnart.configs.schema import MAX_SIDE, RANGES, check_param, json_depth, loads_bounded
 from cppnart.configs.view import View
 from cppnart.errors import UserError
 from cppnart.io.images import read_idx
@@ -83,7 +83,7 @@ def test_res_and_center_parsers(text):
     tried("res/center text", text)
     res = accepts_or_refuses(parse_res, text)
     if res is not None:
-        assert min(res) >= 1 and max(res) <= 65535
+        assert min(res) >= 1 and max(res) <= MAX_SIDE
     center = accepts_or_refuses(parse_center, text)
     if center is not None:
         assert all(math.isfinite(c) for c in center)

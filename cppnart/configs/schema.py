@@ -125,11 +125,13 @@ class Range:
 
 
 MAX_SEED = 2**63 - 1
-MAX_SIDE = 65535  # PNG readers, GIF and most players refuse larger sides
+# libpng's default limit on a PNG side (PNG_USER_WIDTH_MAX); wide posters and tile pyramids need
+# more than 65535, and the sample and memory budgets bound the work whatever the sides.
+MAX_SIDE = 1_000_000
 RANGES: dict[str, Range] = {
     # images and views
-    "width": Range(1, MAX_SIDE, "an image side; most readers and players refuse more"),
-    "height": Range(1, MAX_SIDE, "an image side; most readers and players refuse more"),
+    "width": Range(1, MAX_SIDE, "an image side; libpng refuses more by default"),
+    "height": Range(1, MAX_SIDE, "an image side; libpng refuses more by default"),
     "supersample": Range(1, 16, "work grows with its square: 16 is 256 samples per pixel"),
     "chunk": Range(1, 1 << 30, "coordinates per onnxruntime call, each holding a layer of activations"),
     "zoom": Range(1e-6, 1e9, "beyond these float32 coordinates collapse to a blank image"),
