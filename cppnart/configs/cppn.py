@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .activations import check_activations
-from .schema import check_channels, check_choice, check_ranges
+from .schema import check_channels, check_choice, check_ranges, fields_of
 
 Z_PRIORS = ("uniform", "normal")
 
@@ -48,14 +48,10 @@ class CPPNConfig:
         # Ranges before anything else: `depth = 1e6` must not build a million activation names first.
         check_ranges(
             where,
-            {
-                "z_dim": self.z_dim,
-                "width": self.width,
-                "depth": self.depth,
-                "scale": self.scale,
-                "init_scale": self.init_scale,
-                "bias_scale": self.bias_scale,
-            },
+            fields_of(
+                self,
+                "z_dim width depth scale init_scale bias_scale",
+            ),
         )
         check_channels(where, self.channels)
         if len(self.activations) != self.depth:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_activations
 from .schedule import lr_at
-from .schema import check_channels, check_choice, check_positive, check_ranges
+from .schema import check_channels, check_choice, check_positive, check_ranges, fields_of
 
 SCHEDULES = ("stable", "reference")
 
@@ -100,25 +100,12 @@ class GanVaeConfig:
     def validate(self, where: str) -> None:
         check_positive(
             where,
-            {
-                "z_dim": self.z_dim,
-                "data_size": self.data_size,
-                "crop": self.crop,
-                "data_limit": self.data_limit,
-                "generator.width": self.generator.width,
-                "generator.depth": self.generator.depth,
-                "generator.scale": self.generator.scale,
-                "encoder.width": self.encoder.width,
-                "encoder.layers": self.encoder.layers,
-                "schedule.steps": self.schedule.steps,
-                "schedule.batch": self.schedule.batch,
-                "schedule.lr": self.schedule.lr,
-                "schedule.lr_d": self.schedule.lr_d,
-                "sample_every": self.sample_every,
-                "checkpoint_every": self.checkpoint_every,
-                "sample_count": self.sample_count,
-                "upscale_size": self.upscale_size,
-            },
+            fields_of(
+                self,
+                "z_dim data_size crop data_limit generator.width generator.depth generator.scale "
+                "encoder.width encoder.layers schedule.steps schedule.batch schedule.lr schedule.lr_d "
+                "sample_every checkpoint_every sample_count upscale_size",
+            ),
         )
         check_channels(where, self.channels)
         if self.crop > self.data_size:
@@ -179,18 +166,10 @@ class FitConfig:
     def validate(self, where: str) -> None:
         check_positive(
             where,
-            {
-                "max_side": self.max_side,
-                "width": self.width,
-                "depth": self.depth,
-                "scale": self.scale,
-                "steps": self.steps,
-                "lr": self.lr,
-                "sample_every": self.sample_every,
-                "checkpoint_every": self.checkpoint_every,
-                "render_scale": self.render_scale,
-                "fourier_scale": self.fourier_scale,
-            },
+            fields_of(
+                self,
+                "max_side width depth scale steps lr sample_every checkpoint_every render_scale fourier_scale",
+            ),
         )
         check_channels(where, self.channels)
         if len(self.activations) != self.depth:

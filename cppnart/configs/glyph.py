@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_activations
 from .schedule import LR_SCHEDULES, describe_lr, lr_at
-from .schema import check_channels, check_ranges
+from .schema import check_channels, check_ranges, fields_of
 
 GENERATOR_TYPES = ("conv", "cppn", "strokes")
 
@@ -114,18 +114,11 @@ class GlyphConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self, where: str) -> None:
-        positive = {
-            "message_size": self.message_size,
-            "image_size": self.image_size,
-            "generator.width": self.generator.width,
-            "train.steps": self.train.steps,
-            "train.batch_size": self.train.batch_size,
-            "train.sample_every": self.train.sample_every,
-            "train.checkpoint_every": self.train.checkpoint_every,
-            "train.eval_every": self.train.eval_every,
-            "train.eval_messages": self.train.eval_messages,
-            "train.sample_count": self.train.sample_count,
-        }
+        positive = fields_of(
+            self,
+            "message_size image_size generator.width train.steps train.batch_size train.sample_every "
+            "train.checkpoint_every train.eval_every train.eval_messages train.sample_count",
+        )
         for key, value in positive.items():
             if value < 1:
                 raise UserError(f"{where}: '{key}' must be at least 1, got {value}")
