@@ -50,6 +50,42 @@ def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> n
     return out
 
 
+def band_ranges(height: int, rows_per_band: int) -> list[tuple[int, int]]:
+    """(start, stop) rows of every band, top to bottom: the one split a local and a cluster render share.
+
+    >>> band_ranges(5, 2)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    return [(start, min(height, start + rows_per_band)) for start in range(0, height, rows_per_band)]
+
+
+def render_region(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View,
+    supersample: int,
+    chunk: int,
+    rows: tuple[int, int],
+    cols: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Pixels ``rows`` x ``cols`` of a width x height image as float32 [B, rows, cols, C].
+
+    Each pixel depends only on its own coordinates, so a band or a tile rendered alone equals
+    the same pixels of the whole image, bit for bit (a test keeps it so).
+    """
+    k = supersample
+    (start, stop), (left, right) = rows, cols or (0, width)
+    coords = grid(width, height, view, rows=(start, stop), supersample=k, cols=(left, right))
+    out = run_coords(session, coords, z, chunk)  # [B, rows*k*cols*k, C]
+    b, c, w = out.shape[0], out.shape[2], right - left
+    if k > 1:
+        # sub-pixel grid [rows, k, cols, k] -> box average per pixel
+        out = out.reshape(b, stop - start, k, w, k, c).mean(axis=(2, 4), dtype=np.float32)
+    return out.reshape(b, stop - start, w, c)
+
+
 def render_bands(
     session: Any,
     z: np.ndarray,
@@ -65,15 +101,8 @@ def render_bands(
     check_render_args(width, height, supersample, chunk)
     k = supersample
     rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
-    for start in range(0, height, rows_per_band):
-        stop = min(height, start + rows_per_band)
-        coords = grid(width, height, view, rows=(start, stop), supersample=k)
-        out = run_coords(session, coords, z, chunk)  # [B, rows*k*width*k, C]
-        b, c = out.shape[0], out.shape[2]
-        if k > 1:
-            # sub-pixel grid [rows, k, width, k] -> box average per pixel
-            out = out.reshape(b, stop - start, k, width, k, c).mean(axis=(2, 4), dtype=np.float32)
-        yield out.reshape(b, stop - start, width, c)
+    for start, stop in band_ranges(height, rows_per_band):
+        yield render_region(session, z, width, height, view, k, chunk, (start, stop))
         if on_rows is not None:
             on_rows(stop - start)
 

@@ -31,8 +31,10 @@ def grid(
     view: View = View(),
     rows: tuple[int, int] | None = None,
     supersample: int = 1,
+    cols: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Coordinates [N, 2] float32 (x, y) for pixel rows ``rows = (start, stop)`` of the image.
+    """Coordinates [N, 2] float32 (x, y) for pixel rows ``rows = (start, stop)`` of the image
+    (and columns ``cols``: a tile of a larger image has the very coordinates of that image).
 
     >>> grid(2, 1).tolist()
     [[-1.0, 0.0], [1.0, 0.0]]
@@ -43,7 +45,8 @@ def grid(
     short = min(width, height)
     start, stop = rows if rows is not None else (0, height)
     k = supersample
-    xs = axis(width, short, view.zoom, view.center[0], k)
+    left, right = cols if cols is not None else (0, width)
+    xs = axis(width, short, view.zoom, view.center[0], k)[left * k : right * k]
     ys = axis(height, short, view.zoom, view.center[1], k)[start * k : stop * k]
     out = np.empty((ys.size, xs.size, 2), dtype=np.float32)
     out[..., 0] = xs[None, :]
