@@ -18,9 +18,7 @@ from typing import Any
 
 from ..errors import ParamError, UserError
 
-RAY_MISSING = (
-    "--cluster needs Ray: pip install 'cppnart[ray]' (or pip install ray), on this machine and on every node"
-)
+RAY_MISSING = "--cluster needs Ray: pip install 'cppnart[ray]' (or pip install ray), on this machine and on every node"
 _ADDRESS = re.compile(r"^(auto|local|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")
 
 
@@ -40,9 +38,7 @@ def check_address(address: str) -> str:
     'ray://head:10001'
     """
     if not _ADDRESS.match(address):
-        raise ParamError(
-            "cluster", f"must be auto, local, ray://HOST:PORT or HOST:PORT, got '{address}'"
-        )
+        raise ParamError("cluster", f"must be auto, local, ray://HOST:PORT or HOST:PORT, got '{address}'")
     return address
 
 

@@ -35,5 +35,7 @@ def save_poster(
     z = model.check_z(np.asarray(z))[:1]
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
     source = renderer or LocalRenderer()
-    bands = (band[0] for band in source.bands(model, z, width, height, view, supersample, chunk or DEFAULT_CHUNK, on_rows))
+    bands = (
+        band[0] for band in source.bands(model, z, width, height, view, supersample, chunk or DEFAULT_CHUNK, on_rows)
+    )
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

@@ -80,7 +80,12 @@ def save_tiles(
     name = out.name or "tiles"
     z = model.check_z(np.asarray(z))[:1]
     recipe = make_recipe(model, z[0], width, height, view, supersample, 8)
-    recipe["tiles"] = {"format": "dzi", "tile_size": TILE_SIZE, "overlap": OVERLAP, "levels": max_level(width, height) + 1}
+    recipe["tiles"] = {
+        "format": "dzi",
+        "tile_size": TILE_SIZE,
+        "overlap": OVERLAP,
+        "levels": max_level(width, height) + 1,
+    }
     source = renderer or LocalRenderer()
     with atomic_output(out, folder=True) as tmp:
         tmp.mkdir()
