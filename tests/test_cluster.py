@@ -156,7 +156,7 @@ def test_a_simulated_two_node_cluster_renders_the_same_poster(ray_cluster, tiny_
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         args = [str(tiny_preset), "--seed", "5", "--res", "256x2048", "--json", "-q"]
-        run = lambda *extra: subprocess.run(  # noqa: E731
+        run = lambda *extra: subprocess.run(
             [sys.executable, "-m", "cppnart", "render", *args, *extra],
             capture_output=True,
             text=True,

@@ -16,8 +16,10 @@ A spec is TOML::
     "train.lr" = [1e-3, 3e-3]
 
 A run is finished when its folder holds ``result.json`` (written last, atomically); running the
-sweep again skips those and resumes a run that has a checkpoint. ``run_sweep`` takes the way
-to run the pending ones (``map_runs``): one after another here, or Ray tasks (``cluster``).
+sweep again skips those and, here, resumes a run that has a checkpoint. ``run_sweep`` takes the
+way to run the pending ones (``map_runs``): one after another here, or Ray tasks (``cluster``),
+which train in a worker's temporary folder and send the run folder back, so the nodes need no
+shared disk.
 """
 
 from __future__ import annotations
@@ -214,6 +216,42 @@ def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None
     return result
 
 
+def train_packed(run: SweepRun, device: str = "auto", threads: int | None = None) -> tuple[dict[str, Any], bytes]:
+    """``train_run`` in a temporary folder, returned as (result, the run folder as .tar.gz bytes).
+
+    What a cluster worker runs: the run folder comes back to the machine the sweep was started
+    on, so no node needs to share a disk with it.
+    """
+    import io
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cppnart-sweep-") as tmp:
+        result = train_run(run, tmp, device, threads)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            tar.add(Path(tmp) / run.name, arcname=run.name)
+    return result, buffer.getvalue()
+
+
+def unpack_run(out: Path, name: str, data: bytes) -> Path:
+    """Put a run folder packed by ``train_packed`` at ``out/name`` (replacing an unfinished one)."""
+    import io
+    import os
+    import shutil
+    import tarfile
+    import tempfile
+
+    target = Path(out) / name
+    with tempfile.TemporaryDirectory(dir=out, prefix=".unpack-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        if target.exists():
+            shutil.rmtree(target)  # an attempt that never finished here; the finished run replaces it
+        os.replace(Path(tmp) / name, target)
+    return target
+
+
 MapRuns = Callable[[Callable[..., dict[str, Any]], Iterable[SweepRun]], Iterator[tuple[SweepRun, dict[str, Any]]]]
 
 
@@ -229,7 +267,8 @@ def run_sweep(
     runs: list[SweepRun], out: Path, map_runs: MapRuns | None = None, device: str = "auto", threads: int | None = None
 ) -> Iterator[tuple[SweepRun, dict[str, Any], bool]]:
     """(run, result, fresh) for every run: finished ones first, read from disk (fresh False), then
-    the rest as ``map_runs`` completes them (default: one after another in this process)."""
+    the rest as they complete: one after another in this process (resuming a run's checkpoint),
+    or through ``map_runs`` (a cluster's), whose workers send each run folder back packed."""
     import functools
 
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -240,8 +279,14 @@ def run_sweep(
             yield run, done, False
         else:
             pending.append(run)
-    train = functools.partial(train_run, out=str(out), device=device, threads=threads)
-    for run, result in (map_runs or one_by_one)(train, pending):
+    if map_runs is None:
+        train = functools.partial(train_run, out=str(out), device=device, threads=threads)
+        for run, result in one_by_one(train, pending):
+            yield run, result, True
+        return
+    packed = functools.partial(train_packed, device=device, threads=threads)
+    for run, (result, data) in map_runs(packed, pending):
+        unpack_run(out, run.name, data)
         yield run, result, True
 
 
