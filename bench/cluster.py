@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cppnart.io.animation import save_animation
 from cppnart.render.frames import frames_per_call, render_frames
-from cppnart.render.model import load_model
+from cppnart.render.model import Model, load_model
 from cppnart.render.poster import save_poster
 
 
@@ -94,18 +94,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     poster_bands = -(-args.poster // max(1, (1 << 18) // args.poster))
 
-    def morph(renderer) -> None:
-        for _ in render_frames(net, latents, size, size, batch=batch, renderer=renderer):
+    def morph(renderer, model=net) -> None:
+        for _ in render_frames(model, latents, size, size, batch=batch, renderer=renderer):
             pass
 
-    def poster(renderer) -> None:
-        save_poster(net, net.sample_z(7), args.poster, args.poster, tmp / "p.png", renderer=renderer)
+    def poster(renderer, model=net) -> None:
+        save_poster(model, net.sample_z(7), args.poster, args.poster, tmp / "p.png", renderer=renderer)
 
     print(f"machine: {cpus} CPUs (shared with other work: times are inflated and noisy)")
     print(f"morph: classic, {args.frames} frames {size}x{size}, {batch} frames per task; "
           f"poster {args.poster}x{args.poster}, {poster_bands} bands\n")  # fmt: skip
     local = LocalRenderer()
     t_morph_local, t_poster_local = timed(lambda: morph(local)), timed(lambda: poster(local))
+    one_thread = Model(net.onnx_bytes, net.metadata, net.source, threads=1)  # what each Ray task uses
+    t_morph_one, t_poster_one = timed(lambda: morph(local, one_thread)), timed(lambda: poster(local, one_thread))
 
     started = time.perf_counter()
     with connected("local", num_cpus=cpus):
@@ -140,7 +142,12 @@ def main() -> None:
     f_local, f_ray = args.frames / t_morph_local, args.frames / t_morph_ray
     b_local, b_ray = poster_bands / t_poster_local, poster_bands / t_poster_ray
     print(f"{'morph frames/s':22s} {f_local:10.1f} {f_ray:12.1f} {f_ray / f_local:7.2f}")
+    f_one = args.frames / t_morph_one
+    print(f"{'  here, 1 thread':22s} {f_one:10.1f} {'':12s} Ray / ({cpus} x 1 thread) = {f_ray / (cpus * f_one):.2f}")
     print(f"{'poster bands/s':22s} {b_local:10.1f} {b_ray:12.1f} {b_ray / b_local:7.2f}")
+    b_one = poster_bands / t_poster_one
+    print(f"{'  here, 1 thread':22s} {b_one:10.1f} {'':12s} Ray / ({cpus} x 1 thread) = {b_ray / (cpus * b_one):.2f}")
+    print("(Ray runs one single-threaded session per CPU: 'Ray / (CPUs x 1 thread)' below 1 is its overhead)")
     print(f"Ray start-up (local cluster of {cpus} CPUs): {start_s:.1f} s, paid once per command\n")
     for count, (start, peak) in rss.items():
         print(f"driver RSS, {count:5d}-frame morph to GIF on Ray: {start:.0f} MiB before, {peak:.0f} MiB peak")
