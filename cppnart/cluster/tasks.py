@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..configs.view import View
-from ..render.bands import render_region
+from ..render.bands import render_band
 from ..render.model import Model
 from ..render.renderer import TileJob, render_frame_batch, render_tile
 
@@ -73,7 +73,7 @@ def band_task(
 ) -> tuple[str, np.ndarray]:
     """(node id, float32 band [B, rows, W, C]) of rows ``rows``."""
     model = worker_model(handle)
-    return _node(), render_region(model.session, z, width, height, view, supersample, chunk, rows)
+    return _node(), render_band(model.session, z, width, height, view, supersample, chunk, rows)
 
 
 def frames_task(

@@ -77,13 +77,27 @@ def render_region(
     """
     k = supersample
     (start, stop), (left, right) = rows, cols or (0, width)
-    coords = grid(width, height, view, rows=(start, stop), supersample=k, cols=(left, right))
+    coords = grid(width, height, view, rows=(start, stop), supersample=k, columns=(left, right))
     out = run_coords(session, coords, z, chunk)  # [B, rows*k*cols*k, C]
     b, c, w = out.shape[0], out.shape[2], right - left
     if k > 1:
         # sub-pixel grid [rows, k, cols, k] -> box average per pixel
         out = out.reshape(b, stop - start, k, w, k, c).mean(axis=(2, 4), dtype=np.float32)
     return out.reshape(b, stop - start, w, c)
+
+
+def render_band(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View,
+    supersample: int,
+    chunk: int,
+    rows: tuple[int, int],
+) -> np.ndarray:
+    """One full-width band [B, rows, W, C]: what a local render yields and a cluster task computes."""
+    return render_region(session, z, width, height, view, supersample, chunk, rows)
 
 
 def render_bands(
@@ -102,7 +116,7 @@ def render_bands(
     k = supersample
     rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
     for start, stop in band_ranges(height, rows_per_band):
-        yield render_region(session, z, width, height, view, k, chunk, (start, stop))
+        yield render_band(session, z, width, height, view, k, chunk, (start, stop))
         if on_rows is not None:
             on_rows(stop - start)
 
