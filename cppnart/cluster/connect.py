@@ -58,8 +58,9 @@ def connected(address: str = "auto", num_cpus: int | None = None) -> Iterator[st
     options: dict[str, Any] = {"logging_level": logging.ERROR}  # Ray's start-up notes are not ours to print
     if not address.startswith("ray://"):
         options["log_to_driver"] = False  # workers have nothing to say; errors come back with the results
+        options["include_dashboard"] = False  # a cluster started for one command needs no web UI
     if address == "local":
-        options.update(address="local", num_cpus=num_cpus, include_dashboard=False)
+        options.update(address="local", num_cpus=num_cpus)
     elif address != "auto":
         options["address"] = address
     try:
