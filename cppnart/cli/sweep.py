@@ -79,7 +79,7 @@ def sweep(
                 say(f"cluster: {where}")
                 # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
                 collect(run_sweep(runs, out, run_unordered, device=device.value, threads=threads or 1))
-    except Interrupted:
+    except (Interrupted, KeyboardInterrupt):  # a run here checkpoints first; tasks on a cluster are cancelled
         typer.echo(
             f"interrupted; {len(results)} of {len(runs)} runs finished. Run the same command again to go on.",
             err=True,
