@@ -68,10 +68,13 @@ class RayRenderer:
         return self._handles[key]
 
     def remote(self, function: Callable[..., Any]) -> Any:
-        """``function`` as a Ray task: one CPU, retried when its worker dies."""
+        """``function`` as a Ray task: one CPU, retried when its worker dies, spread over the nodes
+        (Ray's default packs a node before using the next; render tasks are alike, so spread them)."""
         if function not in self._remotes:
             ray = import_ray()
-            self._remotes[function] = ray.remote(function).options(num_cpus=1, max_retries=self.max_retries)
+            self._remotes[function] = ray.remote(function).options(
+                num_cpus=1, max_retries=self.max_retries, scheduling_strategy="SPREAD"
+            )
         return self._remotes[function]
 
     def map(self, function: Callable[..., Any], argument_lists: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
