@@ -97,3 +97,12 @@ def full_disk(tmp_path: Path):
     finally:
         if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(folder)], check=False)  # a leaked handle: detach it anyway
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster of 2 CPUs for the whole test session (skipped without Ray)."""
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()

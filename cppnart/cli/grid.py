@@ -17,10 +17,12 @@ import typer
 
 from ..configs.schema import MAX_SEED
 from ..errors import UserError
+from .cluster import check_cluster, cluster_report, open_renderer
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
     CenterOption,
     ChunkOption,
+    ClusterOption,
     Device,
     FromOption,
     JsonOption,
@@ -117,6 +119,7 @@ def grid(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing file that holds a different sheet.")
     ] = False,
+    cluster: ClusterOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -131,6 +134,7 @@ def grid(
     from ..render.sheets import MAX_CELLS
     from ..render.sheets import grid as make_grid
 
+    check_cluster(cluster)
     check_output(out, (".png",))
     if save_z is not None:
         check_output(save_z, (".npy",), "--save-z")
@@ -146,21 +150,26 @@ def grid(
     )
 
     started = time.perf_counter()
-    if latents:
-        net = choose_model(model, recipe, seed, device.value)
-        zs = [read_latents(path, net.z_dim) for path in latents]
-        names = [
-            path.name if len(z) == 1 else f"{path.name}[{row}]" for path, z in zip(latents, zs) for row in range(len(z))
-        ]
-        with progress(len(names), f"{len(names)} cells", not quiet) as advance:
-            sheet = make_grid(net, latents=np.concatenate(zs), labels=names, on_cell=advance, **layout)
-    else:
-        cell_seeds = parse_seeds(seeds, MAX_CELLS) if seeds is not None else [draw_seed() for _ in range(count)]
-        net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], device.value)
-        # Presets draw their weights from the seed: one network per cell, as `render --seed S`.
-        # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
-        with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not quiet) as advance:
-            sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
+    with open_renderer(cluster, quiet or as_json) as renderer:
+        layout["renderer"] = renderer
+        if latents:
+            net = choose_model(model, recipe, seed, device.value)
+            zs = [read_latents(path, net.z_dim) for path in latents]
+            names = [
+                path.name if len(z) == 1 else f"{path.name}[{row}]"
+                for path, z in zip(latents, zs)
+                for row in range(len(z))
+            ]
+            with progress(len(names), f"{len(names)} cells", not quiet) as advance:
+                sheet = make_grid(net, latents=np.concatenate(zs), labels=names, on_cell=advance, **layout)
+        else:
+            cell_seeds = parse_seeds(seeds, MAX_CELLS) if seeds is not None else [draw_seed() for _ in range(count)]
+            net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], device.value)
+            # Presets draw their weights from the seed: one network per cell, as `render --seed S`.
+            # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
+            with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not quiet) as advance:
+                sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
+        report = cluster_report(renderer)
     refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), force)
     sheet.save(out)
     if save_z is not None:
@@ -188,6 +197,7 @@ def grid(
                 for c in sheet.cells
             ],
             "seconds": round(elapsed, 3),
+            **report,
         },
         f"{weights_note}{net.label} · {n} cells {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)",
         as_json,

@@ -11,10 +11,12 @@ import typer
 
 from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
+from .cluster import check_cluster, cluster_report, open_renderer
 from .model_choice import choose_model, choose_view, read_from
 from .options import (
     CenterOption,
     ChunkOption,
+    ClusterOption,
     Device,
     Ease,
     FromOption,
@@ -122,6 +124,7 @@ def morph(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing file that holds a different animation.")
     ] = False,
+    cluster: ClusterOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -138,6 +141,7 @@ def morph(
     from ..render.frames import palette_sample, render_frames
 
     # Everything that can be wrong with the arguments is found before the first frame.
+    check_cluster(cluster)
     if out is None:
         keyframes, out = split_inputs(keyframes)
     if out.suffix.lower() in (".npy", ".png"):
@@ -169,8 +173,10 @@ def morph(
         return png_text(make_recipe(net, latents[i], width, height, view, supersample, 8))
 
     started = time.perf_counter()
-    with progress(total, f"{total} frames", not quiet) as advance:
-        frames_iter = render_frames(net, latents, width, height, view, supersample, chunk, batch, on_frame=advance)
+    with open_renderer(cluster, quiet or as_json) as renderer, progress(total, f"{total} frames", not quiet) as advance:
+        frames_iter = render_frames(
+            net, latents, width, height, view, supersample, chunk, batch, on_frame=advance, renderer=renderer
+        )
         # Files always repeat; --loop shapes the path so that the repeat is seamless.
         save_animation(
             out,
@@ -186,6 +192,7 @@ def morph(
             gif_strategy=gif_palette.value,
             palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample),
         )
+        report = cluster_report(renderer)
     elapsed = time.perf_counter() - started
     seed_note = f"seed {net.seed} · " if net.from_preset else ""
     emit(
@@ -197,6 +204,7 @@ def morph(
             "frames": total,
             "res": [width, height],
             "seconds": round(elapsed, 3),
+            **report,
         },
         f"{seed_note}{net.label} · {len(keys)} keyframes, {total} frames {width}x{height} "
         f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)",

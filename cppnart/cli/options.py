@@ -63,6 +63,17 @@ PathOption = Annotated[
     typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line."),
 ]
 
+ClusterOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--cluster",
+        help="Render on a Ray cluster (the same bytes as here): auto (RAY_ADDRESS, else the cluster started on "
+        "this machine, else a new local one), local (a new one here), ray://HOST:PORT or HOST:PORT. "
+        "Needs the ray extra.",
+        show_default=False,
+    ),
+]
+
 # --- outputs and reporting ------------------------------------------------------------------
 NpyOut = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
 JsonOption = Annotated[

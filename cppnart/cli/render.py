@@ -9,10 +9,12 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
+from .cluster import check_cluster, cluster_report, open_renderer
 from .model_choice import choose_model, choose_seed, choose_view, read_from
 from .options import (
     CenterOption,
     ChunkOption,
+    ClusterOption,
     Device,
     JsonOption,
     ModelArg,
@@ -90,17 +92,33 @@ def render(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing file that holds a different picture.")
     ] = False,
+    tiles: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--tiles",
+            help="Write a Deep Zoom (DZI) tile pyramid into this new folder instead of one PNG: every level a "
+            "real render at its size, for OpenSeadragon.",
+            show_default=False,
+        ),
+    ] = None,
+    cluster: ClusterOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Render a CPPN to a PNG poster at any resolution, in bounded memory."""
-    from ..io.atomic import check_writable
-    from ..io.metadata import make_recipe, png_text
+    """Render a CPPN to a PNG poster (or a DZI tile pyramid) at any resolution, in bounded memory."""
+    from ..io.atomic import check_new_folder, check_writable
+    from ..io.metadata import make_recipe
     from ..io.names import check_replace, recipe_name
-    from ..io.png import write_png
     from ..render.bands import check_render_args
-    from ..render.poster import check_poster_space
+    from ..render.poster import check_poster_space, save_poster
 
+    check_cluster(cluster)
+    if tiles is not None:
+        if out is not None:
+            raise UserError("give -o for one PNG or --tiles for a tile pyramid, not both")
+        if bits == 16:
+            raise UserError("tile pyramids are 8-bit PNG tiles; drop --bits 16 or render one PNG")
+        check_new_folder(tiles)
     recipe = read_from(from_image)
     size = parse_res(res) if res is not None else recipe.get("res")
     view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
@@ -122,30 +140,43 @@ def render(
     recipe = make_recipe(net, latent[0], width, height, view, supersample, bits)
     # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
     z_from_seed = z is None and (seed_given or not recipe_z_given)
-    if out is None:
-        out = recipe_name(net.label, recipe, z_from_seed=z_from_seed)
-        check_writable(out)
-    check_replace(out, recipe, force)
     check_render_args(width, height, supersample, chunk or net.default_chunk)
-    check_poster_space(width, height, net.channels, bits, out)
-    text = png_text(recipe)
+    if tiles is None:
+        if out is None:
+            out = recipe_name(net.label, recipe, z_from_seed=z_from_seed)
+            check_writable(out)
+        check_replace(out, recipe, force)
+        check_poster_space(width, height, net.channels, bits, out)
     started = time.perf_counter()
     samples = width * height * supersample * supersample
-    with progress(height, f"rendering {width}x{height}", samples > PROGRESS_PIXELS and not quiet) as advance:
-        bands = (band[0] for band in net.bands(latent, width, height, view, supersample, chunk, on_rows=advance))
-        write_png(out, width, height, net.channels, bands, bits=bits, text=text)
+    with open_renderer(cluster, quiet or as_json) as renderer:
+        if tiles is not None:
+            from ..render.tiles import save_tiles, tile_count
+
+            count = tile_count(width, height)
+            with progress(count, f"{count} tiles of {width}x{height}", not quiet) as advance:
+                dzi = save_tiles(net, latent, width, height, tiles, view, supersample, chunk, renderer, advance)
+        else:
+            assert out is not None
+            big = samples > PROGRESS_PIXELS or renderer is not None
+            with progress(height, f"rendering {width}x{height}", big and not quiet) as advance:
+                save_poster(net, latent, width, height, out, view, supersample, bits, chunk, renderer, advance)
+        report = cluster_report(renderer)
     elapsed = time.perf_counter() - started
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
+    target = f"{dzi} ({count} tiles)" if tiles is not None else str(out)
     emit(
         {
-            "path": str(out),
+            "path": str(dzi if tiles is not None else out),
             "model": net.source,
             "seed": seed if (net.from_preset or z_from_seed) else None,
             "z": [float(v) for v in latent[0]],
             "res": [width, height],
             "seconds": round(elapsed, 3),
+            **({"tiles": count} if tiles is not None else {}),
+            **report,
         },
-        f"{seed_note}{net.label} · {width}x{height} -> {out} ({elapsed:.1f} s)",
+        f"{seed_note}{net.label} · {width}x{height} -> {target} ({elapsed:.1f} s)",
         as_json,
         quiet,
     )

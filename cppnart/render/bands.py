@@ -88,6 +88,70 @@ def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> n
     return out
 
 
+def band_ranges(height: int, rows_per_band: int) -> list[tuple[int, int]]:
+    """(start, stop) rows of every band, top to bottom: the one split a local and a cluster render share.
+
+    >>> band_ranges(5, 2)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    return [(start, min(height, start + rows_per_band)) for start in range(0, height, rows_per_band)]
+
+
+def render_region(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View,
+    supersample: int,
+    chunk: int,
+    rows: tuple[int, int],
+    cols: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Pixels ``rows`` x ``cols`` of a width x height image as float32 [B, rows, cols, C].
+
+    Each pixel depends only on its own coordinates, so a band or a tile rendered alone equals
+    the same pixels of the whole image, bit for bit (a test keeps it so).
+    """
+    k = supersample
+    (start, stop), (left, right) = rows, cols or (0, width)
+    coords = grid(width, height, view, rows=(start, stop), supersample=k, columns=(left, right))
+    out = check_finite_output(run_coords(session, coords, z, chunk))  # [B, rows*k*cols*k, C]
+    b, c, w = out.shape[0], out.shape[2], right - left
+    if k > 1:
+        # sub-pixel grid [rows, k, cols, k] -> box average per pixel
+        out = out.reshape(b, stop - start, k, w, k, c).mean(axis=(2, 4), dtype=np.float32)
+    return out.reshape(b, stop - start, w, c)
+
+
+def render_band(
+    session: Any,
+    z: np.ndarray,
+    width: int,
+    height: int,
+    view: View,
+    supersample: int,
+    chunk: int,
+    rows: tuple[int, int],
+) -> np.ndarray:
+    """One full-width band [B, rows, W, C]: what a local render yields and a cluster task computes.
+
+    A row wider than the band budget is filled tile by tile, so memory stays flat in width too.
+    """
+    columns = tile_columns(width, supersample, z.shape[0], chunk)
+    if columns >= width:
+        return render_region(session, z, width, height, view, supersample, chunk, rows)
+    band = None
+    for left in range(0, width, columns):
+        cols = (left, min(width, left + columns))
+        tile = render_region(session, z, width, height, view, supersample, chunk, rows, cols)
+        if band is None:
+            band = np.empty((tile.shape[0], rows[1] - rows[0], width, tile.shape[3]), dtype=np.float32)
+        band[:, :, cols[0] : cols[1]] = tile
+    assert band is not None
+    return band
+
+
 def render_bands(
     session: Any,
     z: np.ndarray,
@@ -103,44 +167,10 @@ def render_bands(
     check_render_args(width, height, supersample, chunk, z.shape[0])
     k = supersample
     rows_per_band = rows_per_band or band_rows(width, k, z.shape[0], chunk)
-    columns = width if rows_per_band > 1 else tile_columns(width, k, z.shape[0], chunk)
-    for start in range(0, height, rows_per_band):
-        stop = min(height, start + rows_per_band)
-        if columns == width:
-            yield _render_tile(session, z, width, height, view, k, chunk, (start, stop), (0, width))
-        else:  # one row is more than a band: fill it tile by tile
-            band = None
-            for left in range(0, width, columns):
-                tile = _render_tile(session, z, width, height, view, k, chunk, (start, stop), (left, left + columns))
-                if band is None:
-                    band = np.empty((tile.shape[0], stop - start, width, tile.shape[3]), dtype=np.float32)
-                band[:, :, left : left + tile.shape[2]] = tile
-            assert band is not None
-            yield band
+    for start, stop in band_ranges(height, rows_per_band):
+        yield render_band(session, z, width, height, view, k, chunk, (start, stop))
         if on_rows is not None:
             on_rows(stop - start)
-
-
-def _render_tile(
-    session: Any,
-    z: np.ndarray,
-    width: int,
-    height: int,
-    view: View,
-    k: int,
-    chunk: int,
-    rows: tuple[int, int],
-    columns: tuple[int, int],
-) -> np.ndarray:
-    """Pixels [B, rows, columns, C] of one tile, sub-pixel samples box-averaged."""
-    coords = grid(width, height, view, rows=rows, supersample=k, columns=columns)
-    out = check_finite_output(run_coords(session, coords, z, chunk))  # [B, rows*k*cols*k, C]
-    b, c = out.shape[0], out.shape[2]
-    h, w = rows[1] - rows[0], min(columns[1], width) - columns[0]
-    if k > 1:
-        # sub-pixel grid [rows, k, cols, k] -> box average per pixel
-        out = out.reshape(b, h, k, w, k, c).mean(axis=(2, 4), dtype=np.float32)
-    return out.reshape(b, h, w, c)
 
 
 def render_array(session: Any, z: np.ndarray, width: int, height: int, **kwargs: Any) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from ..configs.schema import check_param
 from ..configs.view import View
 from ..io.budget import check_budget
-from ..io.png import quantize
+from .renderer import LocalRenderer, Renderer
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
 # on 2 CPU cores it is a wash above ~0.25 Mpx per frame, and it matters on GPUs and for small
@@ -37,14 +37,17 @@ def render_frames(
     chunk: int | None = None,
     batch: int | None = None,
     on_frame: Callable[[int], None] | None = None,
+    renderer: Renderer | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield uint8 frames [H, W, C], one per latent in ``latents`` [N, Z].
 
     A latent equal to the one before it (a held keyframe) reuses that frame instead of
-    rendering it again.
+    rendering it again. ``renderer`` (default: this process) renders the batches; a cluster's
+    renders them in parallel and hands them back in the same order.
     """
     latents = model.check_z(latents, "the animation's latents")
     batch = batch or frames_per_call(width, height, supersample)
+    chunk = chunk or model.default_chunk  # resolved once, so a cluster's workers use the same calls
     # Render only where the latent changes; holds point back at the frame they repeat.
     fresh = np.ones(len(latents), dtype=bool)
     fresh[1:] = np.any(latents[1:] != latents[:-1], axis=1)
@@ -56,19 +59,24 @@ def render_frames(
     )
     if batch is not None:
         check_param("batch", batch)
+    starts = range(0, len(unique), batch)
+    jobs = ((model, latents[unique[start : start + batch]]) for start in starts)
+    batches = (renderer or LocalRenderer()).frame_batches(jobs, width, height, view, supersample, chunk)
     last: Any = None
-    for start in range(0, len(unique), batch):
-        todo = unique[start : start + batch]
-        bands = list(model.bands(latents[todo], width, height, view, supersample, chunk))
-        frames = quantize(np.concatenate(bands, axis=1))  # [b, H, W, C] uint8
-        del bands
-        stop = unique[start + batch] if start + batch < len(unique) else len(latents)
-        for index in range(todo[0], stop):
-            if fresh[index]:
-                last = frames[np.searchsorted(todo, index)]
-            yield last
-            if on_frame is not None:
-                on_frame(1)
+    try:
+        for start, frames in zip(starts, batches):  # frames: [b, H, W, C] uint8
+            todo = unique[start : start + batch]
+            stop = unique[start + batch] if start + batch < len(unique) else len(latents)
+            for index in range(todo[0], stop):
+                if fresh[index]:
+                    last = frames[np.searchsorted(todo, index)]
+                yield last
+                if on_frame is not None:
+                    on_frame(1)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # a cluster's renderer cancels the batches still in flight
 
 
 def palette_sample(
@@ -105,10 +113,11 @@ def morph_frames(
     chunk: int | None = None,
     batch: int | None = None,
     on_frame: Callable[[int], None] | None = None,
+    renderer: Renderer | None = None,
 ) -> Iterator[np.ndarray]:
     """The uint8 frames [H, W, C] of a morph through ``keyframes`` [K, Z], streamed one at a time
     (the same path `cppnart morph` renders; see ``latent.paths.plan_path`` for the frame count)."""
     from ..latent.paths import plan_path
 
     latents = plan_path(model.check_z(keyframes, "the keyframes"), frames, hold, loop, ease, path)
-    return render_frames(model, latents, width, height, view, supersample, chunk, batch, on_frame)
+    return render_frames(model, latents, width, height, view, supersample, chunk, batch, on_frame, renderer)

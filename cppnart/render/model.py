@@ -40,6 +40,7 @@ class Model:
     metadata: dict[str, str]
     source: str  # what the user named: preset name, preset path or .onnx path
     device: str = "auto"
+    threads: int | None = None  # onnxruntime's intra-op threads; None: every core this process may use
     _session: Any = field(default=None, repr=False)
     _default_chunk: int | None = field(default=None, repr=False)
 
@@ -134,7 +135,7 @@ class Model:
         if self._session is None:
             from .runtime import create_session
 
-            self._session = create_session(self.onnx_bytes, self.device)
+            self._session = create_session(self.onnx_bytes, self.device, self.threads)
         return self._session
 
     # --- latents and rendering ----------------------------------------------------------

@@ -11,6 +11,7 @@ from ..configs.view import View
 from ..io.budget import check_budget
 from ..io.metadata import make_recipe, png_text
 from ..io.png import write_png
+from .renderer import LocalRenderer, Renderer
 
 # PNGs of CPPN art deflate to between a half and a twentieth of their raw size: a poster is
 # refused up front only when even the smallest of these cannot fit in its folder.
@@ -33,10 +34,20 @@ def save_poster(
     supersample: int = 1,
     bits: int = 8,
     chunk: int | None = None,
+    renderer: Renderer | None = None,
+    on_rows: Any = None,
 ) -> Path:
-    """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``."""
+    """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``.
+
+    ``renderer`` (default: this process) computes the bands; a cluster's renders them in
+    parallel and hands them back in order, so the file is the same byte for byte.
+    """
     z = model.check_z(np.asarray(z))[:1]
     check_poster_space(width, height, model.channels, bits, path)
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    bands = (band[0] for band in model.bands(z, width, height, view, supersample, chunk))
+    source = renderer or LocalRenderer()
+    bands = (
+        band[0]
+        for band in source.bands(model, z, width, height, view, supersample, chunk or model.default_chunk, on_rows)
+    )
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

@@ -242,11 +242,14 @@ def grid(
     supersample: int = 1,
     chunk: int | None = None,
     on_cell: Callable[[int], None] | None = None,
+    renderer: Any = None,
 ) -> Grid:
     """A contact sheet of ``seeds`` (each cell the z that seed draws; for a preset with
     ``own_weights`` also that seed's weights, exactly `cppnart render MODEL --seed S`) or of
-    ``latents`` [N, Z] (one network, labels from ``labels`` or the row number)."""
+    ``latents`` [N, Z] (one network, labels from ``labels`` or the row number). ``renderer``
+    (default: this process) renders the cells, a cluster's in parallel."""
     from .frames import render_frames
+    from .renderer import LocalRenderer
 
     if (seeds is None) == (latents is None):
         raise UserError("give either seeds or latents for the grid")
@@ -273,13 +276,19 @@ def grid(
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), width, height, cols, gap, supersample)
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
+    source = renderer or LocalRenderer()
+    chunk = chunk or model.default_chunk  # every cell's network has the preset's width
     if nets is None:
-        images = list(render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell))
+        images = list(
+            render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell, renderer=source)
+        )
     else:
-        images = [
-            next(render_frames(m, z_all[i : i + 1], width, height, view, supersample, chunk, on_frame=on_cell))
-            for i, m in enumerate(nets)
-        ]
+        jobs = ((m, z_all[i : i + 1]) for i, m in enumerate(nets))
+        images = []
+        for frames in source.frame_batches(jobs, width, height, view, supersample, chunk):
+            images.append(frames[0])
+            if on_cell is not None:
+                on_cell(1)
     cols = cols or math.ceil(math.sqrt(len(z_all)))
     text = [f"{i} · {name}" for i, name in enumerate(names)] if labelled else None
     rgb = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]

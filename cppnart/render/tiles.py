@@ -1,0 +1,111 @@
+"""``save_tiles``: a Deep Zoom pyramid rendered level by level straight from the network.
+
+Every level is a real render at that level's size, not a downsampled copy of the one below: a
+CPPN is resolution-free, so level 9 of a 100000 x 100000 pyramid costs what a 391 x 391 render
+costs, and the whole pyramid 4/3 of the deepest level. Tiles are independent pieces of work,
+so a cluster's renderer spreads them over its workers; they are written in order, into a
+folder that appears only when complete.
+
+    save_tiles(model, z, 100_000, 100_000, "poster")   # poster/poster.dzi + poster/poster_files/
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..configs.view import View
+from ..errors import UserError
+from ..io.atomic import atomic_output
+from ..io.dzi import OVERLAP, TILE_SIZE, descriptor, level_size, max_level, tile_path, tile_spans
+from ..io.metadata import make_recipe
+from .bands import DEFAULT_CHUNK, check_render_args
+from .renderer import LocalRenderer, Renderer, TileJob
+
+RECIPE_FILE = "recipe.json"
+
+
+def tile_jobs(width: int, height: int, tile: int = TILE_SIZE, overlap: int = OVERLAP) -> Iterator[TileJob]:
+    """Every tile of the pyramid, level 0 first, row by row within a level.
+
+    >>> [(j.level, j.col, j.row) for j in tile_jobs(300, 2)][-2:]
+    [(9, 0, 0), (9, 1, 0)]
+    """
+    for level in range(max_level(width, height) + 1):
+        w, h = level_size(width, height, level)
+        for row, rows in enumerate(tile_spans(h, tile, overlap)):
+            for col, cols in enumerate(tile_spans(w, tile, overlap)):
+                yield TileJob(level, col, row, w, h, rows, cols)
+
+
+def tile_count(width: int, height: int, tile: int = TILE_SIZE) -> int:
+    """How many tiles ``tile_jobs`` yields (for a progress bar).
+
+    >>> tile_count(300, 2)
+    11
+    """
+    total = 0
+    for level in range(max_level(width, height) + 1):
+        w, h = level_size(width, height, level)
+        total += -(-w // tile) * -(-h // tile)
+    return total
+
+
+def save_tiles(
+    model: Any,
+    z: Any,
+    width: int,
+    height: int,
+    out: str | Path,
+    view: View = View(),
+    supersample: int = 1,
+    chunk: int | None = None,
+    renderer: Renderer | None = None,
+    on_tile: Callable[[int], None] | None = None,
+) -> Path:
+    """Render a DZI pyramid of a width x height picture into the new folder ``out``:
+    ``out/NAME.dzi``, ``out/NAME_files/LEVEL/COL_ROW.png`` and the recipe in ``out/recipe.json``.
+    Returns the ``.dzi`` path (what OpenSeadragon opens)."""
+    check_render_args(width, height, supersample, chunk or DEFAULT_CHUNK)
+    if model.interface != "coords":
+        raise UserError(
+            "tile pyramids need a coordinate model (a CPPN); this model draws a fixed-size image, "
+            "render it with `cppnart render` instead"
+        )
+    out = Path(out)
+    name = out.name or "tiles"
+    z = model.check_z(np.asarray(z))[:1]
+    recipe = make_recipe(model, z[0], width, height, view, supersample, 8)
+    recipe["tiles"] = {
+        "format": "dzi",
+        "tile_size": TILE_SIZE,
+        "overlap": OVERLAP,
+        "levels": max_level(width, height) + 1,
+    }
+    source = renderer or LocalRenderer()
+    with atomic_output(out, folder=True) as tmp:
+        tmp.mkdir()
+        files = tmp / f"{name}_files"
+        made: set[Path] = set()
+        # The jobs are listed twice, lazily, rather than kept: a gigapixel pyramid has 10^5 tiles.
+        tiles = source.tiles(model, z, tile_jobs(width, height), view, supersample, chunk or DEFAULT_CHUNK)
+        try:
+            for job, data in zip(tile_jobs(width, height), tiles):
+                folder = files / str(job.level)
+                if folder not in made:
+                    folder.mkdir(parents=True)
+                    made.add(folder)
+                tile_path(files, job.level, job.col, job.row).write_bytes(data)
+                if on_tile is not None:
+                    on_tile(1)
+        finally:
+            close = getattr(tiles, "close", None)
+            if close is not None:
+                close()
+        (tmp / f"{name}.dzi").write_text(descriptor(width, height), encoding="utf-8")
+        (tmp / RECIPE_FILE).write_text(json.dumps(recipe, indent=1) + "\n", encoding="utf-8")
+    return out / f"{name}.dzi"

@@ -1,0 +1,298 @@
+"""Sweeps: a grid of training runs (presets x seeds x overrides), one run folder each.
+
+    spec = load_spec("sweep.toml")
+    runs = plan_runs(spec, Path("sweeps/lr"))      # every config built and checked before any work
+    for run, result in run_sweep(runs, Path("sweeps/lr")):   # finished runs come back from disk
+        print(run.name, result)
+
+A spec is TOML::
+
+    presets = ["glyph-quick", "my-glyph.toml"]   # training presets (paths are relative to the spec)
+    seeds = [1, 2, 3]
+    steps = 500                                  # optional: the same length for every run
+    data = "builtin:digits"                      # ganvae runs only; fit runs need image = "photo.jpg"
+
+    [overrides]                                  # dotted config keys, each with the values to try
+    "train.lr" = [1e-3, 3e-3]
+
+A run is finished when its folder holds ``result.json`` (written last, atomically); running the
+sweep again skips those and, here, resumes a run that has a checkpoint. ``run_sweep`` takes the
+way to run the pending ones (``map_runs``): one after another here, or Ray tasks (``cluster``),
+which train in a worker's temporary folder and send the run folder back, so the nodes need no
+shared disk.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..configs.presets import KINDS, load_preset
+from ..configs.schema import from_dict, to_dict
+from ..errors import UserError
+from ..io.atomic import atomic_output
+from .run_folder import CHECKPOINT
+
+RESULT = "result.json"
+SUMMARY = "summary.json"
+SPEC_KEYS = {"presets", "seeds", "steps", "overrides", "data", "image"}
+# The score each family reports, best first in the summary: (metric, higher is better).
+SCORES = {"glyph": ("r2", True), "ganvae": ("recon_mse", False), "fit": ("psnr", True)}
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to try: presets x seeds x every combination of the override values."""
+
+    presets: list[str]
+    seeds: list[int]
+    overrides: dict[str, list[Any]] = field(default_factory=dict)
+    steps: int | None = None
+    data: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of the grid: its folder name, its checked config as a table, and its inputs."""
+
+    name: str
+    kind: str
+    preset: str
+    seed: int
+    overrides: dict[str, Any]
+    config: dict[str, Any]
+    data: str | None = None
+    image: str | None = None
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a sweep spec; relative preset, data and image paths are taken from its folder."""
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read sweep spec '{path}': {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    if unknown := set(table) - SPEC_KEYS:
+        raise UserError(f"{path}: unknown key '{sorted(unknown)[0]}'; a sweep has {', '.join(sorted(SPEC_KEYS))}")
+    presets, seeds = table.get("presets"), table.get("seeds", [0])
+    if not isinstance(presets, list) or not presets or not all(isinstance(p, str) for p in presets):
+        raise UserError(f'{path}: presets must be a list of preset names or .toml paths, like presets = ["fit"]')
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise UserError(f"{path}: seeds must be a list of integers, like seeds = [1, 2, 3]")
+    overrides = table.get("overrides", {})
+    if not isinstance(overrides, dict) or not all(isinstance(v, list) and v for v in overrides.values()):
+        raise UserError(f'{path}: each [overrides] key takes a list of values, like "train.lr" = [1e-3, 3e-3]')
+    steps = table.get("steps")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise UserError(f"{path}: steps must be a positive integer, got {steps!r}")
+
+    def local(value: Any) -> Any:
+        if isinstance(value, str) and (value.endswith(".toml") or "/" in value) and not value.startswith("builtin:"):
+            return str((path.parent / value).resolve()) if not Path(value).is_absolute() else value
+        return value
+
+    return SweepSpec(
+        [local(p) for p in presets], seeds, overrides, steps, local(table.get("data")), local(table.get("image"))
+    )
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def _set_dotted(table: dict[str, Any], key: str, value: Any, where: str) -> None:
+    *parents, last = key.split(".")
+    node = table
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            raise UserError(f"{where}: override '{key}': the config has no table '{part}'")
+        node = node[part]
+    if last not in node:
+        raise UserError(f"{where}: override '{key}': the config has no key '{last}'")
+    node[last] = value
+
+
+def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
+    """Every run of the grid with its config built and validated: a bad override fails here."""
+    from .run import SEED_KEY, STEPS_KEY
+
+    runs: list[SweepRun] = []
+    keys = list(spec.overrides)
+    for preset in spec.presets:
+        base = load_preset(preset)
+        if base.kind not in SCORES:
+            raise UserError(f"preset '{preset}' is of kind '{base.kind}'; a sweep trains glyph, ganvae or fit presets")
+        if base.kind == "fit" and spec.image is None:
+            raise UserError(f"preset '{preset}' fits an image: add image = \"photo.jpg\" to the sweep spec")
+        label = Path(preset).stem
+        for seed in spec.seeds:
+            for values in itertools.product(*(spec.overrides[k] for k in keys)):
+                chosen = dict(zip(keys, values))
+                table = to_dict(base)
+                for key, value in chosen.items():
+                    _set_dotted(table, key, value, label)
+                for path_key, value in ((SEED_KEY[base.kind], seed), (STEPS_KEY[base.kind], spec.steps)):
+                    if value is not None:
+                        _set_dotted(table, ".".join(k for k in path_key if k), value, label)
+                config = from_dict(KINDS[base.kind], table, label)
+                config.validate(label)
+                name = "-".join([label, f"seed{seed}", *(f"{k.split('.')[-1]}{_slug(v)}" for k, v in chosen.items())])
+                runs.append(SweepRun(name, base.kind, label, seed, chosen, to_dict(config), spec.data, spec.image))
+    if len({r.name for r in runs}) != len(runs):
+        raise UserError("the sweep names two runs alike (a preset listed twice?); list each preset and value once")
+    return runs
+
+
+def finished(run: SweepRun, out: Path) -> dict[str, Any] | None:
+    """The result of a run that completed, from its folder; None if it has not."""
+    path = Path(out) / run.name / RESULT
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None = None) -> dict[str, Any]:
+    """Train one run to the end (resuming its checkpoint if it has one) and write its result.json.
+
+    A plain function of picklable arguments, so a Ray worker can run it as it is.
+    """
+    import time
+
+    import numpy as np
+    import torch
+
+    from .device import choose_device
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    folder = Path(out) / run.name
+    config = from_dict(KINDS[run.kind], run.config, run.name)
+    payload = None
+    if (folder / CHECKPOINT).is_file():
+        from .checkpoint import load_checkpoint
+
+        payload = load_checkpoint(folder / CHECKPOINT)
+    started = time.perf_counter()
+    if run.kind == "glyph":
+        from .glyph import train_glyph
+
+        glyph = train_glyph(config, folder, payload=payload, device=device)
+        metrics = {"r2": glyph.final.r2, "cosine": glyph.final.cosine} if glyph.final else {}
+        steps = glyph.steps
+    elif run.kind == "ganvae":
+        from .ganvae import load_training_images, train_ganvae
+
+        images = load_training_images(run.data or "builtin:digits", config, False)
+        gan = train_ganvae(config, images, folder, device=choose_device(device), payload=payload)
+        metrics, steps = {"recon_mse": gan.recon_mse, "recon_mse_untrained": gan.recon_mse_untrained}, gan.steps
+    else:
+        from .fit import fit_image, load_target
+
+        assert run.image is not None  # plan_runs checked
+        target = load_target(run.image, config)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_output(folder / "target.npy") as tmp, open(tmp, "wb") as f:
+            np.save(f, target, allow_pickle=False)
+        fit = fit_image(config, target, folder, device=choose_device(device), payload=payload)
+        metrics, steps = {"psnr": fit.psnr}, fit.steps
+    result = {
+        "run": run.name,
+        "preset": run.preset,
+        "seed": run.seed,
+        **{key: value for key, value in run.overrides.items()},
+        "steps": steps,
+        "seconds": round(time.perf_counter() - started, 2),
+        **{key: round(float(value), 6) for key, value in metrics.items()},
+    }
+    with atomic_output(folder / RESULT) as tmp:
+        tmp.write_text(json.dumps(result) + "\n", encoding="utf-8")
+    return result
+
+
+def train_packed(run: SweepRun, device: str = "auto", threads: int | None = None) -> tuple[dict[str, Any], bytes]:
+    """``train_run`` in a temporary folder, returned as (result, the run folder as .tar.gz bytes).
+
+    What a cluster worker runs: the run folder comes back to the machine the sweep was started
+    on, so no node needs to share a disk with it.
+    """
+    import io
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cppnart-sweep-") as tmp:
+        result = train_run(run, tmp, device, threads)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            tar.add(Path(tmp) / run.name, arcname=run.name)
+    return result, buffer.getvalue()
+
+
+def unpack_run(out: Path, name: str, data: bytes) -> Path:
+    """Put a run folder packed by ``train_packed`` at ``out/name`` (replacing an unfinished one)."""
+    import io
+    import os
+    import shutil
+    import tarfile
+    import tempfile
+
+    target = Path(out) / name
+    with tempfile.TemporaryDirectory(dir=out, prefix=".unpack-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        if target.exists():
+            shutil.rmtree(target)  # an attempt that never finished here; the finished run replaces it
+        os.replace(Path(tmp) / name, target)
+    return target
+
+
+MapRuns = Callable[[Callable[..., dict[str, Any]], Iterable[SweepRun]], Iterator[tuple[SweepRun, dict[str, Any]]]]
+
+
+def one_by_one(
+    function: Callable[..., dict[str, Any]], runs: Iterable[SweepRun]
+) -> Iterator[tuple[SweepRun, dict[str, Any]]]:
+    """Run ``function(run)`` for each run here, in order."""
+    for run in runs:
+        yield run, function(run)
+
+
+def run_sweep(
+    runs: list[SweepRun], out: Path, map_runs: MapRuns | None = None, device: str = "auto", threads: int | None = None
+) -> Iterator[tuple[SweepRun, dict[str, Any], bool]]:
+    """(run, result, fresh) for every run: finished ones first, read from disk (fresh False), then
+    the rest as they complete: one after another in this process (resuming a run's checkpoint),
+    or through ``map_runs`` (a cluster's), whose workers send each run folder back packed."""
+    import functools
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    pending = []
+    for run in runs:
+        done = finished(run, out)
+        if done is not None:
+            yield run, done, False
+        else:
+            pending.append(run)
+    if map_runs is None:
+        train = functools.partial(train_run, out=str(out), device=device, threads=threads)
+        for run, result in one_by_one(train, pending):
+            yield run, result, True
+        return
+    packed = functools.partial(train_packed, device=device, threads=threads)
+    for run, (result, data) in map_runs(packed, pending):
+        unpack_run(out, run.name, data)
+        yield run, result, True
+
+
+def write_summary(out: Path, results: list[dict[str, Any]]) -> Path:
+    """summary.json: every run's result, in the order of the grid."""
+    path = Path(out) / SUMMARY
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    return path
