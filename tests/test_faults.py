@@ -66,7 +66,7 @@ SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
 def test_a_signal_at_a_random_point_leaves_nothing(index, name, work):
     args, out = COMMANDS[name]
     sig = SIGNALS[index % len(SIGNALS)]
-    delay = random.Random(index).uniform(1.0, 2.5)  # after start-up (imports take most of a second)
+    delay = random.Random(index).uniform(0.8, 2.5)  # from late start-up to mid-render
     proc = cli(*args, "-o", out, cwd=work)
     time.sleep(delay)
     proc.send_signal(sig)

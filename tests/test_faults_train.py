@@ -82,3 +82,29 @@ def test_a_full_disk_during_training_leaves_no_half_run_folder(full_disk, tmp_pa
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0 and "space" in result.output, result.output
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_sigterm_to_a_training_process_checkpoints(tmp_path):
+    """The real process: SIGTERM after the first checkpoint -> exit 143, a one-line resume hint, a
+    consistent checkpoint and no temporary (resuming from it is exact: see the test above)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    yy, xx = np.mgrid[0:30, 0:40]
+    image = np.stack([xx / 40, yy / 30, 0.5 + 0.5 * np.sin(xx / 5.0)], axis=-1)
+    Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / "photo.png")
+    (tmp_path / "fit.toml").write_text(TINY_FIT.replace("steps = 30", "steps = 100000"))
+    args = ["train", "fit", "photo.png", "--preset", "fit.toml", "--out", "run", "--threads", "1", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "cppnart", *args], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (tmp_path / "run" / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert "--resume" in err.decode() and err.decode().strip().count("\n") == 0, err.decode()
+    step = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"]
+    assert step >= 15 and not list((tmp_path / "run").glob(".*tmp-*"))

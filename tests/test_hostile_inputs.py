@@ -317,6 +317,7 @@ def test_recipe_with_hostile_fields_is_one_line(runner, tmp_path, monkeypatch):
         "outside path": {"model": "/etc/passwd", "config": None},
         "nan z": {"z": [float("nan")] * 8},
         "deep config": {"config": json.loads("[" * 20 + "]" * 20)},
+        "very deep z": {"z": "DEEP"},
         "config with huge depth": {"config": {"depth": 1_000_000}},
         "config with nan scale": {"config": {"scale": float("nan")}},
     }
@@ -324,7 +325,7 @@ def test_recipe_with_hostile_fields_is_one_line(runner, tmp_path, monkeypatch):
             "center": [0.0, 0.0], "supersample": 1, "bits": 8, "version": "0"}  # fmt: skip
     for name, change in cases.items():
         recipe = {**base, **change}
-        text = json.dumps(recipe, allow_nan=True)
+        text = json.dumps(recipe, allow_nan=True).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)
         write_png("r.png", 1, 1, 3, [np.zeros((1, 1, 3), np.float32)], text={"cppnart": text})
         before = files_in(tmp_path)
         result = runner.invoke(app, ["render", "--from", "r.png", "-o", "o.png"])

@@ -62,7 +62,10 @@ def main() -> None:
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
 
+    received: list[int] = []
+
     def terminate(signum: int, frame: object) -> None:
+        received.append(signum)
         raise Terminated(signum)
 
     for name in ("SIGTERM", "SIGHUP"):
@@ -71,9 +74,10 @@ def main() -> None:
     # Typer vendors click: its exceptions are found by name, so either layout works.
     try:
         code = app(standalone_mode=False)
-    except typer.Abort:
-        typer.echo("interrupted; no partial output was left behind", err=True)
-        code = 130
+    except typer.Abort as exc:  # click turns a signal outside the command (while parsing) into Abort
+        signum = getattr(exc.__cause__ or exc.__context__, "signum", 2)
+        typer.echo("interrupted" if signum == 2 else f"stopped by signal {signum}", err=True)
+        code = 128 + signum
     except Terminated as exc:
         typer.echo(f"stopped by signal {exc.signum}", err=True)
         code = 128 + exc.signum
@@ -92,4 +96,7 @@ def main() -> None:
             code = getattr(exc, "exit_code", 1)
         else:
             raise
+    if code == 130 and received:  # Typer turns a signal outside the command (while parsing) into 130
+        typer.echo(f"stopped by signal {received[-1]}", err=True)
+        code = 128 + received[-1]
     sys.exit(code if isinstance(code, int) else 0)

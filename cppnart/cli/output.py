@@ -53,6 +53,8 @@ def user_errors(func: F) -> F:
             what = "interrupted" if signum == 2 else f"stopped by signal {signum}"
             typer.echo(f"{what}; no partial output was left behind", err=True)
             raise typer.Exit(128 + signum) from None
+        except RecursionError:  # a file nested deeper than any parser should follow (JSON in a PNG, ...)
+            fail("an input file nests its data too deeply to be one cppnart wrote")
         except (OSError, MemoryError) as exc:
             message = system_error(exc)
             if message is None:

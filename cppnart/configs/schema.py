@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass
@@ -140,6 +141,11 @@ class Range:
     high: float
     protects: str
 
+    @property
+    def integer(self) -> bool:
+        """Whole numbers only: both bounds are written as ints (``Range(1, 16, ...)``)."""
+        return type(self.low) is int and type(self.high) is int
+
 
 MAX_SEED = 2**63 - 1
 # libpng's default limit on a PNG side (PNG_USER_WIDTH_MAX); wide posters and tile pyramids need
@@ -193,8 +199,8 @@ CONFIG_RANGES: dict[str, Range] = {
     "sample_count": Range(1, 1024, "samples drawn at each sample step"),
     "eval_messages": Range(1, 1_000_000, "messages drawn per evaluation"),
     "data_limit": Range(1, 10_000_000, "training images held in memory"),
-    "lr": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
-    "lr_d": Range(0, 10, "learning rate; beyond this training diverges to NaN"),
+    "lr": Range(0.0, 10.0, "learning rate; beyond this training diverges to NaN"),
+    "lr_d": Range(0.0, 10.0, "learning rate; beyond this training diverges to NaN"),
     "fourier_scale": Range(1e-6, 1e6, "frequency spread; beyond this float32 saturates"),
     "vae_steps": Range(1, 1000, "inner steps per batch"),
     "g_steps": Range(1, 1000, "inner steps per batch"),
@@ -204,11 +210,15 @@ CONFIG_RANGES: dict[str, Range] = {
 
 
 def _range_problem(value: Any, spec: Range) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"must be a number, got {value!r}"
-    if isinstance(value, float) and not math.isfinite(value):
+    # numbers.Real takes numpy scalars too (np.float32 is no Python float); bool is no number here.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f"must be a number, got {str(value)[:40]!r}"
+    if spec.integer and not isinstance(value, numbers.Integral):
+        return f"must be a whole number, got {value}"
+    if not isinstance(value, numbers.Integral) and not math.isfinite(value):
         return f"must be a finite number, got {value}"
-    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    shown = str(value) if isinstance(value, numbers.Integral) else f"{float(value):g}"
+    value = float(value) if not isinstance(value, numbers.Integral) else int(value)
     if value < spec.low:
         return f"must be at least {spec.low:g}, got {shown}"
     if value > spec.high:
