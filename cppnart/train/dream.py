@@ -275,6 +275,7 @@ class DreamResult:
     responded: list[bool]
     models: list[Path | None] = field(default_factory=list)
     out: Path | None = None
+    param: nn.Module | None = None  # the optimised parameterisation (a CPPNStack for cppn)
 
 
 def check_out(out: Path) -> None:
@@ -438,7 +439,7 @@ def dream(
             save_sheet(out / "image.png", final, gap=0, channels_last=False)
         with atomic_output(out / "report.json") as tmp:
             tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    return DreamResult(report, final, responded, models, out)
+    return DreamResult(report, final, responded, models, out, param)
 
 
 class _Converged(Exception):
