@@ -144,6 +144,15 @@ def test_cli_dream_layers_render_and_bad_inputs(run, runner, tmp_path):
     poster = tmp_path / "poster.png"
     assert runner.invoke(app, ["render", str(out), "--res", "64x48", "-o", str(poster)]).exit_code == 0
     assert Image.open(poster).size == (64, 48)
+    other = tmp_path / "d0"
+    assert runner.invoke(app, ["dream", clf, "--class", "0", "--steps", "8", "--probe", "2", "--out", str(other), "-q"])
+    gif = tmp_path / "morph.gif"
+    morphed = runner.invoke(app, ["morph", str(out), str(other), "-o", str(gif), "--frames", "4", "--res", "16x16"])
+    assert morphed.exit_code == 0, morphed.output
+    import imageio.v3 as iio
+
+    frames = iio.imread(gif, index=None)
+    assert len(frames) >= 4 and np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1
     (tmp_path / "empty").mkdir()
     cases = [
         (["--layer", "conv9"], "its layers: conv1, conv2, dense1, logits"),

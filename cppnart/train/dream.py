@@ -460,6 +460,7 @@ def export_members(
     """Each responding solution as a CPPN model.onnx (verified against torch at the optimisation size)."""
     from ..configs.schema import to_dict  # noqa: F401 - settings are a plain dataclass
     from ..graph.export import cppn_model, save_model
+    from ..graph.weights import save_weights
     from .onnx_export import verify_onnx
 
     paths: list[Path | None] = []
@@ -490,6 +491,8 @@ def export_members(
         verify_onnx(proto, member, {"coords": pixel_coords(stack.width, stack.height), "z": torch.zeros(1, 1)})
         path.parent.mkdir(parents=True, exist_ok=True)
         paths.append(save_model(proto, path))
+        if path.name == "model.onnx":  # `cppnart morph runs/d3 runs/d7 out.mp4` mixes these arrays
+            save_weights(member.to_weights(), out / "weights.npz")
     return paths
 
 
