@@ -64,6 +64,7 @@ class DreamSettings:
     seed: int = 0
     probe: int = 16  # random starts tried before optimising
     transforms: bool = True
+    polish: float = 0.1  # the last fraction of the steps runs without transforms (the image as it will be seen)
     width: int = 24  # CPPN hidden width
     depth: int = 5  # CPPN hidden layers
     activation: str = "tanh"
@@ -353,7 +354,8 @@ def dream(
     def step_fn(step: int) -> dict[str, float]:
         set_lr(optimizer, lr_at(step, settings.steps, settings.lr, settings.lr * 0.1, "cosine", decay=0.5))
         images = param()
-        acts = target.run(augment(images), settings.layer)
+        polishing = step >= settings.steps * (1 - settings.polish)
+        acts = target.run(images if polishing else augment(images), settings.layer)
         values = unit_values(acts, unit_index, settings.neuron)  # [N, N]; solution j is row j, column j
         own = values.diagonal() if values.ndim == 2 else values
         objective = sign * own
