@@ -1,6 +1,6 @@
 """An image classifier from an .onnx file, run in torch (for `dream`) through onnx2torch.
 
-    target = load_onnx_target("resnet.onnx")     # layers: the converted graph's modules, by node name
+    module, channels, size, taps = convert_onnx("resnet.onnx")   # taps: the converted modules, by node name
 
 The file must take one image batch [B, C, H, W] (fixed C, H, W). The conversion is onnx2torch's
 (a well-kept converter; install it with ``pip install onnx2torch`` plus the torchvision that
@@ -16,7 +16,6 @@ from pathlib import Path
 from torch import nn
 
 from ..errors import UserError
-from .targets import Target, _describe, _freeze, hooked
 
 LAYER_TYPES = (
     "Conv",
@@ -64,8 +63,8 @@ def unsupported_ops(path: Path) -> list[str]:
     return sorted({node.op_type for node in model.graph.node if node.op_type not in known})
 
 
-def load_onnx_target(path: Path) -> Target:
-    """Convert an ONNX image classifier to torch and expose its layers."""
+def convert_onnx(path: Path) -> tuple[nn.Module, int, tuple[int, int], dict[str, nn.Module]]:
+    """An ONNX image classifier in torch: (module, image channels, (height, width), layer modules)."""
     _, channels, height, width = image_input(path)
     try:
         from onnx2torch import convert
@@ -81,13 +80,9 @@ def load_onnx_target(path: Path) -> Target:
         module = convert(str(path))
     except Exception as exc:  # a converter that exists but rejects this node's attributes
         raise UserError(f"cannot convert '{path}' to torch: {str(exc).splitlines()[0][:160]}") from None
-    _freeze(module)
     taps: dict[str, nn.Module] = {}
     for name, sub in module.named_modules():
         kind = type(sub).__name__.removeprefix("Onnx")
         if name and not list(sub.children()) and any(kind.startswith(t) or t in kind for t in LAYER_TYPES):
             taps[name] = sub
-    forward = hooked(module, taps)
-    layers = _describe(forward, list(taps), channels, (height, width))
-    layers = {k: v for k, v in layers.items() if len(v.shape) in (1, 3)}
-    return Target(str(path), "onnx", channels, (height, width), layers, forward, None, module)
+    return module, channels, (height, width), taps

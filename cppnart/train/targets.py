@@ -102,9 +102,7 @@ def load_target(source: str | Path) -> Target:
             run = path.parent
             if (run / CHECKPOINT).is_file():
                 return load_target(run)
-        from .onnx_torch import load_onnx_target
-
-        return load_onnx_target(path)
+        return _onnx(path)
     if path.is_file() and path.name == CHECKPOINT:
         path = path.parent
     if not path.is_dir():
@@ -193,3 +191,13 @@ def _glyph(path: Path, payload: dict[str, Any]) -> Target:
     size = (config.image_size, config.image_size)
     layers = _describe(forward, list(taps), config.channels, size)
     return Target(str(path), "glyph", config.channels, size, layers, forward, None, dec)
+
+
+def _onnx(path: Path) -> Target:
+    from .onnx_torch import convert_onnx
+
+    module, channels, size, taps = convert_onnx(path)
+    _freeze(module)
+    forward = hooked(module, taps)
+    layers = {k: v for k, v in _describe(forward, list(taps), channels, size).items() if len(v.shape) in (1, 3)}
+    return Target(str(path), "onnx", channels, size, layers, forward, None, module)
