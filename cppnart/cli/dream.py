@@ -154,6 +154,10 @@ def dream_command(
         total=steps,
         quiet=quiet or as_json,
     )
+    if threads is None and count <= 8 and dev.type == "cpu":
+        import torch
+
+        torch.set_num_threads(1)  # a few tiny CPPNs: one thread is faster than several (bench/dream.py)
     created = not out.exists()
     try:
         with view:
