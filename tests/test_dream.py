@@ -190,3 +190,20 @@ def test_onnx_with_unsupported_ops_is_named(tmp_path):
 
     with pytest.raises(UserError, match="DFT"):
         load_target(tmp_path / "odd.onnx")
+
+
+def test_classifier_resume_is_exact(run, tmp_path):
+    from cppnart.train.checkpoint import load_checkpoint
+    from cppnart.train.loop import Every
+    from cppnart.train.run import Callbacks
+
+    def stop(step):  # like Ctrl-C after step 30, once the checkpoint of step 30 is written
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(tiny_config(), bars(), tmp_path, device=CPU, callbacks=Callbacks(every=[Every(30, stop)]))
+    payload = load_checkpoint(tmp_path / "checkpoint.pt")
+    train_classifier(tiny_config(), bars(), tmp_path, device=CPU, payload=payload, export=False)
+    resumed = load_checkpoint(tmp_path / "checkpoint.pt")["states"]["model"]
+    straight = load_checkpoint(run[0] / "checkpoint.pt")["states"]["model"]
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
