@@ -67,7 +67,7 @@ class DreamSettings:
     polish: float = 0.1  # the last fraction of the steps runs without transforms (the image as it will be seen)
     width: int = 24  # CPPN hidden width
     depth: int = 5  # CPPN hidden layers
-    activation: str = "tanh"
+    activation: str = "sin"  # sin layers reach higher activations than tanh (bench/dream.py)
     size: int | None = None  # optimisation size (default: the target's input size)
 
     def check(self, target: Target) -> Layer:
@@ -184,7 +184,7 @@ def multiscale_noise(count: int, channels: int, size: tuple[int, int], generator
 
 
 def build_cppn(settings: DreamSettings, channels: int, scale: float, seed: int) -> CPPN:
-    """One random CPPN start: (x, y, r) times ``scale`` -> ``depth`` tanh layers -> sigmoid."""
+    """One random CPPN start: (x, y, r) times ``scale`` -> ``depth`` hidden layers -> sigmoid."""
     torch.manual_seed(seed)
     net = CPPN(
         z_dim=0,
