@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,12 @@ def save_weights(weights: CPPNWeights, path: str | Path) -> Path:
     """The arrays and settings of a CPPN in one .npz (written atomically), for weight morphs."""
     from ..io.atomic import atomic_output
 
-    arrays = {"w_coords": weights.w_coords, "w_z": weights.w_z, "b0": weights.b0, "w_out": weights.w_out}
+    arrays: dict[str, Any] = {
+        "w_coords": weights.w_coords,
+        "w_z": weights.w_z,
+        "b0": weights.b0,
+        "w_out": weights.w_out,
+    }
     arrays["b_out"] = weights.b_out
     for i, (w, b) in enumerate(weights.hidden):
         arrays[f"hidden_w{i}"], arrays[f"hidden_b{i}"] = w, b
@@ -95,7 +101,7 @@ def save_weights(weights: CPPNWeights, path: str | Path) -> Path:
          "residual": weights.residual, "hidden": len(weights.hidden)}
     )  # fmt: skip
     with atomic_output(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(meta), **arrays)
+        np.savez(f, **arrays, meta=np.array(meta))
     return Path(path)
 
 
