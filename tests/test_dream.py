@@ -207,3 +207,37 @@ def test_classifier_resume_is_exact(run, tmp_path):
     resumed = load_checkpoint(tmp_path / "checkpoint.pt")["states"]["model"]
     straight = load_checkpoint(run[0] / "checkpoint.pt")["states"]["model"]
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+
+
+def test_ganvae_and_glyph_runs_are_targets(tmp_path):
+    from cppnart.configs.schema import to_dict
+    from cppnart.train.checkpoint import save_checkpoint
+    from cppnart.train.ganvae import build_nets
+    from cppnart.train.glyph import build_models
+
+    from .glyph_fixtures import tiny_config as tiny_glyph
+    from .test_ganvae_train import tiny_config as tiny_ganvae
+
+    torch.manual_seed(0)
+    (tmp_path / "gan").mkdir(), (tmp_path / "glyph").mkdir()
+    gan = tiny_ganvae()
+    save_checkpoint(
+        tmp_path / "gan" / "checkpoint.pt", config=to_dict(gan), step=0, states=build_nets(gan, CPU).states()
+    )
+    glyph = tiny_glyph()
+    models = build_models(glyph, CPU)
+    save_checkpoint(
+        tmp_path / "glyph" / "checkpoint.pt", config=to_dict(glyph), step=0, states={"decoder": models.decoder}
+    )
+    target = load_target(tmp_path / "gan")
+    assert list(target.layers) == [
+        "discriminator.conv1", "discriminator.conv2", "discriminator.logit", "encoder.dense1", "encoder.dense2",
+        "encoder.mu",
+    ]  # fmt: skip
+    assert target.layers["discriminator.conv2"].shape == (8, 4, 4)
+    result = dream(target, settings(layer="discriminator.conv2", units=(2,), steps=20), None)
+    assert result.report["solutions"][0]["final_activation"] > result.report["solutions"][0]["start_activation"]
+    decoder = load_target(tmp_path / "glyph")
+    assert list(decoder.layers) == ["decoder.conv1", "decoder.conv2", "decoder.message"]
+    result = dream(decoder, settings(layer="decoder.message", units=(5,), steps=20), None)
+    assert result.report["solutions"][0]["final_activation"] > result.report["solutions"][0]["start_activation"]
