@@ -185,7 +185,7 @@ def dream_command(
                 f"over {probe} probe starts (best {s['probe_best']:.3g}); no picture written -> {out / 'report.json'}"
             )
         else:
-            rank = "" if s["data_percentile"] is None else f", above {s['data_percentile']:.1f}% of held-out images"
+            rank = "" if s["data_percentile"] is None else f", beyond {s['data_percentile']:.1f}% of held-out images"
             what = "model.onnx" if s["model"] else "image.png"
             text = (
                 f"{layer} unit {s['unit']}: activation {s['start_activation']:.3g} -> "

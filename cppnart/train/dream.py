@@ -532,8 +532,8 @@ def percentile_among(target: Target, settings: DreamSettings, units: list[int], 
         )  # [M, N]
     return [
         {
-            "percentile": float((real[:, i] < values[i]).float().mean() * 100),
-            "data_p99": float(torch.quantile(real[:, i], 0.99)),
+            "percentile": float((real[:, i] < values[i]).float().mean() * 100),  # beaten, in the objective's direction
+            "data_p99": sign * float(torch.quantile(real[:, i], 0.99)),
         }
         for i in range(len(units))
     ]
@@ -556,15 +556,16 @@ def build_report(
     out,
 ) -> dict[str, Any]:
     ranks = percentile_among(target, settings, units, final_values)
+    sign = -1.0 if settings.minimise else 1.0
     solutions = []
     for i, unit in enumerate(units):
         solutions.append(
             {
                 "unit": unit,
                 "responded": responded[i],
-                "start_activation": float(start_values[i]),
-                "final_activation": float(final_values[i]),
-                "probe_best": float(pool_values[:, i].max()),
+                "start_activation": sign * float(start_values[i]),  # the unit's own value, not the objective's
+                "final_activation": sign * float(final_values[i]),
+                "probe_best": sign * float(pool_values[:, i].max()),
                 "probe_all_zero": bool(pool_values[:, i].abs().max() <= RESPONSE_EPS),
                 "data_percentile": None if ranks[i] is None else ranks[i]["percentile"],
                 "data_p99": None if ranks[i] is None else ranks[i]["data_p99"],
