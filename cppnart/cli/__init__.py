@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..__about__ import __version__
-from . import grid, info, latent, morph, render, sweep, train
+from . import dream, grid, info, latent, morph, render, sweep, train
 
 app = typer.Typer(
     name="cppnart",
@@ -44,6 +44,7 @@ app.add_typer(latent.app, name="z")
 app.add_typer(train.train_app, name="train")
 app.add_typer(train.eval_app, name="eval")
 app.add_typer(sweep.app)
+app.add_typer(dream.app)
 
 
 def main() -> None:

@@ -150,6 +150,13 @@ def morph(
     if batch is not None and batch < 1:
         raise UserError(f"--batch must be at least 1 frame per call, got {batch}")
     kind = check_animation_output(out, width, height, fps)
+    from ..render.weight_morph import weights_of_runs
+
+    run_weights = weights_of_runs(keyframes)
+    if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
+        _weight_morph(run_weights, keyframes, out, width, height, frames, hold, loop, ease.value, fps, device.value,
+                      gif_palette.value, as_json, quiet)  # fmt: skip
+        return
     recipe = read_from(from_image)
     view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
     net = choose_model(model, recipe, seed, device.value)
@@ -208,6 +215,35 @@ def morph(
         },
         f"{seed_note}{net.label} · {len(keys)} keyframes, {total} frames {width}x{height} "
         f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)",
+        as_json,
+        quiet,
+    )
+
+
+def _weight_morph(
+    weights: list, keyframes: list[Path], out: Path, width: int, height: int, frames: int, hold: int, loop: bool,
+    ease: str, fps: float, device: str, gif_strategy: str, as_json: bool, quiet: bool,
+) -> None:  # fmt: skip
+    from ..io.animation import save_animation
+    from ..latent.paths import path_length
+    from ..render.weight_morph import weight_morph_frames
+
+    total = path_length(len(weights), frames, hold, loop)
+    options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease, "fps": fps, "res": [width, height]}
+    comment = json.dumps({"cppnart-morph": {"weights": [str(k) for k in keyframes], **options}})
+    started = time.perf_counter()
+    with progress(total, f"{total} frames", not quiet and not as_json) as advance:
+        stream = weight_morph_frames(
+            weights, width, height, frames=frames, hold=hold, loop=loop, ease=ease, device=device, on_frame=advance
+        )
+        save_animation(
+            out, stream, width, height, weights[0].channels, fps, loop=True, comment=comment, frame_count=total,
+            gif_strategy=gif_strategy,
+        )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    emit(
+        {"path": str(out), "keyframes": len(weights), "frames": total, "res": [width, height], "seconds": elapsed},
+        f"weight morph of {len(weights)} CPPNs, {total} frames {width}x{height} -> {out} ({elapsed:.1f} s)",
         as_json,
         quiet,
     )

@@ -1,4 +1,4 @@
-"""`cppnart train glyph|ganvae|fit` and `cppnart eval glyph|ganvae`.
+"""`cppnart train glyph|ganvae|fit|classifier` and `cppnart eval glyph|ganvae`.
 
 Every train command takes the same flags (--preset, --out, --steps, --seed, --resume/--no-resume,
 --device, --threads, --json, --quiet) and follows one contract (``train.run``): the run folder
@@ -38,7 +38,7 @@ train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia
 eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
 
 ECHO_EVERY = 100  # plain progress lines when not on a terminal
-DEFAULT_PRESETS = {"glyph": "glyph-quick", "ganvae": "ganvae-digits", "fit": "fit"}
+DEFAULT_PRESETS = {"glyph": "glyph-quick", "ganvae": "ganvae-digits", "fit": "fit", "classifier": "classifier-digits"}
 
 
 def require_torch(threads: Optional[int] = None) -> Any:
@@ -321,6 +321,70 @@ def _reconstruction_text(recon: dict[str, Any] | None) -> str:
     return (
         f"\nimages through decoder -> generator: MSE {recon['mse']:.4f} (random model {recon['mse_random']:.4f})"
         f" -> {recon['sheet']}"
+    )
+
+
+@train_app.command("classifier", epilog="Example: cppnart train classifier --data builtin:digits --out runs/clf")
+@user_errors
+@no_half_run
+def train_classifier(
+    out: RunOut,
+    data: Annotated[
+        Optional[str],
+        typer.Option(
+            help="builtin:digits, MNIST IDX images (labels file beside them) or a folder with one subfolder "
+            "per class. \\[default: the run's data with --resume, else builtin:digits]",
+            show_default=False,
+        ),
+    ] = None,
+    preset: PresetOption = None,
+    steps: StepsOption = None,
+    resume: ResumeOption = False,
+    seed: TrainSeedOption = None,
+    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Train the small CNN that `cppnart dream` visualises; held-out accuracy, classifier.onnx."""
+    config, payload = start_run("classifier", preset, out, resume, steps, seed, threads)
+    from ..train.classifier import load_labelled_images
+    from ..train.classifier import train_classifier as train
+    from ..train.device import choose_device, describe_device
+
+    if payload is not None and data is None:
+        data = payload["extra"].get("data")
+    images = load_labelled_images(data or "builtin:digits", config)
+    dev = choose_device(device.value)
+    start = int(payload["step"]) if payload else 0
+    if not quiet and not as_json:
+        typer.echo(
+            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
+            f"steps {start} -> {config.steps}",
+            err=True,
+        )
+    result = run_live(
+        "classifier",
+        config,
+        payload,
+        out,
+        quiet or as_json,
+        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
+    )
+    emit(
+        {
+            "out": str(out),
+            "steps": result.steps,
+            "seconds": round(result.seconds, 1),
+            "accuracy": result.accuracy,
+            "accuracy_untrained": result.accuracy_untrained,
+            "holdout": result.holdout,
+            "model": str(out / "classifier.onnx"),
+        },
+        f"{result.steps} steps in {result.seconds:.0f} s · held-out accuracy {result.accuracy:.4f} on "
+        f"{result.holdout} images (untrained {result.accuracy_untrained:.4f}) -> {out / 'classifier.onnx'}",
+        as_json,
+        quiet,
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from .classifier import ClassifierConfig
 from .cppn import CPPNConfig
 from .ganvae import FitConfig, GanVaeConfig
 from .glyph import GlyphConfig
@@ -24,7 +25,13 @@ DEFAULT_PRESET = "classic"  # what `cppnart render` draws when no model is named
 
 # kind -> config dataclass. All of them are plain dataclasses (no torch), so a torch-free install
 # lists and checks training presets too.
-KINDS: dict[str, type] = {"cppn": CPPNConfig, "glyph": GlyphConfig, "ganvae": GanVaeConfig, "fit": FitConfig}
+KINDS: dict[str, type] = {
+    "cppn": CPPNConfig,
+    "glyph": GlyphConfig,
+    "ganvae": GanVaeConfig,
+    "fit": FitConfig,
+    "classifier": ClassifierConfig,
+}
 
 
 def preset_dir() -> Path:

@@ -12,7 +12,10 @@ trained torch CPPNs of the same shape convert to these arrays to share one expor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,4 +80,82 @@ def random_weights(config: CPPNConfig, seed: int) -> CPPNWeights:
         hidden=hidden,
         w_out=w_out,
         b_out=b_out,
+    )
+
+
+def save_weights(weights: CPPNWeights, path: str | Path) -> Path:
+    """The arrays and settings of a CPPN in one .npz (written atomically), for weight morphs."""
+    from ..io.atomic import atomic_output
+
+    arrays: dict[str, Any] = {
+        "w_coords": weights.w_coords,
+        "w_z": weights.w_z,
+        "b0": weights.b0,
+        "w_out": weights.w_out,
+    }
+    arrays["b_out"] = weights.b_out
+    for i, (w, b) in enumerate(weights.hidden):
+        arrays[f"hidden_w{i}"], arrays[f"hidden_b{i}"] = w, b
+    meta = json.dumps(
+        {"scale": weights.scale, "activations": list(weights.activations), "output": weights.output,
+         "residual": weights.residual, "hidden": len(weights.hidden)}
+    )  # fmt: skip
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays, meta=np.array(meta))
+    return Path(path)
+
+
+def load_weights(path: str | Path) -> CPPNWeights:
+    """A CPPN saved by ``save_weights``; anything else is a UserError."""
+    from ..errors import UserError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            hidden = tuple((data[f"hidden_w{i}"], data[f"hidden_b{i}"]) for i in range(meta["hidden"]))
+            return CPPNWeights(
+                scale=float(meta["scale"]),
+                activations=tuple(meta["activations"]),
+                output=meta["output"],
+                residual=bool(meta["residual"]),
+                w_coords=data["w_coords"],
+                w_z=data["w_z"],
+                b0=data["b0"],
+                hidden=hidden,
+                w_out=data["w_out"],
+                b_out=data["b_out"],
+            )
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot read CPPN weights '{path}': {exc}") from None
+
+
+def lerp_weights(a: CPPNWeights, b: CPPNWeights, t: float) -> CPPNWeights:
+    """Every array of two CPPNs of one architecture mixed as (1 - t) a + t b."""
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return ((1 - t) * x + t * y).astype(np.float32)
+
+    return CPPNWeights(
+        scale=a.scale,
+        activations=a.activations,
+        output=a.output,
+        residual=a.residual,
+        w_coords=mix(a.w_coords, b.w_coords),
+        w_z=mix(a.w_z, b.w_z),
+        b0=mix(a.b0, b.b0),
+        hidden=tuple((mix(wa, wb), mix(ba, bb)) for (wa, ba), (wb, bb) in zip(a.hidden, b.hidden)),
+        w_out=mix(a.w_out, b.w_out),
+        b_out=mix(a.b_out, b.b_out),
+    )
+
+
+def same_architecture(a: CPPNWeights, b: CPPNWeights) -> bool:
+    """Whether two CPPNs can be mixed weight by weight."""
+    shapes = [x.shape for x in (a.w_coords, a.w_z, a.b0, a.w_out, a.b_out)] + [w.shape for w, _ in a.hidden]
+    other = [x.shape for x in (b.w_coords, b.w_z, b.b0, b.w_out, b.b_out)] + [w.shape for w, _ in b.hidden]
+    return shapes == other and (a.scale, a.activations, a.output, a.residual) == (
+        b.scale,
+        b.activations,
+        b.output,
+        b.residual,
     )

@@ -35,6 +35,7 @@ class ImageSet:
     images: np.ndarray  # float32 [N, C, H, W] in [0, 1]
     labels: np.ndarray | None  # int64 [N] or None
     source: str
+    classes: tuple[str, ...] | None = None  # class names by label (a folder's subfolders)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -87,14 +88,16 @@ def load_images(
         else:
             raise UserError(f"data '{text}' not found; pass an image folder, an MNIST IDX file or {BUILTIN_DIGITS}")
     if limit is not None and len(data.images) > limit:
-        data = ImageSet(data.images[:limit], None if data.labels is None else data.labels[:limit], data.source)
+        data = ImageSet(
+            data.images[:limit], None if data.labels is None else data.labels[:limit], data.source, data.classes
+        )
     images = data.images
     if images.shape[1] != channels:
         # Grey data for a colour model repeats the channel; colour for grey takes the luminance.
         images = np.repeat(images, channels, axis=1) if images.shape[1] == 1 else _luma(images)
     if resize is not None and images.shape[2:] != (resize, resize):
         images = resize_images(images, resize)
-    return ImageSet(np.ascontiguousarray(images, dtype=np.float32), data.labels, data.source)
+    return ImageSet(np.ascontiguousarray(images, dtype=np.float32), data.labels, data.source, data.classes)
 
 
 # --- MNIST IDX ---------------------------------------------------------------------------
@@ -201,6 +204,12 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
             )
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         arrays.append(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1))
+    # One subfolder per class (every image one level down): the subfolder names, sorted, are the labels.
+    parents = [file.relative_to(folder).parts for file in files]
+    if all(len(parts) == 2 for parts in parents):
+        classes = tuple(sorted({parts[0] for parts in parents}))
+        labels = np.array([classes.index(parts[0]) for parts in parents], dtype=np.int64)
+        return ImageSet(np.stack(arrays), labels, str(folder), classes)
     return ImageSet(np.stack(arrays), None, str(folder))
 
 

@@ -26,8 +26,13 @@ from .loop import Every
 from .run_folder import CHECKPOINT, check_run_folder
 
 # Where each family keeps its step count and seed in its config: (table, key); None = top level.
-STEPS_KEY = {"glyph": ("train", "steps"), "ganvae": ("schedule", "steps"), "fit": (None, "steps")}
-SEED_KEY = {"glyph": ("train", "seed"), "ganvae": (None, "seed"), "fit": (None, "seed")}
+STEPS_KEY = {
+    "glyph": ("train", "steps"),
+    "ganvae": ("schedule", "steps"),
+    "fit": (None, "steps"),
+    "classifier": (None, "steps"),
+}
+SEED_KEY = {"glyph": ("train", "seed"), "ganvae": (None, "seed"), "fit": (None, "seed"), "classifier": (None, "seed")}
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ def _model_part(config: Any) -> dict[str, Any]:
         "seed",
         "sample_every",
         "checkpoint_every",
+        "eval_every",
+        "batch",
+        "holdout",
         "lr",
         "lr_final",
         "batch_pixels",

@@ -1,0 +1,203 @@
+"""What `cppnart dream` can visualise: a trained network, its named layers and (where known) real data.
+
+    target = load_target("runs/clf")                 # a classifier, ganvae or glyph run, or a .onnx file
+    target.layers                                    # {"conv3": Layer(channels=128, shape=(128, 7, 7)), ...}
+    acts = target.run(images, "conv3")               # images [B, C, H, W] in [0, 1] -> [B, 128, 7, 7]
+
+- a ``train classifier`` run: ``conv1`` .. (after the ReLU), ``dense1`` .., ``logits``; its
+  held-out images (``holdout.npz``) are the real data an activation is ranked among;
+- a ``train ganvae`` run: its discriminator (``discriminator.conv1`` .., ``discriminator.logit``)
+  and its encoder (``encoder.dense1`` .., ``encoder.mu``);
+- a ``train glyph`` run: its decoder (``decoder.conv1`` .., ``decoder.message``);
+- an image classifier in an ``.onnx`` file from elsewhere, run in torch by ``onnx_torch``.
+
+Every target is in eval mode with frozen weights; only the input image gets gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import UserError
+from .run_folder import CHECKPOINT
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer's output: ``channels`` and the full shape of one image's output (C,) or (C, H, W)."""
+
+    channels: int
+    shape: tuple[int, ...]
+
+    @property
+    def spatial(self) -> bool:
+        return len(self.shape) == 3
+
+
+@dataclass
+class Target:
+    """A frozen network with named layers; ``run(images, layer)`` gives that layer's output."""
+
+    source: str
+    kind: str
+    channels: int  # of the input image
+    size: tuple[int, int]  # (height, width) of the input image
+    layers: dict[str, Layer]
+    forward: Callable[[torch.Tensor, str], torch.Tensor]
+    data: np.ndarray | None = None  # real images [N, C, H, W] in [0, 1], for percentiles
+    module: nn.Module | None = None
+
+    def run(self, images: torch.Tensor, layer: str) -> torch.Tensor:
+        """The named layer's output for images [B, C, H, W] in [0, 1]."""
+        return self.forward(images, layer)
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name``; an unknown name is a UserError listing the valid ones."""
+        if name not in self.layers:
+            raise UserError(f"{self.source} has no layer '{name}'; its layers: {', '.join(self.layers)}")
+        return self.layers[name]
+
+
+def _freeze(module: nn.Module) -> nn.Module:
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def hooked(module: nn.Module, taps: dict[str, nn.Module]) -> Callable[[torch.Tensor, str], torch.Tensor]:
+    """A forward that returns the output of the submodule tapped as ``layer`` (a forward hook)."""
+
+    def forward(images: torch.Tensor, layer: str) -> torch.Tensor:
+        found: list[torch.Tensor] = []
+        handle = taps[layer].register_forward_hook(lambda m, i, o: found.append(o))
+        try:
+            module(images)
+        finally:
+            handle.remove()
+        return found[0]
+
+    return forward
+
+
+def _describe(forward: Callable[[torch.Tensor, str], torch.Tensor], names: list[str], channels: int, size) -> dict:
+    probe = torch.zeros(1, channels, *size)
+    with torch.no_grad():
+        shapes = {name: tuple(forward(probe, name).shape[1:]) for name in names}
+    return {name: Layer(shape[0], shape) for name, shape in shapes.items()}
+
+
+def load_target(source: str | Path) -> Target:
+    """A run folder (classifier, ganvae, glyph) or a foreign ``.onnx`` image classifier."""
+    path = Path(source)
+    if path.suffix == ".onnx" and path.is_file():
+        if path.name == "model.onnx" or path.name == "classifier.onnx":
+            run = path.parent
+            if (run / CHECKPOINT).is_file():
+                return load_target(run)
+        return _onnx(path)
+    if path.is_file() and path.name == CHECKPOINT:
+        path = path.parent
+    if not path.is_dir():
+        raise UserError(f"target '{source}' not found; give a training run folder or an .onnx image classifier")
+    if not (path / CHECKPOINT).is_file():
+        raise UserError(
+            f"'{source}' holds no {CHECKPOINT}; dream needs a `train classifier`, `train ganvae` or `train glyph` "
+            "run folder, or an .onnx image classifier"
+        )
+    from .checkpoint import load_checkpoint
+
+    payload = load_checkpoint(path / CHECKPOINT)
+    kind = payload["config"].get("kind")
+    loaders = {"classifier": _classifier, "ganvae": _ganvae, "glyph": _glyph}
+    if kind not in loaders:
+        raise UserError(
+            f"'{source}' is a '{kind}' run, which has no network to look into; dream takes {', '.join(loaders)} runs"
+        )
+    return loaders[kind](path, payload)
+
+
+def _classifier(path: Path, payload: dict[str, Any]) -> Target:
+    from ..configs.classifier import ClassifierConfig
+    from .checkpoint import checkpoint_config, restore
+    from .classifier import HOLDOUT_FILE
+    from .models.classifier import Classifier
+
+    config = checkpoint_config(payload, ClassifierConfig, str(path / CHECKPOINT))
+    net = Classifier(config)
+    restore(payload, states={"model": net}, where=str(path / CHECKPOINT), rng=False)
+    _freeze(net)
+    data = None
+    if (path / HOLDOUT_FILE).is_file():
+        with np.load(path / HOLDOUT_FILE, allow_pickle=False) as stored:
+            data = stored["images"].astype(np.float32) / 255.0
+
+    def forward(images: torch.Tensor, layer: str) -> torch.Tensor:
+        return net.activations(images, {layer})[layer]
+
+    size = (config.image_size, config.image_size)
+    layers = _describe(forward, net.layer_names(), config.channels, size)
+    return Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+
+
+def _ganvae(path: Path, payload: dict[str, Any]) -> Target:
+    from ..configs.ganvae import GanVaeConfig
+    from .checkpoint import checkpoint_config, restore
+    from .models.ganvae import Discriminator, Encoder
+
+    config = checkpoint_config(payload, GanVaeConfig, str(path / CHECKPOINT))
+    size = config.crop
+    disc = Discriminator(config.discriminator, config.channels, size)
+    enc = Encoder(config.encoder, config.channels * size * size, config.z_dim)
+    restore(payload, states={"discriminator": disc, "encoder": enc}, where=str(path / CHECKPOINT), rng=False)
+    _freeze(disc), _freeze(enc)
+    taps: dict[str, tuple[nn.Module, nn.Module]] = {}
+    for i, conv in enumerate(disc.convs):
+        taps[f"discriminator.conv{i + 1}"] = (disc, conv)
+    taps["discriminator.logit"] = (disc, disc.head)
+    for i, layer in enumerate(enc.body):
+        taps[f"encoder.dense{i + 1}"] = (enc, layer)
+    taps["encoder.mu"] = (enc, enc.mu)
+
+    def forward(images: torch.Tensor, layer: str) -> torch.Tensor:
+        module, tap = taps[layer]
+        out = hooked(module, {layer: tap})(images, layer)
+        return out[:, None] if out.ndim == 1 else out
+
+    layers = _describe(forward, list(taps), config.channels, (size, size))
+    return Target(str(path), "ganvae", config.channels, (size, size), layers, forward, None, disc)
+
+
+def _glyph(path: Path, payload: dict[str, Any]) -> Target:
+    from .checkpoint import restore
+    from .glyph import config_from_checkpoint
+    from .models.glyph import GlyphDecoder
+
+    config = config_from_checkpoint(payload, str(path / CHECKPOINT))
+    dec = GlyphDecoder(config)
+    restore(payload, states={"decoder": dec}, where=str(path / CHECKPOINT), rng=False)
+    _freeze(dec)
+    acts = [m for m in dec.features if isinstance(m, nn.LeakyReLU)]
+    taps: dict[str, nn.Module] = {f"decoder.conv{i + 1}": m for i, m in enumerate(acts)}
+    taps["decoder.message"] = dec.head
+    forward = hooked(dec, taps)
+    size = (config.image_size, config.image_size)
+    layers = _describe(forward, list(taps), config.channels, size)
+    return Target(str(path), "glyph", config.channels, size, layers, forward, None, dec)
+
+
+def _onnx(path: Path) -> Target:
+    from .onnx_torch import convert_onnx
+
+    module, channels, size, taps = convert_onnx(path)
+    _freeze(module)
+    forward = hooked(module, taps)
+    layers = {k: v for k, v in _describe(forward, list(taps), channels, size).items() if len(v.shape) in (1, 3)}
+    return Target(str(path), "onnx", channels, size, layers, forward, None, module)
