@@ -118,6 +118,54 @@ def no_half_run(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+DataOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="builtin:digits, an MNIST IDX images file (.gz or not; its labels file beside it for a classifier) or "
+        "an image folder (one subfolder per class for a classifier). "
+        "\\[default: the run's data with --resume, else builtin:digits]",
+        show_default=False,
+    ),
+]
+
+
+def train_on_data(
+    kind: str,
+    config: Any,
+    payload: Any,
+    out: Path,
+    data: Optional[str],
+    load: Callable[[str], Any],
+    train: Callable[..., Any],
+    device: Device,
+    quiet: bool,
+) -> Any:
+    """The body every data-set family shares: the data (the run's own on --resume), the device, a
+    line saying what trains on what, then the live run."""
+    from ..train.device import choose_device, describe_device
+    from ..train.run import total_steps
+
+    if payload is not None and data is None:
+        data = payload["extra"].get("data")
+    images = load(data or "builtin:digits")
+    dev = choose_device(device.value)
+    if not quiet:
+        start = int(payload["step"]) if payload else 0
+        typer.echo(
+            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
+            f"steps {start} -> {total_steps(config)}",
+            err=True,
+        )
+    return run_live(
+        kind,
+        config,
+        payload,
+        out,
+        quiet,
+        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
+    )
+
+
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
 @user_errors
 @no_half_run
@@ -180,14 +228,7 @@ def train_glyph(
 @no_half_run
 def train_ganvae(
     out: RunOut,
-    data: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Image folder, MNIST IDX file (.gz or not) or builtin:digits. "
-            "\\[default: the run's data with --resume, else builtin:digits]",
-            show_default=False,
-        ),
-    ] = None,
+    data: DataOption = None,
     preset: PresetOption = None,
     steps: StepsOption = None,
     resume: ResumeOption = False,
@@ -200,29 +241,10 @@ def train_ganvae(
 ) -> None:
     """Train a CPPN generator as a VAE+GAN on images ([Large images]) and export it to ONNX."""
     config, payload = start_run("ganvae", preset, out, resume, steps, seed, threads)
-    from ..train.device import choose_device, describe_device
-    from ..train.ganvae import load_training_images
-    from ..train.ganvae import train_ganvae as train
+    from ..train.ganvae import load_training_images, train_ganvae
 
-    if payload is not None and data is None:
-        data = payload["extra"].get("data")
-    images = load_training_images(data or "builtin:digits", config, resize)
-    dev = choose_device(device.value)
-    start = int(payload["step"]) if payload else 0
-    if not quiet and not as_json:
-        typer.echo(
-            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
-            f"steps {start} -> {config.schedule.steps}",
-            err=True,
-        )
-    result = run_live(
-        "ganvae",
-        config,
-        payload,
-        out,
-        quiet or as_json,
-        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
-    )
+    load = lambda source: load_training_images(source, config, resize)
+    result = train_on_data("ganvae", config, payload, out, data, load, train_ganvae, device, quiet or as_json)
     emit(
         {
             "out": str(out),
@@ -329,14 +351,7 @@ def _reconstruction_text(recon: dict[str, Any] | None) -> str:
 @no_half_run
 def train_classifier(
     out: RunOut,
-    data: Annotated[
-        Optional[str],
-        typer.Option(
-            help="builtin:digits, MNIST IDX images (labels file beside them) or a folder with one subfolder "
-            "per class. \\[default: the run's data with --resume, else builtin:digits]",
-            show_default=False,
-        ),
-    ] = None,
+    data: DataOption = None,
     preset: PresetOption = None,
     steps: StepsOption = None,
     resume: ResumeOption = False,
@@ -348,29 +363,10 @@ def train_classifier(
 ) -> None:
     """Train the small CNN that `cppnart dream` visualises; held-out accuracy, classifier.onnx."""
     config, payload = start_run("classifier", preset, out, resume, steps, seed, threads)
-    from ..train.classifier import load_labelled_images
-    from ..train.classifier import train_classifier as train
-    from ..train.device import choose_device, describe_device
+    from ..train.classifier import load_labelled_images, train_classifier
 
-    if payload is not None and data is None:
-        data = payload["extra"].get("data")
-    images = load_labelled_images(data or "builtin:digits", config)
-    dev = choose_device(device.value)
-    start = int(payload["step"]) if payload else 0
-    if not quiet and not as_json:
-        typer.echo(
-            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
-            f"steps {start} -> {config.steps}",
-            err=True,
-        )
-    result = run_live(
-        "classifier",
-        config,
-        payload,
-        out,
-        quiet or as_json,
-        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
-    )
+    load = lambda source: load_labelled_images(source, config)
+    result = train_on_data("classifier", config, payload, out, data, load, train_classifier, device, quiet or as_json)
     emit(
         {
             "out": str(out),
