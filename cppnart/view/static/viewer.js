@@ -565,12 +565,11 @@ async function showSheet(more = false) {
 
 // ---- hooks for tests and benches ---------------------------------------------------------
 function pixels() {
-  // RGBA bytes of the current frame, rows top to bottom, as base64.
+  // RGBA bytes of the last frame drawn (the drawing buffer is preserved), rows top to bottom, as base64.
   let bytes;
   let w;
   let h;
   if (state.mode === "gl") {
-    drawGL();
     [w, h] = [$("gl").width, $("gl").height];
     const raw = new Uint8Array(w * h * 4);
     gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, raw);
@@ -594,7 +593,12 @@ function finish() {
 window.cppnart = {
   state,
   pixels,
-  nextFrame: () => new Promise((resolve) => frameWaiters.push(resolve)),
+  nextFrame() {
+    // Resolves once a frame with the current state is drawn (asks for one).
+    const done = new Promise((resolve) => frameWaiters.push(resolve));
+    requestDraw();
+    return done;
+  },
   load: (name, seed, z = null, zSeed = undefined) => loadModel(name, seed, z, zSeed),
   setView(zoom, cx, cy) {
     Object.assign(state, { zoom, center: [cx, cy] });
@@ -603,6 +607,7 @@ window.cppnart = {
   },
   setZ: (z) => setZ(z, null),
   command: () => commandLine(),
+  finish,
   drawNow() {
     // Draw and wait for the GPU; returns milliseconds (benches).
     const t = performance.now();
