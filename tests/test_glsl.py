@@ -83,7 +83,8 @@ def test_export_glsl_of_an_onnx_file_and_refusals(tmp_path: Path):
     runner = CliRunner()
     model = tmp_path / "m.onnx"
     assert runner.invoke(app, ["export", "classic", "--seed", "1", "-o", str(model)]).exit_code == 0
-    result = runner.invoke(app, ["export", str(model), "--format", "glsl", "--seed", "2", "-o", str(tmp_path / "m.glsl")])
+    glsl_out = str(tmp_path / "m.glsl")
+    result = runner.invoke(app, ["export", str(model), "--format", "glsl", "--seed", "2", "-o", glsl_out])
     assert result.exit_code == 0, result.output
     bad = tmp_path / "bad.onnx"
     proto = onnx.load(model)

@@ -15,13 +15,13 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from PIL import Image
+from typer.testing import CliRunner
 
-from cppnart.cli import app as cli  # noqa: E402
-from cppnart.io.metadata import read_recipe  # noqa: E402
-from cppnart.view.server import ViewerServer  # noqa: E402
-from tests.view_fixtures import viewer_app  # noqa: E402
+from cppnart.cli import app as cli
+from cppnart.io.metadata import read_recipe
+from cppnart.view.server import ViewerServer
+from tests.view_fixtures import viewer_app
 
 
 class Answer:
@@ -53,7 +53,7 @@ class Client:
     def get(self, url: str) -> Answer:
         return self.request("GET", url)
 
-    def post(self, url: str, json=None, content: bytes | None = None, headers=None) -> Answer:  # noqa: A002
+    def post(self, url: str, json=None, content: bytes | None = None, headers=None) -> Answer:
         if json is not None:
             content, headers = _json.dumps(json).encode(), {"content-type": "application/json"}
         return self.request("POST", url, content or b"", headers)
