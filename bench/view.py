@@ -54,7 +54,7 @@ def main() -> None:
             executable_path=chromium, args=["--enable-unsafe-swiftshader", "--use-gl=angle", "--use-angle=swiftshader"]
         )
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{server.url}?size={width}x{height}")
+        page.goto(f"{server.url}?size={width}x{height}&gl=1")
         page.evaluate("window.cppnart.ready")
         renderer = page.evaluate(
             "(() => { const gl = document.querySelector('#gl').getContext('webgl2');"

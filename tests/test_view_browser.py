@@ -58,7 +58,7 @@ def browser():
 def page(browser, viewer):
     server = viewer[0]
     pg = browser.new_page(viewport={"width": 900, "height": 700})
-    pg.goto(f"{server.url}?size={SIZE}x{SIZE}")
+    pg.goto(f"{server.url}?size={SIZE}x{SIZE}&gl=1")  # the shader even on software WebGL
     pg.evaluate("window.cppnart.ready")
     yield pg
     pg.close()
@@ -149,6 +149,15 @@ def test_closing_the_page_cancels_its_poster(browser, viewer):
     assert app.state.desk.job.state == "cancelled"
     assert not list((viewer[3] / "posters").glob("*4000x4000*"))
     assert not list((viewer[3] / "posters").glob(".*"))
+
+
+def test_software_webgl_uses_server_frames_unless_asked(browser, viewer):
+    pg = browser.new_page()
+    pg.goto(f"{viewer[0].url}?size=96x64")
+    pg.evaluate("window.cppnart.ready")
+    assert pg.evaluate("window.cppnart.state.mode") == "server"  # SwiftShader here
+    assert "software WebGL" in pg.text_content("#mode")
+    pg.close()
 
 
 def test_server_frames_when_webgl_is_off(browser, viewer):

@@ -3,8 +3,9 @@
 // Coordinate CPPNs are drawn by the WebGL2 fragment shader the server writes from the model's
 // weights (cppnart/graph/glsl.py); the weights arrive as one R32F texture, z and the view as
 // uniforms, so a slider move costs one draw. Other models, and browsers without WebGL2, show
-// frames the server renders with onnxruntime. URL options: ?size=WxH fixes the canvas size in
-// pixels (tests, benches), ?gl=0 forces server frames, ?model=NAME&seed=N opens that model.
+// frames the server renders with onnxruntime, as do software WebGL renderers. URL options: ?size=WxH
+// fixes the canvas size in pixels (tests, benches), ?gl=0 forces server frames, ?gl=1 the shader
+// even on software WebGL, ?model=NAME&seed=N opens that model.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -93,6 +94,14 @@ function initGL() {
   if (params.get("gl") === "0") return "server frames asked for (?gl=0)";
   gl = $("gl").getContext("webgl2", { preserveDrawingBuffer: true, antialias: false, alpha: false });
   if (!gl) return "this browser has no WebGL2";
+  // Software WebGL (SwiftShader, llvmpipe) draws this shader ~50x slower than onnxruntime renders
+  // the frame on the server (bench/view.py): use server frames there unless ?gl=1 asks for the shader.
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  if (/swiftshader|llvmpipe|softpipe|software/i.test(renderer) && params.get("gl") !== "1") {
+    gl = null;
+    return `software WebGL (${renderer.slice(0, 60)}) is slower than the server; ?gl=1 forces the shader`;
+  }
   gl.bindVertexArray(gl.createVertexArray());
   return null;
 }
@@ -183,7 +192,11 @@ async function frame() {
   if (!state.info) return;
   fitCanvases();
   if (state.mode === "gl") drawGL();
-  else await drawServer();
+  else {
+    await drawServer();
+    // A frame already in flight draws the latest state after it: wait for that one too.
+    while (serverBusy) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   state.frames += 1;
   while (frameWaiters.length) frameWaiters.shift()();
   if (state.playing) {
