@@ -222,7 +222,7 @@ class ViewerServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="off")
         self.server = uvicorn.Server(config)
         self.host = host
         self.thread = threading.Thread(target=self.server.run, name="cppnart-view", daemon=True)
