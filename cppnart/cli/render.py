@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -182,26 +183,48 @@ def render(
     )
 
 
-@app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx")
+class ExportFormat(StrEnum):
+    """What `export` writes."""
+
+    onnx = "onnx"
+    glsl = "glsl"
+
+
+@app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx  ·  --format glsl -o classic-7.glsl")
 @user_errors
 def export(
-    model: Annotated[str, typer.Argument(help="Preset name or preset .toml.")],
+    model: Annotated[
+        str, typer.Argument(help="Preset name or preset .toml (and, for --format glsl, a CPPN .onnx or run folder).")
+    ],
     seed: Annotated[
-        Optional[int], typer.Option(help="Seed for the random weights; drawn and printed when omitted.")
+        Optional[int],
+        typer.Option(help="Seed for the random weights (and the shader's z); drawn and printed when omitted."),
     ] = None,
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Output .onnx. \\[default: PRESET-SEED.onnx]", show_default=False),
+        typer.Option("--out", "-o", help="Output .onnx or .glsl. \\[default: PRESET-SEED.SUFFIX]", show_default=False),
     ] = None,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="onnx: the model file. glsl: a ShaderToy-style fragment shader of it."),
+    ] = ExportFormat.onnx,  # type: ignore[assignment]
+    z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy baked into the shader (glsl).")] = None,
+    zoom: ZoomOption = None,
+    center: CenterOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Export a preset's random-weight CPPN to a self-describing ONNX file."""
+    """Export a preset's random-weight CPPN to a self-describing ONNX file, or any CPPN to a GLSL shader."""
     from ..io.atomic import atomic_output
     from ..render.model import load_model
 
+    suffix = f".{fmt.value}"
     if out is not None:
-        check_output(out, (".onnx",))
+        check_output(out, (suffix,))
+    if fmt is ExportFormat.glsl:
+        out, seed = export_glsl(model, seed, out, z, zoom, center)
+        emit({"path": str(out), "model": model, "seed": seed}, f"seed {seed} · {model} -> {out}", as_json, quiet)
+        return
     net = load_model(model, seed)
     if net.source.endswith(".onnx"):
         raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")
@@ -214,3 +237,31 @@ def export(
         as_json,
         quiet,
     )
+
+
+def export_glsl(
+    model: str, seed: Optional[int], out: Optional[Path], z_path: Optional[Path], zoom: Any, center: Any
+) -> tuple[Path, int]:
+    """The shader of a CPPN cppnart built, with z and the view baked in, written atomically."""
+    import onnx
+
+    from ..graph.glsl import shadertoy_shader
+    from ..graph.onnx_weights import weights_from_onnx
+    from ..io.atomic import atomic_output
+    from ..render.model import load_model
+
+    seed = choose_seed({}, seed)
+    net = load_model(model, seed)
+    weights = weights_from_onnx(onnx.load_from_string(net.onnx_bytes)) if net.interface == "coords" else None
+    if weights is None:
+        raise UserError(
+            f"'{model}' is not a coordinate CPPN of the shape cppnart builds (presets, `train fit`, `train ganvae`); "
+            "only those compile to GLSL"
+        )
+    view, _ = choose_view({}, zoom, center, None, 1)
+    latent = resolve_z(net, z_path, None, seed)
+    out = out or Path(f"{net.label}-{seed}.glsl")
+    title = f"cppnart {net.label}" + (f", seed {net.seed}" if net.seed is not None else "")
+    with atomic_output(out) as tmp:
+        tmp.write_text(shadertoy_shader(weights, latent[0], view, title), encoding="utf-8")
+    return out, seed

@@ -41,13 +41,13 @@ def save_poster(
 
     ``renderer`` (default: this process) computes the bands; a cluster's renders them in
     parallel and hands them back in order, so the file is the same byte for byte.
+    ``on_rows(n)`` is called after each band of n rows (progress; raising there stops the render
+    and leaves no file).
     """
     z = model.check_z(np.asarray(z))[:1]
     check_poster_space(width, height, model.channels, bits, path)
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
     source = renderer or LocalRenderer()
-    bands = (
-        band[0]
-        for band in source.bands(model, z, width, height, view, supersample, chunk or model.default_chunk, on_rows)
-    )
+    chunk = chunk or model.default_chunk
+    bands = (band[0] for band in source.bands(model, z, width, height, view, supersample, chunk, on_rows))
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

@@ -1,0 +1,85 @@
+"""`cppnart view`: the interactive viewer in the browser (the ``view`` extra: starlette + uvicorn)."""
+
+from __future__ import annotations
+
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UserError
+from .model_choice import choose_model, choose_seed, choose_view, read_from
+from .options import CenterOption, Device, ModelArg, OnnxDeviceOption, ZoomOption
+from .output import user_errors
+
+app = typer.Typer()
+
+VIEW_EXTRA = 'pip install "cppnart[view]"'
+
+
+@app.command(epilog="Example: cppnart view classic --seed 7   (then move the sliders)")
+@user_errors
+def view(
+    model: ModelArg = None,
+    seed: Annotated[
+        Optional[int], typer.Option(help="Seed for the weights (presets) and the first z; drawn when omitted.")
+    ] = None,
+    from_image: Annotated[
+        Optional[Path], typer.Option("--from", help="Open on the model, seed, z and view a cppnart PNG carries.")
+    ] = None,
+    zoom: ZoomOption = None,
+    center: CenterOption = None,
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind. Anything but 127.0.0.1/localhost lets other machines in.")
+    ] = "127.0.0.1",
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a browser.")] = True,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the posters the page renders (the only files it serves).")
+    ] = Path("posters"),
+    device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
+) -> None:
+    """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets."""
+    try:
+        from ..view.catalogue import Catalogue
+        from ..view.server import ViewerServer, create_app, initial_state
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("starlette", "uvicorn"):
+            raise
+        raise UserError(f"`cppnart view` needs {exc.name}; install the viewer with: {VIEW_EXTRA}") from None
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise UserError(f"`cppnart view` needs {exc.name}; install the viewer with: {VIEW_EXTRA}") from None
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port must be between 0 and 65535, got {port}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' is a file; give a folder for the posters")
+
+    recipe = read_from(from_image)
+    seed_given = seed is not None
+    seed = choose_seed(recipe, seed)
+    net = choose_model(model, recipe, seed, device.value)
+    frame, _ = choose_view(recipe, zoom, center, None, 1)
+    z = net.check_z(recipe["z"], "the image's recipe z") if recipe.get("z") and not seed_given else net.sample_z(seed)
+    name = net.label if net.from_preset and model is None and not recipe else (model or net.label)
+    zseed = None if (recipe.get("z") and not seed_given) else seed
+    initial = initial_state(net.seed, z, zseed, frame.zoom, frame.center)
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine can use the viewer", err=True)
+    app_ = create_app(Catalogue.around(net, name), out, initial)
+    server = ViewerServer(app_, host, port).start()
+    typer.echo(f"cppnart view: {net.label} at {server.url}  (posters go to {out}/; Ctrl-C stops)")
+    if browser:
+        webbrowser.open(server.url)
+    try:
+        while server.thread.is_alive():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+    finally:
+        server.stop()

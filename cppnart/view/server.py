@@ -1,0 +1,271 @@
+"""The viewer's ASGI app (starlette) and a uvicorn server running it in a background thread.
+
+    app = create_app(catalogue, out_dir)
+    with ViewerServer(app, host="127.0.0.1", port=0) as server:   # port 0: any free port
+        print(server.url)
+
+Every refusal is a 4xx with ``{"error": "one line"}``, which the page shows as it is.
+Files are served from two places only: the page's own folder (``static/``, through starlette's
+StaticFiles, which refuses paths that leave it) and the output folder, by plain file name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from ..errors import UserError
+from ..graph.glsl import WeightLayout, fragment_shader
+from ..graph.onnx_weights import weights_from_onnx
+from ..graph.weights import CPPNWeights
+from ..io.png import quantize
+from ..render.model import Model
+from .catalogue import (
+    MAX_FRAME_SIDE,
+    MAX_POSTER_SIDE,
+    MAX_SUPERSAMPLE,
+    SHEET_CELLS,
+    Catalogue,
+    RequestError,
+    get_int,
+    get_size,
+    get_view,
+    get_z,
+)
+from .posters import PosterDesk
+
+STATIC = Path(__file__).parent / "static"
+_SHADER_WEIGHTS: dict[int, tuple[Model, CPPNWeights | None]] = {}  # per model object, the last few
+FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.png$")
+
+
+def shader_weights(model: Model) -> CPPNWeights | None:
+    """The weights of a coordinate CPPN cppnart built (read from its ONNX initializers), else None."""
+    key = id(model)
+    if key not in _SHADER_WEIGHTS or _SHADER_WEIGHTS[key][0] is not model:
+        found = None
+        if model.interface == "coords":
+            found = weights_from_onnx(onnx.load_from_string(model.onnx_bytes))
+        _SHADER_WEIGHTS[key] = (model, found)
+        while len(_SHADER_WEIGHTS) > 16:
+            _SHADER_WEIGHTS.pop(next(iter(_SHADER_WEIGHTS)))
+    return _SHADER_WEIGHTS[key][1]
+
+
+def model_info(name: str, model: Model) -> dict[str, Any]:
+    """What the page needs to draw a model: its facts, and the shader when it has one."""
+    weights = shader_weights(model)
+    info: dict[str, Any] = {
+        "name": name,
+        "label": model.label,
+        "source": model.source,
+        "kind": model.kind,
+        "interface": model.interface,
+        "z_dim": model.z_dim,
+        "channels": model.channels,
+        "z_prior": model.z_prior,
+        "from_preset": model.from_preset,
+        "seed": model.seed,
+        "native_size": model.native_size,
+        "shader": None,
+        "texture": None,
+    }
+    if weights is not None:
+        _, width, height = WeightLayout.of(weights).texture()
+        info["shader"] = fragment_shader(weights)
+        info["texture"] = [width, height]
+    return info
+
+
+def create_app(
+    catalogue: Catalogue,
+    out_dir: str | Path,
+    initial: dict[str, Any] | None = None,
+    heartbeat: float = 5.0,
+) -> Any:
+    """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    out = Path(out_dir)
+    desk = PosterDesk(out, heartbeat)
+
+    def pick(params: Any) -> tuple[str, Model]:
+        name = params.get("model") or catalogue.default
+        seed = get_int(params, "seed") if params.get("seed") not in (None, "") else None
+        return name, catalogue.get(str(name), seed)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    async def models(request: Request) -> Response:
+        return JSONResponse({"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}})
+
+    async def model(request: Request) -> Response:
+        name, net = pick(request.query_params)
+        return JSONResponse(await run_in_threadpool(model_info, name, net))
+
+    async def weights(request: Request) -> Response:
+        _, net = pick(request.query_params)
+        found = await run_in_threadpool(shader_weights, net)
+        if found is None:
+            raise RequestError(f"model '{net.label}' has no shader form; ask /api/frame for server-rendered frames")
+        data, _, _ = WeightLayout.of(found).texture()
+        return Response(data.tobytes(), media_type="application/octet-stream")
+
+    async def latent(request: Request) -> Response:
+        _, net = pick(request.query_params)
+        seed = get_int(request.query_params, "zseed")
+        return JSONResponse({"z": [float(v) for v in net.sample_z(seed)[0]], "zseed": seed})
+
+    async def frame(request: Request) -> Response:
+        params = request.query_params
+        _, net = pick(params)
+        z = get_z(params, net)
+        width, height = get_size(params, MAX_FRAME_SIDE)
+        view = get_view(params)
+
+        def draw() -> bytes:
+            from PIL import Image
+
+            pixels = quantize(net.render(z, width, height, view=view))
+            buffer = io.BytesIO()
+            Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
+            return buffer.getvalue()
+
+        return Response(await run_in_threadpool(draw), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    async def sheet(request: Request) -> Response:
+        """Seeds (weights and z, as `grid --seeds`) or latents (z seeds of the current weights) for a contact sheet."""
+        params = request.query_params
+        _, net = pick(params)
+        first = get_int(params, "first")
+        count = get_int(params, "count", 12, low=1, high=SHEET_CELLS)
+        cells = [{"seed": first + i, "z": [float(v) for v in net.sample_z(first + i)[0]]} for i in range(count)]
+        return JSONResponse({"cells": cells})
+
+    async def poster_start(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RequestError("the poster request is not JSON") from None
+        if not isinstance(body, dict):
+            raise RequestError("the poster request must be a JSON object")
+        params = {k: v for k, v in body.items() if v is not None}
+        name, net = pick(params)
+        width, height = get_size(params, MAX_POSTER_SIDE)
+        supersample = get_int(params, "supersample", 1, low=1, high=MAX_SUPERSAMPLE)
+        view = get_view(params)
+        z = get_z(params, net)
+        job = desk.start(net, z, width, height, view, supersample, net.seed)
+        return JSONResponse(job.as_json(), status_code=202)
+
+    async def poster_state(request: Request) -> Response:
+        job = desk.poll()
+        return JSONResponse(job.as_json() if job else {"state": "idle"})
+
+    async def poster_cancel(request: Request) -> Response:
+        desk.stop()
+        return JSONResponse({"state": "cancelling"})
+
+    async def files(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = out / name
+        if not FILE_NAME.match(name) or not path.is_file():
+            raise RequestError(f"no file '{name}' in the viewer's output folder", 404)
+        return FileResponse(path, media_type="image/png", filename=name)
+
+    async def user_error(request: Request, exc: Exception) -> Response:
+        status = exc.status if isinstance(exc, RequestError) else 400
+        return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=status)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = "not found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse({"error": f"{message}: {request.url.path}"}, status_code=exc.status_code)
+
+    routes = [
+        Route("/", index),
+        Route("/api/models", models),
+        Route("/api/model", model),
+        Route("/api/weights", weights),
+        Route("/api/z", latent),
+        Route("/api/frame", frame),
+        Route("/api/sheet", sheet),
+        Route("/api/poster", poster_start, methods=["POST"]),
+        Route("/api/poster", poster_state, methods=["GET"]),
+        Route("/api/poster/cancel", poster_cancel, methods=["POST"]),
+        Route("/files/{name:path}", files),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={UserError: user_error, HTTPException: http_error})
+    app.state.desk = desk
+    return app
+
+
+class ViewerServer:
+    """uvicorn serving ``app`` from a background thread; ``url`` once started (port 0 = a free port)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.host = host
+        self.thread = threading.Thread(target=self.server.run, name="cppnart-view", daemon=True)
+
+    def start(self, timeout: float = 20.0) -> ViewerServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise UserError(f"the viewer could not listen on {self.host}:{self.server.config.port} (in use?)")
+            if time.monotonic() > deadline:
+                raise UserError("the viewer's server did not start")
+            time.sleep(0.02)
+        return self
+
+    @property
+    def port(self) -> int:
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> ViewerServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def initial_state(
+    seed: int | None, z: np.ndarray, zseed: int | None, zoom: float = 1.0, center: tuple[float, float] = (0.0, 0.0)
+) -> dict[str, Any]:
+    """What the page opens on: the weights seed, the latent (and the seed it was drawn from, if any), the view."""
+    return {
+        "seed": seed,
+        "z": [float(v) for v in np.asarray(z).reshape(-1)],
+        "zseed": zseed,
+        "zoom": zoom,
+        "center": list(center),
+    }

@@ -1,0 +1,160 @@
+"""The viewer's server without a browser (a real uvicorn on a free port, plain HTTP from urllib):
+refusals, posters and their recipes, cancellation."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from cppnart.cli import app as cli
+from cppnart.io.metadata import read_recipe
+from cppnart.view.server import ViewerServer
+from tests.view_fixtures import viewer_app
+
+
+class Answer:
+    def __init__(self, status: int, headers, body: bytes) -> None:
+        self.status_code, self.headers, self.content = status, headers, body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class Client:
+    """GET and POST against the running server; 4xx answers are returned, not raised."""
+
+    def __init__(self, base: str, app) -> None:
+        self.base, self.app_state = base.rstrip("/"), app.state
+
+    def request(self, method: str, url: str, body: bytes | None = None, headers=None) -> Answer:
+        req = urllib.request.Request(self.base + url, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return Answer(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return Answer(e.code, e.headers, e.read())
+
+    def get(self, url: str) -> Answer:
+        return self.request("GET", url)
+
+    def post(self, url: str, json=None, content: bytes | None = None, headers=None) -> Answer:
+        if json is not None:
+            content, headers = _json.dumps(json).encode(), {"content-type": "application/json"}
+        return self.request("POST", url, content or b"", headers)
+
+
+_json = json
+
+
+@pytest.fixture
+def client(tmp_path: Path):
+    app, _ = viewer_app(tmp_path, heartbeat=1.0)
+    with ViewerServer(app, port=0) as server:
+        yield Client(server.url, app)
+
+
+def one_line_error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    message = response.json()["error"]
+    assert message and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "words"),
+    [
+        ("/api/frame?width=100000&height=10", 400, "'width' must be between 1 and 4096"),
+        ("/api/frame?width=10&height=10&z=1,2", 400, "3"),
+        ("/api/frame?width=10&height=10&zoom=0", 400, "'zoom' must be positive"),
+        ("/api/frame?width=ten&height=10", 400, "whole number"),
+        ("/api/model?model=nope", 404, "unknown model 'nope'"),
+        ("/api/model?model=../../etc/passwd", 404, "unknown model"),
+        ("/api/model?model=sin-sigmoid&seed=-1", 400, "'seed'"),
+        ("/files/../pyproject.toml", 404, ""),
+        ("/files/..%2F..%2Fpyproject.toml", 404, "output folder"),
+        ("/files/%2Fetc%2Fpasswd", 404, "output folder"),
+        ("/static/../../pyproject.toml", 404, ""),
+        ("/static/..%2F..%2Fserver.py", 404, ""),
+        ("/nothing-here", 404, "not found"),
+    ],
+)
+def test_bad_requests_are_refused_with_one_line(client, url, status, words):
+    response = client.get(url)
+    assert words in one_line_error(response, status)
+
+
+def test_huge_poster_and_bad_json_refused(client):
+    response = client.post("/api/poster", json={"width": 100000, "height": 100000})
+    assert "'width' must be between 1 and 16384" in one_line_error(response, 400)
+    response = client.post("/api/poster", content=b"{not json", headers={"content-type": "application/json"})
+    assert "not JSON" in one_line_error(response, 400)
+    response = client.post("/api/poster", json={"model": "elsewhere.onnx", "width": 8, "height": 8})
+    assert "unknown model" in one_line_error(response, 404)
+
+
+def wait_for(client, states=("done", "cancelled", "failed"), timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get("/api/poster").json()
+        if job["state"] in states:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"poster still {job}")
+
+
+def test_poster_recipe_renders_the_same_pixels(client, tmp_path: Path):
+    z = [0.3, -0.7, 0.1]
+    body = {"model": "sin-sigmoid", "seed": 4, "z": z, "width": 80, "height": 48, "zoom": 1.7, "cx": 0.2, "cy": -0.1}
+    assert client.post("/api/poster", json=body).status_code == 202
+    job = wait_for(client)
+    assert job["state"] == "done", job
+    served = client.get(job["url"])
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    poster = tmp_path / "posters" / job["name"]
+    recipe = read_recipe(poster)
+    assert recipe["z"] == pytest.approx(z) and recipe["zoom"] == 1.7 and recipe["res"] == [80, 48]
+    again = tmp_path / "again.png"
+    result = CliRunner().invoke(cli, ["render", "--from", str(poster), "-o", str(again)])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(poster)))
+
+
+def test_a_poster_nobody_polls_stops_and_leaves_nothing(client, tmp_path: Path):
+    body = {"width": 4000, "height": 4000, "z": [0, 0, 0]}
+    assert client.post("/api/poster", json=body).status_code == 202
+    response = client.post("/api/poster", json=body)
+    assert "already rendering" in one_line_error(response, 409)
+    assert client.app_state.desk.wait(timeout=30), "the poster kept running with nobody polling"
+    assert client.get("/api/poster").json()["state"] == "cancelled"
+    assert list((tmp_path / "posters").iterdir()) == []
+
+
+def test_cancel_stops_a_poster(client, tmp_path: Path):
+    assert client.post("/api/poster", json={"width": 4000, "height": 4000}).status_code == 202
+    client.post("/api/poster/cancel")
+    assert wait_for(client)["state"] == "cancelled"
+    assert list((tmp_path / "posters").iterdir()) == []
+
+
+def test_view_cli_refuses_bad_options(tmp_path: Path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["view", "--port", "70000", "--no-browser"])
+    assert result.exit_code == 2 and "--port" in result.output
+    result = runner.invoke(cli, ["view", "nope-preset", "--no-browser", "--port", "0"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
