@@ -136,7 +136,8 @@ def test_poster_recipe_renders_the_same_pixels(client, tmp_path: Path):
 
 
 def test_a_poster_nobody_polls_stops_and_leaves_nothing(client, tmp_path: Path):
-    body = {"width": 4000, "height": 4000, "z": [0, 0, 0]}
+    client.app_state.desk.heartbeat = 0.2  # far shorter than the poster takes on any machine
+    body = {"width": 8000, "height": 8000, "z": [0, 0, 0]}
     assert client.post("/api/poster", json=body).status_code == 202
     response = client.post("/api/poster", json=body)
     assert "already rendering" in one_line_error(response, 409)
