@@ -159,3 +159,33 @@ def test_view_cli_refuses_bad_options(tmp_path: Path):
     assert result.exit_code == 2 and "--port" in result.output
     result = runner.invoke(cli, ["view", "nope-preset", "--no-browser", "--port", "0"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_conv_glyph_model_is_served_as_frames_at_its_own_size(tmp_path: Path):
+    """Not a coordinate CPPN: no shader form, so the page asks the server, which draws its native size."""
+    torch = pytest.importorskip("torch")
+    from io import BytesIO
+
+    from cppnart.render.model import load_model
+    from cppnart.train.glyph import build_models, export_generator
+    from cppnart.view.catalogue import Catalogue
+    from cppnart.view.server import create_app, initial_state
+    from tests.glyph_fixtures import TINY_CONV, tiny_config
+
+    config = tiny_config(TINY_CONV)
+    torch.manual_seed(0)
+    path = export_generator(build_models(config, torch.device("cpu")).generator, config, tmp_path / "glyph.onnx")
+    net = load_model(path, device="cpu")
+    z = np.random.default_rng(3).standard_normal(8).astype(np.float32)
+    app = create_app(
+        Catalogue.around(net, "glyph.onnx", presets=False), tmp_path / "posters", initial_state(None, z, 3)
+    )
+    with ViewerServer(app, port=0) as server:
+        client = Client(server.url, app)
+        assert client.get("/api/weights?model=glyph.onnx").status_code == 400  # no shader form: frames instead
+        zs = ",".join(f"{v:.6f}" for v in z)
+        answer = client.get(f"/api/frame?model=glyph.onnx&width=15&height=15&z={zs}")
+        assert answer.status_code == 200, answer.text
+        got = np.asarray(Image.open(BytesIO(answer.content)))
+        expected = np.round(net.render(z, 15, 15)[..., 0] * 255)
+        assert got.shape == (15, 15) and np.abs(got.astype(float) - expected).max() <= 1
