@@ -14,7 +14,6 @@ The run folder gets ``checkpoint.pt`` (exact resume), ``classifier.onnx`` (image
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from ..io.atomic import atomic_output
 from ..io.images import ImageSet
 from ..io.run_files import write_summary
 from .checkpoint import restore, save_checkpoint
-from .loop import Every, run_steps
+from .loop import Every
 from .models.classifier import Classifier
 from .onnx_export import export_onnx, verify_onnx
 from .run import Callbacks, set_lr
@@ -151,16 +150,8 @@ def train_classifier(
         )
         note(f"checkpoint at step {step}")
 
-    t0 = time.perf_counter()
-    steps = run_steps(
-        step_fn,
-        start=start,
-        stop=config.steps,
-        every=[Every(config.eval_every, evaluate), Every(config.checkpoint_every, save), *callbacks.every],
-        on_metrics=callbacks.on_metrics,
-        on_interrupt=save,
-    )
-    seconds = time.perf_counter() - t0
+    periodic = [Every(config.eval_every, evaluate), Every(config.checkpoint_every, save)]
+    steps, seconds = callbacks.run(step_fn, start, config.steps, periodic, save)
     result = ClassifierResult(steps, seconds, accuracy(net, x_held, y_held), float(untrained), len(held_idx), out)
     if export:
         export_classifier(config, net, out)

@@ -14,7 +14,6 @@ rate). The run folder gets ``checkpoint.pt`` (every K steps and on Ctrl-C; exact
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from ..graph.export import cppn_model, save_model
 from ..io.run_files import write_summary
 from ..render.sheets import save_sheet
 from .checkpoint import restore, save_checkpoint
-from .loop import Every, run_steps
+from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .onnx_export import verify_onnx
 from .run import Callbacks, set_lr
@@ -143,16 +142,8 @@ def fit_image(
         )
         note(f"checkpoint at step {step}")
 
-    t0 = time.perf_counter()
-    steps = run_steps(
-        step_fn,
-        start=start,
-        stop=config.steps,
-        every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *callbacks.every],
-        on_metrics=callbacks.on_metrics,
-        on_interrupt=save,
-    )
-    seconds = time.perf_counter() - t0
+    periodic = [Every(config.sample_every, samples), Every(config.checkpoint_every, save)]
+    steps, seconds = callbacks.run(step_fn, start, config.steps, periodic, save)
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
         result.psnr = export_fit(config, model, target, out)

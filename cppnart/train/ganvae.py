@@ -25,7 +25,6 @@ and ``summary.json``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from ..io.run_files import save_latent_stats, write_summary
 from ..latent.io import sample_z
 from ..render.sheets import save_sheet
 from .checkpoint import restore, save_checkpoint
-from .loop import Every, run_steps
+from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .models.ganvae import Discriminator, Encoder, build_generator
 from .onnx_export import verify_onnx
@@ -324,16 +323,8 @@ def train_ganvae(
         save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5, channels_last=False)
         note(f"samples/step-{step:06d}.png")
 
-    t0 = time.perf_counter()
-    steps = run_steps(
-        stepper,
-        start=start,
-        stop=config.schedule.steps,
-        every=[Every(config.sample_every, samples), Every(config.checkpoint_every, save), *callbacks.every],
-        on_metrics=callbacks.on_metrics,
-        on_interrupt=save,
-    )
-    seconds = time.perf_counter() - t0
+    periodic = [Every(config.sample_every, samples), Every(config.checkpoint_every, save)]
+    steps, seconds = callbacks.run(stepper, start, config.schedule.steps, periodic, save)
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
     if export:

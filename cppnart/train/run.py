@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..configs.schema import to_dict
 from ..errors import ParamError, UserError
-from .loop import Every
+from .loop import Every, run_steps
 from .run_folder import CHECKPOINT, check_run_folder
 
 # Where each family keeps its step count and seed in its config: (table, key); None = top level.
@@ -46,6 +47,27 @@ class Callbacks:
     def note(self, text: str) -> None:
         if self.on_note is not None:
             self.on_note(text)
+
+    def run(
+        self,
+        step_fn: Callable[[int], dict[str, float]],
+        start: int,
+        stop: int,
+        every: Sequence[Every],
+        save: Callable[[int], None],
+    ) -> tuple[int, float]:
+        """The loop call every family makes: its periodic actions and the caller's, metrics to
+        ``on_metrics``, ``save`` on Ctrl-C or a signal. Returns (step reached, seconds)."""
+        started = time.perf_counter()
+        steps = run_steps(
+            step_fn,
+            start=start,
+            stop=stop,
+            every=[*every, *self.every],
+            on_metrics=self.on_metrics,
+            on_interrupt=save,
+        )
+        return steps, time.perf_counter() - started
 
 
 def _get(config: Any, key: tuple[str | None, str]) -> Any:
