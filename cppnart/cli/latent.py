@@ -13,7 +13,7 @@ from .options import Ease, JsonOption, NpyOut, PathKind, PathOption, Prior, Quie
 from .output import check_output, emit, user_errors
 
 app = typer.Typer(
-    help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode.", no_args_is_help=True
+    help="Latent vectors as .npy files: sample, mix, interpolate, read back, encode, fit.", no_args_is_help=True
 )
 
 MAX_LERP_STEPS = 1_000_000  # latents held in memory and written to one file

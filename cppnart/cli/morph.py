@@ -128,8 +128,7 @@ def morph(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Morph between latent vectors: render every frame of the path and stream it to a GIF, MP4, WebP or
-    PNG folder."""
+    """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder."""
     import numpy as np
 
     from ..io.animation import check_animation_output, save_animation
