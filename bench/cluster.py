@@ -1,7 +1,7 @@
 """Rendering on Ray vs here: the overhead on one machine, the driver's memory, two simulated
 nodes, and the throughput N nodes would reach on paper.
 
-1. frames/s of a morph and bands/s of a poster rendered here (LocalRenderer) and on a local
+1. frames/s of a morph and bands/s of a poster rendered here (Renderer) and on a local
    Ray cluster of this machine's CPUs (RayRenderer), in one process: the overhead ratio;
 2. the driver's peak RSS (sampled from /proc) while a short and a 4x longer morph stream
    through the cluster into a GIF: flat means the window bounds it;
@@ -85,7 +85,7 @@ def main() -> None:
 
     from cppnart.cluster.connect import connected
     from cppnart.cluster.renderer import RayRenderer
-    from cppnart.render.renderer import LocalRenderer
+    from cppnart.render.renderer import Renderer
 
     net = load_model("classic", seed=7)
     size, cpus = args.res, len(os.sched_getaffinity(0))
@@ -104,7 +104,7 @@ def main() -> None:
     print(f"machine: {cpus} CPUs (shared with other work: times are inflated and noisy)")
     print(f"morph: classic, {args.frames} frames {size}x{size}, {batch} frames per task; "
           f"poster {args.poster}x{args.poster}, {poster_bands} bands\n")  # fmt: skip
-    local = LocalRenderer()
+    local = Renderer()
     t_morph_local, t_poster_local = timed(lambda: morph(local)), timed(lambda: poster(local))
     one_thread = Model(net.onnx_bytes, net.metadata, net.source, threads=1)  # what each Ray task uses
     t_morph_one, t_poster_one = timed(lambda: morph(local, one_thread)), timed(lambda: poster(local, one_thread))

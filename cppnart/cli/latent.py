@@ -230,19 +230,6 @@ def encode(
     _write(out, z, as_json, quiet, f" from {len(images)} image(s)")
 
 
-def _fit_targets(sources: list[str], channels: int, size: int, count: int) -> Any:
-    """[N, C, size, size] targets: image files, or one data source (builtin:digits, IDX, folder)."""
-    import numpy as np
-
-    from ..io.images import crop_resize, load_images, looks_like_data_source, open_image
-
-    if len(sources) == 1 and looks_like_data_source(sources[0]):
-        return load_images(sources[0], channels=channels, resize=size, limit=count).images[:count]
-    planes = [np.asarray(crop_resize(open_image(path, channels), size), dtype=np.float32) / 255.0 for path in sources]
-    stack = np.stack(planes)
-    return stack[:, None] if channels == 1 else stack.transpose(0, 3, 1, 2)
-
-
 @app.command(
     "fit",
     epilog="Examples: cppnart z fit builtin:digits --count 8 --model runs/glyphs -o z.npy --sheet fit.png    "
@@ -288,11 +275,12 @@ def fit(
     if not 1 <= count <= 256:
         raise UserError(f"--count must be between 1 and 256, got {count}")
     require_torch()
+    from ..io.images import images_at
     from ..render.sheets import save_sheet
     from ..train.zfit import fit_latents, load_generators
 
     trained, twin = load_generators(model, seed, size)
-    wanted = _fit_targets(targets, trained.channels, trained.size, count)
+    wanted = images_at(targets, trained.channels, trained.size, count).images
     fits = [fit_latents(g, wanted, steps=steps, seed=seed, restarts=restarts) for g in (trained, twin)]
     if sheet is not None:
         rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])

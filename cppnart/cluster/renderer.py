@@ -17,7 +17,7 @@ import numpy as np
 from ..configs.view import View
 from ..errors import UserError
 from ..render.bands import band_ranges, band_rows
-from ..render.renderer import TileJob
+from ..render.renderer import Renderer, TileJob
 from . import tasks
 from .connect import cluster_cpus, import_ray
 from .ordered import in_order
@@ -37,7 +37,7 @@ class ClusterStats:
         return {"tasks": self.tasks, "nodes": len(self.nodes)}
 
 
-class RayRenderer:
+class RayRenderer(Renderer):
     """Renders on the Ray cluster this process is connected to (see ``connect.connected``).
 
     ``window``: tasks in flight at once (default: twice the cluster's CPUs), the bound on the
@@ -85,7 +85,7 @@ class RayRenderer:
             self.stats.nodes.add(node)
             yield value
 
-    # --- the Renderer interface ------------------------------------------------------------
+    # --- the Renderer methods, here as Ray tasks ------------------------------------------------
     def bands(
         self,
         model: Any,
@@ -99,7 +99,7 @@ class RayRenderer:
     ) -> Iterator[np.ndarray]:
         """Float bands [B, rows, W, C] top to bottom: the local band rows, one task each."""
         if model.interface != "coords":  # a conv model draws its one small image in one call
-            yield from model.bands(z, width, height, view, supersample, chunk, on_rows=on_rows)
+            yield from super().bands(model, z, width, height, view, supersample, chunk, on_rows)
             return
         z = model.check_z(z)
         handle = self.handle(model)

@@ -161,6 +161,18 @@ def _to_float(images: np.ndarray) -> np.ndarray:
 # --- image folders -----------------------------------------------------------------------
 
 
+def images_at(sources: list[str], channels: int, size: int, count: int) -> ImageSet:
+    """``count`` images [N, C, size, size] from image files, or from one data source
+    (builtin:digits, IDX, a folder), centre-cropped and resized; labels where the source has them."""
+    if len(sources) == 1 and looks_like_data_source(sources[0]):
+        data = load_images(sources[0], channels=channels, resize=size, limit=count)
+        labels = None if data.labels is None else data.labels[:count]
+        return ImageSet(data.images[:count], labels, data.source)
+    planes = [np.asarray(crop_resize(open_image(path, channels), size), dtype=np.float32) / 255.0 for path in sources]
+    stack = np.stack(planes)
+    return ImageSet(stack[:, None] if channels == 1 else stack.transpose(0, 3, 1, 2), None, ", ".join(sources))
+
+
 def open_image(path: str | Path, channels: int) -> Any:
     """A decoded PIL image in mode L (1 channel) or RGB (3); unreadable files are a UserError."""
     from PIL import Image, UnidentifiedImageError

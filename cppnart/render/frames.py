@@ -14,7 +14,7 @@ import numpy as np
 from ..configs.schema import check_param
 from ..configs.view import View
 from ..io.budget import check_budget
-from .renderer import LocalRenderer, Renderer
+from .renderer import Renderer
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
 # on 2 CPU cores it is a wash above ~0.25 Mpx per frame, and it matters on GPUs and for small
@@ -46,6 +46,8 @@ def render_frames(
     renders them in parallel and hands them back in the same order.
     """
     latents = model.check_z(latents, "the animation's latents")
+    if batch is not None:
+        check_param("batch", batch)
     batch = batch or frames_per_call(width, height, supersample)
     chunk = chunk or model.default_chunk  # resolved once, so a cluster's workers use the same calls
     # Render only where the latent changes; holds point back at the frame they repeat.
@@ -57,11 +59,9 @@ def render_frames(
         f"{len(unique)} frames of {width}x{height}",
         samples=float(len(unique)) * width * height * supersample * supersample,
     )
-    if batch is not None:
-        check_param("batch", batch)
     starts = range(0, len(unique), batch)
     jobs = ((model, latents[unique[start : start + batch]]) for start in starts)
-    batches = (renderer or LocalRenderer()).frame_batches(jobs, width, height, view, supersample, chunk)
+    batches = (renderer or Renderer()).frame_batches(jobs, width, height, view, supersample, chunk)
     last: Any = None
     try:
         for start, frames in zip(starts, batches):  # frames: [b, H, W, C] uint8

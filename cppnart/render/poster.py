@@ -11,7 +11,7 @@ from ..configs.view import View
 from ..io.budget import check_budget
 from ..io.metadata import make_recipe, png_text
 from ..io.png import write_png
-from .renderer import LocalRenderer, Renderer
+from .renderer import Renderer
 
 # PNGs of CPPN art deflate to between a half and a twentieth of their raw size: a poster is
 # refused up front only when even the smallest of these cannot fit in its folder.
@@ -47,7 +47,7 @@ def save_poster(
     z = model.check_z(np.asarray(z))[:1]
     check_poster_space(width, height, model.channels, bits, path)
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    source = renderer or LocalRenderer()
+    source = renderer or Renderer()
     chunk = chunk or model.default_chunk
     bands = (band[0] for band in source.bands(model, z, width, height, view, supersample, chunk, on_rows))
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

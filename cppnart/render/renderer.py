@@ -1,5 +1,5 @@
-"""Where the pixels are computed: in this process (``LocalRenderer``) or elsewhere (the Ray
-cluster's ``cluster.RayRenderer``), behind one small interface.
+"""Where the pixels are computed: in this process (``Renderer``) or elsewhere (the Ray
+cluster's ``cluster.RayRenderer``, a subclass), behind one small interface.
 
 Posters, morphs, sheets and tile pyramids split their work the same way whoever renders it
 (the same bands, the same batches of frames, the same tiles) and consume the results in order,
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -31,42 +31,6 @@ class TileJob:
     cols: tuple[int, int]
 
 
-class Renderer(Protocol):
-    """What the render functions ask of whoever computes pixels; results come back in order."""
-
-    def bands(
-        self,
-        model: Any,
-        z: np.ndarray,
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-        on_rows: Any = None,
-    ) -> Iterator[np.ndarray]:
-        """Float bands [B, rows, W, C], top to bottom, as ``Model.bands`` yields them."""
-        ...
-
-    def frame_batches(
-        self,
-        jobs: Iterable[tuple[Any, np.ndarray]],
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-    ) -> Iterator[np.ndarray]:
-        """For each (model, latents [b, Z]) job in order: its uint8 frames [b, H, W, C]."""
-        ...
-
-    def tiles(
-        self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], view: View, supersample: int, chunk: int
-    ) -> Iterator[bytes]:
-        """For each tile job in order: the tile encoded as PNG bytes."""
-        ...
-
-
 def render_frame_batch(
     model: Any, latents: np.ndarray, width: int, height: int, view: View, supersample: int, chunk: int
 ) -> np.ndarray:
@@ -84,8 +48,10 @@ def render_tile(model: Any, z: np.ndarray, job: TileJob, view: View, supersample
     return encode_tile(quantize(pixels[0]))
 
 
-class LocalRenderer:
-    """Renders in this process, one piece after another: the default everywhere."""
+class Renderer:
+    """Computes the pieces here, one after another, when the consumer asks for them: the default
+    everywhere, and the interface a renderer elsewhere (``cluster.RayRenderer``) overrides.
+    Results always come back in order."""
 
     def bands(
         self,

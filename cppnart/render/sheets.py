@@ -249,7 +249,7 @@ def grid(
     ``latents`` [N, Z] (one network, labels from ``labels`` or the row number). ``renderer``
     (default: this process) renders the cells, a cluster's in parallel."""
     from .frames import render_frames
-    from .renderer import LocalRenderer
+    from .renderer import Renderer
 
     if (seeds is None) == (latents is None):
         raise UserError("give either seeds or latents for the grid")
@@ -276,7 +276,7 @@ def grid(
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), width, height, cols, gap, supersample)
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
-    source = renderer or LocalRenderer()
+    source = renderer or Renderer()
     chunk = chunk or model.default_chunk  # every cell's network has the preset's width
     if nets is None:
         images = list(

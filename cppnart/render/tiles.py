@@ -24,7 +24,7 @@ from ..io.atomic import atomic_output
 from ..io.dzi import OVERLAP, TILE_SIZE, descriptor, level_size, max_level, tile_path, tile_spans
 from ..io.metadata import make_recipe
 from .bands import DEFAULT_CHUNK, check_render_args
-from .renderer import LocalRenderer, Renderer, TileJob
+from .renderer import Renderer, TileJob
 
 RECIPE_FILE = "recipe.json"
 
@@ -86,7 +86,7 @@ def save_tiles(
         "overlap": OVERLAP,
         "levels": max_level(width, height) + 1,
     }
-    source = renderer or LocalRenderer()
+    source = renderer or Renderer()
     with atomic_output(out, folder=True) as tmp:
         tmp.mkdir()
         files = tmp / f"{name}_files"

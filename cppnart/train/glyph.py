@@ -25,6 +25,7 @@ import torch.nn as nn
 from ..configs.glyph import GlyphConfig
 from ..configs.schema import to_dict
 from ..io.atomic import atomic_output
+from ..io.images import images_at
 from ..render.look import checkerboard_share, diversity, ink_coverage
 from ..render.sheets import save_sheet
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
@@ -32,7 +33,7 @@ from .device import choose_device
 from .loop import Every, run_steps
 from .models.glyph import GlyphDecoder, build_generator
 from .noise import build_noise
-from .probe import ProbeReport, Reconstruction, glyph_sized, probe_decoders, reconstruct
+from .probe import ProbeReport, Reconstruction, probe_decoders, reconstruct
 from .run import Callbacks, set_lr
 from .run_folder import CHECKPOINT, make_run_folder
 
@@ -395,6 +396,6 @@ def evaluate_run(
         else reconstruct(
             (trained.decoder, trained.generator),
             (untrained.decoder, untrained.generator),
-            glyph_sized(reconstruct_from, config.channels, config.image_size, reconstruct_count)[0],
+            images_at([reconstruct_from], config.channels, config.image_size, reconstruct_count).images,
         ),
     )

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..io.images import load_images
+from ..io.images import images_at
 
 RIDGE = 1e-2  # ridge on standardised features: stable with more features than images
 TRAIN_SHARE = 0.8
@@ -67,20 +67,12 @@ def decoder_features(decoder: nn.Module, images: np.ndarray, batch: int = 256) -
     return torch.cat(chunks).numpy()
 
 
-def glyph_sized(source: str, channels: int, size: int, count: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``count`` images of ``source`` at the glyph's size and channels [N, C, S, S], and their labels."""
-    data = load_images(source, channels=1, resize=size, limit=count)
-    images = data.images[:count]
-    if channels != images.shape[1]:
-        images = np.repeat(images, channels, axis=1)  # grey data for a colour model: the same plane thrice
-    return images, None if data.labels is None else data.labels[:count]
-
-
 def probe_decoders(
     trained: nn.Module, random: nn.Module, source: str, channels: int, size: int, count: int
 ) -> ProbeReport:
     """Probe both decoders on ``count`` labelled images of ``source`` (shuffled with a fixed seed)."""
-    images, labels = glyph_sized(source, channels, size, count)
+    data = images_at([source], channels, size, count)
+    images, labels = data.images, data.labels
     if labels is None:
         raise UserError(f"'{source}' has no labels; the probe needs a labelled set (builtin:digits, IDX with labels)")
     order = np.random.default_rng(0).permutation(len(images))
