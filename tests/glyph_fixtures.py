@@ -46,6 +46,13 @@ TINY_STROKES = TINY_GLYPH.replace('type = "cppn"', 'type = "strokes"\nstrokes = 
     'activations = ["sin", "tanh"]\n', ""
 )
 
+# Ink on paper: a 4x4 map upsampled twice (16 -> 8 maps) to 16x16, under an ink budget.
+TINY_INK = (
+    TINY_GLYPH.replace('type = "cppn"', 'type = "ink"\nchannels = [16, 8]')
+    .replace('activations = ["sin", "tanh"]\n', "")
+    .replace("seed = 0\n", "seed = 0\nink_budget = 0.1\n")
+)
+
 
 def tiny_config(text: str = TINY_GLYPH, **train) -> GlyphConfig:
     config = parse_preset(text, "tiny", "tiny.toml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import numpy as np
@@ -18,6 +19,7 @@ from cppnart.train.glyph import (
     build_models,
     export_generator,
     glyph_look,
+    ink_over_budget,
     seeded_recovery,
     train_glyph,
     untrained_models,
@@ -25,7 +27,7 @@ from cppnart.train.glyph import (
 from cppnart.train.loop import Every, Interrupted
 from cppnart.train.run import Callbacks, resolve_run
 
-from .glyph_fixtures import TINY_CONV, TINY_GLYPH, TINY_STROKES, tiny_config
+from .glyph_fixtures import TINY_CONV, TINY_GLYPH, TINY_INK, TINY_STROKES, tiny_config
 
 CPU = torch.device("cpu")
 
@@ -212,3 +214,49 @@ def test_layout_places_cppn_glyphs_by_their_message_and_exports(tmp_path):
     with torch.no_grad():
         dense = generator(torch.from_numpy(grid(40, 24)), z[:3]).numpy().reshape(3, 24, 40, 1)
     assert np.max(np.abs(model.render(z[:3].numpy(), 40, 24) - dense)) < 1e-4
+
+
+def test_ink_glyphs_learn_keep_to_their_budget_and_leave_no_checkerboard(tmp_path):
+    config = tiny_config(TINY_INK, steps=60)
+    result = train_glyph(config, tmp_path / "run", device="cpu")
+    models = _trained_models(config, tmp_path / "run")
+    trained = seeded_recovery(models, config, 256, seed=1)
+    untrained = seeded_recovery(untrained_models(config, CPU), config, 256, seed=1)
+    assert trained.r2 > untrained.r2 + 0.05
+
+    look = glyph_look(models, config, 64, seed=1)
+    conv_look = glyph_look(untrained_models(tiny_config(TINY_CONV), CPU), tiny_config(TINY_CONV), 64, seed=1)
+    assert look.checkerboard < conv_look.checkerboard / 10  # resize-then-convolve: no period-2 pattern
+    assert 0.01 < look.ink < 0.5  # marks on paper, a minority of it
+    with torch.no_grad():
+        images = models.generator.eval().images(torch.randn(64, 8, generator=torch.Generator().manual_seed(5)))
+    assert float(ink_over_budget(images, config.train.ink_budget + 0.05)) == 0.0  # the budget held, per glyph
+
+    model = load_model(result.model, device="cpu")
+    assert model.interface == "image" and model.native_size == (16, 16)
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = models.generator.images(torch.from_numpy(z)).permute(0, 2, 3, 1).numpy()
+    assert np.max(np.abs(model.render(z, 16, 16) - expected)) < 1e-4
+
+
+def test_ink_budget_penalises_each_glyph_over_it():
+    paper = torch.ones(2, 1, 4, 4)
+    paper[0, :, :2] = 0.0  # half the first glyph is black ink: 0.5 ink, 0.3 over a 0.2 budget
+    assert float(ink_over_budget(paper, 0.2)) == pytest.approx(0.15)  # (0.3 + 0) / 2 glyphs
+    assert float(ink_over_budget(paper, 0.6)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("image_size = 16", "image_size = 32"), "draws 16x16 images"),
+        (('type = "ink"', 'type = "cppn"\nactivations = ["sin"]'), "needs generator.type = 'ink'"),
+        (("ink_budget = 0.1", "ink_budget = 1.5"), "'train.ink_budget' must be in [0, 1)"),
+    ],
+)
+def test_ink_config_errors_say_what_to_change(change, message):
+    from cppnart.errors import UserError
+
+    with pytest.raises(UserError, match=re.escape(message)):
+        tiny_config(TINY_INK.replace(*change))

@@ -14,7 +14,8 @@ from .activations import check_activations
 from .schedule import LR_SCHEDULES, describe_lr, lr_at
 from .schema import check_channels, check_ranges, fields_of
 
-GENERATOR_TYPES = ("conv", "cppn", "strokes")
+GENERATOR_TYPES = ("conv", "cppn", "strokes", "ink")
+IMAGE_GENERATORS = ("conv", "ink")  # draw a fixed-size image (the "image" ONNX interface), not colour at coordinates
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class NoiseConfig:
 @dataclass(frozen=True)
 class GlyphGeneratorConfig:
     """``conv``: the reference ConvTranspose2d stack; ``cppn``: a message-conditioned coordinate net;
-    ``strokes``: a few Bezier strokes of ink per message, drawn at any resolution."""
+    ``strokes``: a few Bezier strokes of ink per message, drawn at any resolution; ``ink``: marks of
+    ink on white paper, drawn by resize-then-convolve layers (no checkerboard)."""
 
     type: str = "cppn"
     # conv: message as a 1x1 map, one ConvTranspose2d(kernel 5, stride 2, padding 1) per entry
@@ -63,6 +65,11 @@ class GlyphGeneratorConfig:
     # painted over one learned ground colour. Ink is bounded by construction: marks on a ground.
     strokes: int = 6
     stroke_width: tuple[float, ...] = (0.03, 0.1)
+    # ink: the message goes through a linear layer to a 4x4 map of channels[0]; each later entry
+    # is a bilinear x2 upsample, Conv2d(k3) + BatchNorm + LeakyReLU, and a last x2 upsample and
+    # conv draws the ink's opacity (and its colour for channels = 3) over white paper, so the side
+    # is 4 * 2 ** len(channels). Upsampling then convolving spreads every output pixel over the
+    # same number of weights, so there is no period-2 pattern for training to fight ([Checkerboard]).
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,11 @@ class TrainConfig:
     eval_every: int = 250  # R² and cosine on fresh messages under the training noise
     eval_messages: int = 256
     sample_count: int = 32
+    # Ink budget (ink generator only): each glyph's mean ink (1 - paper brightness) above this share
+    # is penalised with weight ink_weight, so the message is carried by a few marks on a ground
+    # rather than by a texture over the whole canvas. 0 turns it off.
+    ink_budget: float = 0.0
+    ink_weight: float = 10.0
 
     def lr_at(self, step: int) -> float:
         """The learning rate of (0-based) ``step``: a function of the step alone, so --resume needs no state."""
@@ -153,6 +165,14 @@ class GlyphConfig:
                     f"images, but 'image_size' is {self.image_size}; set image_size = {native} or change "
                     "'generator.channels'"
                 )
+        elif gen.type == "ink":
+            native = ink_image_size(len(gen.channels))
+            if self.image_size != native:
+                raise UserError(
+                    f"{where}: an ink generator with {len(gen.channels)} channel entries draws {native}x{native} "
+                    f"images, but 'image_size' is {self.image_size}; set image_size = {native} or change "
+                    "'generator.channels'"
+                )
         elif gen.type == "strokes":
             if not 1 <= gen.strokes <= 64:
                 raise UserError(f"{where}: 'generator.strokes' must be between 1 and 64, got {gen.strokes}")
@@ -174,6 +194,15 @@ class GlyphConfig:
                 f"{where}: {len(self.decoder.channels)} stride-2 decoder layers need images of at least "
                 f"{2 ** len(self.decoder.channels)} pixels; 'image_size' is {self.image_size}"
             )
+        if not 0.0 <= self.train.ink_budget < 1.0:
+            raise UserError(f"{where}: 'train.ink_budget' must be in [0, 1), got {self.train.ink_budget}")
+        if self.train.ink_budget > 0 and gen.type != "ink":
+            raise UserError(
+                f"{where}: 'train.ink_budget' needs generator.type = 'ink' (ink on white paper), "
+                f"not '{gen.type}'; remove it or change the generator"
+            )
+        if self.train.ink_weight < 0:
+            raise UserError(f"{where}: 'train.ink_weight' must not be negative, got {self.train.ink_weight}")
         noise = self.noise
         if len(noise.scale) != 2 or not 0 < noise.scale[0] <= noise.scale[1]:
             raise UserError(f"{where}: 'noise.scale' must be [low, high] with 0 < low <= high, got {list(noise.scale)}")
@@ -194,3 +223,12 @@ def conv_image_size(hidden_layers: int) -> int:
     for _ in range(hidden_layers + 1):
         side = 2 * side + 1
     return side
+
+
+def ink_image_size(upsampling_layers: int) -> int:
+    """Side drawn by the ink generator: a 4x4 map doubled by each entry of ``channels``.
+
+    >>> ink_image_size(3)
+    32
+    """
+    return 4 * 2**upsampling_layers

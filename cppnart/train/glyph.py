@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..configs.glyph import GlyphConfig
+from ..configs.glyph import IMAGE_GENERATORS, GlyphConfig
 from ..configs.schema import to_dict
 from ..io.atomic import atomic_output
 from ..io.images import images_at
@@ -144,6 +144,15 @@ def _trim_metrics(path: Path, step: int) -> None:
 # --- training -----------------------------------------------------------------------------
 
 
+def ink_over_budget(images: torch.Tensor, budget: float) -> torch.Tensor:
+    """Mean over glyphs of how far each glyph's ink (1 - brightness, on white paper) exceeds ``budget``.
+
+    Per glyph, not per batch: every glyph must leave most of its paper empty, not the batch on average.
+    """
+    ink = 1.0 - images.mean(dim=(1, 2, 3))
+    return torch.relu(ink - budget).mean()
+
+
 def train_glyph(
     config: GlyphConfig,
     out: Path,
@@ -188,11 +197,17 @@ def train_glyph(
         lr = tc.lr_at(step)
         set_lr(optimizer, lr)
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
-        loss = nn.functional.mse_loss(models.read_back(messages), messages)
+        images = models.generator.images(messages)
+        loss = nn.functional.mse_loss(models.decoder(models.noise(images)), messages)
+        metrics = {"lr": lr}
+        if tc.ink_budget > 0:
+            over = ink_over_budget(images, tc.ink_budget)
+            metrics["ink_over"] = float(over.detach())
+            loss = loss + tc.ink_weight * over
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return {"loss": float(loss.detach()), "lr": lr}
+        return {"loss": float(loss.detach()), **metrics}
 
     last_metrics = {"loss": math.nan}
 
@@ -276,7 +291,7 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
         "config": to_dict(config),
     }
     z = torch.randn(2, config.message_size, generator=torch.Generator().manual_seed(0))
-    if config.generator.type == "conv":
+    if config.generator.type in IMAGE_GENERATORS:
         metadata.update(interface="image", image_size=[config.image_size, config.image_size])
         proto = export_onnx(gen, {"z": z}, output_names=["image"], dynamic={"z": {0: "B"}}, metadata=metadata)
         verify_onnx(proto, gen, {"z": torch.randn(3, config.message_size)})

@@ -44,6 +44,54 @@ class ConvGlyphGenerator(nn.Module):
         return self(z)
 
 
+class InkGlyphGenerator(nn.Module):
+    """Marks of ink on white paper: message -> 4x4 map -> (bilinear x2, Conv2d k3, BN, LeakyReLU)*
+    -> bilinear x2, Conv2d k3 -> ink opacity (and, in colour, the ink's colour) -> image.
+
+    Resize-then-convolve instead of a strided transposed convolution: every output pixel sees the
+    same kernel taps, so no period-2 checkerboard is left to unlearn ([Checkerboard]). The image
+    is paper (white) where the opacity is 0, which is what the ink budget of training counts.
+    """
+
+    BASE = 4  # side of the first feature map
+
+    def __init__(self, config: GlyphConfig) -> None:
+        super().__init__()
+        gen = config.generator
+        first, *rest = gen.channels
+        self.channels = config.channels
+        self.first = first
+        self.project = nn.Linear(config.message_size, first * self.BASE * self.BASE)
+        layers: list[nn.Module] = [nn.BatchNorm2d(first), nn.LeakyReLU(gen.negative_slope)]
+        for c_in, c_out in zip([first, *rest], rest):
+            layers += [
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(gen.negative_slope),
+            ]
+        ink_outputs = 1 if config.channels == 1 else 1 + config.channels  # opacity (+ colour)
+        layers += [
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(gen.channels[-1], ink_outputs, 3, padding=1),
+        ]
+        self.net = nn.Sequential(*layers)
+        with torch.no_grad():
+            self.net[-1].bias[0].fill_(-2.0)  # start mostly paper (opacity 0.12), so the budget starts met
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        maps = self.project(z).view(z.shape[0], self.first, self.BASE, self.BASE)
+        out = self.net(maps)
+        opacity = torch.sigmoid(out[:, :1])
+        if self.channels == 1:
+            return 1.0 - opacity
+        colour = torch.sigmoid(out[:, 1:])
+        return 1.0 - opacity * (1.0 - colour)  # white paper under ink of that colour
+
+    def images(self, z: torch.Tensor) -> torch.Tensor:
+        return self(z)
+
+
 class GlyphDecoder(nn.Module):
     """Conv2d(k5, s2, p2) + BatchNorm + LeakyReLU per entry, flatten, linear head to the message."""
 
@@ -68,13 +116,15 @@ class GlyphDecoder(nn.Module):
 
 
 def build_generator(config: GlyphConfig) -> nn.Module:
-    """conv: the reference stack. cppn: layer 1 mixes scaled (x, y, r) with a projection of the
+    """conv: the reference stack; ink: resize-then-convolve marks on paper; strokes: Bezier strokes. cppn: layer 1 mixes scaled (x, y, r) with a projection of the
     message; every later hidden layer is FiLM-modulated by the message."""
     gen = config.generator
     if gen.type == "conv":
         return ConvGlyphGenerator(config)
     if gen.type == "strokes":
         return StrokeGlyphGenerator(config)
+    if gen.type == "ink":
+        return InkGlyphGenerator(config)
     return CPPN.shaped_like(
         gen,
         z_dim=config.message_size,
