@@ -116,8 +116,9 @@ class GlyphDecoder(nn.Module):
 
 
 def build_generator(config: GlyphConfig) -> nn.Module:
-    """conv: the reference stack; ink: resize-then-convolve marks on paper; strokes: Bezier strokes. cppn: layer 1 mixes scaled (x, y, r) with a projection of the
-    message; every later hidden layer is FiLM-modulated by the message."""
+    """conv: the reference stack; ink: resize-then-convolve marks on paper; strokes: Bezier strokes;
+    cppn: layer 1 mixes scaled (x, y, r) with a projection of the message, and every later hidden
+    layer is FiLM-modulated by the message."""
     gen = config.generator
     if gen.type == "conv":
         return ConvGlyphGenerator(config)
