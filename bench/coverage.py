@@ -11,7 +11,9 @@ exported ONNX files (what users render) and the judge's classifier.onnx, with on
   judge's mean confidence (targets: 10/10 classes, confidence >= 0.8);
 - reconstructions (encoder mean -> generator) of images of the run's data that the run did not
   train on (past its data_limit): how often the judge reads back the class that went in
-  (target >= 90%), against the judge's accuracy on the same images themselves.
+  (target >= 90%), against the judge's accuracy on the same images themselves, and how often it
+  reads the reconstruction as it reads the image (agreement: what the reconstruction kept, apart
+  from the judge's own mistakes).
 The generator trained on centred crops; samples are rendered at the judge's size with the view
 widened by data_size / crop, so the crop sits where it sat in the training images.
 """
@@ -95,7 +97,8 @@ def main() -> None:
     direct, _ = classify(judge, unseen)
     print(
         f"reconstructions of {len(unseen)} unseen images: recognised {(read_back == labels).mean():.3f} "
-        f"(the judge on the images themselves: {(direct == labels).mean():.3f})"
+        f"(the judge on the images themselves: {(direct == labels).mean():.3f}; "
+        f"reconstruction read as its image: {(read_back == direct).mean():.3f})"
     )
     print(f"({time.perf_counter() - started:.0f} s)")
     print(
@@ -104,6 +107,7 @@ def main() -> None:
                 "prior": prior,
                 "reconstructions_recognised": float((read_back == labels).mean()),
                 "judge_on_images": float((direct == labels).mean()),
+                "agreement_with_judge_on_images": float((read_back == direct).mean()),
             }
         )
     )

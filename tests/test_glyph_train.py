@@ -229,8 +229,8 @@ def test_ink_glyphs_learn_keep_to_their_budget_and_leave_no_checkerboard(tmp_pat
     assert look.checkerboard < conv_look.checkerboard / 10  # resize-then-convolve: no period-2 pattern
     assert 0.01 < look.ink < 0.5  # marks on paper, a minority of it
     with torch.no_grad():
-        images = models.generator.eval().images(torch.randn(64, 8, generator=torch.Generator().manual_seed(5)))
-    assert float(ink_over_budget(images, config.train.ink_budget + 0.05)) == 0.0  # the budget held, per glyph
+        _, opacity = models.generator.eval().paint(torch.randn(64, 8, generator=torch.Generator().manual_seed(5)))
+    assert float(ink_over_budget(opacity, config.train.ink_budget + 0.05)) == 0.0  # the budget held, per glyph
 
     model = load_model(result.model, device="cpu")
     assert model.interface == "image" and model.native_size == (16, 16)
@@ -241,10 +241,10 @@ def test_ink_glyphs_learn_keep_to_their_budget_and_leave_no_checkerboard(tmp_pat
 
 
 def test_ink_budget_penalises_each_glyph_over_it():
-    paper = torch.ones(2, 1, 4, 4)
-    paper[0, :, :2] = 0.0  # half the first glyph is black ink: 0.5 ink, 0.3 over a 0.2 budget
-    assert float(ink_over_budget(paper, 0.2)) == pytest.approx(0.15)  # (0.3 + 0) / 2 glyphs
-    assert float(ink_over_budget(paper, 0.6)) == 0.0
+    opacity = torch.zeros(2, 1, 4, 4)
+    opacity[0, :, :2] = 1.0  # half the first glyph is ink: 0.5 ink, 0.3 over a 0.2 budget
+    assert float(ink_over_budget(opacity, 0.2)) == pytest.approx(0.15)  # (0.3 + 0) / 2 glyphs
+    assert float(ink_over_budget(opacity, 0.6)) == 0.0
 
 
 @pytest.mark.parametrize(

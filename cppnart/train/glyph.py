@@ -144,12 +144,12 @@ def _trim_metrics(path: Path, step: int) -> None:
 # --- training -----------------------------------------------------------------------------
 
 
-def ink_over_budget(images: torch.Tensor, budget: float) -> torch.Tensor:
-    """Mean over glyphs of how far each glyph's ink (1 - brightness, on white paper) exceeds ``budget``.
+def ink_over_budget(opacity: torch.Tensor, budget: float) -> torch.Tensor:
+    """Mean over glyphs of how far each glyph's ink (its mean opacity [B, 1, H, W]) exceeds ``budget``.
 
     Per glyph, not per batch: every glyph must leave most of its paper empty, not the batch on average.
     """
-    ink = 1.0 - images.mean(dim=(1, 2, 3))
+    ink = opacity.mean(dim=(1, 2, 3))
     return torch.relu(ink - budget).mean()
 
 
@@ -197,11 +197,14 @@ def train_glyph(
         lr = tc.lr_at(step)
         set_lr(optimizer, lr)
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
-        images = models.generator.images(messages)
+        if tc.ink_budget > 0:  # the config allows a budget only for the ink generator
+            images, opacity = models.generator.paint(messages)
+        else:
+            images = models.generator.images(messages)
         loss = nn.functional.mse_loss(models.decoder(models.noise(images)), messages)
         metrics = {"lr": lr}
         if tc.ink_budget > 0:
-            over = ink_over_budget(images, tc.ink_budget)
+            over = ink_over_budget(opacity, tc.ink_budget)
             metrics["ink_over"] = float(over.detach())
             loss = loss + tc.ink_weight * over
         optimizer.zero_grad(set_to_none=True)

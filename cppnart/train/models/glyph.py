@@ -79,14 +79,18 @@ class InkGlyphGenerator(nn.Module):
         with torch.no_grad():
             self.net[-1].bias[0].fill_(-2.0)  # start mostly paper (opacity 0.12), so the budget starts met
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def paint(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The glyph images [B, C, S, S] and their ink opacity [B, 1, S, S] (what the ink budget counts)."""
         maps = self.project(z).view(z.shape[0], self.first, self.BASE, self.BASE)
         out = self.net(maps)
         opacity = torch.sigmoid(out[:, :1])
         if self.channels == 1:
-            return 1.0 - opacity
+            return 1.0 - opacity, opacity
         colour = torch.sigmoid(out[:, 1:])
-        return 1.0 - opacity * (1.0 - colour)  # white paper under ink of that colour
+        return 1.0 - opacity * (1.0 - colour), opacity  # white paper under ink of that colour
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.paint(z)[0]
 
     def images(self, z: torch.Tensor) -> torch.Tensor:
         return self(z)
