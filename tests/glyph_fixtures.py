@@ -50,7 +50,7 @@ TINY_STROKES = TINY_GLYPH.replace('type = "cppn"', 'type = "strokes"\nstrokes = 
 TINY_INK = (
     TINY_GLYPH.replace('type = "cppn"', 'type = "ink"\nchannels = [16, 8]')
     .replace('activations = ["sin", "tanh"]\n', "")
-    .replace("seed = 0\n", "seed = 0\nink_budget = 0.1\n")
+    .replace("seed = 0\n", "seed = 0\nink_budget = 0.3\n")
 )
 
 
