@@ -264,3 +264,24 @@ def test_ink_config_errors_say_what_to_change(change, message):
 
     with pytest.raises(UserError, match=re.escape(message)):
         tiny_config(TINY_INK.replace(*change))
+
+
+def test_colour_ink_is_coloured_where_there_is_ink_and_paper_elsewhere(tmp_path):
+    config = tiny_config(TINY_INK.replace("channels = 1", "channels = 3"))
+    torch.manual_seed(0)
+    generator = build_models(config, CPU).generator.eval()
+    z = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        images, opacity = generator.paint(z)
+        assert images.shape == (4, 3, 16, 16) and opacity.shape == (4, 1, 16, 16)
+        # Where a pixel carries no ink it is white paper; ink only ever darkens it, channel by channel.
+        paper = 1.0 - images
+        assert torch.all(paper <= opacity + 1e-6)
+        generator.net[-1].bias[0].fill_(-30.0)  # no ink at all
+        assert torch.allclose(generator.images(z), torch.ones(4, 3, 16, 16), atol=1e-6)
+        generator.net[-1].bias[0].fill_(30.0)  # ink everywhere: the colours show, not paper
+        assert float(generator.images(z).std()) > 0.01
+    path = export_generator(generator, config, tmp_path / "model.onnx")
+    rendered = load_model(path, device="cpu").render(z.numpy(), 16, 16)
+    with torch.no_grad():
+        assert np.max(np.abs(rendered - generator.images(z).permute(0, 2, 3, 1).numpy())) < 1e-4
