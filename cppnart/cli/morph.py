@@ -180,9 +180,8 @@ def morph(
 
     started = time.perf_counter()
     with open_renderer(cluster, quiet or as_json) as renderer, progress(total, f"{total} frames", not quiet) as advance:
-        frames_iter = render_frames(
-            net, latents, width, height, view, supersample, chunk, batch, on_frame=advance, renderer=renderer
-        )
+        canvas = net.canvas(width, height, view, supersample, chunk)
+        frames_iter = render_frames(net, latents, canvas, batch, on_frame=advance, renderer=renderer)
         # Files always repeat; --loop shapes the path so that the repeat is seamless.
         save_animation(
             out,
@@ -196,7 +195,7 @@ def morph(
             frame_text=frame_text if kind == "frames" else None,
             frame_count=total,
             gif_strategy=gif_palette.value,
-            palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample),
+            palette_sample=lambda: palette_sample(net, latents, canvas),
         )
         report = cluster_report(renderer)
     elapsed = time.perf_counter() - started

@@ -110,7 +110,6 @@ def render(
     from ..io.atomic import check_new_folder, check_writable
     from ..io.metadata import make_recipe
     from ..io.names import check_replace, recipe_name
-    from ..render.bands import check_render_args
     from ..render.poster import check_poster_space, save_poster
 
     check_cluster(cluster)
@@ -141,7 +140,7 @@ def render(
     recipe = make_recipe(net, latent[0], width, height, view, supersample, bits)
     # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
     z_from_seed = z is None and (seed_given or not recipe_z_given)
-    check_render_args(width, height, supersample, chunk or net.default_chunk)
+    canvas = net.canvas(width, height, view, supersample, chunk).check()
     if tiles is None:
         if out is None:
             out = recipe_name(net.label, recipe, z_from_seed=z_from_seed)
@@ -149,17 +148,16 @@ def render(
         check_replace(out, recipe, force)
         check_poster_space(width, height, net.channels, bits, out)
     started = time.perf_counter()
-    samples = width * height * supersample * supersample
     with open_renderer(cluster, quiet or as_json) as renderer:
         if tiles is not None:
             from ..render.tiles import save_tiles, tile_count
 
             count = tile_count(width, height)
             with progress(count, f"{count} tiles of {width}x{height}", not quiet) as advance:
-                dzi = save_tiles(net, latent, width, height, tiles, view, supersample, chunk, renderer, advance)
+                dzi = save_tiles(net, latent, canvas, tiles, renderer, advance)
         else:
             assert out is not None
-            big = samples > PROGRESS_PIXELS or renderer is not None
+            big = canvas.samples() > PROGRESS_PIXELS or renderer is not None
             with progress(height, f"rendering {width}x{height}", big and not quiet) as advance:
                 save_poster(net, latent, width, height, out, view, supersample, bits, chunk, renderer, advance)
         report = cluster_report(renderer)
