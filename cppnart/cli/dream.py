@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
-from .options import Device, JsonOption, QuietOption, ThreadsOption, TorchDeviceOption
+from .options import JsonOption, TorchFlags, option_groups
 from .output import emit, user_errors
 
 app = typer.Typer()
@@ -77,6 +77,7 @@ def layers(target: TargetArg, as_json: JsonOption = False) -> None:
     "--class 3 --out runs/three · cppnart dream runs/clf --layer conv3 --channel all --out runs/c3",
 )
 @user_errors
+@option_groups
 def dream_command(
     target: TargetArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (model.onnx, progress.png, report.json).")],
@@ -102,16 +103,13 @@ def dream_command(
     probe: Annotated[int, typer.Option(help="Random starts probed before optimising.")] = 16,
     transforms: Annotated[bool, typer.Option(help="kornia robustness transforms (pad, jitter, scale, rotate).")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the starts and the transforms.")] = 0,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
     from ..train.dream import check_out
 
     check_out(out)
-    found = _load(target, threads)
+    found = _load(target, flags.threads)
     from ..train.device import choose_device
     from ..train.dream import DreamSettings, dream
     from ..train.loop import Every, Interrupted
@@ -147,14 +145,14 @@ def dream_command(
         probe=probe,
         transforms=transforms,
     )
-    dev = choose_device(device.value)
+    dev = choose_device(flags.device.value)
     count = (found.layer(layer).channels if all_channels else 1) * max(batch, 1)
     view = LiveView(
         f"dream {layer} · {channel if target_class is None else f'class {target_class}'} → {out}",
         total=steps,
-        quiet=quiet or as_json,
+        quiet=flags.silent,
     )
-    if threads is None and count <= 8 and dev.type == "cpu":
+    if flags.threads is None and count <= 8 and dev.type == "cpu":
         import torch
 
         torch.set_num_threads(1)  # a few tiny CPPNs: one thread is faster than several (bench/dream.py)
@@ -199,6 +197,6 @@ def dream_command(
     emit(
         {"out": str(out), **{k: report[k] for k in ("layer", "responded", "seconds", "solutions")}},
         text,
-        as_json,
-        quiet,
+        flags.as_json,
+        flags.quiet,
     )

@@ -1,10 +1,17 @@
-"""The options and choices commands share, each defined once."""
+"""The options and choices commands share, each defined once; and the option groups that several
+commands take together, each also defined once (``option_groups``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -119,3 +126,62 @@ TrainSeedOption = Annotated[
         help="Seed for weights, batches and noise (overrides the preset; fresh runs only).", show_default=False
     ),
 ]
+
+
+# --- option groups --------------------------------------------------------------------------
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def option_groups(func: F) -> F:
+    """Let a command take groups of options: a parameter annotated with a frozen dataclass whose
+    fields are Typer-annotated (``TorchFlags``, ``RunFlags``) stands for those fields' options,
+    in its place, and the command receives one value of the dataclass. So the flags that every
+    training command shares are written once and mean the same thing on each."""
+    signature = inspect.signature(func, eval_str=True)
+    groups: dict[str, type] = {}
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        group = param.annotation
+        if dataclasses.is_dataclass(group) and isinstance(group, type):
+            groups[param.name] = group
+            hints = typing.get_type_hints(group, include_extras=True)
+            params += [
+                inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+                for f in dataclasses.fields(group)
+            ]
+        else:
+            params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        for name, group in groups.items():
+            kwargs[name] = group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
+        return func(**kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class TorchFlags:
+    """The flags of every command that runs torch: --device, --threads, --json, --quiet."""
+
+    device: TorchDeviceOption = Device.auto  # type: ignore[attr-defined]
+    threads: ThreadsOption = None
+    as_json: JsonOption = False
+    quiet: QuietOption = False
+
+    @property
+    def silent(self) -> bool:
+        """No prose on stderr: --json or --quiet."""
+        return self.as_json or self.quiet
+
+
+@dataclass(frozen=True)
+class RunFlags:
+    """The flags of every `train` command that choose the run: --preset, --steps, --resume, --seed."""
+
+    preset: PresetOption = None
+    steps: StepsOption = None
+    resume: ResumeOption = False
+    seed: TrainSeedOption = None
