@@ -9,7 +9,7 @@ import typer
 
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from .options import Ease, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption
+from .options import Ease, EaseOption, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption
 from .output import check_output, emit, user_errors
 
 app = typer.Typer(
@@ -145,12 +145,7 @@ def lerp(
         typer.Option("--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead."),
     ] = None,
     path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
-    ease: Annotated[
-        Ease,
-        typer.Option(  # type: ignore[valid-type]
-            help="Spacing of the steps along the path."
-        ),
-    ] = Ease.linear,  # type: ignore[attr-defined]
+    ease: EaseOption = Ease.linear,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:

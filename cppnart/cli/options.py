@@ -65,6 +65,13 @@ ChunkOption = Annotated[
 ]
 OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
 
+EaseOption = Annotated[
+    Ease,  # type: ignore[valid-type]
+    typer.Option(
+        help="Spacing along the path: linear; sine = sin(p·π/2), fast start and slow arrival ([Large images]); "
+        "smooth = ease in and out."
+    ),
+]
 PathOption = Annotated[
     PathKind,  # type: ignore[valid-type]
     typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line."),
@@ -87,6 +94,9 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (paths, seed, z, metrics) instead of prose, for scripts.")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace an existing file that holds a different picture, sheet or animation.")
+]
 
 # --- training ------------------------------------------------------------------------------
 TorchDeviceOption = Annotated[
@@ -162,19 +172,26 @@ def option_groups(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Reporting:
+    """What a group with --json and --quiet can tell: whether prose goes to stderr."""
+
+    as_json: bool
+    quiet: bool
+
+    @property
+    def silent(self) -> bool:
+        """No prose on stderr: --json or --quiet."""
+        return self.as_json or self.quiet
+
+
 @dataclass(frozen=True)
-class TorchFlags:
+class TorchFlags(Reporting):
     """The flags of every command that runs torch: --device, --threads, --json, --quiet."""
 
     device: TorchDeviceOption = Device.auto  # type: ignore[attr-defined]
     threads: ThreadsOption = None
     as_json: JsonOption = False
     quiet: QuietOption = False
-
-    @property
-    def silent(self) -> bool:
-        """No prose on stderr: --json or --quiet."""
-        return self.as_json or self.quiet
 
 
 @dataclass(frozen=True)
@@ -185,3 +202,32 @@ class RunFlags:
     steps: StepsOption = None
     resume: ResumeOption = False
     seed: TrainSeedOption = None
+
+
+@dataclass(frozen=True)
+class ViewFlags:
+    """The flags of every rendering command that say what is sampled and how finely: --zoom,
+    --center, --supersample, --chunk (each None: the --from recipe's, else the default)."""
+
+    zoom: ZoomOption = None
+    center: CenterOption = None
+    supersample: SupersampleOption = None
+    chunk: ChunkOption = None
+
+    def resolve(self, recipe: dict[str, Any]) -> tuple[Any, int]:
+        """(View, supersample): these flags first, then the recipe's, then the defaults."""
+        from .model_choice import choose_view
+
+        return choose_view(recipe, self.zoom, self.center, self.supersample, self.chunk)
+
+
+@dataclass(frozen=True)
+class RenderFlags(Reporting):
+    """The flags of every rendering command that say where it runs, what it may replace and what
+    it prints: --device, --force, --cluster, --json, --quiet."""
+
+    device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
+    force: ForceOption = False
+    cluster: ClusterOption = None
+    as_json: JsonOption = False
+    quiet: QuietOption = False
