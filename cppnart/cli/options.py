@@ -156,7 +156,12 @@ def option_groups(func: F) -> F:
             groups[param.name] = group
             hints = typing.get_type_hints(group, include_extras=True)
             params += [
-                inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+                inspect.Parameter(
+                    f.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default,
+                    annotation=hints[f.name],
+                )
                 for f in dataclasses.fields(group)
             ]
         else:
