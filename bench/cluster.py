@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cppnart.io.animation import save_animation
+from cppnart.render.canvas import Canvas
 from cppnart.render.frames import frames_per_call, render_frames
 from cppnart.render.model import Model, load_model
 from cppnart.render.poster import save_poster
@@ -90,12 +91,12 @@ def main() -> None:
     net = load_model("classic", seed=7)
     size, cpus = args.res, len(os.sched_getaffinity(0))
     latents = morph_latents(net, args.frames)
-    batch = frames_per_call(size, size)
+    batch = frames_per_call(Canvas(size, size))
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     poster_bands = -(-args.poster // max(1, (1 << 18) // args.poster))
 
     def morph(renderer, model=net) -> None:
-        for _ in render_frames(model, latents, size, size, batch=batch, renderer=renderer):
+        for _ in render_frames(model, latents, model.canvas(size, size), batch=batch, renderer=renderer):
             pass
 
     def poster(renderer, model=net) -> None:
@@ -118,13 +119,11 @@ def main() -> None:
 
         # Per task: one batch of frames on a warm worker, and the bytes it sends back.
         task = cluster.remote(__import__("cppnart.cluster.tasks", fromlist=["frames_task"]).frames_task)
-        from cppnart.configs.view import View
-
         handle = cluster.handle(net)
-        one = [task.remote(handle, latents[:batch], size, size, View(), 1, 1 << 15) for _ in range(cpus)]
+        one = [task.remote(handle, latents[:batch], Canvas(size, size)) for _ in range(cpus)]
         ray.get(one)
         t0 = time.perf_counter()
-        _, frames = ray.get(task.remote(handle, latents[:batch], size, size, View(), 1, 1 << 15))
+        _, frames = ray.get(task.remote(handle, latents[:batch], Canvas(size, size)))
         t_task = time.perf_counter() - t0
         result_bytes = frames.nbytes
 
@@ -133,7 +132,7 @@ def main() -> None:
         rss = {}
         for count in (args.frames, 4 * args.frames):
             long_latents = morph_latents(net, count)
-            frames_iter = render_frames(net, long_latents, size, size, batch=batch, renderer=cluster)
+            frames_iter = render_frames(net, long_latents, net.canvas(size, size), batch=batch, renderer=cluster)
             with PeakRss() as peak:
                 save_animation(tmp / f"long{count}.gif", frames_iter, size, size)
             rss[count] = (peak.start, peak.peak)

@@ -79,12 +79,12 @@ def main() -> None:
     keys = model.sample_z(args.seed, 3)
     latents = plan_path(keys, args.frames // 3, loop=True, easing="smooth", path="slerp")
     size = args.res
-    source_u8 = np.stack(list(render_frames(model, latents, size, size)))
+    source_u8 = np.stack(list(render_frames(model, latents, model.canvas(size, size))))
     source = source_u8.astype(np.float32)
     if source.shape[-1] == 1:
         source = np.repeat(source, 3, axis=-1)
     # The shared palette comes from small renders along the path, as `cppnart morph` does it.
-    sample = list(render_frames(model, latents[:: max(1, len(latents) // 16)], 96, 96))
+    sample = list(render_frames(model, latents[:: max(1, len(latents) // 16)], model.canvas(96, 96)))
     palettes = {"octree": palette_from(sample, method="octree"), "kmeans": palette_from(sample, method="kmeans")}
 
     print(f"{args.preset} seed {args.seed}: {len(latents)} frames {size}x{size}")

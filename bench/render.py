@@ -106,6 +106,7 @@ def child_cppnart(preset: str, to_png: bool) -> dict:
     from cppnart.io.png import write_png
     from cppnart.latent.io import sample_z
     from cppnart.render.bands import render_array, render_bands
+    from cppnart.render.canvas import Canvas
     from cppnart.render.runtime import create_session
 
     w = _weights(preset)
@@ -116,10 +117,10 @@ def child_cppnart(preset: str, to_png: bool) -> dict:
         for _ in range(REPEATS):
             start = time.perf_counter()
             if to_png:
-                bands = (band[0] for band in render_bands(session, z, WIDTH, HEIGHT))
+                bands = (band[0] for band in render_bands(session, z, Canvas(WIDTH, HEIGHT)))
                 write_png(Path(tmp) / "poster.png", WIDTH, HEIGHT, w.channels, bands)
             else:
-                checksum = float(np.mean(render_array(session, z, WIDTH, HEIGHT)))
+                checksum = float(np.mean(render_array(session, z, Canvas(WIDTH, HEIGHT))))
             times.append(time.perf_counter() - start)
     return {"seconds": sorted(times)[len(times) // 2], "peak_mb": _peak_rss_mb(), "checksum": checksum}
 
@@ -218,12 +219,13 @@ def end_to_end(sizes: list[str], repeats: int = 3) -> None:
 
 
 def chunk_sizes() -> None:
-    """CPU nanoseconds per pixel against --chunk for a 32- and a 128-wide net (what bands.chunk_for follows)."""
+    """CPU nanoseconds per pixel against --chunk for a 32- and a 128-wide net (what canvas.chunk_for follows)."""
     import numpy as np
 
     from cppnart.graph.export import cppn_model
     from cppnart.latent.io import sample_z
-    from cppnart.render.bands import chunk_for, render_array
+    from cppnart.render.bands import render_array
+    from cppnart.render.canvas import Canvas, chunk_for
     from cppnart.render.runtime import create_session
 
     def cpu() -> float:
@@ -239,7 +241,7 @@ def chunk_sizes() -> None:
         for _ in range(5):
             for log in range(12, 17):
                 start = cpu()
-                render_array(session, z, *size, chunk=1 << log)
+                render_array(session, z, Canvas(*size, chunk=1 << log))
                 ns = (cpu() - start) / (size[0] * size[1]) * 1e9
                 best[log] = min(best.get(log, np.inf), ns)
         row = "  ".join(f"2^{log} {ns:.0f}" for log, ns in best.items())

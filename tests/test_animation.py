@@ -13,6 +13,7 @@ from cppnart.io.animation import GIF_STRATEGIES, frame_delays, open_animation
 from cppnart.io.metadata import read_recipe
 from cppnart.io.png import quantize
 from cppnart.latent.paths import plan_path
+from cppnart.render.canvas import Canvas
 from cppnart.render.frames import frames_per_call, render_frames
 from cppnart.render.model import load_model
 
@@ -50,7 +51,7 @@ def gif_frames(path: Path) -> np.ndarray:
 
 def test_first_and_last_frames_are_the_keyframe_renders(tiny, keys):
     path = plan_path(keys, 6, easing="smooth", path="slerp")
-    frames = list(render_frames(tiny, path, W, H, batch=4))
+    frames = list(render_frames(tiny, path, tiny.canvas(W, H), batch=4))
     assert len(frames) == 2 * 6 + 1
     for index, key in ((0, keys[0]), (6, keys[1]), (12, keys[2])):
         expected = quantize(tiny.render(key, W, H)).astype(int)
@@ -59,7 +60,7 @@ def test_first_and_last_frames_are_the_keyframe_renders(tiny, keys):
 
 
 def test_consecutive_frames_change_smoothly(tiny, keys):
-    frames = np.stack(list(render_frames(tiny, plan_path(keys[:2], 40), W, H))).astype(np.float32)
+    frames = np.stack(list(render_frames(tiny, plan_path(keys[:2], 40), tiny.canvas(W, H)))).astype(np.float32)
     steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
     assert steps.mean() > 0.05  # it moves
     assert steps.max() <= 4 * steps.mean()  # and it never jumps
@@ -67,18 +68,18 @@ def test_consecutive_frames_change_smoothly(tiny, keys):
 
 def test_held_frames_repeat_and_batches_do_not_change_frames(tiny, keys):
     path = plan_path(keys, 3, hold=2)
-    one = list(render_frames(tiny, path, W, H, batch=1))
-    many = list(render_frames(tiny, path, W, H, batch=5))
+    one = list(render_frames(tiny, path, tiny.canvas(W, H), batch=1))
+    many = list(render_frames(tiny, path, tiny.canvas(W, H), batch=5))
     assert len(one) == len(path) == 2 * 3 + 1 + 3 * 2
     np.testing.assert_array_equal(one[0], one[2])  # keyframe 0 held twice
     for a, b in zip(one, many):
         assert np.abs(a.astype(int) - b).max() <= 1
-    assert frames_per_call(W, H) > 1 and frames_per_call(1920, 1080) == 1
+    assert frames_per_call(Canvas(W, H)) > 1 and frames_per_call(Canvas(1920, 1080)) == 1
 
 
 def test_frames_are_made_lazily(tiny, keys):
     huge = plan_path(keys[:2], 100_000)  # 100k frames: only what is asked for gets rendered
-    frame = next(render_frames(tiny, huge, W, H))
+    frame = next(render_frames(tiny, huge, tiny.canvas(W, H)))
     assert frame.shape == (H, W, 3) and frame.dtype == np.uint8
 
 
@@ -89,7 +90,7 @@ def test_frame_delays_keep_the_average_speed():
 
 
 def sample_frames(tiny, keys, count=9):
-    return list(render_frames(tiny, plan_path(keys[:2], count - 1), W, H))
+    return list(render_frames(tiny, plan_path(keys[:2], count - 1), tiny.canvas(W, H)))
 
 
 def write_animation(out, frames, channels=3, fps=10, **options):
@@ -154,7 +155,7 @@ def test_png_folder_frames_carry_their_recipe(outdir, tiny, keys):
     out = outdir / "frames"
     write_animation(
         out,
-        render_frames(tiny, path, W, H),
+        render_frames(tiny, path, tiny.canvas(W, H)),
         frame_count=len(path),
         frame_text=lambda i: png_text(make_recipe(tiny, path[i], W, H, View(), 1, 8)),
     )

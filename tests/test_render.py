@@ -12,6 +12,7 @@ from cppnart.graph.export import cppn_model
 from cppnart.graph.numpy_forward import forward
 from cppnart.graph.weights import random_weights
 from cppnart.render.bands import render_array
+from cppnart.render.canvas import Canvas
 from cppnart.render.coords import grid
 from cppnart.render.model import load_model
 from cppnart.render.runtime import create_session
@@ -26,19 +27,19 @@ def classic():
 @pytest.mark.parametrize("chunk_rule", ["one_row", "seven", "prime", "odd_band"])
 def test_chunked_render_is_bit_identical_to_one_chunk(classic, width, height, chunk_rule):
     z = classic.sample_z(0)
-    whole = render_array(classic.session, z, width, height, chunk=10**9)
+    whole = render_array(classic.session, z, Canvas(width, height, chunk=10**9))
     chunk = {"one_row": width, "seven": 7, "prime": 1009, "odd_band": 3 * width + 1}[chunk_rule]
     rows = {"one_row": 1, "seven": 2, "prime": None, "odd_band": 3}[chunk_rule]
-    chunked = render_array(classic.session, z, width, height, chunk=chunk, rows_per_band=rows)
+    chunked = render_array(classic.session, z, Canvas(width, height, chunk=chunk), rows)
     assert chunked.shape == (1, height, width, 3)
     assert np.array_equal(whole, chunked)
 
 
 def test_batched_latents_render_like_single_ones(classic):
     z = classic.sample_z(5, count=3)
-    batch = render_array(classic.session, z, 20, 12, chunk=50)
+    batch = render_array(classic.session, z, Canvas(20, 12, chunk=50))
     for i in range(3):
-        assert np.array_equal(batch[i], render_array(classic.session, z[i : i + 1], 20, 12, chunk=50)[0])
+        assert np.array_equal(batch[i], render_array(classic.session, z[i : i + 1], Canvas(20, 12, chunk=50))[0])
 
 
 @pytest.mark.parametrize("name", ["classic", "softplus", "sine", "gaussian", "abs", "residual", "grey"])

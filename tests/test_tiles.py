@@ -15,6 +15,7 @@ from PIL import Image
 
 from cppnart.cli import app
 from cppnart.io.dzi import level_size, max_level, read_descriptor, tile_spans
+from cppnart.render.canvas import Canvas
 from cppnart.render.model import load_model
 from cppnart.render.renderer import TileJob, render_tile
 
@@ -82,7 +83,7 @@ def test_each_level_is_a_real_render_at_its_size(tiny_preset):
     job = TileJob(9, 0, 0, w, h, (0, h), (0, 255))
     import io
 
-    tile = np.asarray(Image.open(io.BytesIO(render_tile(net, z, job, view, 1, 4096))))
+    tile = np.asarray(Image.open(io.BytesIO(render_tile(net, z, job, Canvas(W, H, view, chunk=4096)))))
     direct = np.asarray(net.render_image(z, w, h, view=view))
     assert np.array_equal(tile, direct[:, :255])
 

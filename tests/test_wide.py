@@ -10,8 +10,9 @@ import pytest
 
 from cppnart.configs.view import View
 from cppnart.io.png import quantize, write_png
-from cppnart.render import bands as bands_module
-from cppnart.render.bands import chunk_for, render_array, render_bands
+from cppnart.render import canvas as canvas_module
+from cppnart.render.bands import render_array, render_bands
+from cppnart.render.canvas import Canvas, chunk_for
 from cppnart.render.model import load_model
 
 
@@ -38,10 +39,10 @@ def tiny(tmp_path_factory):
 def test_tiles_equal_a_single_render_pixel_for_pixel(tiny, monkeypatch):
     z = tiny.sample_z(2)
     view = View(zoom=1.7, center=(0.3, -0.2))
-    whole = render_array(tiny.session, z, 997, 3, view=view, supersample=3, chunk=1 << 16)
-    monkeypatch.setattr(bands_module, "BAND_COORDS", 500)  # one row is 997*9 samples: 18 tiles a row
+    whole = render_array(tiny.session, z, Canvas(997, 3, view, supersample=3, chunk=1 << 16))
+    monkeypatch.setattr(canvas_module, "BAND_COORDS", 500)  # one row is 997*9 samples: 18 tiles a row
     session = RecordingSession(tiny.session)
-    tiled = render_array(session, z, 997, 3, view=view, supersample=3, chunk=256)
+    tiled = render_array(session, z, Canvas(997, 3, view, supersample=3, chunk=256))
     assert session.largest <= 256
     assert np.array_equal(quantize(tiled, 16), quantize(whole, 16))
     np.testing.assert_allclose(tiled, whole, atol=1e-6)
@@ -60,7 +61,7 @@ def test_memory_of_a_one_row_image_grows_only_by_its_row_of_pixels(tiny):
     z = tiny.sample_z(1)
 
     def render(width: int) -> None:
-        for band in render_bands(tiny.session, z, width, 1, supersample=4, chunk=4096):
+        for band in render_bands(tiny.session, z, Canvas(width, 1, supersample=4, chunk=4096)):
             assert band.shape == (1, 1, width, 3)
 
     narrow, wide = peak_bytes(lambda: render(50_000)), peak_bytes(lambda: render(200_000))
@@ -82,6 +83,6 @@ def test_a_very_wide_poster_streams_to_png(tiny, tmp_path):
 
 
 def test_default_chunk_follows_the_networks_width(tiny):
-    assert tiny.layer_width == 8 and tiny.default_chunk == chunk_for(8) == bands_module.DEFAULT_CHUNK
-    assert chunk_for(128) < chunk_for(32) <= bands_module.DEFAULT_CHUNK
+    assert tiny.layer_width == 8 and tiny.default_chunk == chunk_for(8) == canvas_module.DEFAULT_CHUNK
+    assert chunk_for(128) < chunk_for(32) <= canvas_module.DEFAULT_CHUNK
     assert load_model("classic", 1).default_chunk == chunk_for(32)

@@ -6,17 +6,37 @@ folder is created, so a bad flag leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ..errors import UserError
-from .options import Device, JsonOption, QuietOption, ThreadsOption, TorchDeviceOption
+from .options import JsonOption, TorchFlags, option_groups
 from .output import emit, user_errors
 
 app = typer.Typer()
+
+
+@dataclass(frozen=True)
+class SearchFlags:
+    """How `dream` optimises: each flag named as the ``train.dream.DreamSettings`` field it sets."""
+
+    minimise: Annotated[bool, typer.Option("--minimise", help="Descend instead of climbing.")] = False
+    diversity: Annotated[float, typer.Option(help="Weight of the diversity term (with --batch > 1).")] = 1.0
+    param: Annotated[str, typer.Option(help="cppn (exported, any size), fft or pixel (optimisation size).")] = "cppn"
+    steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 512
+    lr: Annotated[float, typer.Option(help="Adam learning rate (cosine to a tenth over the last half).")] = 0.01
+    tol: Annotated[
+        float, typer.Option(help="Stop when the objective changes less than this (relative) in 64 steps.")
+    ] = 0.0
+    probe: Annotated[int, typer.Option(help="Random starts probed before optimising.")] = 16
+    transforms: Annotated[bool, typer.Option(help="kornia robustness transforms (pad, jitter, scale, rotate).")] = True
+    seed: Annotated[int, typer.Option(help="Seed of the starts and the transforms.")] = 0
+
 
 TargetArg = Annotated[
     str,
@@ -77,6 +97,7 @@ def layers(target: TargetArg, as_json: JsonOption = False) -> None:
     "--class 3 --out runs/three · cppnart dream runs/clf --layer conv3 --channel all --out runs/c3",
 )
 @user_errors
+@option_groups
 def dream_command(
     target: TargetArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (model.onnx, progress.png, report.json).")],
@@ -90,28 +111,15 @@ def dream_command(
     target_class: Annotated[
         Optional[int], typer.Option("--class", help="A class logit K (the last layer).", show_default=False)
     ] = None,
-    minimise: Annotated[bool, typer.Option("--minimise", help="Descend instead of climbing.")] = False,
     batch: Annotated[int, typer.Option(help="Different solutions per unit, kept apart by a diversity term.")] = 1,
-    diversity: Annotated[float, typer.Option(help="Weight of the diversity term (with --batch > 1).")] = 1.0,
-    param: Annotated[str, typer.Option(help="cppn (exported, any size), fft or pixel (optimisation size).")] = "cppn",
-    steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 512,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (cosine to a tenth over the last half).")] = 0.01,
-    tol: Annotated[
-        float, typer.Option(help="Stop when the objective changes less than this (relative) in 64 steps.")
-    ] = 0.0,
-    probe: Annotated[int, typer.Option(help="Random starts probed before optimising.")] = 16,
-    transforms: Annotated[bool, typer.Option(help="kornia robustness transforms (pad, jitter, scale, rotate).")] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the starts and the transforms.")] = 0,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    search: SearchFlags = SearchFlags(),
+    flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
     from ..train.dream import check_out
 
     check_out(out)
-    found = _load(target, threads)
+    found = _load(target, flags.threads)
     from ..train.device import choose_device
     from ..train.dream import DreamSettings, dream
     from ..train.loop import Every, Interrupted
@@ -133,28 +141,15 @@ def dream_command(
         units = _ints(channel, 1, "--channel")
     if layer is None:
         raise UserError(f"name a --layer (or --class K); {found.source} has: {', '.join(found.layers)}")
-    settings = DreamSettings(
-        layer=layer,
-        units=units,
-        neuron=position,
-        minimise=minimise,
-        diversity=diversity,
-        param=param,
-        steps=steps,
-        lr=lr,
-        tol=tol,
-        seed=seed,
-        probe=probe,
-        transforms=transforms,
-    )
-    dev = choose_device(device.value)
+    settings = DreamSettings(layer=layer, units=units, neuron=position, **dataclasses.asdict(search))
+    dev = choose_device(flags.device.value)
     count = (found.layer(layer).channels if all_channels else 1) * max(batch, 1)
     view = LiveView(
         f"dream {layer} · {channel if target_class is None else f'class {target_class}'} → {out}",
-        total=steps,
-        quiet=quiet or as_json,
+        total=search.steps,
+        quiet=flags.silent,
     )
-    if threads is None and count <= 8 and dev.type == "cpu":
+    if flags.threads is None and count <= 8 and dev.type == "cpu":
         import torch
 
         torch.set_num_threads(1)  # a few tiny CPPNs: one thread is faster than several (bench/dream.py)
@@ -182,7 +177,8 @@ def dream_command(
         if not s["responded"]:
             text = (
                 f"unit {s['unit']} of {layer} never responded: its activation stayed at {s['final_activation']:.3g} "
-                f"over {probe} probe starts (best {s['probe_best']:.3g}); no picture written -> {out / 'report.json'}"
+                f"over {search.probe} probe starts (best {s['probe_best']:.3g}); no picture written -> "
+                f"{out / 'report.json'}"
             )
         else:
             rank = "" if s["data_percentile"] is None else f", beyond {s['data_percentile']:.1f}% of held-out images"
@@ -199,6 +195,6 @@ def dream_command(
     emit(
         {"out": str(out), **{k: report[k] for k in ("layer", "responded", "seconds", "solutions")}},
         text,
-        as_json,
-        quiet,
+        flags.as_json,
+        flags.quiet,
     )

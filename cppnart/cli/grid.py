@@ -18,20 +18,14 @@ import typer
 from ..configs.schema import MAX_SEED
 from ..errors import UserError
 from .cluster import check_cluster, cluster_report, open_renderer
-from .model_choice import choose_model, choose_view, read_from
+from .model_choice import choose_model, read_from
 from .options import (
-    CenterOption,
-    ChunkOption,
-    ClusterOption,
-    Device,
     FromOption,
-    JsonOption,
     ModelOption,
-    OnnxDeviceOption,
-    QuietOption,
+    RenderFlags,
     SeedOption,
-    SupersampleOption,
-    ZoomOption,
+    ViewFlags,
+    option_groups,
 )
 from .output import check_output, emit, parse_res, progress, user_errors
 
@@ -73,6 +67,7 @@ def _plain(sheet: Any) -> Any:
     "cppnart grid --seed 7 --seeds 1-16 -o latents.png    cppnart grid between.npy --seed 7 -o s.png"
 )
 @user_errors
+@option_groups
 def grid(
     latents: Annotated[
         Optional[list[Path]],
@@ -111,17 +106,8 @@ def grid(
         Optional[Path],
         typer.Option("--save-z", help="Also write every cell's latent to this .npy ([N, Z], in cell order)."),
     ] = None,
-    zoom: ZoomOption = None,
-    center: CenterOption = None,
-    supersample: SupersampleOption = None,
-    chunk: ChunkOption = None,
-    device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing file that holds a different sheet.")
-    ] = False,
-    cluster: ClusterOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    look: ViewFlags = ViewFlags(),
+    flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
     import numpy as np
@@ -134,7 +120,7 @@ def grid(
     from ..render.sheets import MAX_CELLS
     from ..render.sheets import grid as make_grid
 
-    check_cluster(cluster)
+    check_cluster(flags.cluster)
     check_output(out, (".png",))
     if save_z is not None:
         check_output(save_z, (".npy",), "--save-z")
@@ -144,40 +130,40 @@ def grid(
     if not latents and seeds is None and not (1 <= count <= MAX_CELLS):
         raise UserError(f"--count must be between 1 and {MAX_CELLS}, got {count}")
     recipe = read_from(from_image)
-    view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
+    view, supersample = look.resolve(recipe)
     layout: dict[str, Any] = dict(
-        cell=size, cols=cols, gap=gap, labelled=labels, view=view, supersample=supersample, chunk=chunk
+        cell=size, cols=cols, gap=gap, labelled=labels, view=view, supersample=supersample, chunk=look.chunk
     )
 
     started = time.perf_counter()
-    with open_renderer(cluster, quiet or as_json) as renderer:
+    with open_renderer(flags.cluster, flags.silent) as renderer:
         layout["renderer"] = renderer
         if latents:
-            net = choose_model(model, recipe, seed, device.value)
+            net = choose_model(model, recipe, seed, flags.device.value)
             zs = [read_latents(path, net.z_dim) for path in latents]
             names = [
                 path.name if len(z) == 1 else f"{path.name}[{row}]"
                 for path, z in zip(latents, zs)
                 for row in range(len(z))
             ]
-            with progress(len(names), f"{len(names)} cells", not quiet) as advance:
+            with progress(len(names), f"{len(names)} cells", not flags.quiet) as advance:
                 sheet = make_grid(net, latents=np.concatenate(zs), labels=names, on_cell=advance, **layout)
         else:
             cell_seeds = parse_seeds(seeds, MAX_CELLS) if seeds is not None else [draw_seed() for _ in range(count)]
-            net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], device.value)
+            net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], flags.device.value)
             # Presets draw their weights from the seed: one network per cell, as `render --seed S`.
             # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
-            with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not quiet) as advance:
+            with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not flags.quiet) as advance:
                 sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
         report = cluster_report(renderer)
-    refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), force)
+    refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), flags.force)
     sheet.save(out)
     if save_z is not None:
         write_z(save_z, sheet.latents())
     elapsed = time.perf_counter() - started
 
     n = len(sheet.cells)
-    if not as_json and not quiet:  # the legend: how to get each cell back, large
+    if not flags.silent:  # the legend: how to get each cell back, large
         for c in sheet.cells:
             typer.echo(f"{c.index:>4}  {c.label:<20} {sheet.render_command(c.index, out)}")
     weights_note = (
@@ -200,6 +186,6 @@ def grid(
             **report,
         },
         f"{weights_note}{net.label} · {n} cells {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)",
-        as_json,
-        quiet,
+        flags.as_json,
+        flags.quiet,
     )

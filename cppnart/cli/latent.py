@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -9,7 +10,7 @@ import typer
 
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from .options import Ease, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption
+from .options import Ease, EaseOption, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption, option_groups
 from .output import check_output, emit, user_errors
 
 app = typer.Typer(
@@ -19,25 +20,34 @@ app = typer.Typer(
 MAX_LERP_STEPS = 1_000_000  # latents held in memory and written to one file
 
 
-def _write(out: Path, z: Any, as_json: bool, quiet: bool, note: str = "", **extra: Any) -> None:
-    """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
-    from ..latent.io import save_z
+@dataclass(frozen=True)
+class LatentOut:
+    """Where every z command writes and what it says: -o FILE.npy (checked when the command
+    starts, before any work), --json, --quiet."""
 
-    save_z(out, z)
-    shape = [z.shape[1]] if z.shape[0] == 1 else [z.shape[0], z.shape[1]]
-    prefix = f"seed {extra['seed']} · " if extra.get("seed") is not None else ""
-    emit(
-        {"path": str(out), "shape": shape, **extra, "z": z.tolist()},
-        f"{prefix}z {shape}{note} -> {out}",
-        as_json,
-        quiet,
-    )
+    out: NpyOut
+    as_json: JsonOption = False
+    quiet: QuietOption = False
+
+    def __post_init__(self) -> None:
+        check_output(self.out, (".npy",))
+
+    def write(self, z: Any, note: str = "", **extra: Any) -> None:
+        """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
+        from ..latent.io import save_z
+
+        save_z(self.out, z)
+        shape = [z.shape[1]] if z.shape[0] == 1 else [z.shape[0], z.shape[1]]
+        prefix = f"seed {extra['seed']} · " if extra.get("seed") is not None else ""
+        data = {"path": str(self.out), "shape": shape, **extra, "z": z.tolist()}
+        emit(data, f"{prefix}z {shape}{note} -> {self.out}", self.as_json, self.quiet)
 
 
 @app.command("sample", epilog="Example: cppnart z sample --model classic --seed 3 -o z.npy")
 @user_errors
+@option_groups
 def sample(
-    out: NpyOut,
+    output: LatentOut,
     dim: Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")] = None,
     model: Annotated[
         Optional[str],
@@ -63,14 +73,11 @@ def sample(
             help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).",
         ),
     ] = False,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""
     from ..latent.io import sample_z
     from ..render.model import draw_seed, load_model
 
-    check_output(out, (".npy",))
     if dim is not None and model is not None:
         raise UserError("give either --dim or --model, not both")
     seed = draw_seed() if seed is None else seed
@@ -81,14 +88,14 @@ def sample(
             raise UserError(
                 "--from-data takes its latents from a trained run: give --model RUN, without --dim or --prior"
             )
-        _write(out, sample_from_data(model, seed, count), as_json, quiet, " from the data's latents", seed=seed)
+        output.write(sample_from_data(model, seed, count), " from the data's latents", seed=seed)
         return
     if dim is None:
         net = load_model(model or DEFAULT_PRESET, seed=0)
         dim, default_prior = net.z_dim, net.z_prior
     else:
         default_prior = "uniform"
-    _write(out, sample_z(dim, seed, prior.value if prior else default_prior, count), as_json, quiet, seed=seed)
+    output.write(sample_z(dim, seed, prior.value if prior else default_prior, count), seed=seed)
 
 
 @app.command(
@@ -97,8 +104,9 @@ def sample(
     "cppnart z mix --base z9.npy --add after.npy --sub before.npy --strength 1.5 -o out.npy",
 )
 @user_errors
+@option_groups
 def mix(
-    out: NpyOut,
+    output: LatentOut,
     expression: Annotated[
         Optional[str],
         typer.Argument(
@@ -113,13 +121,10 @@ def mix(
     strength: Annotated[
         float, typer.Option(help="Flag form: scales (added - subtracted) before it joins --base.")
     ] = 1.0,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Latent arithmetic, as in [Large images]: z_9 + (z_1_after - z_1_before) moves a 9 the way a 1 changed."""
     from ..latent.mix import mix_expression, mix_terms
 
-    check_output(out, (".npy",))
     if expression is not None and (base is not None or add or sub):
         raise UserError("give either an expression or --base/--add/--sub, not both")
     if expression is not None:
@@ -130,29 +135,23 @@ def mix(
         z = mix_terms(base, list(add or []), list(sub or []), strength)
     else:
         raise UserError('give an expression like "z9.npy + (after.npy - before.npy)" or --base with --add/--sub')
-    _write(out, z, as_json, quiet)
+    output.write(z)
 
 
 @app.command("lerp", epilog="Example: cppnart z lerp a.npy b.npy --steps 8 --path slerp -o between.npy")
 @user_errors
+@option_groups
 def lerp(
     start: Annotated[Path, typer.Argument(help="First latent (.npy, or a PNG cppnart made).")],
     end: Annotated[Path, typer.Argument(help="Last latent.")],
-    out: NpyOut,
+    output: LatentOut,
     steps: Annotated[int, typer.Option(help="How many latents to write, both ends included: shape [STEPS, Z].")] = 5,
     t: Annotated[
         Optional[float],
         typer.Option("--t", help="Write the single latent at this fraction (0 = start, 1 = end) instead."),
     ] = None,
     path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
-    ease: Annotated[
-        Ease,
-        typer.Option(  # type: ignore[valid-type]
-            help="Spacing of the steps along the path."
-        ),
-    ] = Ease.linear,  # type: ignore[attr-defined]
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    ease: EaseOption = Ease.linear,  # type: ignore[attr-defined]
 ) -> None:
     """Write latents between two others: feed them to `cppnart grid` or `cppnart morph`."""
     import numpy as np
@@ -161,7 +160,6 @@ def lerp(
     from ..latent.paths import ease as ease_fn
     from ..latent.paths import interpolate
 
-    check_output(out, (".npy",))
     a = read_latents(start)
     b = read_latents(end, a.shape[1])
     for name, z in ((start, a), (end, b)):
@@ -175,39 +173,38 @@ def lerp(
         if not 2 <= steps <= MAX_LERP_STEPS:
             raise UserError(f"--steps must be between 2 (both ends) and {MAX_LERP_STEPS}, got {steps}")
         weights = ease_fn(ease.value, np.linspace(0.0, 1.0, steps))
-    _write(out, interpolate(a[0], b[0], weights, path.value), as_json, quiet, f" ({path.value})")
+    output.write(interpolate(a[0], b[0], weights, path.value), f" ({path.value})")
 
 
 @app.command("get", epilog="Examples: cppnart z get poster.png -o z.npy    cppnart z get sheet.png --cell 5 -o z5.npy")
 @user_errors
+@option_groups
 def get(
     image: Annotated[Path, typer.Argument(help="A PNG cppnart made: a render, a PNG morph frame, or a grid sheet.")],
-    out: NpyOut,
+    output: LatentOut,
     cell: Annotated[
         Optional[int],
         typer.Option(help="For a grid sheet: the cell number shown in its label (all cells when omitted)."),
     ] = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Read the latent(s) an image was rendered from, back into a .npy file."""
     from ..latent.files import read_latents
 
-    check_output(out, (".npy",))
     z = read_latents(image)
     if cell is not None:
         if not (0 <= cell < z.shape[0]):
             raise UserError(f"--cell {cell} is out of range; '{image}' has cells 0 to {z.shape[0] - 1}")
         z = z[cell : cell + 1]
-    _write(out, z, as_json, quiet)
+    output.write(z)
 
 
 @app.command("encode", epilog="Example: cppnart z encode digit.png --model runs/digits -o z.npy")
 @user_errors
+@option_groups
 def encode(
     images: Annotated[list[Path], typer.Argument(help="Image file(s); several give z of shape [B, Z].")],
     model: Annotated[Path, typer.Option("--model", "-m", help="A `train ganvae` run folder (or its model.onnx).")],
-    out: NpyOut,
+    output: LatentOut,
     invert: Annotated[
         Optional[bool],
         typer.Option(
@@ -216,18 +213,15 @@ def encode(
             show_default=False,
         ),
     ] = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Encode images to latent vectors with a trained run's encoder (its mean); no torch needed."""
     import numpy as np
 
     from ..render.encoder import RunEncoder
 
-    check_output(out, (".npy",))
     encoder = RunEncoder(model)
     z = encoder.encode(np.stack([encoder.load(path, invert) for path in images]))
-    _write(out, z, as_json, quiet, f" from {len(images)} image(s)")
+    output.write(z, f" from {len(images)} image(s)")
 
 
 @app.command(
@@ -236,6 +230,7 @@ def encode(
     "cppnart z fit photo.jpg --model sine --seed 3 -o z.npy",
 )
 @user_errors
+@option_groups
 def fit(
     targets: Annotated[
         list[str], typer.Argument(help="Image file(s), or one data source: builtin:digits, an IDX file, a folder.")
@@ -243,7 +238,7 @@ def fit(
     model: Annotated[
         str, typer.Option("--model", "-m", help="A glyph or ganvae run folder, or a CPPN preset (with --seed).")
     ],
-    out: NpyOut,
+    output: LatentOut,
     seed: Annotated[int, typer.Option(help="A preset's weight seed (and the random starts' seed).")] = 0,
     count: Annotated[int, typer.Option(help="Images to take from a data source.")] = 8,
     size: Annotated[
@@ -256,8 +251,6 @@ def fit(
         Optional[Path],
         typer.Option(help="Also write a sheet: targets, the model's fits, a frozen random twin's fits (rows)."),
     ] = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Latents that make a frozen generator draw given images, against a random generator of its shape.
 
@@ -269,7 +262,6 @@ def fit(
 
     from .train import require_torch
 
-    check_output(out, (".npy",))
     if sheet is not None:
         check_output(sheet, (".png",))
     if not 1 <= count <= 256:
@@ -285,11 +277,8 @@ def fit(
     if sheet is not None:
         rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
         save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size))
-    _write(
-        out,
+    output.write(
         fits[0].z,
-        as_json,
-        quiet,
         f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {len(wanted)} image(s)",
         mse=fits[0].loss,
         mse_random=fits[1].loss,

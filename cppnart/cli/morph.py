@@ -12,24 +12,19 @@ import typer
 from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
 from .cluster import check_cluster, cluster_report, open_renderer
-from .model_choice import choose_model, choose_view, read_from
+from .model_choice import choose_model, read_from
 from .options import (
-    CenterOption,
-    ChunkOption,
-    ClusterOption,
-    Device,
     Ease,
+    EaseOption,
     FromOption,
     GifPalette,
-    JsonOption,
     ModelOption,
-    OnnxDeviceOption,
     PathKind,
     PathOption,
-    QuietOption,
+    RenderFlags,
     SeedOption,
-    SupersampleOption,
-    ZoomOption,
+    ViewFlags,
+    option_groups,
 )
 from .output import emit, parse_res, progress, user_errors
 
@@ -69,6 +64,7 @@ def morph_comment(
 
 @app.command(epilog="Example: cppnart morph a.npy b.npy c.npy -o out.mp4 --seed 7 --frames 48 --loop")
 @user_errors
+@option_groups
 def morph(
     keyframes: Annotated[
         list[Path],
@@ -93,27 +89,17 @@ def morph(
     res: Annotated[
         Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
     ] = None,
-    ease: Annotated[
-        Ease,
-        typer.Option(  # type: ignore[valid-type]
-            help="Pace of each transition: linear; sine = sin(p·π/2), fast start and slow arrival ([Large images]); "
-            "smooth = ease in and out."
-        ),
-    ] = Ease.smooth,  # type: ignore[attr-defined]
+    ease: EaseOption = Ease.smooth,  # type: ignore[attr-defined]
     path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
     loop: Annotated[
         bool, typer.Option("--loop/--no-loop", help="Return to the first keyframe so the animation repeats seamlessly.")
     ] = False,
     hold: Annotated[int, typer.Option(help="Extra frames to rest on each keyframe.")] = 0,
-    zoom: ZoomOption = None,
-    center: CenterOption = None,
-    supersample: SupersampleOption = None,
-    chunk: ChunkOption = None,
+    look: ViewFlags = ViewFlags(),
     batch: Annotated[
         Optional[int],
         typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False),
     ] = None,
-    device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
     gif_palette: Annotated[
         GifPalette,
         typer.Option(  # type: ignore[valid-type]
@@ -121,12 +107,7 @@ def morph(
             "(measured in bench/gif_palette.py)."
         ),
     ] = GifPalette(GIF_DEFAULT_STRATEGY),
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing file that holds a different animation.")
-    ] = False,
-    cluster: ClusterOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder."""
     import numpy as np
@@ -140,7 +121,7 @@ def morph(
     from ..render.frames import palette_sample, render_frames
 
     # Everything that can be wrong with the arguments is found before the first frame.
-    check_cluster(cluster)
+    check_cluster(flags.cluster)
     if out is None:
         keyframes, out = split_inputs(keyframes)
     if out.suffix.lower() in (".npy", ".png"):
@@ -153,12 +134,12 @@ def morph(
 
     run_weights = weights_of_runs(keyframes)
     if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
-        _weight_morph(run_weights, keyframes, out, width, height, frames, hold, loop, ease.value, fps, device.value,
-                      gif_palette.value, as_json, quiet)  # fmt: skip
+        _weight_morph(run_weights, keyframes, out, width, height, frames, hold, loop, ease.value, fps,
+                      flags.device.value, gif_palette.value, flags.as_json, flags.quiet)  # fmt: skip
         return
     recipe = read_from(from_image)
-    view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
-    net = choose_model(model, recipe, seed, device.value)
+    view, supersample = look.resolve(recipe)
+    net = choose_model(model, recipe, seed, flags.device.value)
     keys = np.concatenate([read_latents(k, net.z_dim) for k in keyframes])
     latents = plan_path(keys, frames, hold, loop, ease.value, path.value)
     total = path_length(len(keys), frames, hold, loop)
@@ -173,16 +154,18 @@ def morph(
     comment = morph_comment(net, keys, width, height, view, supersample, options)
     if kind != "frames":  # a frame folder must be new or empty already
         new = json.loads(comment)["cppnart-morph"]
-        refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == {**new, "z": None}, force)
+        refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == {**new, "z": None}, flags.force)
 
     def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
         return png_text(make_recipe(net, latents[i], width, height, view, supersample, 8))
 
     started = time.perf_counter()
-    with open_renderer(cluster, quiet or as_json) as renderer, progress(total, f"{total} frames", not quiet) as advance:
-        frames_iter = render_frames(
-            net, latents, width, height, view, supersample, chunk, batch, on_frame=advance, renderer=renderer
-        )
+    with (
+        open_renderer(flags.cluster, flags.silent) as renderer,
+        progress(total, f"{total} frames", not flags.quiet) as advance,
+    ):
+        canvas = net.canvas(width, height, view, supersample, look.chunk)
+        frames_iter = render_frames(net, latents, canvas, batch, on_frame=advance, renderer=renderer)
         # Files always repeat; --loop shapes the path so that the repeat is seamless.
         save_animation(
             out,
@@ -196,7 +179,7 @@ def morph(
             frame_text=frame_text if kind == "frames" else None,
             frame_count=total,
             gif_strategy=gif_palette.value,
-            palette_sample=lambda: palette_sample(net, latents, width, height, view, supersample),
+            palette_sample=lambda: palette_sample(net, latents, canvas),
         )
         report = cluster_report(renderer)
     elapsed = time.perf_counter() - started
@@ -214,8 +197,8 @@ def morph(
         },
         f"{seed_note}{net.label} · {len(keys)} keyframes, {total} frames {width}x{height} "
         f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)",
-        as_json,
-        quiet,
+        flags.as_json,
+        flags.quiet,
     )
 
 

@@ -1,10 +1,17 @@
-"""The options and choices commands share, each defined once."""
+"""The options and choices commands share, each defined once; and the option groups that several
+commands take together, each also defined once (``option_groups``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -58,6 +65,13 @@ ChunkOption = Annotated[
 ]
 OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
 
+EaseOption = Annotated[
+    Ease,  # type: ignore[valid-type]
+    typer.Option(
+        help="Spacing along the path: linear; sine = sin(p·π/2), fast start and slow arrival ([Large images]); "
+        "smooth = ease in and out."
+    ),
+]
 PathOption = Annotated[
     PathKind,  # type: ignore[valid-type]
     typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line."),
@@ -80,6 +94,9 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (paths, seed, z, metrics) instead of prose, for scripts.")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace an existing file that holds a different picture, sheet or animation.")
+]
 
 # --- training ------------------------------------------------------------------------------
 TorchDeviceOption = Annotated[
@@ -119,3 +136,103 @@ TrainSeedOption = Annotated[
         help="Seed for weights, batches and noise (overrides the preset; fresh runs only).", show_default=False
     ),
 ]
+
+
+# --- option groups --------------------------------------------------------------------------
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def option_groups(func: F) -> F:
+    """Let a command take groups of options: a parameter annotated with a frozen dataclass whose
+    fields are Typer-annotated (``TorchFlags``, ``RunFlags``) stands for those fields' options,
+    in its place, and the command receives one value of the dataclass. So the flags that every
+    training command shares are written once and mean the same thing on each."""
+    signature = inspect.signature(func, eval_str=True)
+    groups: dict[str, type] = {}
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        group = param.annotation
+        if dataclasses.is_dataclass(group) and isinstance(group, type):
+            groups[param.name] = group
+            hints = typing.get_type_hints(group, include_extras=True)
+            params += [
+                inspect.Parameter(
+                    f.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default,
+                    annotation=hints[f.name],
+                )
+                for f in dataclasses.fields(group)
+            ]
+        else:
+            params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        for name, group in groups.items():
+            kwargs[name] = group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
+        return func(**kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+class Reporting:
+    """What a group with --json and --quiet can tell: whether prose goes to stderr."""
+
+    as_json: bool
+    quiet: bool
+
+    @property
+    def silent(self) -> bool:
+        """No prose on stderr: --json or --quiet."""
+        return self.as_json or self.quiet
+
+
+@dataclass(frozen=True)
+class TorchFlags(Reporting):
+    """The flags of every command that runs torch: --device, --threads, --json, --quiet."""
+
+    device: TorchDeviceOption = Device.auto  # type: ignore[attr-defined]
+    threads: ThreadsOption = None
+    as_json: JsonOption = False
+    quiet: QuietOption = False
+
+
+@dataclass(frozen=True)
+class RunFlags:
+    """The flags of every `train` command that choose the run: --preset, --steps, --resume, --seed."""
+
+    preset: PresetOption = None
+    steps: StepsOption = None
+    resume: ResumeOption = False
+    seed: TrainSeedOption = None
+
+
+@dataclass(frozen=True)
+class ViewFlags:
+    """The flags of every rendering command that say what is sampled and how finely: --zoom,
+    --center, --supersample, --chunk (each None: the --from recipe's, else the default)."""
+
+    zoom: ZoomOption = None
+    center: CenterOption = None
+    supersample: SupersampleOption = None
+    chunk: ChunkOption = None
+
+    def resolve(self, recipe: dict[str, Any]) -> tuple[Any, int]:
+        """(View, supersample): these flags first, then the recipe's, then the defaults."""
+        from .model_choice import choose_view
+
+        return choose_view(recipe, self.zoom, self.center, self.supersample, self.chunk)
+
+
+@dataclass(frozen=True)
+class RenderFlags(Reporting):
+    """The flags of every rendering command that say where it runs, what it may replace and what
+    it prints: --device, --force, --cluster, --json, --quiet."""
+
+    device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
+    force: ForceOption = False
+    cluster: ClusterOption = None
+    as_json: JsonOption = False
+    quiet: QuietOption = False

@@ -14,15 +14,14 @@ from .cluster import check_cluster, cluster_report, open_renderer
 from .model_choice import choose_model, choose_seed, choose_view, read_from
 from .options import (
     CenterOption,
-    ChunkOption,
-    ClusterOption,
-    Device,
     JsonOption,
     ModelArg,
-    OnnxDeviceOption,
     QuietOption,
-    SupersampleOption,
+    RenderFlags,
+    SeedOption,
+    ViewFlags,
     ZoomOption,
+    option_groups,
 )
 from .output import check_output, emit, parse_res, progress, user_errors
 
@@ -52,6 +51,7 @@ def resolve_z(model: Any, z_path: Optional[Path], recipe_z: Any, seed_for_z: int
 
 @app.command(epilog="Example: cppnart render --res 2880x1800 --seed 7 -o poster.png")
 @user_errors
+@option_groups
 def render(
     model: ModelArg = None,
     res: Annotated[
@@ -61,9 +61,7 @@ def render(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[
-        Optional[int], typer.Option(help="Seed for the weights (presets) and z; drawn and printed when omitted.")
-    ] = None,
+    seed: SeedOption = None,
     z: Annotated[
         Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")
     ] = None,
@@ -76,23 +74,16 @@ def render(
             show_default=False,
         ),
     ] = None,
-    zoom: ZoomOption = None,
-    center: CenterOption = None,
-    supersample: SupersampleOption = None,
+    look: ViewFlags = ViewFlags(),
     bits: Annotated[
         Optional[int], typer.Option(help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)
     ] = None,
-    chunk: ChunkOption = None,
-    device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
     from_image: Annotated[
         Optional[Path],
         typer.Option(
             "--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it."
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing file that holds a different picture.")
-    ] = False,
     tiles: Annotated[
         Optional[Path],
         typer.Option(
@@ -102,18 +93,15 @@ def render(
             show_default=False,
         ),
     ] = None,
-    cluster: ClusterOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a CPPN to a PNG poster (or a DZI tile pyramid) at any resolution, in bounded memory."""
     from ..io.atomic import check_new_folder, check_writable
     from ..io.metadata import make_recipe
     from ..io.names import check_replace, recipe_name
-    from ..render.bands import check_render_args
     from ..render.poster import check_poster_space, save_poster
 
-    check_cluster(cluster)
+    check_cluster(flags.cluster)
     if tiles is not None:
         if out is not None:
             raise UserError("give -o for one PNG or --tiles for a tile pyramid, not both")
@@ -122,7 +110,7 @@ def render(
         check_new_folder(tiles)
     recipe = read_from(from_image)
     size = parse_res(res) if res is not None else recipe.get("res")
-    view, supersample = choose_view(recipe, zoom, center, supersample, chunk)
+    view, supersample = look.resolve(recipe)
     bits = bits if bits is not None else int(recipe.get("bits", 8))
     if bits not in (8, 16):
         raise UserError(f"--bits must be 8 or 16, got {bits}")
@@ -131,7 +119,7 @@ def render(
 
     seed_given = seed is not None
     seed = choose_seed(recipe, seed)
-    net = choose_model(model, recipe, seed, device.value)
+    net = choose_model(model, recipe, seed, flags.device.value)
     # Image-interface models (conv glyphs) draw a fixed size: keep it unless --res asks to resize.
     width, height = tuple(size) if size else (net.native_size or DEFAULT_RES)
     # A new --seed re-draws z too; otherwise the image's own z comes back.
@@ -141,27 +129,26 @@ def render(
     recipe = make_recipe(net, latent[0], width, height, view, supersample, bits)
     # For a preset the seed picks the weights and z; for a model file only z, and only without --z.
     z_from_seed = z is None and (seed_given or not recipe_z_given)
-    check_render_args(width, height, supersample, chunk or net.default_chunk)
+    canvas = net.canvas(width, height, view, supersample, look.chunk).check()
     if tiles is None:
         if out is None:
             out = recipe_name(net.label, recipe, z_from_seed=z_from_seed)
             check_writable(out)
-        check_replace(out, recipe, force)
+        check_replace(out, recipe, flags.force)
         check_poster_space(width, height, net.channels, bits, out)
     started = time.perf_counter()
-    samples = width * height * supersample * supersample
-    with open_renderer(cluster, quiet or as_json) as renderer:
+    with open_renderer(flags.cluster, flags.silent) as renderer:
         if tiles is not None:
             from ..render.tiles import save_tiles, tile_count
 
             count = tile_count(width, height)
-            with progress(count, f"{count} tiles of {width}x{height}", not quiet) as advance:
-                dzi = save_tiles(net, latent, width, height, tiles, view, supersample, chunk, renderer, advance)
+            with progress(count, f"{count} tiles of {width}x{height}", not flags.quiet) as advance:
+                dzi = save_tiles(net, latent, canvas, tiles, renderer, advance)
         else:
             assert out is not None
-            big = samples > PROGRESS_PIXELS or renderer is not None
-            with progress(height, f"rendering {width}x{height}", big and not quiet) as advance:
-                save_poster(net, latent, width, height, out, view, supersample, bits, chunk, renderer, advance)
+            big = canvas.samples() > PROGRESS_PIXELS or renderer is not None
+            with progress(height, f"rendering {width}x{height}", big and not flags.quiet) as advance:
+                save_poster(net, latent, width, height, out, view, supersample, bits, look.chunk, renderer, advance)
         report = cluster_report(renderer)
     elapsed = time.perf_counter() - started
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
@@ -178,8 +165,8 @@ def render(
             **report,
         },
         f"{seed_note}{net.label} · {width}x{height} -> {target} ({elapsed:.1f} s)",
-        as_json,
-        quiet,
+        flags.as_json,
+        flags.quiet,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .cluster import check_cluster
-from .options import ClusterOption, Device, JsonOption, QuietOption, ThreadsOption, TorchDeviceOption
+from .options import ClusterOption, TorchFlags, option_groups
 from .output import emit, user_errors
 
 app = typer.Typer()
@@ -37,6 +37,7 @@ def _cell(value: Any) -> str:
 
 @app.command(epilog="Example: cppnart sweep sweep.toml --out sweeps/lr --cluster auto")
 @user_errors
+@option_groups
 def sweep(
     spec: Annotated[Path, typer.Argument(help="Sweep spec .toml: presets, seeds, [overrides] (see the README).")],
     out: Annotated[
@@ -44,10 +45,7 @@ def sweep(
         typer.Option("--out", "-o", help="Sweep folder, one run folder inside per run. \\[default: sweeps/SPEC]"),
     ] = None,
     cluster: ClusterOption = None,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes."""
     from .train import require_torch
@@ -57,9 +55,9 @@ def sweep(
 
     out = out or Path("sweeps") / spec.stem
     runs = plan_runs(load_spec(spec), out)
-    require_torch(threads)
+    require_torch(flags.threads)
     results: dict[str, dict[str, Any]] = {}
-    say = (lambda text: None) if quiet or as_json else (lambda text: typer.echo(text, err=True))
+    say = (lambda text: None) if flags.silent else (lambda text: typer.echo(text, err=True))
 
     def collect(stream: Any) -> None:
         for run, result, fresh in stream:
@@ -70,7 +68,7 @@ def sweep(
 
     try:
         if cluster is None:
-            collect(run_sweep(runs, out, device=device.value, threads=threads))
+            collect(run_sweep(runs, out, device=flags.device.value, threads=flags.threads))
         else:
             from ..cluster.connect import connected
             from ..cluster.jobs import run_unordered
@@ -78,7 +76,7 @@ def sweep(
             with connected(cluster) as where:
                 say(f"cluster: {where}")
                 # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
-                collect(run_sweep(runs, out, run_unordered, device=device.value, threads=threads or 1))
+                collect(run_sweep(runs, out, run_unordered, device=flags.device.value, threads=flags.threads or 1))
     except (Interrupted, KeyboardInterrupt):  # a run here checkpoints first; tasks on a cluster are cancelled
         typer.echo(
             f"interrupted; {len(results)} of {len(runs)} runs finished. Run the same command again to go on.",
@@ -87,9 +85,9 @@ def sweep(
         raise typer.Exit(130) from None
     ordered = [results[run.name] for run in runs]
     summary = write_summary(out, ordered)
-    if as_json:
+    if flags.as_json:
         emit({"out": str(out), "summary": str(summary), "runs": ordered}, "", as_json=True)
-    elif not quiet:
+    elif not flags.quiet:
         from rich.console import Console
 
         Console().print(summary_table(ordered, f"{len(runs)} runs in {out}"))

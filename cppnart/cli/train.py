@@ -18,18 +18,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from ..errors import UserError
-from .options import (
-    Device,
-    JsonOption,
-    PresetOption,
-    QuietOption,
-    ResumeOption,
-    RunOut,
-    StepsOption,
-    ThreadsOption,
-    TorchDeviceOption,
-    TrainSeedOption,
-)
+from .options import Device, JsonOption, RunFlags, RunOut, TorchDeviceOption, TorchFlags, option_groups
 from .output import emit, user_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,25 +46,17 @@ def require_torch(threads: Optional[int] = None) -> Any:
     return torch
 
 
-def start_run(
-    kind: str,
-    preset: Optional[str],
-    out: Path,
-    resume: bool,
-    steps: Optional[int],
-    seed: Optional[int],
-    threads: Optional[int],
-) -> tuple[Any, Any]:
+def start_run(kind: str, out: Path, run: RunFlags, flags: TorchFlags) -> tuple[Any, Any]:
     """The same first steps for every family: preset, run folder, resume, --steps, --seed, torch."""
     from ..configs.presets import KINDS, load_preset
 
-    config = load_preset(preset) if preset is not None else None
-    if config is None and not resume:
+    config = load_preset(run.preset) if run.preset is not None else None
+    if config is None and not run.resume:
         config = load_preset(DEFAULT_PRESETS[kind])
-    require_torch(threads)
+    require_torch(flags.threads)
     from ..train.run import resolve_run
 
-    return resolve_run(KINDS[kind], config, out, resume=resume, steps=steps, seed=seed)
+    return resolve_run(KINDS[kind], config, out, resume=run.resume, steps=run.steps, seed=run.seed)
 
 
 def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train: Callable[[Any], Any]) -> Any:
@@ -137,8 +118,7 @@ def train_on_data(
     data: Optional[str],
     load: Callable[[str], Any],
     train: Callable[..., Any],
-    device: Device,
-    quiet: bool,
+    flags: TorchFlags,
 ) -> Any:
     """The body every data-set family shares: the data (the run's own on --resume), the device, a
     line saying what trains on what, then the live run."""
@@ -148,8 +128,8 @@ def train_on_data(
     if payload is not None and data is None:
         data = payload["extra"].get("data")
     images = load(data or "builtin:digits")
-    dev = choose_device(device.value)
-    if not quiet:
+    dev = choose_device(flags.device.value)
+    if not flags.silent:
         start = int(payload["step"]) if payload else 0
         typer.echo(
             f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
@@ -161,36 +141,42 @@ def train_on_data(
         config,
         payload,
         out,
-        quiet,
+        flags.silent,
         lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
     )
+
+
+def emit_run(
+    out: Path, result: Any, scores: dict[str, Any], files: dict[str, Path], text: str, flags: TorchFlags
+) -> None:
+    """What every train command prints at the end: with --json the run folder, steps, seconds, the
+    family's ``scores`` and the ``files`` it wrote; else ``text``."""
+    paths = {key: str(path) for key, path in files.items()}
+    data = {"out": str(out), "steps": result.steps, "seconds": round(result.seconds, 1), **scores, **paths}
+    emit(data, text, flags.as_json, flags.quiet)
+
+
+def trained_for(result: Any) -> str:
+    """'N steps in S s', the start of every train command's closing line."""
+    return f"{result.steps} steps in {result.seconds:.0f} s"
 
 
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
 @user_errors
 @no_half_run
-def train_glyph(
-    out: RunOut,
-    preset: PresetOption = None,
-    steps: StepsOption = None,
-    resume: ResumeOption = False,
-    seed: TrainSeedOption = None,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
-) -> None:
+@option_groups
+def train_glyph(out: RunOut, run: RunFlags = RunFlags(), flags: TorchFlags = TorchFlags()) -> None:
     """Train a glyph generator + decoder through differentiable kornia noise ([Glyphs]); export model.onnx."""
-    config, payload = start_run("glyph", preset, out, resume, steps, seed, threads)
+    config, payload = start_run("glyph", out, run, flags)
     from ..train.device import choose_device, describe_device
     from ..train.glyph import train_glyph as train
 
     start = int(payload["step"]) if payload else 0
-    if not quiet and not as_json:
+    if not flags.silent:
         typer.echo(
             f"training {config.name}: message {config.message_size}, {config.generator.type} generator, "
             f"{config.image_size}x{config.image_size}x{config.channels}, {config.train.describe_lr()}, on "
-            f"{describe_device(choose_device(device.value))}" + (f", resuming at step {start}" if start else ""),
+            f"{describe_device(choose_device(flags.device.value))}" + (f", resuming at step {start}" if start else ""),
             err=True,
         )
     result = run_live(
@@ -198,8 +184,8 @@ def train_glyph(
         config,
         payload,
         out,
-        quiet or as_json,
-        lambda cb: train(config, out, payload=payload, device=device.value, callbacks=cb),
+        flags.silent,
+        lambda cb: train(config, out, payload=payload, device=flags.device.value, callbacks=cb),
     )
     score = {"r2": result.final.r2, "cosine": result.final.cosine} if result.final else {}
     done = (
@@ -208,80 +194,51 @@ def train_glyph(
         else f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
         + (f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else "")
     )
-    emit(
-        {
-            "out": str(out),
-            "steps": result.steps,
-            "seconds": round(result.seconds, 1),
-            **score,
-            "model": str(result.model),
-            "sheet": str(out / "sheet.png"),
-        },
-        f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}",
-        as_json,
-        quiet,
-    )
+    files = {"model": result.model, "sheet": out / "sheet.png"}
+    emit_run(out, result, score, files, f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}", flags)
 
 
 @train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
 @user_errors
 @no_half_run
+@option_groups
 def train_ganvae(
     out: RunOut,
     data: DataOption = None,
-    preset: PresetOption = None,
-    steps: StepsOption = None,
-    resume: ResumeOption = False,
-    seed: TrainSeedOption = None,
+    run: RunFlags = RunFlags(),
     resize: Annotated[bool, typer.Option(help="Centre-crop and resize every image (folders of mixed sizes).")] = False,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Train a CPPN generator as a VAE+GAN on images ([Large images]) and export it to ONNX."""
-    config, payload = start_run("ganvae", preset, out, resume, steps, seed, threads)
+    config, payload = start_run("ganvae", out, run, flags)
     from ..train.ganvae import load_training_images, train_ganvae
 
     load = lambda source: load_training_images(source, config, resize)
-    result = train_on_data("ganvae", config, payload, out, data, load, train_ganvae, device, quiet or as_json)
-    emit(
-        {
-            "out": str(out),
-            "steps": result.steps,
-            "seconds": round(result.seconds, 1),
-            "recon_mse": result.recon_mse,
-            "recon_mse_untrained": result.recon_mse_untrained,
-            "model": str(out / "model.onnx"),
-        },
-        f"{result.steps} steps in {result.seconds:.0f} s · reconstruction MSE {result.recon_mse:.4f} "
-        f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}",
-        as_json,
-        quiet,
+    result = train_on_data("ganvae", config, payload, out, data, load, train_ganvae, flags)
+    scores = {"recon_mse": result.recon_mse, "recon_mse_untrained": result.recon_mse_untrained}
+    text = (
+        f"{trained_for(result)} · reconstruction MSE {result.recon_mse:.4f} "
+        f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}"
     )
+    emit_run(out, result, scores, {"model": out / "model.onnx"}, text, flags)
 
 
 @train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
 @user_errors
 @no_half_run
+@option_groups
 def train_fit(
     image: Annotated[
         Optional[Path], typer.Argument(help="The image to fit (optional with --resume).", show_default=False)
     ] = None,
     out: RunOut = Path("runs/fit"),
-    preset: PresetOption = None,
-    steps: StepsOption = None,
-    resume: ResumeOption = False,
-    seed: TrainSeedOption = None,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    run: RunFlags = RunFlags(),
+    flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Fit a CPPN to one image, export it, and render it at render_scale times the size."""
-    if image is None and not resume:
+    if image is None and not run.resume:
         raise UserError("give the IMAGE to fit")
-    config, payload = start_run("fit", preset, out, resume, steps, seed, threads)
+    config, payload = start_run("fit", out, run, flags)
     import numpy as np
 
     from ..io.atomic import atomic_output
@@ -298,7 +255,7 @@ def train_fit(
             raise UserError(f"'{out / 'target.npy'}' is not an image array [H, W, 1 or 3]; give the IMAGE to fit")
     else:
         target = load_target(image, config)
-    dev = choose_device(device.value)
+    dev = choose_device(flags.device.value)
     out.mkdir(parents=True, exist_ok=True)
     if payload is None:
         with atomic_output(out / "target.npy") as tmp, open(tmp, "wb") as f:
@@ -308,24 +265,13 @@ def train_fit(
         config,
         payload,
         out,
-        quiet or as_json,
+        flags.silent,
         lambda cb: fit_image(config, target, out, device=dev, payload=payload, callbacks=cb),
     )
     h, w = target.shape[:2]
-    emit(
-        {
-            "out": str(out),
-            "steps": result.steps,
-            "seconds": round(result.seconds, 1),
-            "psnr": result.psnr,
-            "model": str(out / "model.onnx"),
-            "render": str(out / "render.png"),
-        },
-        f"{result.steps} steps in {result.seconds:.0f} s · PSNR {result.psnr:.2f} dB at {w}x{h} -> "
-        f"{out / 'model.onnx'}, {out / 'render.png'}",
-        as_json,
-        quiet,
-    )
+    files = {"model": out / "model.onnx", "render": out / "render.png"}
+    text = f"{trained_for(result)} · PSNR {result.psnr:.2f} dB at {w}x{h} -> {files['model']}, {files['render']}"
+    emit_run(out, result, {"psnr": result.psnr}, files, text, flags)
 
 
 def _probe_text(probe: Any) -> str:
@@ -349,39 +295,22 @@ def _reconstruction_text(recon: dict[str, Any] | None) -> str:
 @train_app.command("classifier", epilog="Example: cppnart train classifier --data builtin:digits --out runs/clf")
 @user_errors
 @no_half_run
+@option_groups
 def train_classifier(
-    out: RunOut,
-    data: DataOption = None,
-    preset: PresetOption = None,
-    steps: StepsOption = None,
-    resume: ResumeOption = False,
-    seed: TrainSeedOption = None,
-    device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    threads: ThreadsOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    out: RunOut, data: DataOption = None, run: RunFlags = RunFlags(), flags: TorchFlags = TorchFlags()
 ) -> None:
     """Train the small CNN that `cppnart dream` visualises; held-out accuracy, classifier.onnx."""
-    config, payload = start_run("classifier", preset, out, resume, steps, seed, threads)
+    config, payload = start_run("classifier", out, run, flags)
     from ..train.classifier import load_labelled_images, train_classifier
 
     load = lambda source: load_labelled_images(source, config)
-    result = train_on_data("classifier", config, payload, out, data, load, train_classifier, device, quiet or as_json)
-    emit(
-        {
-            "out": str(out),
-            "steps": result.steps,
-            "seconds": round(result.seconds, 1),
-            "accuracy": result.accuracy,
-            "accuracy_untrained": result.accuracy_untrained,
-            "holdout": result.holdout,
-            "model": str(out / "classifier.onnx"),
-        },
-        f"{result.steps} steps in {result.seconds:.0f} s · held-out accuracy {result.accuracy:.4f} on "
-        f"{result.holdout} images (untrained {result.accuracy_untrained:.4f}) -> {out / 'classifier.onnx'}",
-        as_json,
-        quiet,
+    result = train_on_data("classifier", config, payload, out, data, load, train_classifier, flags)
+    scores = {"accuracy": result.accuracy, "accuracy_untrained": result.accuracy_untrained, "holdout": result.holdout}
+    text = (
+        f"{trained_for(result)} · held-out accuracy {result.accuracy:.4f} on {result.holdout} images "
+        f"(untrained {result.accuracy_untrained:.4f}) -> {out / 'classifier.onnx'}"
     )
+    emit_run(out, result, scores, {"model": out / "classifier.onnx"}, text, flags)
 
 
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")

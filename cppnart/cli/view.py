@@ -11,7 +11,7 @@ import typer
 
 from ..errors import UserError
 from .model_choice import choose_model, choose_seed, choose_view, read_from
-from .options import CenterOption, Device, ModelArg, OnnxDeviceOption, ZoomOption
+from .options import CenterOption, Device, ModelArg, OnnxDeviceOption, SeedOption, ZoomOption
 from .output import user_errors
 
 app = typer.Typer()
@@ -23,9 +23,7 @@ VIEW_EXTRA = 'pip install "cppnart[view]"'
 @user_errors
 def view(
     model: ModelArg = None,
-    seed: Annotated[
-        Optional[int], typer.Option(help="Seed for the weights (presets) and the first z; drawn when omitted.")
-    ] = None,
+    seed: SeedOption = None,
     from_image: Annotated[
         Optional[Path], typer.Option("--from", help="Open on the model, seed, z and view a cppnart PNG carries.")
     ] = None,

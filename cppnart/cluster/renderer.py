@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..configs.view import View
 from ..errors import UserError
-from ..render.bands import band_ranges, band_rows
+from ..render.canvas import Canvas
 from ..render.renderer import Renderer, TileJob
 from . import tasks
 from .connect import cluster_cpus, import_ray
@@ -86,46 +85,23 @@ class RayRenderer(Renderer):
             yield value
 
     # --- the Renderer methods, here as Ray tasks ------------------------------------------------
-    def bands(
-        self,
-        model: Any,
-        z: np.ndarray,
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-        on_rows: Any = None,
-    ) -> Iterator[np.ndarray]:
+    def bands(self, model: Any, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
         """Float bands [B, rows, W, C] top to bottom: the local band rows, one task each."""
         if model.interface != "coords":  # a conv model draws its one small image in one call
-            yield from super().bands(model, z, width, height, view, supersample, chunk, on_rows)
+            yield from super().bands(model, z, canvas, on_rows)
             return
         z = model.check_z(z)
         handle = self.handle(model)
-        rows = band_rows(width, supersample, z.shape[0], chunk)
-        jobs = ((handle, z, width, height, view, supersample, chunk, r) for r in band_ranges(height, rows))
-        for band in self.map(tasks.band_task, jobs):
+        for band in self.map(tasks.band_task, ((handle, z, canvas, r) for r in canvas.band_ranges(z.shape[0]))):
             yield band
             if on_rows is not None:
                 on_rows(band.shape[1])
 
-    def frame_batches(
-        self,
-        jobs: Iterable[tuple[Any, np.ndarray]],
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-    ) -> Iterator[np.ndarray]:
+    def frame_batches(self, jobs: Iterable[tuple[Any, np.ndarray]], canvas: Canvas) -> Iterator[np.ndarray]:
         """uint8 frames [b, H, W, C] for each (model, latents) job in order, one task per job."""
-        work = ((self.handle(m), latents, width, height, view, supersample, chunk) for m, latents in jobs)
-        yield from self.map(tasks.frames_task, work)
+        yield from self.map(tasks.frames_task, ((self.handle(m), latents, canvas) for m, latents in jobs))
 
-    def tiles(
-        self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], view: View, supersample: int, chunk: int
-    ) -> Iterator[bytes]:
+    def tiles(self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
         """PNG bytes of each tile in order, one task per tile."""
         handle = self.handle(model)
-        yield from self.map(tasks.tile_task, ((handle, z, job, view, supersample, chunk) for job in jobs))
+        yield from self.map(tasks.tile_task, ((handle, z, job, canvas) for job in jobs))

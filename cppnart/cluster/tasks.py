@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..configs.view import View
 from ..render.bands import render_band
+from ..render.canvas import Canvas
 from ..render.model import Model
 from ..render.renderer import TileJob, render_frame_batch, render_tile
 
@@ -61,32 +61,16 @@ def _node() -> str:
     return ray.get_runtime_context().get_node_id()
 
 
-def band_task(
-    handle: ModelHandle,
-    z: np.ndarray,
-    width: int,
-    height: int,
-    view: View,
-    supersample: int,
-    chunk: int,
-    rows: tuple[int, int],
-) -> tuple[str, np.ndarray]:
+def band_task(handle: ModelHandle, z: np.ndarray, canvas: Canvas, rows: tuple[int, int]) -> tuple[str, np.ndarray]:
     """(node id, float32 band [B, rows, W, C]) of rows ``rows``."""
-    model = worker_model(handle)
-    return _node(), render_band(model.session, z, width, height, view, supersample, chunk, rows)
+    return _node(), render_band(worker_model(handle).session, z, canvas, rows)
 
 
-def frames_task(
-    handle: ModelHandle, latents: np.ndarray, width: int, height: int, view: View, supersample: int, chunk: int
-) -> tuple[str, np.ndarray]:
+def frames_task(handle: ModelHandle, latents: np.ndarray, canvas: Canvas) -> tuple[str, np.ndarray]:
     """(node id, uint8 frames [b, H, W, C]) of latents [b, Z]."""
-    model = worker_model(handle)
-    return _node(), render_frame_batch(model, latents, width, height, view, supersample, chunk)
+    return _node(), render_frame_batch(worker_model(handle), latents, canvas)
 
 
-def tile_task(
-    handle: ModelHandle, z: np.ndarray, job: TileJob, view: View, supersample: int, chunk: int
-) -> tuple[str, bytes]:
+def tile_task(handle: ModelHandle, z: np.ndarray, job: TileJob, canvas: Canvas) -> tuple[str, bytes]:
     """(node id, PNG bytes) of one pyramid tile."""
-    model = worker_model(handle)
-    return _node(), render_tile(model, z, job, view, supersample, chunk)
+    return _node(), render_tile(worker_model(handle), z, job, canvas)

@@ -74,6 +74,18 @@ def check_activations(where: str, key: str, names: Iterable[str], output: bool =
             raise UserError(f"{where}: '{key}' has unknown activation '{name}'; choose from {', '.join(allowed)}")
 
 
+def check_layers(where: str, activations: tuple[str, ...], depth: int, output: str, table: str = "") -> None:
+    """A CPPN's layers: one known activation per hidden layer (``depth`` of them) and a known
+    output activation; ``table`` is the config table they sit in ("generator." or "")."""
+    if len(activations) != depth:
+        raise UserError(
+            f"{where}: '{table}activations' has {len(activations)} entries but '{table}depth' is {depth}; "
+            "give one activation per hidden layer or a single name for all"
+        )
+    check_activations(where, f"{table}activations", activations)
+    check_activations(where, f"{table}output", (output,), output=True)
+
+
 def check_backend(backend: str, names: Iterable[str]) -> None:
     """Fail at import when a backend's implementations drift from the table."""
     have = set(names)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .schedule import lr_at
-from .schema import check_channels, check_positive
+from .schema import check_channels, check_positive, fields_of
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,7 @@ class ClassifierConfig:
 
     def validate(self, where: str) -> None:
         check_positive(
-            where,
-            {
-                "image_size": self.image_size,
-                "data_limit": self.data_limit,
-                "holdout": self.holdout,
-                "steps": self.steps,
-                "batch": self.batch,
-                "lr": self.lr,
-                "eval_every": self.eval_every,
-                "checkpoint_every": self.checkpoint_every,
-            },
+            where, fields_of(self, "image_size data_limit holdout steps batch lr eval_every checkpoint_every")
         )
         check_channels(where, self.channels)
         if self.classes < 2:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
-from .activations import check_activations
+from .activations import check_layers
 from .schema import check_channels, check_choice, check_ranges, fields_of
 
 Z_PRIORS = ("uniform", "normal")
@@ -54,11 +53,5 @@ class CPPNConfig:
             ),
         )
         check_channels(where, self.channels)
-        if len(self.activations) != self.depth:
-            raise UserError(
-                f"{where}: 'activations' has {len(self.activations)} entries but 'depth' is {self.depth}; "
-                "give one activation per hidden layer or a single name for all"
-            )
-        check_activations(where, "activations", self.activations)
-        check_activations(where, "output", (self.output,), output=True)
+        check_layers(where, self.activations, self.depth, self.output)
         check_choice(where, "z_prior", self.z_prior, Z_PRIORS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UserError
-from .activations import check_activations
+from .activations import check_layers
 from .schedule import lr_at
 from .schema import check_channels, check_choice, check_positive, check_ranges, fields_of
 
@@ -110,13 +110,8 @@ class GanVaeConfig:
         check_channels(where, self.channels)
         if self.crop > self.data_size:
             raise UserError(f"{where}: 'crop' ({self.crop}) must not exceed 'data_size' ({self.data_size})")
-        if len(self.generator.activations) != self.generator.depth:
-            raise UserError(
-                f"{where}: 'generator.activations' has {len(self.generator.activations)} entries but "
-                f"'generator.depth' is {self.generator.depth}"
-            )
-        check_activations(where, "generator.activations", self.generator.activations)
-        check_activations(where, "generator.output", (self.generator.output,), output=True)
+        gen = self.generator
+        check_layers(where, gen.activations, gen.depth, gen.output, "generator.")
         if not self.discriminator.channels or min(self.discriminator.channels) < 1:
             raise UserError(f"{where}: 'discriminator.channels' needs at least one positive entry")
         check_choice(where, "schedule.kind", self.schedule.kind, SCHEDULES)
@@ -172,10 +167,7 @@ class FitConfig:
             ),
         )
         check_channels(where, self.channels)
-        if len(self.activations) != self.depth:
-            raise UserError(f"{where}: 'activations' has {len(self.activations)} entries but 'depth' is {self.depth}")
-        check_activations(where, "activations", self.activations)
-        check_activations(where, "output", (self.output,), output=True)
+        check_layers(where, self.activations, self.depth, self.output)
         check_ranges(where, {"fourier_features": self.fourier_features, "batch_pixels": self.batch_pixels})
         if self.fourier_features < 0 or self.batch_pixels < 0 or self.lr_final < 0:
             raise UserError(f"{where}: 'fourier_features', 'batch_pixels' and 'lr_final' must not be negative")

@@ -73,9 +73,8 @@ def weights_from_onnx(model: onnx.ModelProto) -> CPPNWeights | None:
     arrays: dict[str, list[np.ndarray]] = {}
     for init in graph.initializer:
         arrays.setdefault(init.name.rsplit("_", 1)[0], []).append(numpy_helper.to_array(init))
-    try:
-        w_coords, w_z, b0 = arrays["w_coords"][0], arrays["w_z"][0], arrays["b0"][0]
-        w_out, b_out = arrays["w_out"][0], arrays["b_out"][0]
+    try:  # the initializers carry the names of CPPNWeights' fields
+        layers = {key: arrays[key][0] for key in ("w_coords", "w_z", "b0", "w_out", "b_out")}
     except KeyError:
         return None
     hidden = tuple(zip(arrays.get("w", []), arrays.get("b", [])))
@@ -87,16 +86,7 @@ def weights_from_onnx(model: onnx.ModelProto) -> CPPNWeights | None:
             continue
         activations, output = found
         weights = CPPNWeights(
-            scale=1.0,
-            activations=tuple(activations),
-            output=output,
-            residual=residual,
-            w_coords=w_coords,
-            w_z=w_z,
-            b0=b0,
-            hidden=hidden,
-            w_out=w_out,
-            b_out=b_out,
+            scale=1.0, activations=tuple(activations), output=output, residual=residual, hidden=hidden, **layers
         )
         if _same_graph(cppn_graph(weights), graph):
             return weights

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,18 @@ def as_rgb(frame: np.ndarray) -> np.ndarray:
     return np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
 
 
+@dataclass(eq=False)
 class FrameWriter:
-    """Base: ``add(frame)`` takes uint8 [H, W, C] (C = 1 or 3); ``finish()`` completes the file."""
+    """Base: ``add(frame)`` takes uint8 [H, W, C] (C = 1 or 3); ``finish()`` completes the file.
 
-    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
-        self.path, self.width, self.height, self.fps = path, width, height, fps
-        self.count = 0
+    Writers are dataclasses: each format adds its own settings as fields after these four, so
+    the shared ones are declared once."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    count: int = field(default=0, init=False)
 
     def add(self, frame: np.ndarray) -> None:
         frame = np.asarray(frame)
@@ -103,6 +110,25 @@ class FrameWriter:
 
     def abort(self) -> None:
         pass
+
+
+@dataclass(eq=False)
+class StreamWriter(FrameWriter):
+    """A writer into one file it holds open: ``_trailer`` writes the last bytes on ``finish``;
+    the file is closed on ``finish`` and on ``abort`` (so ``atomic_output`` can remove it)."""
+
+    def __post_init__(self) -> None:
+        self.file = open(self.path, "wb")
+
+    def _trailer(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        self._trailer()
+        self.file.close()
+
+    def abort(self) -> None:
+        self.file.close()
 
 
 # --- GIF ------------------------------------------------------------------------------------
@@ -145,36 +171,29 @@ def palette_from(frames: Iterable[np.ndarray], colors: int = 256, method: str = 
     return np.concatenate([pal, np.zeros((256 - len(pal), 3), np.uint8)]) if len(pal) < 256 else pal
 
 
-class GifWriter(FrameWriter):
+@dataclass(eq=False)
+class GifWriter(StreamWriter):
     """Streams a looping GIF89a: header, then one LZW-coded frame at a time (Pillow's encoder)."""
 
-    def __init__(
-        self,
-        path: Path,
-        width: int,
-        height: int,
-        fps: float,
-        channels: int = 3,
-        loop: bool = True,
-        strategy: str = GIF_DEFAULT_STRATEGY,
-        palette: np.ndarray | None = None,
-        comment: str | None = None,
-        amplitude: float = GIF_DITHER_AMPLITUDE,
-        per_frame_method: str = "octree",
-    ) -> None:
-        super().__init__(path, width, height, fps)
+    channels: int = 3
+    loop: bool = True
+    strategy: str = GIF_DEFAULT_STRATEGY
+    palette: np.ndarray | None = None
+    comment: str | None = None
+    amplitude: float = GIF_DITHER_AMPLITUDE
+    per_frame_method: str = "octree"
+
+    def __post_init__(self) -> None:
         from PIL import Image
 
-        self.per_frame_method = {"octree": Image.Quantize.FASTOCTREE, "mediancut": Image.Quantize.MEDIANCUT}[
-            per_frame_method
+        self.quantize_method = {"octree": Image.Quantize.FASTOCTREE, "mediancut": Image.Quantize.MEDIANCUT}[
+            self.per_frame_method
         ]
-        if strategy not in GIF_STRATEGIES:
-            raise ValueError(f"unknown GIF palette strategy {strategy}")
-        self.strategy, self.loop, self.comment, self.amplitude = strategy, loop, comment, amplitude
-        self.grey = channels == 1  # 256 grey levels fit a GIF palette exactly: no quantisation needed
-        self.palette = palette
-        self.file = open(path, "wb")
+        if self.strategy not in GIF_STRATEGIES:
+            raise ValueError(f"unknown GIF palette strategy {self.strategy}")
+        self.grey = self.channels == 1  # 256 grey levels fit a GIF palette exactly: no quantisation needed
         self._threshold: np.ndarray | None = None
+        super().__post_init__()  # the file opens once the settings are known good
 
     @property
     def shared(self) -> bool:
@@ -230,7 +249,7 @@ class GifWriter(FrameWriter):
         if self.shared:
             return source.quantize(palette=self._palette_image(), dither=dither)
         # Each frame's own palette, from the undithered frame, then mapped with the dither.
-        own = Image.fromarray(rgb).quantize(256, method=self.per_frame_method)
+        own = Image.fromarray(rgb).quantize(256, method=self.quantize_method)
         return source.quantize(palette=own, dither=dither)
 
     def _add(self, frame: np.ndarray) -> None:
@@ -245,17 +264,14 @@ class GifWriter(FrameWriter):
         for part in GifImagePlugin.getdata(image, duration=delay * 10, include_color_table=not self.shared):
             self.file.write(part)
 
-    def finish(self) -> None:
+    def _trailer(self) -> None:
         self.file.write(b";")
-        self.file.close()
-
-    def abort(self) -> None:
-        self.file.close()
 
 
 # --- MP4 ------------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class Mp4Writer(FrameWriter):
     """H.264 through the ffmpeg binary that the imageio-ffmpeg wheel ships; frames piped in.
 
@@ -264,8 +280,9 @@ class Mp4Writer(FrameWriter):
     status and stderr are checked: a full disk or a failed encode is an error, never a file.
     """
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, comment: str | None = None) -> None:
-        super().__init__(path, width, height, fps)
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
         import subprocess
         import tempfile
 
@@ -276,7 +293,8 @@ class Mp4Writer(FrameWriter):
         cmd = [
             imageio_ffmpeg.get_ffmpeg_exe(),
             "-y", "-nostdin", "-hide_banner", "-v", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", f"{self.fps:.6g}",
+            "-i", "-",
             "-an", "-vcodec", "libx264", "-crf", str(MP4_CRF), "-rc-lookahead", "10",
             "-vf",
             "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
@@ -285,9 +303,9 @@ class Mp4Writer(FrameWriter):
             "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
             "-movflags", "+faststart",
         ]  # fmt: skip
-        if comment:
-            cmd += ["-metadata", f"comment={comment}"]
-        cmd += ["-f", "mp4", str(path)]
+        if self.comment:
+            cmd += ["-metadata", f"comment={self.comment}"]
+        cmd += ["-f", "mp4", str(self.path)]
         # stderr goes to a file, not a pipe: a chatty ffmpeg can never block on a full pipe.
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
@@ -342,24 +360,20 @@ def _u24(v: int) -> bytes:
     return int(v).to_bytes(3, "little")
 
 
-class WebpWriter(FrameWriter):
-    def __init__(
-        self,
-        path: Path,
-        width: int,
-        height: int,
-        fps: float,
-        loop: bool = True,
-        quality: int = WEBP_QUALITY,
-        comment: str | None = None,
-    ) -> None:
-        super().__init__(path, width, height, fps)
-        self.quality = quality
-        self.file = open(path, "wb")
-        vp8x = bytes([0x02, 0, 0, 0]) + _u24(width - 1) + _u24(height - 1)  # 0x02: animation flag
-        anim = bytes([0, 0, 0, 255]) + (0 if loop else 1).to_bytes(2, "little")  # opaque black, loop count
+@dataclass(eq=False)
+class WebpWriter(StreamWriter):
+    """Streams an animated WebP: each frame a still WebP laid into the RIFF container as it comes."""
+
+    loop: bool = True
+    quality: int = WEBP_QUALITY
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        vp8x = bytes([0x02, 0, 0, 0]) + _u24(self.width - 1) + _u24(self.height - 1)  # 0x02: animation flag
+        anim = bytes([0, 0, 0, 255]) + (0 if self.loop else 1).to_bytes(2, "little")  # opaque black, loop count
         # The recipe rides in a chunk of our own after ANIM; decoders skip chunks they do not know.
-        recipe = _riff_chunk(WEBP_RECIPE_CHUNK, comment.encode("utf-8")) if comment else b""
+        recipe = _riff_chunk(WEBP_RECIPE_CHUNK, self.comment.encode("utf-8")) if self.comment else b""
         self.file.write(
             b"RIFF" + b"\0\0\0\0" + b"WEBP" + _riff_chunk(b"VP8X", vp8x) + _riff_chunk(b"ANIM", anim) + recipe
         )
@@ -383,34 +397,24 @@ class WebpWriter(FrameWriter):
         header = _u24(0) + _u24(0) + _u24(self.width - 1) + _u24(self.height - 1) + _u24(duration) + bytes([0x02])
         self.file.write(_riff_chunk(b"ANMF", header + b"".join(chunks)))  # 0x02: overwrite, do not blend
 
-    def finish(self) -> None:
-        size = self.file.tell() - 8
+    def _trailer(self) -> None:
+        size = self.file.tell() - 8  # the RIFF size, unknown until the last frame
         self.file.seek(4)
         self.file.write(size.to_bytes(4, "little"))
-        self.file.close()
-
-    def abort(self) -> None:
-        self.file.close()
 
 
 # --- a folder of numbered PNG frames ---------------------------------------------------------
 
 
+@dataclass(eq=False)
 class FrameFolderWriter(FrameWriter):
     """frame-00000.png, frame-00001.png, ... each carrying its own recipe when one is given."""
 
-    def __init__(
-        self,
-        path: Path,
-        width: int,
-        height: int,
-        fps: float,
-        digits: int = 5,
-        frame_text: Callable[[int], dict[str, str]] | None = None,
-    ) -> None:
-        super().__init__(path, width, height, fps)
-        self.digits, self.frame_text = digits, frame_text
-        path.mkdir()
+    digits: int = 5
+    frame_text: Callable[[int], dict[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        self.path.mkdir()
 
     def _add(self, frame: np.ndarray) -> None:
         text = self.frame_text(self.count) if self.frame_text else None

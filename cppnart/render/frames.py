@@ -14,6 +14,7 @@ import numpy as np
 from ..configs.schema import check_param
 from ..configs.view import View
 from ..io.budget import check_budget
+from .canvas import Canvas
 from .renderer import Renderer
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
@@ -23,23 +24,20 @@ BATCH_PIXELS = 1 << 20
 MAX_BATCH = 16
 
 
-def frames_per_call(width: int, height: int, supersample: int = 1) -> int:
-    return int(max(1, min(MAX_BATCH, BATCH_PIXELS // max(1, width * height * supersample * supersample))))
+def frames_per_call(canvas: Canvas) -> int:
+    """Frames per onnxruntime call: up to MAX_BATCH, holding at most BATCH_PIXELS samples."""
+    return int(max(1, min(MAX_BATCH, BATCH_PIXELS // max(1, int(canvas.samples())))))
 
 
 def render_frames(
     model: Any,
     latents: np.ndarray,
-    width: int,
-    height: int,
-    view: View = View(),
-    supersample: int = 1,
-    chunk: int | None = None,
+    canvas: Canvas,
     batch: int | None = None,
     on_frame: Callable[[int], None] | None = None,
     renderer: Renderer | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield uint8 frames [H, W, C], one per latent in ``latents`` [N, Z].
+    """Yield uint8 frames [H, W, C] of the canvas (see ``Model.canvas``), one per latent in ``latents`` [N, Z].
 
     A latent equal to the one before it (a held keyframe) reuses that frame instead of
     rendering it again. ``renderer`` (default: this process) renders the batches; a cluster's
@@ -48,20 +46,16 @@ def render_frames(
     latents = model.check_z(latents, "the animation's latents")
     if batch is not None:
         check_param("batch", batch)
-    batch = batch or frames_per_call(width, height, supersample)
-    chunk = chunk or model.default_chunk  # resolved once, so a cluster's workers use the same calls
+    batch = batch or frames_per_call(canvas)
     # Render only where the latent changes; holds point back at the frame they repeat.
     fresh = np.ones(len(latents), dtype=bool)
     fresh[1:] = np.any(latents[1:] != latents[:-1], axis=1)
     unique = np.flatnonzero(fresh)
-    check_param("supersample", supersample)
-    check_budget(
-        f"{len(unique)} frames of {width}x{height}",
-        samples=float(len(unique)) * width * height * supersample * supersample,
-    )
+    check_param("supersample", canvas.supersample)
+    check_budget(f"{len(unique)} frames of {canvas.width}x{canvas.height}", samples=canvas.samples(len(unique)))
     starts = range(0, len(unique), batch)
     jobs = ((model, latents[unique[start : start + batch]]) for start in starts)
-    batches = (renderer or Renderer()).frame_batches(jobs, width, height, view, supersample, chunk)
+    batches = (renderer or Renderer()).frame_batches(jobs, canvas)
     last: Any = None
     try:
         for start, frames in zip(starts, batches):  # frames: [b, H, W, C] uint8
@@ -80,21 +74,14 @@ def render_frames(
 
 
 def palette_sample(
-    model: Any,
-    latents: np.ndarray,
-    width: int,
-    height: int,
-    view: View = View(),
-    supersample: int = 1,
-    count: int = 16,
-    size: int = 96,
+    model: Any, latents: np.ndarray, canvas: Canvas, count: int = 16, size: int = 96
 ) -> list[np.ndarray]:
     """Small renders of ``count`` latents spread along the path, for a GIF palette shared by all
     frames: a CPPN draws the same picture at any size, so 96 px shows the colours of 4K."""
-    scale = min(1.0, size / max(width, height))
-    small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+    scale = min(1.0, size / max(canvas.width, canvas.height))
+    small = canvas.resized(max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale)))
     picks = latents[np.unique(np.linspace(0, len(latents) - 1, count).round().astype(int))]
-    return list(render_frames(model, picks, small_w, small_h, view, supersample))
+    return list(render_frames(model, picks, small))
 
 
 def morph_frames(
@@ -120,4 +107,5 @@ def morph_frames(
     from ..latent.paths import plan_path
 
     latents = plan_path(model.check_z(keyframes, "the keyframes"), frames, hold, loop, ease, path)
-    return render_frames(model, latents, width, height, view, supersample, chunk, batch, on_frame, renderer)
+    canvas = model.canvas(width, height, view, supersample, chunk)  # one chunk, so a cluster's workers match
+    return render_frames(model, latents, canvas, batch, on_frame, renderer)

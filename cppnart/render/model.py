@@ -21,7 +21,8 @@ from ..configs.schema import from_dict, to_dict
 from ..configs.view import View
 from ..errors import UserError
 from ..latent.io import as_batch, sample_z
-from .bands import DEFAULT_CHUNK, check_finite_output, chunk_for, render_array, render_bands
+from .bands import check_finite_output, render_array, render_bands
+from .canvas import DEFAULT_CHUNK, Canvas, chunk_for
 
 
 def draw_seed() -> int:
@@ -124,7 +125,7 @@ class Model:
 
     @property
     def default_chunk(self) -> int:
-        """Coordinates per onnxruntime call when none is asked: fewer for wider networks (render.bands.chunk_for)."""
+        """Coordinates per onnxruntime call when none is asked: fewer for wider networks (render.canvas.chunk_for)."""
         if self._default_chunk is None:
             width = self.layer_width
             self._default_chunk = chunk_for(width) if width else DEFAULT_CHUNK
@@ -146,6 +147,12 @@ class Model:
     def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
         return as_batch(z, self.z_dim, what)
 
+    def canvas(
+        self, width: int, height: int, view: View = View(), supersample: int = 1, chunk: int | None = None
+    ) -> Canvas:
+        """The ``Canvas`` of a render of this model: ``chunk`` None becomes the model's default."""
+        return Canvas(width, height, view, supersample, chunk or self.default_chunk)
+
     def bands(
         self,
         z: np.ndarray,
@@ -157,13 +164,14 @@ class Model:
         on_rows=None,
     ):
         """Float bands [B, rows, W, C] top to bottom (bounded memory; see render.render_bands)."""
+        return self.canvas_bands(z, self.canvas(width, height, view, supersample, chunk), on_rows)
+
+    def canvas_bands(self, z: np.ndarray, canvas: Canvas, on_rows=None):
+        """``bands`` of a ``Canvas``: what every renderer asks of the model."""
         if self.interface != "coords":
-            bands = self._image_bands(z, width, height, on_rows)
+            bands = self._image_bands(z, canvas.width, canvas.height, on_rows)
         else:
-            chunk = chunk or self.default_chunk
-            bands = render_bands(
-                self.session, self.check_z(z), width, height, view, supersample, chunk, on_rows=on_rows
-            )
+            bands = render_bands(self.session, self.check_z(z), canvas, on_rows=on_rows)
         return self._checked(bands)
 
     def _checked(self, bands):
@@ -197,10 +205,7 @@ class Model:
         if self.interface != "coords":
             out = np.concatenate(list(self._image_bands(z, width, height)), axis=1)
         else:
-            chunk = chunk or self.default_chunk
-            out = render_array(
-                self.session, self.check_z(z), width, height, view=view, supersample=supersample, chunk=chunk
-            )
+            out = render_array(self.session, self.check_z(z), self.canvas(width, height, view, supersample, chunk))
         out = next(self._checked(iter([out])))
         return out[0] if single else out
 

@@ -47,7 +47,6 @@ def save_poster(
     z = model.check_z(np.asarray(z))[:1]
     check_poster_space(width, height, model.channels, bits, path)
     text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    source = renderer or Renderer()
-    chunk = chunk or model.default_chunk
-    bands = (band[0] for band in source.bands(model, z, width, height, view, supersample, chunk, on_rows))
+    canvas = model.canvas(width, height, view, supersample, chunk)
+    bands = (band[0] for band in (renderer or Renderer()).bands(model, z, canvas, on_rows))
     return write_png(path, width, height, model.channels, bands, bits=bits, text=text)

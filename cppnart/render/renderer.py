@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ..configs.view import View
 from ..io.png import quantize
+from .canvas import Canvas
 
 
 @dataclass(frozen=True)
 class TileJob:
-    """One tile: pixels ``rows`` x ``cols`` of a ``width`` x ``height`` render, and where it goes."""
+    """One tile: pixels ``rows`` x ``cols`` of its level's ``width`` x ``height`` render, and where it goes."""
 
     level: int
     col: int
@@ -31,58 +31,36 @@ class TileJob:
     cols: tuple[int, int]
 
 
-def render_frame_batch(
-    model: Any, latents: np.ndarray, width: int, height: int, view: View, supersample: int, chunk: int
-) -> np.ndarray:
+def render_frame_batch(model: Any, latents: np.ndarray, canvas: Canvas) -> np.ndarray:
     """uint8 frames [b, H, W, C] of latents [b, Z]: one onnxruntime call per band for the whole batch."""
-    bands = list(model.bands(latents, width, height, view, supersample, chunk))
-    return quantize(np.concatenate(bands, axis=1))
+    return quantize(np.concatenate(list(model.canvas_bands(latents, canvas)), axis=1))
 
 
-def render_tile(model: Any, z: np.ndarray, job: TileJob, view: View, supersample: int, chunk: int) -> bytes:
+def render_tile(model: Any, z: np.ndarray, job: TileJob, canvas: Canvas) -> bytes:
     """One tile of a pyramid level, rendered at that level's size and encoded as PNG."""
     from ..io.dzi import encode_tile
     from .bands import render_region
 
-    pixels = render_region(model.session, z, job.width, job.height, view, supersample, chunk, job.rows, job.cols)
+    pixels = render_region(model.session, z, canvas.resized(job.width, job.height), job.rows, job.cols)
     return encode_tile(quantize(pixels[0]))
 
 
 class Renderer:
     """Computes the pieces here, one after another, when the consumer asks for them: the default
     everywhere, and the interface a renderer elsewhere (``cluster.RayRenderer``) overrides.
-    Results always come back in order."""
+    Results always come back in order. ``canvas`` is the picture (a frame, a cell, the whole
+    pyramid's deepest level) every piece belongs to."""
 
-    def bands(
-        self,
-        model: Any,
-        z: np.ndarray,
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-        on_rows: Any = None,
-    ) -> Iterator[np.ndarray]:
-        """``Model.bands``, unchanged."""
-        return iter(model.bands(z, width, height, view, supersample, chunk, on_rows=on_rows))
+    def bands(self, model: Any, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
+        """``Model.canvas_bands``, unchanged."""
+        return iter(model.canvas_bands(z, canvas, on_rows))
 
-    def frame_batches(
-        self,
-        jobs: Iterable[tuple[Any, np.ndarray]],
-        width: int,
-        height: int,
-        view: View,
-        supersample: int,
-        chunk: int,
-    ) -> Iterator[np.ndarray]:
+    def frame_batches(self, jobs: Iterable[tuple[Any, np.ndarray]], canvas: Canvas) -> Iterator[np.ndarray]:
         """Each job's frames, rendered when the consumer asks for them."""
         for model, latents in jobs:
-            yield render_frame_batch(model, latents, width, height, view, supersample, chunk)
+            yield render_frame_batch(model, latents, canvas)
 
-    def tiles(
-        self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], view: View, supersample: int, chunk: int
-    ) -> Iterator[bytes]:
+    def tiles(self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
         """Each tile, rendered when the consumer asks for it."""
         for job in jobs:
-            yield render_tile(model, z, job, view, supersample, chunk)
+            yield render_tile(model, z, job, canvas)

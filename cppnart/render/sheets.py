@@ -277,15 +277,13 @@ def grid(
     check_sheet_size(len(z_all), width, height, cols, gap, supersample)
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
     source = renderer or Renderer()
-    chunk = chunk or model.default_chunk  # every cell's network has the preset's width
+    canvas = model.canvas(width, height, view, supersample, chunk)  # every cell's network has the preset's width
     if nets is None:
-        images = list(
-            render_frames(model, z_all, width, height, view, supersample, chunk, on_frame=on_cell, renderer=source)
-        )
+        images = list(render_frames(model, z_all, canvas, on_frame=on_cell, renderer=source))
     else:
         jobs = ((m, z_all[i : i + 1]) for i, m in enumerate(nets))
         images = []
-        for frames in source.frame_batches(jobs, width, height, view, supersample, chunk):
+        for frames in source.frame_batches(jobs, canvas):
             images.append(frames[0])
             if on_cell is not None:
                 on_cell(1)

@@ -6,7 +6,7 @@ costs, and the whole pyramid 4/3 of the deepest level. Tiles are independent pie
 so a cluster's renderer spreads them over its workers; they are written in order, into a
 folder that appears only when complete.
 
-    save_tiles(model, z, 100_000, 100_000, "poster")   # poster/poster.dzi + poster/poster_files/
+    save_tiles(model, z, model.canvas(100_000, 100_000), "poster")   # poster/poster.dzi + poster/poster_files/
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..configs.view import View
 from ..errors import UserError
 from ..io.atomic import atomic_output
 from ..io.dzi import OVERLAP, TILE_SIZE, descriptor, level_size, max_level, tile_path, tile_spans
 from ..io.metadata import make_recipe
-from .bands import DEFAULT_CHUNK, check_render_args
+from .canvas import Canvas
 from .renderer import Renderer, TileJob
 
 RECIPE_FILE = "recipe.json"
@@ -58,19 +57,16 @@ def tile_count(width: int, height: int, tile: int = TILE_SIZE) -> int:
 def save_tiles(
     model: Any,
     z: Any,
-    width: int,
-    height: int,
+    canvas: Canvas,
     out: str | Path,
-    view: View = View(),
-    supersample: int = 1,
-    chunk: int | None = None,
     renderer: Renderer | None = None,
     on_tile: Callable[[int], None] | None = None,
 ) -> Path:
-    """Render a DZI pyramid of a width x height picture into the new folder ``out``:
-    ``out/NAME.dzi``, ``out/NAME_files/LEVEL/COL_ROW.png`` and the recipe in ``out/recipe.json``.
-    Returns the ``.dzi`` path (what OpenSeadragon opens)."""
-    check_render_args(width, height, supersample, chunk or DEFAULT_CHUNK)
+    """Render a DZI pyramid of the canvas (its size is the deepest level's; see ``Model.canvas``)
+    into the new folder ``out``: ``out/NAME.dzi``, ``out/NAME_files/LEVEL/COL_ROW.png`` and the
+    recipe in ``out/recipe.json``. Returns the ``.dzi`` path (what OpenSeadragon opens)."""
+    width, height = canvas.width, canvas.height
+    canvas.check()
     if model.interface != "coords":
         raise UserError(
             "tile pyramids need a coordinate model (a CPPN); this model draws a fixed-size image, "
@@ -79,7 +75,7 @@ def save_tiles(
     out = Path(out)
     name = out.name or "tiles"
     z = model.check_z(np.asarray(z))[:1]
-    recipe = make_recipe(model, z[0], width, height, view, supersample, 8)
+    recipe = make_recipe(model, z[0], width, height, canvas.view, canvas.supersample, 8)
     recipe["tiles"] = {
         "format": "dzi",
         "tile_size": TILE_SIZE,
@@ -92,7 +88,7 @@ def save_tiles(
         files = tmp / f"{name}_files"
         made: set[Path] = set()
         # The jobs are listed twice, lazily, rather than kept: a gigapixel pyramid has 10^5 tiles.
-        tiles = source.tiles(model, z, tile_jobs(width, height), view, supersample, chunk or DEFAULT_CHUNK)
+        tiles = source.tiles(model, z, tile_jobs(width, height), canvas)
         try:
             for job, data in zip(tile_jobs(width, height), tiles):
                 folder = files / str(job.level)

@@ -20,6 +20,7 @@ from ..graph.weights import CPPNWeights, lerp_weights, load_weights, same_archit
 from ..io.png import quantize
 from ..latent.paths import path_length, plan_path
 from .bands import render_array
+from .canvas import Canvas
 from .runtime import create_session
 
 WEIGHTS_FILE = "weights.npz"
@@ -58,6 +59,6 @@ def weight_morph_frames(
         mixed = lerp_weights(weights[i], weights[min(i + 1, len(weights) - 1)], float(p - i))
         proto = cppn_model(mixed, preset="weight-morph", seed=None, config={})
         session = create_session(proto.SerializeToString(), device)
-        yield quantize(render_array(session, z, width, height))[0]
+        yield quantize(render_array(session, z, Canvas(width, height)))[0]
         if on_frame is not None:
             on_frame(1)

@@ -28,13 +28,10 @@ from ..errors import UserError
 from ..graph.export import save_model
 from ..io.atomic import atomic_output
 from ..io.images import ImageSet
-from ..io.run_files import write_summary
-from .checkpoint import restore, save_checkpoint
 from .loop import Every
 from .models.classifier import Classifier
 from .onnx_export import export_onnx, verify_onnx
-from .run import Callbacks, set_lr
-from .run_folder import CHECKPOINT
+from .run import Callbacks, Session, set_lr
 
 CLASSIFIER_ONNX = "classifier.onnx"
 HOLDOUT_FILE = "holdout.npz"
@@ -104,25 +101,20 @@ def train_classifier(
     """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.steps``."""
     import kornia.augmentation as K
 
-    note = callbacks.note
-    torch.manual_seed(config.seed)
+    rng = Session.seed_torch(config.seed)
     net = Classifier(config).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    rng = torch.Generator().manual_seed(config.seed + 1)
     train_idx, held_idx = split(data, config)
     images, labels = torch.from_numpy(data.images), torch.from_numpy(data.labels)  # type: ignore[arg-type]
     x_train, y_train = images[train_idx], labels[train_idx]
     x_held, y_held = images[held_idx], labels[held_idx]
     jitter = K.RandomAffine(degrees=8.0, translate=(0.08, 0.08), scale=(0.9, 1.1), p=0.8)
-    states = {"model": net, "optimizer": optimizer}
-    untrained = None
-    start = 0
-    if payload is not None:
-        start = restore(payload, states=states, generators={"batches": rng})
-        untrained = payload["extra"].get("accuracy_untrained")
+    session = Session(config, out, callbacks, {"model": net, "optimizer": optimizer}, {"batches": rng})
+    start = session.start(payload)
+    untrained = payload["extra"].get("accuracy_untrained") if payload is not None else None
     if untrained is None:
         untrained = accuracy(net, x_held, y_held)
-    out.mkdir(parents=True, exist_ok=True)
+    session.extra = {"data": data.source, "accuracy_untrained": untrained}
 
     def step_fn(step: int) -> dict[str, float]:
         set_lr(optimizer, config.lr_at(step))
@@ -139,36 +131,23 @@ def train_classifier(
         if callbacks.on_metrics is not None:
             callbacks.on_metrics(step, {"holdout_accuracy": accuracy(net, x_held, y_held)})
 
-    def save(step: int) -> None:
-        save_checkpoint(
-            out / CHECKPOINT,
-            config=to_dict(config),
-            step=step,
-            states=states,
-            generators={"batches": rng},
-            extra={"data": data.source, "accuracy_untrained": untrained},
-        )
-        note(f"checkpoint at step {step}")
-
-    periodic = [Every(config.eval_every, evaluate), Every(config.checkpoint_every, save)]
-    steps, seconds = callbacks.run(step_fn, start, config.steps, periodic, save)
+    steps, seconds = session.run(step_fn, start, [Every(config.eval_every, evaluate)])
     result = ClassifierResult(steps, seconds, accuracy(net, x_held, y_held), float(untrained), len(held_idx), out)
     if export:
         export_classifier(config, net, out)
         with atomic_output(out / HOLDOUT_FILE) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, images=np.round(x_held.numpy() * 255).astype(np.uint8), labels=y_held.numpy())
-        write_summary(
-            out,
+        session.summary(
+            steps,
+            seconds,
+            device,
             {
-                "steps": steps,
-                "train_seconds_this_session": round(seconds, 1),
                 "holdout_accuracy": result.accuracy,
                 "holdout_accuracy_untrained": result.accuracy_untrained,
                 "holdout_images": result.holdout,
                 "data": data.source,
                 "classes": list(data.classes) if data.classes else list(range(config.classes)),
                 "images": len(train_idx),
-                "device": str(device),
             },
         )
     return result

@@ -415,22 +415,8 @@ def dream(
         bool(probe_responded[i] or abs(float(final_values[i]) - float(start_values[i])) > RESPONSE_EPS)
         for i in range(len(units))
     ]
-    report = build_report(
-        target,
-        settings,
-        units,
-        batch,
-        pool_values,
-        start_values,
-        final_values,
-        responded,
-        by_step,
-        logged,
-        seconds,
-        stopped[0],
-        models,
-        out,
-    )
+    measured = Measured(units, batch, pool_values, start_values, final_values, responded, models)
+    report = build_report(target, settings, measured, Trace(by_step, logged, seconds, stopped[0]), out)
     if out is not None:
         write_progress(out / "progress.png", strips)
         if len(units) > 1:
@@ -539,37 +525,49 @@ def percentile_among(target: Target, settings: DreamSettings, units: list[int], 
     ]
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What a run measured of each of its N solutions, in the unit's objective (sign applied)."""
+
+    units: list[int]  # the unit of every solution
+    batch: int  # solutions per unit
+    pool_values: torch.Tensor  # [P, N] of the probe starts
+    start_values: torch.Tensor  # [N] where the optimisation started
+    final_values: torch.Tensor  # [N] of what the user gets (model.onnx through onnxruntime for cppn)
+    responded: list[bool]
+    models: list[Path | None]  # each solution's model.onnx, None when not exported
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How the optimisation went: the loss each step, the objectives at the logged steps, time, last step."""
+
+    by_step: list[float]
+    logged: dict[int, list[float]]
+    seconds: float
+    stopped: int
+
+
 def build_report(
-    target,
-    settings,
-    units,
-    batch,
-    pool_values,
-    start_values,
-    final_values,
-    responded,
-    by_step,
-    logged,
-    seconds,
-    stopped,
-    models,
-    out,
+    target: Target, settings: DreamSettings, measured: Measured, trace: Trace, out: Path | None
 ) -> dict[str, Any]:
-    ranks = percentile_among(target, settings, units, final_values)
+    """report.json: the settings, the run's trace and each solution's activations and rank among real data."""
+    units, responded = measured.units, measured.responded
+    ranks = percentile_among(target, settings, units, measured.final_values)
     sign = -1.0 if settings.minimise else 1.0
     solutions = []
-    for i, unit in enumerate(units):
+    for i, (unit, model) in enumerate(zip(units, measured.models)):
         solutions.append(
             {
                 "unit": unit,
                 "responded": responded[i],
-                "start_activation": sign * float(start_values[i]),  # the unit's own value, not the objective's
-                "final_activation": sign * float(final_values[i]),
-                "probe_best": sign * float(pool_values[:, i].max()),
-                "probe_all_zero": bool(pool_values[:, i].abs().max() <= RESPONSE_EPS),
+                "start_activation": sign * float(measured.start_values[i]),  # the unit's own value, not the objective's
+                "final_activation": sign * float(measured.final_values[i]),
+                "probe_best": sign * float(measured.pool_values[:, i].max()),
+                "probe_all_zero": bool(measured.pool_values[:, i].abs().max() <= RESPONSE_EPS),
                 "data_percentile": None if ranks[i] is None else ranks[i]["percentile"],
                 "data_p99": None if ranks[i] is None else ranks[i]["data_p99"],
-                "model": None if models[i] is None or out is None else str(Path(models[i]).relative_to(out)),
+                "model": None if model is None or out is None else str(Path(model).relative_to(out)),
             }
         )
     return {
@@ -579,12 +577,12 @@ def build_report(
         "objective": ("minimise " if settings.minimise else "maximise ")
         + ("neuron" if settings.neuron is not None else "unit mean"),
         "settings": asdict(settings),
-        "batch": batch,
+        "batch": measured.batch,
         "responded": all(responded) if len(units) == 1 else sum(responded),
-        "steps_run": stopped,
-        "seconds": round(seconds, 2),
-        "loss_by_step": [-v for v in by_step],
-        "objective_at_log_steps": {str(k): v for k, v in logged.items()},
+        "steps_run": trace.stopped,
+        "seconds": round(trace.seconds, 2),
+        "loss_by_step": [-v for v in trace.by_step],
+        "objective_at_log_steps": {str(k): v for k, v in trace.logged.items()},
         "solutions": solutions,
     }
 

@@ -25,14 +25,11 @@ from ..configs.ganvae import FitConfig
 from ..configs.schema import to_dict
 from ..errors import UserError
 from ..graph.export import cppn_model, save_model
-from ..io.run_files import write_summary
 from ..render.sheets import save_sheet
-from .checkpoint import restore, save_checkpoint
 from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .onnx_export import verify_onnx
-from .run import Callbacks, set_lr
-from .run_folder import CHECKPOINT
+from .run import Callbacks, Session, set_lr
 
 
 def build_fit_cppn(config: FitConfig, generator: torch.Generator | None = None) -> CPPN:
@@ -91,12 +88,11 @@ def fit_image(
     height, width, channels = target.shape
     if channels != config.channels:
         raise UserError(f"the image has {channels} channels but the preset fits {config.channels}")
-    torch.manual_seed(config.seed)
-    rng = torch.Generator().manual_seed(config.seed + 1)
+    rng = Session.seed_torch(config.seed)
     model = build_fit_cppn(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     states = {"model": model, "optimizer": optimizer}
-    start = restore(payload, states=states, generators={"pixels": rng}) if payload is not None else 0
+    session = Session(config, out, callbacks, states, {"pixels": rng}, {"size": [width, height]})
     if payload is not None and tuple(payload["extra"].get("size", ())) != (width, height):
         raise UserError(
             f"the checkpoint fitted a {payload['extra'].get('size')} image but this one is "
@@ -106,7 +102,7 @@ def fit_image(
     coords = pixel_coords(width, height).to(device)  # [H*W, 2]
     colours = torch.from_numpy(target.reshape(-1, channels)).to(device)
     batch = config.batch_pixels if 0 < config.batch_pixels < len(coords) else 0
-    out.mkdir(parents=True, exist_ok=True)
+    start = session.start(payload)
 
     def step_fn(step: int) -> dict[str, float]:
         set_lr(optimizer, config.lr_at(step))
@@ -131,32 +127,11 @@ def fit_image(
         save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], gap=0)
         note(f"samples/step-{step:06d}.png")
 
-    def save(step: int) -> None:
-        save_checkpoint(
-            out / CHECKPOINT,
-            config=to_dict(config),
-            step=step,
-            states=states,
-            generators={"pixels": rng},
-            extra={"size": [width, height]},
-        )
-        note(f"checkpoint at step {step}")
-
-    periodic = [Every(config.sample_every, samples), Every(config.checkpoint_every, save)]
-    steps, seconds = callbacks.run(step_fn, start, config.steps, periodic, save)
+    steps, seconds = session.run(step_fn, start, [Every(config.sample_every, samples)])
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
         result.psnr = export_fit(config, model, target, out)
-        write_summary(
-            out,
-            {
-                "steps": steps,
-                "train_seconds_this_session": round(seconds, 1),
-                "psnr_training_size": result.psnr,
-                "size": [width, height],
-                "device": str(device),
-            },
-        )
+        session.summary(steps, seconds, device, {"psnr_training_size": result.psnr, "size": [width, height]})
     return result
 
 

@@ -39,16 +39,14 @@ from ..errors import UserError
 from ..graph.encoder import encoder_model
 from ..graph.export import cppn_model, save_model
 from ..io.images import ImageSet
-from ..io.run_files import save_latent_stats, write_summary
+from ..io.run_files import save_latent_stats
 from ..latent.io import sample_z
 from ..render.sheets import save_sheet
-from .checkpoint import restore, save_checkpoint
 from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .models.ganvae import Discriminator, Encoder, build_generator
 from .onnx_export import verify_onnx
-from .run import Callbacks
-from .run_folder import CHECKPOINT
+from .run import Callbacks, Session
 
 HOLDOUT = 500  # images kept out of training to measure reconstruction error
 
@@ -288,32 +286,19 @@ def train_ganvae(
 ) -> GanVaeResult:
     """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``."""
     note = callbacks.note
-    torch.manual_seed(config.seed)  # initial weights (and spectral norm's start vectors)
+    rng = Session.seed_torch(config.seed)  # the seed also gives spectral norm's start vectors
     nets = build_nets(config, device)
-    rng = torch.Generator().manual_seed(config.seed + 1)  # batches, crops, noise: one stream, checkpointed
     train, holdout = split_holdout(data)
     if len(train) < 1:
         raise UserError(f"data '{data.source}' holds too few images to train on")
-    out.mkdir(parents=True, exist_ok=True)
-    start, untrained = 0, None
-    if payload is not None:
-        start = restore(payload, states=nets.states(), generators={"batches": rng})
-        untrained = payload["extra"].get("recon_mse_untrained")
+    session = Session(config, out, callbacks, nets.states(), {"batches": rng})
+    start = session.start(payload)
+    untrained = payload["extra"].get("recon_mse_untrained") if payload is not None else None
     if untrained is None:
         untrained = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     fixed_z = torch.from_numpy(sample_z(config.z_dim, config.seed, "normal", config.sample_count)).to(device)
     stepper = GanVaeStep(config, nets, train, rng, device)
-
-    def save(step: int) -> None:
-        save_checkpoint(
-            out / CHECKPOINT,
-            config=to_dict(config),
-            step=step,
-            states=nets.states(),
-            generators={"batches": rng},
-            extra={"data": data.source, "recon_mse_untrained": untrained},
-        )
-        note(f"checkpoint at step {step}")
+    session.extra = {"data": data.source, "recon_mse_untrained": untrained}
 
     @torch.no_grad()
     def samples(step: int) -> None:
@@ -323,24 +308,22 @@ def train_ganvae(
         save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5, channels_last=False)
         note(f"samples/step-{step:06d}.png")
 
-    periodic = [Every(config.sample_every, samples), Every(config.checkpoint_every, save)]
-    steps, seconds = callbacks.run(stepper, start, config.schedule.steps, periodic, save)
+    steps, seconds = session.run(stepper, start, [Every(config.sample_every, samples)])
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
     if export:
         export_run(config, nets, train, holdout, out, device)
-        write_summary(
-            out,
+        session.summary(
+            steps,
+            seconds,
+            device,
             {
-                "steps": steps,
-                "train_seconds_this_session": round(seconds, 1),
                 "recon_mse_holdout": mse,
                 "recon_mse_untrained": untrained,
                 "data": data.source,
                 "data_limit": config.data_limit,
                 "data_seed": config.seed,
                 "images": len(train),
-                "device": str(device),
             },
         )
     return result

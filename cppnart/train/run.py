@@ -70,6 +70,67 @@ class Callbacks:
         return steps, time.perf_counter() - started
 
 
+@dataclass
+class Session:
+    """One training session of a family's run: what every family's train function shares.
+
+    It seeds torch from the config (``seed_torch``), makes the run folder and restores the
+    ``states`` and ``generators`` from a checkpoint (``start``), saves them with ``extra``
+    on schedule, on Ctrl-C or a signal (``save``, ``run``) and writes ``summary.json``
+    (``summary``). A family keeps only what is its own: its modules, its step, its scores.
+    """
+
+    config: Any
+    out: Path
+    callbacks: Callbacks
+    states: dict[str, Any] = field(default_factory=dict)
+    generators: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def seed_torch(seed: int) -> Any:
+        """Seed torch's global RNG (initial weights) and return the run's own generator (batches,
+        crops, noise: one stream, checkpointed), seeded one past it."""
+        import torch
+
+        torch.manual_seed(seed)
+        return torch.Generator().manual_seed(seed + 1)
+
+    def start(self, payload: dict[str, Any] | None) -> int:
+        """Make the run folder; on resume load every state and generator back. The step to start from."""
+        from .checkpoint import restore
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        return 0 if payload is None else restore(payload, states=self.states, generators=self.generators)
+
+    def save(self, step: int) -> None:
+        """Write the checkpoint (atomically) and say so."""
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(
+            self.out / CHECKPOINT,
+            config=to_dict(self.config),
+            step=step,
+            states=self.states,
+            generators=self.generators,
+            extra=self.extra,
+        )
+        self.callbacks.note(f"checkpoint at step {step}")
+
+    def run(self, step_fn: Callable[[int], dict[str, float]], start: int, every: Sequence[Every]) -> tuple[int, float]:
+        """``Callbacks.run`` up to the config's steps, with the family's periodic actions, then a
+        checkpoint every ``checkpoint_every`` steps. Returns (step reached, seconds)."""
+        periodic = [*every, Every(self.config.checkpoint_every, self.save)]
+        return self.callbacks.run(step_fn, start, total_steps(self.config), periodic, self.save)
+
+    def summary(self, steps: int, seconds: float, device: Any, scores: dict[str, Any]) -> Path:
+        """``summary.json``: steps, this session's seconds, the family's ``scores`` and the device."""
+        from ..io.run_files import write_summary
+
+        table = {"steps": steps, "train_seconds_this_session": round(seconds, 1), **scores, "device": str(device)}
+        return write_summary(self.out, table)
+
+
 def _get(config: Any, key: tuple[str | None, str]) -> Any:
     table, name = key
     return getattr(getattr(config, table) if table else config, name)
