@@ -157,21 +157,13 @@ class GlyphConfig:
         gen = self.generator
         if gen.type not in GENERATOR_TYPES:
             raise UserError(f"{where}: 'generator.type' must be one of {', '.join(GENERATOR_TYPES)}, got '{gen.type}'")
-        if gen.type == "conv":
-            native = conv_image_size(len(gen.channels))
+        if gen.type in IMAGE_GENERATORS:
+            native = native_image_size(gen.type, len(gen.channels))
             if self.image_size != native:
                 raise UserError(
-                    f"{where}: a conv generator with {len(gen.channels)} hidden layers draws {native}x{native} "
-                    f"images, but 'image_size' is {self.image_size}; set image_size = {native} or change "
-                    "'generator.channels'"
-                )
-        elif gen.type == "ink":
-            native = ink_image_size(len(gen.channels))
-            if self.image_size != native:
-                raise UserError(
-                    f"{where}: an ink generator with {len(gen.channels)} channel entries draws {native}x{native} "
-                    f"images, but 'image_size' is {self.image_size}; set image_size = {native} or change "
-                    "'generator.channels'"
+                    f"{where}: a {gen.type} generator with {len(gen.channels)} 'generator.channels' entries draws "
+                    f"{native}x{native} images, but 'image_size' is {self.image_size}; set image_size = {native} "
+                    "or change 'generator.channels'"
                 )
         elif gen.type == "strokes":
             if not 1 <= gen.strokes <= 64:
@@ -223,6 +215,11 @@ def conv_image_size(hidden_layers: int) -> int:
     for _ in range(hidden_layers + 1):
         side = 2 * side + 1
     return side
+
+
+def native_image_size(generator_type: str, entries: int) -> int:
+    """Side an image generator ("conv" or "ink") with ``entries`` channel entries draws."""
+    return conv_image_size(entries) if generator_type == "conv" else ink_image_size(entries)
 
 
 def ink_image_size(upsampling_layers: int) -> int:
