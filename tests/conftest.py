@@ -99,10 +99,80 @@ def full_disk(tmp_path: Path):
             subprocess.run(["umount", "-l", str(folder)], check=False)  # a leaked handle: detach it anyway
 
 
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
 @pytest.fixture(scope="session")
-def ray_cluster():
-    """One real local Ray cluster of 2 CPUs for the whole test session (skipped without Ray)."""
+def ray_head():
+    """One real Ray cluster of 2 CPUs for the whole test session, started as a user starts one
+    (``ray start --head``, with a Ray Client server); this process joins it as a driver.
+
+    Yields (ray, "ray://127.0.0.1:PORT"). Every port is a free one and the temporary folder is its
+    own, so it never meets another cluster on the machine; at the end only the processes it started
+    are stopped (SIGTERM to ``ray start --block``, which stops its children), never ``ray stop``.
+    """
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
     ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    yield ray
-    ray.shutdown()
+    command = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+    if command is None:
+        pytest.skip("no `ray` command beside this Python")
+    gcs, client, *agents = _free_ports(6)
+    temp = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must stay under 108 bytes
+    ports = ["--port", gcs, "--ray-client-server-port", client, "--dashboard-agent-listen-port", agents[0]]
+    ports += ["--dashboard-agent-grpc-port", agents[1], "--metrics-export-port", agents[2]]
+    ports += ["--runtime-env-agent-port", agents[3]]
+    args = [command, "start", "--head", "--block", "--num-cpus", "2", "--include-dashboard", "false"]
+    args += ["--node-ip-address", "127.0.0.1", "--temp-dir", temp, "--disable-usage-stats", *map(str, ports)]
+    # Workers import this checkout; a throwaway cluster on 127.0.0.1 needs no token (as ray.init's own).
+    root = str(HERE.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    env["RAY_AUTH_MODE"] = "disabled"
+    log = open(Path(temp) / "ray-start.log", "w")
+    head = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in (Path(temp) / "ray-start.log").read_text():
+            if head.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("ray start failed: " + (Path(temp) / "ray-start.log").read_text()[-2000:])
+            time.sleep(0.2)
+        ray.init(address=f"127.0.0.1:{gcs}", log_to_driver=False, logging_level="ERROR")
+        yield ray, f"ray://127.0.0.1:{client}"
+    finally:
+        ray.shutdown()
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)  # the group started above, nothing else
+            head.wait()
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(ray_head):
+    """The session's Ray cluster (2 CPUs, this process connected to it); skipped without Ray."""
+    return ray_head[0]
+
+
+@pytest.fixture(scope="session")
+def ray_client_address(ray_head):
+    """``ray://127.0.0.1:PORT``: the session cluster's Ray Client server (needs grpcio: ``ray[client]``)."""
+    pytest.importorskip("grpc")
+    return ray_head[1]

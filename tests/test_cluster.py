@@ -238,3 +238,24 @@ def test_workers_keep_one_model_per_key(ray_cluster, net):
 
     handle = RayRenderer().handle(net)
     assert ray.get(fetches.remote(handle, 5)) == (1, True)
+
+
+def test_ray_client_address_renders_the_same_poster_and_morph(
+    ray_client_address, runner, tiny_preset, tmp_path, monkeypatch
+):
+    """`--cluster ray://HOST:PORT` goes through Ray Client (a driver of its own, in a CLI subprocess)."""
+    monkeypatch.chdir(tmp_path)
+    np.save("a.npy", np.zeros(4, np.float32))
+    np.save("b.npy", np.linspace(-1, 1, 4, dtype=np.float32))
+    poster = ["render", str(tiny_preset), "--seed", "5", "--res", "256x600", "--supersample", "2", "--zoom", "1.5"]
+    morph = ["morph", "a.npy", "b.npy", "--model", str(tiny_preset), "--seed", "5", "--res", "48x32"]
+    morph += ["--frames", "12", "--batch", "4"]
+    for args, name in ((poster, "poster.png"), (morph, "morph.gif")):
+        done = subprocess.run(
+            [sys.executable, "-m", "cppnart", *args, "-o", f"client-{name}", "--cluster", ray_client_address, "--json"],
+            capture_output=True, text=True, cwd=tmp_path, env=cli_env(), timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout.splitlines()[-1])["cluster"]["tasks"] >= 3
+        assert runner.invoke(app, [*args, "-o", f"local-{name}", "-q"]).exit_code == 0  # here, in this process
+        assert (tmp_path / f"local-{name}").read_bytes() == (tmp_path / f"client-{name}").read_bytes(), name

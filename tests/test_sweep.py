@@ -71,3 +71,63 @@ def test_sweep_on_the_cluster_skips_finished_runs(ray_cluster, runner, spec, one
     assert [r["run"] for r in runs] == ["tiny-seed1-lr0.003", "tiny-seed2-lr0.003"]
     assert runs[0] == done_here  # read back, not trained again
     assert (Path("sw") / runs[1]["run"] / "model.onnx").is_file() and runs[1]["steps"] == 6
+
+
+RESUME_SPEC = """
+presets = ["tiny.toml"]
+seeds = [1]
+steps = 240
+"""
+_UNINTERRUPTED: dict[str, dict] = {}
+
+
+@pytest.mark.parametrize("where", ["here", "cluster"])
+def test_an_interrupted_sweep_resumes_from_its_checkpoint(where, request, runner, spec, one_torch_thread):
+    """Ctrl-C after the first checkpoint, the same command again: the run goes on from that
+    checkpoint (on a cluster, the one its worker sent back) and ends as an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cppnart.train.checkpoint import load_checkpoint
+    from cppnart.train.sweep import train_run
+
+    spec.write_text(RESUME_SPEC)
+    preset = Path("tiny.toml")  # cheaper steps: fewer evaluations, smaller batches, a checkpoint every 40
+    preset.write_text(
+        preset.read_text()
+        .replace("eval_every = 20", "eval_every = 120")
+        .replace("batch_size = 32", "batch_size = 16")
+        .replace("checkpoint_every = 20", "checkpoint_every = 40")
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    extra = []
+    if where == "cluster":
+        ray = request.getfixturevalue("ray_cluster")
+        env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+        extra = ["--cluster", "auto"]  # the subprocess joins the session's cluster, as the rerun here does
+    command = [sys.executable, "-m", "cppnart", "sweep", str(spec), "--out", "sw", "--threads", "1", *extra]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    checkpoint = Path("sw/tiny-seed1/checkpoint.pt")
+    deadline = time.monotonic() + 120
+    while not checkpoint.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert not Path("sw/tiny-seed1/result.json").exists()
+    stopped_at = load_checkpoint(checkpoint)["step"]
+    assert 0 < stopped_at < 240
+
+    again = runner.invoke(app, ["sweep", str(spec), "--out", "sw", "--threads", "1", *extra, "--json"])
+    assert again.exit_code == 0, again.output
+    (result,) = json.loads(again.output.splitlines()[-1])["runs"]
+    assert result["resumed_from"] == stopped_at and result["steps"] == 240  # it went on, not from step 0
+
+    if "ref" not in _UNINTERRUPTED:  # the same run, never stopped (glyph runs resume exactly)
+        _UNINTERRUPTED["ref"] = train_run(plan_runs(load_spec(spec), Path("ref"))[0], "ref", threads=1)
+    reference = _UNINTERRUPTED["ref"]
+    assert (result["r2"], result["cosine"]) == (reference["r2"], reference["cosine"])

@@ -1,6 +1,6 @@
 """A DZI pyramid opens in a real OpenSeadragon in a real chromium: every tile it asks for loads,
 at the first view and zoomed to the deepest level. Skips without playwright, chromium or the
-OpenSeadragon script (.ci/run fetches it from npm into .ci/cache/; or set OPENSEADRAGON_JS)."""
+OpenSeadragon script (the copy vendored in cppnart/view/static/; OPENSEADRAGON_JS names another)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from cppnart.cli import app
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[1]
-OSD = Path(os.environ.get("OPENSEADRAGON_JS", ROOT / ".ci/cache/package/build/openseadragon/openseadragon.min.js"))
+OSD = Path(os.environ.get("OPENSEADRAGON_JS", ROOT / "cppnart/view/static/openseadragon/openseadragon.min.js"))
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)"),
-    pytest.mark.skipif(not OSD.is_file(), reason="no OpenSeadragon script (npm pack openseadragon; see .ci/run)"),
+    pytest.mark.skipif(not OSD.is_file(), reason=f"no OpenSeadragon script at {OSD}"),
 ]
 
 PAGE = """<!doctype html><html><body style="margin:0"><div id="v" style="width:600px;height:400px"></div>

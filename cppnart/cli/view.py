@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import webbrowser
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -39,7 +39,10 @@ def view(
     ] = Path("posters"),
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
 ) -> None:
-    """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets."""
+    """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets.
+
+    Given a Deep Zoom pyramid (the .dzi, or the folder `render --tiles` wrote), show it in OpenSeadragon.
+    """
     try:
         from ..view.catalogue import Catalogue
         from ..view.server import ViewerServer, create_app, initial_state
@@ -57,6 +60,13 @@ def view(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out '{out}' is a file; give a folder for the posters")
 
+    from ..view.pyramid import is_pyramid_path
+
+    if model is not None and is_pyramid_path(model):
+        if seed is not None or from_image is not None or zoom is not None or center is not None:
+            raise UserError("--seed, --from, --zoom and --center apply to models; a pyramid is already rendered")
+        _serve_pyramid(model, host, port, browser)
+        return
     recipe = read_from(from_image)
     seed_given = seed is not None
     seed = choose_seed(recipe, seed)
@@ -67,11 +77,32 @@ def view(
     zseed = None if (recipe.get("z") and not seed_given) else seed
     initial = initial_state(net.seed, z, zseed, frame.zoom, frame.center)
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: binding {host}: anyone who can reach this machine can use the viewer", err=True)
+    _warn_host(host)
     app_ = create_app(Catalogue.around(net, name), out, initial)
     server = ViewerServer(app_, host, port).start()
     typer.echo(f"cppnart view: {net.label} at {server.url}  (posters go to {out}/; Ctrl-C stops)")
+    _serve_until_stopped(server, browser)
+
+
+def _warn_host(host: str) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: binding {host}: anyone who can reach this machine can use the viewer", err=True)
+
+
+def _serve_pyramid(path: str, host: str, port: int, browser: bool) -> None:
+    """`cppnart view PYRAMID.dzi`: OpenSeadragon on the pyramid, its recipe as the caption."""
+    from ..view.pyramid import find_pyramid, pyramid_app
+    from ..view.server import ViewerServer
+
+    pyramid = find_pyramid(path)
+    _warn_host(host)
+    server = ViewerServer(pyramid_app(pyramid), host, port).start()
+    size = f"{pyramid.width}x{pyramid.height}"
+    typer.echo(f"cppnart view: {pyramid.name} ({size} pyramid) at {server.url}  (Ctrl-C stops)")
+    _serve_until_stopped(server, browser)
+
+
+def _serve_until_stopped(server: Any, browser: bool) -> None:
     if browser:
         webbrowser.open(server.url)
     try:

@@ -66,7 +66,9 @@ def connected(address: str = "auto", num_cpus: int | None = None) -> Iterator[st
     try:
         ray.init(**options)
     except ConnectionError as exc:
-        raise UserError(f"cannot reach the Ray cluster at '{address}': {str(exc).splitlines()[0]}") from None
+        # Ray Client puts the reason on the lines after "Initialization failure from server:"; keep it on one line.
+        reason = " ".join(str(exc).split())[:400]
+        raise UserError(f"cannot reach the Ray cluster at '{address}': {reason}") from None
     try:
         yield describe(ray)
     finally:

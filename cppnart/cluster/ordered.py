@@ -33,8 +33,15 @@ def in_order(submit: Callable[[Any], Any], items: Iterable[Any], window: int) ->
                 ray.cancel(ref)
 
 
-def as_completed(submit: Callable[[Any], Any], items: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]:
-    """(item, result) pairs as tasks finish, at most ``window`` in flight (for independent runs)."""
+def as_completed(
+    submit: Callable[[Any], Any],
+    items: Iterable[Any],
+    window: int,
+    idle: Callable[[], None] | None = None,
+    every: float = 1.0,
+) -> Iterator[tuple[Any, Any]]:
+    """(item, result) pairs as tasks finish, at most ``window`` in flight (for independent runs);
+    while none finishes, ``idle()`` is called every ``every`` seconds (to take in their progress)."""
     ray = import_ray()
     pending: dict[Any, Any] = {}
     source = iter(items)
@@ -42,16 +49,24 @@ def as_completed(submit: Callable[[Any], Any], items: Iterable[Any], window: int
         for item in source:
             pending[submit(item)] = item
             if len(pending) >= window:
-                yield _next_done(ray, pending)
+                yield _next_done(ray, pending, idle, every)
         while pending:
-            yield _next_done(ray, pending)
+            yield _next_done(ray, pending, idle, every)
     finally:
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)
 
 
-def _next_done(ray: Any, pending: dict[Any, Any]) -> tuple[Any, Any]:
-    (ref,), _ = ray.wait(list(pending), num_returns=1)
+def _next_done(
+    ray: Any, pending: dict[Any, Any], idle: Callable[[], None] | None = None, every: float = 1.0
+) -> tuple[Any, Any]:
+    while True:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if idle is None else every)
+        if ready:
+            break
+        assert idle is not None
+        idle()
+    (ref,) = ready
     item = pending.pop(ref)
     return item, ray.get(ref)

@@ -16,10 +16,11 @@ A spec is TOML::
     "train.lr" = [1e-3, 3e-3]
 
 A run is finished when its folder holds ``result.json`` (written last, atomically); running the
-sweep again skips those and, here, resumes a run that has a checkpoint. ``run_sweep`` takes the
-way to run the pending ones (``map_runs``): one after another here, or Ray tasks (``cluster``),
-which train in a worker's temporary folder and send the run folder back, so the nodes need no
-shared disk.
+sweep again skips those and resumes a run that has a checkpoint. ``run_sweep`` takes the way to
+run the pending ones (``map_runs``): one after another here, or Ray tasks (``cluster``), which
+train in a worker's temporary folder and send the run folder back, so the nodes need no shared
+disk: the unfinished folder goes to the worker, and each new checkpoint comes back while it
+trains, so a sweep stopped on a cluster resumes too.
 """
 
 from __future__ import annotations
@@ -154,7 +155,12 @@ def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
 
 def finished(run: SweepRun, out: Path) -> dict[str, Any] | None:
     """The result of a run that completed, from its folder; None if it has not."""
-    path = Path(out) / run.name / RESULT
+    return finished_name(out, run.name)
+
+
+def finished_name(out: Path, name: str) -> dict[str, Any] | None:
+    """``finished`` by the run's folder name."""
+    path = Path(out) / name / RESULT
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
@@ -175,7 +181,7 @@ def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None
     folder = Path(out) / run.name
     config = from_dict(KINDS[run.kind], run.config, run.name)
     payload = None
-    if (folder / CHECKPOINT).is_file():
+    if (folder / CHECKPOINT).is_file():  # an interrupted attempt: go on from its last checkpoint
         from .checkpoint import load_checkpoint
 
         payload = load_checkpoint(folder / CHECKPOINT)
@@ -208,6 +214,7 @@ def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None
         "seed": run.seed,
         **{key: value for key, value in run.overrides.items()},
         "steps": steps,
+        "resumed_from": int(payload["step"]) if payload is not None else 0,
         "seconds": round(time.perf_counter() - started, 2),
         **{key: round(float(value), 6) for key, value in metrics.items()},
     }
@@ -216,22 +223,91 @@ def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None
     return result
 
 
-def train_packed(run: SweepRun, device: str = "auto", threads: int | None = None) -> tuple[dict[str, Any], bytes]:
+def pack_folder(folder: Path) -> bytes:
+    """A run folder as .tar.gz bytes (hidden temporaries left out: they are another writer's)."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=folder.name, filter=lambda info: None if "/." in f"/{info.name}" else info)
+    return buffer.getvalue()
+
+
+class CheckpointWatcher:
+    """Sends a run folder (packed) to ``send`` each time its checkpoint changes, from a thread.
+
+    What lets a run on a cluster resume after its task is lost or the sweep is stopped: the
+    machine the sweep runs on always holds the run's last checkpoint. ``stop`` looks once more,
+    so the checkpoint a Ctrl-C saves goes back too.
+    """
+
+    def __init__(self, folder: Path, send: Callable[[bytes], None], every: float = 0.25) -> None:
+        import threading
+
+        self.folder, self.send, self.every = folder, send, every
+        self.seen: tuple[int, int, int] | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="cppnart-checkpoints", daemon=True)
+        self.thread.start()
+
+    def _look(self) -> None:
+        try:
+            stat = (self.folder / CHECKPOINT).stat()
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            if key != self.seen:
+                data = pack_folder(self.folder)
+                self.seen = key
+                self.send(data)
+        except OSError:  # no checkpoint yet, or a file replaced while packing: look again later
+            pass
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.every):
+            self._look()
+
+    def stop(self) -> None:
+        """Stop watching after one last look."""
+        self.done.set()
+        self.thread.join()
+        self._look()
+
+
+def train_packed(
+    run: SweepRun,
+    device: str = "auto",
+    threads: int | None = None,
+    resume: bytes | None = None,
+    inbox: Any = None,
+) -> tuple[dict[str, Any], bytes]:
     """``train_run`` in a temporary folder, returned as (result, the run folder as .tar.gz bytes).
 
     What a cluster worker runs: the run folder comes back to the machine the sweep was started
-    on, so no node needs to share a disk with it.
+    on, so no node needs to share a disk with it. ``resume`` is an unfinished run folder (packed)
+    to go on from; ``inbox`` (anything with ``put``) receives ``(run name, packed folder)`` at
+    every checkpoint, so an attempt that never finishes still leaves its progress behind.
     """
-    import io
-    import tarfile
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="cppnart-sweep-") as tmp:
-        result = train_run(run, tmp, device, threads)
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            tar.add(Path(tmp) / run.name, arcname=run.name)
-    return result, buffer.getvalue()
+        if resume is not None:
+            unpack_run(Path(tmp), run.name, resume)
+        watcher = None
+        if inbox is not None:
+            watcher = CheckpointWatcher(Path(tmp) / run.name, lambda data: inbox.put((run.name, data)))
+        try:
+            result = train_run(run, tmp, device, threads)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+        return result, pack_folder(Path(tmp) / run.name)
+
+
+def _train_job(
+    job: tuple[SweepRun, bytes | None], device: str, threads: int | None, inbox: Any
+) -> tuple[dict[str, Any], bytes]:
+    run, resume = job
+    return train_packed(run, device, threads, resume, inbox)
 
 
 def unpack_run(out: Path, name: str, data: bytes) -> Path:
@@ -252,7 +328,7 @@ def unpack_run(out: Path, name: str, data: bytes) -> Path:
     return target
 
 
-MapRuns = Callable[[Callable[..., dict[str, Any]], Iterable[SweepRun]], Iterator[tuple[SweepRun, dict[str, Any]]]]
+MapRuns = Callable[..., Iterator[tuple[Any, Any]]]  # (function, items, idle=) -> (item, result) as they finish
 
 
 def one_by_one(
@@ -284,10 +360,29 @@ def run_sweep(
         for run, result in one_by_one(train, pending):
             yield run, result, True
         return
-    packed = functools.partial(train_packed, device=device, threads=threads)
-    for run, (result, data) in map_runs(packed, pending):
-        unpack_run(out, run.name, data)
-        yield run, result, True
+    from ..cluster.jobs import Inbox
+
+    inbox = Inbox()
+
+    def keep_progress() -> None:
+        """Checkpoints the workers sent back: an unfinished run folder here is replaced by its newer state."""
+        for name, data in inbox.drain():
+            if finished_name(out, name) is None:
+                unpack_run(out, name, data)
+
+    def jobs() -> Iterator[tuple[SweepRun, bytes | None]]:
+        for run in pending:  # lazily: only the runs in flight hold their packed folders
+            folder = Path(out) / run.name
+            yield run, pack_folder(folder) if (folder / CHECKPOINT).is_file() else None
+
+    job = functools.partial(_train_job, device=device, threads=threads, inbox=inbox)
+    try:
+        for (run, _), (result, data) in map_runs(job, jobs(), idle=keep_progress):
+            unpack_run(out, run.name, data)
+            yield run, result, True
+    finally:
+        keep_progress()  # what arrived before a Ctrl-C or a failure: rerunning the sweep resumes from it
+        inbox.close()
 
 
 def write_summary(out: Path, results: list[dict[str, Any]]) -> Path:
