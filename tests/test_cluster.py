@@ -255,7 +255,15 @@ def test_ray_client_address_renders_the_same_poster_and_morph(
             [sys.executable, "-m", "cppnart", *args, "-o", f"client-{name}", "--cluster", ray_client_address, "--json"],
             capture_output=True, text=True, cwd=tmp_path, env=cli_env(), timeout=120,
         )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.returncode == 0, done.stderr[-3000:] + _client_server_logs()
         assert json.loads(done.stdout.splitlines()[-1])["cluster"]["tasks"] >= 3
         assert runner.invoke(app, [*args, "-o", f"local-{name}", "-q"]).exit_code == 0  # here, in this process
         assert (tmp_path / f"local-{name}").read_bytes() == (tmp_path / f"client-{name}").read_bytes(), name
+
+
+def _client_server_logs() -> str:
+    """The Ray Client servers' own error logs (in the session cluster's temp folder), to say why one failed."""
+    import tempfile
+
+    logs = sorted(Path(tempfile.gettempdir()).glob("ray-*/session_latest/logs/ray_client_server*.err"))
+    return "".join(f"\n--- {path.name}:\n{path.read_text(errors='replace')[-1500:]}" for path in logs)
