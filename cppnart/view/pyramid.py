@@ -22,6 +22,7 @@ from ..configs.recipe import check_recipe
 from ..errors import UserError
 from ..io.dzi import DZI_NAMESPACE
 from ..io.metadata import png_text
+from .http import http_error
 
 STATIC = Path(__file__).parent / "static"
 RECIPE_FILE = "recipe.json"  # as render.tiles writes it (not imported: view needs no renderer for this)
@@ -161,11 +162,6 @@ def pyramid_app(pyramid: Pyramid) -> Any:
 
     async def info(request: Request) -> Response:
         return JSONResponse(pyramid.as_json())
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse({"error": f"{message}: {request.url.path}"}, status_code=exc.status_code)
 
     routes = [
         Route("/", index),

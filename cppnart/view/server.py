@@ -40,6 +40,7 @@ from .catalogue import (
     get_view,
     get_z,
 )
+from .http import http_error
 from .posters import PosterDesk
 
 STATIC = Path(__file__).parent / "static"
@@ -191,11 +192,6 @@ def create_app(
     async def user_error(request: Request, exc: Exception) -> Response:
         status = exc.status if isinstance(exc, RequestError) else 400
         return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=status)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse({"error": f"{message}: {request.url.path}"}, status_code=exc.status_code)
 
     routes = [
         Route("/", index),
