@@ -169,15 +169,19 @@ def test_conv_glyph_renders_at_native_size_unless_asked(tmp_path):
     assert Image.open(tmp_path / "big.png").size == (60, 60)
 
 
-def test_stroke_glyphs_learn_look_like_marks_and_export_faithfully(tmp_path):
-    config = tiny_config(TINY_STROKES, steps=60)
+def _train_beats_untrained(config, tmp_path):
+    """Train a tiny run, check it reads messages back better than untrained; its result, models and look."""
     result = train_glyph(config, tmp_path / "run", device="cpu")
     models = _trained_models(config, tmp_path / "run")
     trained = seeded_recovery(models, config, 256, seed=1)
     untrained = seeded_recovery(untrained_models(config, CPU), config, 256, seed=1)
     assert trained.r2 > untrained.r2 + 0.05
+    return result, models, glyph_look(models, config, 64, seed=1)
 
-    look = glyph_look(models, config, 64, seed=1)
+
+def test_stroke_glyphs_learn_look_like_marks_and_export_faithfully(tmp_path):
+    config = tiny_config(TINY_STROKES, steps=60)
+    result, models, look = _train_beats_untrained(config, tmp_path)
     assert look.checkerboard < 0.01  # painted strokes leave no period-2 pattern
     assert 0.02 < look.ink < 0.5  # marks on a ground: some ink, a minority of the canvas
 
@@ -218,13 +222,7 @@ def test_layout_places_cppn_glyphs_by_their_message_and_exports(tmp_path):
 
 def test_ink_glyphs_learn_keep_to_their_budget_and_leave_no_checkerboard(tmp_path):
     config = tiny_config(TINY_INK, steps=60)
-    result = train_glyph(config, tmp_path / "run", device="cpu")
-    models = _trained_models(config, tmp_path / "run")
-    trained = seeded_recovery(models, config, 256, seed=1)
-    untrained = seeded_recovery(untrained_models(config, CPU), config, 256, seed=1)
-    assert trained.r2 > untrained.r2 + 0.05
-
-    look = glyph_look(models, config, 64, seed=1)
+    result, models, look = _train_beats_untrained(config, tmp_path)
     conv_look = glyph_look(untrained_models(tiny_config(TINY_CONV), CPU), tiny_config(TINY_CONV), 64, seed=1)
     assert look.checkerboard < conv_look.checkerboard / 10  # resize-then-convolve: no period-2 pattern
     assert 0.01 < look.ink < 0.5  # marks on paper, a minority of it

@@ -50,7 +50,7 @@ class InkGlyphGenerator(nn.Module):
 
     Resize-then-convolve instead of a strided transposed convolution: every output pixel sees the
     same kernel taps, so no period-2 checkerboard is left to unlearn ([Checkerboard]). The image
-    is paper (white) where the opacity is 0, which is what the ink budget of training counts.
+    is paper (white) where the opacity is 0; the ink budget of training counts opacity (``paint``).
     """
 
     BASE = 4  # side of the first feature map
