@@ -173,3 +173,30 @@ def test_random_crops_are_windows_of_the_images():
     for image, crop in zip(images, crops):
         found = any(torch.equal(image[:, r : r + 3, c : c + 3], crop) for r in range(3) for c in range(3))
         assert found
+
+
+def test_a_smaller_final_beta_lets_the_latents_carry_more(digits, tmp_path):
+    def run(beta: float, name: str) -> dict[int, dict[str, float]]:
+        seen: dict[int, dict[str, float]] = {}
+
+        def remember(step: int, metrics: dict[str, float]) -> None:
+            if "kl" in metrics:
+                seen[step] = metrics
+
+        config = tiny_config(beta=beta, kl_anneal_steps=10)
+        train_ganvae(config, digits, tmp_path / name, device=CPU, callbacks=Callbacks(on_metrics=remember))
+        return seen
+
+    full, light = run(1.0, "full"), run(0.05, "light")
+    assert light[max(light)]["beta"] == pytest.approx(0.05)  # annealed up to the configured weight, not to 1
+    # The KL is what the latents carry about each image; a lighter weight on it lets them carry
+    # more (measured: 0.009 nats at beta 1 against 0.06 at 0.05, over the last 10 steps).
+    last = sorted(full)[-10:]
+    assert np.mean([light[s]["kl"] for s in last]) > 3 * np.mean([full[s]["kl"] for s in last])
+
+
+def test_final_beta_must_be_positive():
+    from cppnart.errors import UserError
+
+    with pytest.raises(UserError, match="'schedule.beta' .* must be positive"):
+        tiny_config(beta=0.0).validate("tiny")

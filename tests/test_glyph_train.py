@@ -255,6 +255,7 @@ def test_ink_budget_penalises_each_glyph_over_it():
         (("image_size = 16", "image_size = 32"), "draws 16x16 images"),
         (('type = "ink"', 'type = "cppn"\nactivations = ["sin"]'), "needs generator.type = 'ink'"),
         (("ink_budget = 0.3", "ink_budget = 1.5"), "'train.ink_budget' must be in [0, 1)"),
+        (('type = "ink"', 'type = "ink"\nink_start = 1.0'), "'generator.ink_start' (an opacity) must be in (0, 1)"),
     ],
 )
 def test_ink_config_errors_say_what_to_change(change, message):
@@ -262,6 +263,17 @@ def test_ink_config_errors_say_what_to_change(change, message):
 
     with pytest.raises(UserError, match=re.escape(message)):
         tiny_config(TINY_INK.replace(*change))
+
+
+@pytest.mark.parametrize("start", [0.02, 0.3])
+def test_ink_starts_at_the_configured_opacity(start):
+    config = tiny_config(TINY_INK.replace('type = "ink"', f'type = "ink"\nink_start = {start}'))
+    torch.manual_seed(0)
+    generator = build_models(config, CPU).generator.eval()
+    with torch.no_grad():
+        _, opacity = generator.paint(torch.randn(16, 8, generator=torch.Generator().manual_seed(1)))
+    # The last conv's bias sets the start; its random weights spread each pixel a little around it.
+    assert float(opacity.median()) == pytest.approx(start, rel=0.5)
 
 
 def test_colour_ink_is_coloured_where_there_is_ink_and_paper_elsewhere(tmp_path):

@@ -52,7 +52,7 @@ class ScheduleConfig:
     stable: per batch one encoder+generator step on reconstruction + beta * KL (+ an adversarial
     loss on the generator only after ``warmup_steps``, weighted so its gradient at the output
     layer is ``adv_weight`` times the reconstruction's), then one discriminator step. beta ramps
-    0 -> 1 over ``kl_anneal_steps``.
+    0 -> ``beta`` over ``kl_anneal_steps``.
     reference: per batch ``vae_steps`` VAE steps, up to ``g_steps`` steps on adversarial + VAE
     loss stopping once g_loss < ``g_stop``, one D step only while d_loss > ``d_min`` and
     g_loss < ``g_max``.
@@ -66,6 +66,7 @@ class ScheduleConfig:
     beta1: float = 0.5
     warmup_steps: int = 2000
     kl_anneal_steps: int = 2000
+    beta: float = 1.0  # the KL weight reached after kl_anneal_steps (below 1 keeps more detail in reconstructions)
     adv_weight: float = 0.1
     # reference-only knobs (the reference's numbers)
     lr_g: float = 0.01
@@ -122,6 +123,11 @@ class GanVaeConfig:
         if self.schedule.adv_weight < 0 or self.schedule.warmup_steps < 0 or self.schedule.kl_anneal_steps < 0:
             raise UserError(
                 f"{where}: 'schedule.adv_weight', 'warmup_steps' and 'kl_anneal_steps' must not be negative"
+            )
+        if not self.schedule.beta > 0:
+            raise UserError(
+                f"{where}: 'schedule.beta' (the final KL weight) must be positive, got {self.schedule.beta}; "
+                "0 would make the latents no longer N(0, I), so samples would not look like the data"
             )
 
 

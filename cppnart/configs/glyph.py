@@ -70,6 +70,9 @@ class GlyphGeneratorConfig:
     # conv draws the ink's opacity (and its colour for channels = 3) over white paper, so the side
     # is 4 * 2 ** len(channels). Upsampling then convolving spreads every output pixel over the
     # same number of weights, so there is no period-2 pattern for training to fight ([Checkerboard]).
+    # ink_start is every pixel's opacity before training: the colour's gradient is scaled by the
+    # opacity, so near-blank paper (0.02) starts colour glyphs slowly.
+    ink_start: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,8 @@ class GlyphConfig:
                 f"{where}: {len(self.decoder.channels)} stride-2 decoder layers need images of at least "
                 f"{2 ** len(self.decoder.channels)} pixels; 'image_size' is {self.image_size}"
             )
+        if not 0.0 < gen.ink_start < 1.0:
+            raise UserError(f"{where}: 'generator.ink_start' (an opacity) must be in (0, 1), got {gen.ink_start}")
         if not 0.0 <= self.train.ink_budget < 1.0:
             raise UserError(f"{where}: 'train.ink_budget' must be in [0, 1), got {self.train.ink_budget}")
         if self.train.ink_budget > 0 and gen.type != "ink":

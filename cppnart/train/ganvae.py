@@ -161,7 +161,7 @@ class GanVaeStep:
     def stable(self, step: int) -> dict[str, float]:
         s, nets = self.config.schedule, self.nets
         x = self.batch()
-        beta = min(1.0, step / s.kl_anneal_steps) if s.kl_anneal_steps else 1.0
+        beta = s.beta * (min(1.0, step / s.kl_anneal_steps) if s.kl_anneal_steps else 1.0)
         rec, kl, recon, _ = self.vae_terms(x)
         loss = rec + beta * kl
         metrics = {"rec": rec.item(), "kl": kl.item(), "beta": beta}

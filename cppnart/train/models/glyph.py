@@ -11,6 +11,8 @@ interface) and computes r from the coordinates itself, so a trained glyph render
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 
@@ -76,8 +78,8 @@ class InkGlyphGenerator(nn.Module):
             nn.Conv2d(gen.channels[-1], ink_outputs, 3, padding=1),
         ]
         self.net = nn.Sequential(*layers)
-        with torch.no_grad():
-            self.net[-1].bias[0].fill_(-4.0)  # start mostly paper (opacity 0.02, ink 0.13), so the budget starts met
+        with torch.no_grad():  # every pixel starts at opacity ink_start
+            self.net[-1].bias[0].fill_(math.log(gen.ink_start / (1.0 - gen.ink_start)))
 
     def paint(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The glyph images [B, C, S, S] and their ink opacity [B, 1, S, S] (what the ink budget counts)."""
