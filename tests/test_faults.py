@@ -1,8 +1,9 @@
 """Fault injection on the render side: signals at random points, kill -9 then a second run, and a
 full disk (a tiny tmpfs, mounted when the tests run as root; skipped elsewhere).
 
-Every fault must end in the documented way: a signal -> exit 128+n (or the complete output when
-the command finished first), nothing under the final name and no temporary left; a full disk ->
+Every fault must end in the documented way: a signal -> exit 128+n, nothing under the final name
+and no temporary left (or the complete output, when the command finished first or the signal
+landed after the output was renamed into place); a full disk ->
 one line, exit 2, nothing left. ``FAULTS`` collects one row per injected fault; the last test
 prints the table.
 """
@@ -18,8 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import imageio.v2 as imageio
 import numpy as np
 import pytest
+from PIL import Image
 
 from cppnart.cli import app
 from cppnart.io.atomic import atomic_output, clean_stale_temps
@@ -60,6 +63,27 @@ COMMANDS = {
     "grid": (["grid", "-m", "slow.toml", "--seeds", "1-9", "--cell", "256x256", "-q"], "out.png"),
 }
 SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
+MORPH_FRAMES = 31  # 30 frames per transition, then the last keyframe
+
+
+def frames_in(path: Path) -> int:
+    """Frames a second reader finds in a finished output; a truncated file raises instead."""
+    if path.is_dir():
+        for png in path.iterdir():
+            with Image.open(png) as image:
+                image.load()
+        return len(list(path.iterdir()))
+    if path.suffix == ".mp4":
+        reader = imageio.get_reader(path)
+        try:
+            return sum(1 for _ in reader)
+        finally:
+            reader.close()
+    with Image.open(path) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            image.load()
+        return getattr(image, "n_frames", 1)
 
 
 @pytest.mark.parametrize("index,name", list(enumerate(COMMANDS)))
@@ -75,12 +99,34 @@ def test_a_signal_at_a_random_point_leaves_nothing(index, name, work):
     if proc.returncode == 0:
         outcome = "finished first: complete output"
         assert left == [out]
+        assert frames_in(work / out) == (1 if name in ("render", "grid") else MORPH_FRAMES)
+    elif left == [out]:
+        # The signal landed after the output was renamed into place (the last milliseconds of
+        # the command): the exit code reports the signal, and the file under the final name must
+        # be the whole output, never a part of one.
+        outcome = f"exit {proc.returncode} after the commit: complete output"
+        assert proc.returncode in (128 + sig, -sig), err.decode()
+        assert frames_in(work / out) == (1 if name in ("render", "grid") else MORPH_FRAMES)
     else:
         outcome = f"exit {proc.returncode}, nothing left"
         assert proc.returncode in (128 + sig, -sig), err.decode()
         assert left == [], left
         assert err.decode().count("\n") <= 1, err.decode()
     FAULTS.append((f"{sig.name} after {delay:.1f} s", name, outcome))
+
+
+def test_a_truncated_output_is_not_taken_for_a_complete_one(work):
+    args, out = COMMANDS["morph mp4"]
+    small = [a if a != "256x256" else "32x32" for a in args]
+    assert cli(*small, "-o", out, cwd=work).wait(timeout=60) == 0
+    assert frames_in(work / out) == MORPH_FRAMES
+    data = (work / out).read_bytes()
+    (work / out).write_bytes(data[: len(data) // 2])
+    try:
+        found = frames_in(work / out)
+    except Exception:  # the reader gave up: also not taken for complete
+        found = -1
+    assert found != MORPH_FRAMES
 
 
 def test_kill_9_then_a_second_run(work):
