@@ -51,6 +51,12 @@ class ParamError(UserError):
         return f"{name} {self.problem}"
 
 
+# The stop signals this process has received, in order. A library can catch the Terminated raised
+# inside it (onnxruntime's import wraps its own imports) and raise something else, such as an
+# ImportError that reads as "not installed"; whatever error follows a signal still exits as the signal.
+SIGNALS_RECEIVED: list[int] = []
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where Ctrl-C would be so that every cleanup path runs the same;
     ``signum`` gives the exit status 128 + n."""

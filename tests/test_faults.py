@@ -129,6 +129,38 @@ def test_a_truncated_output_is_not_taken_for_a_complete_one(work):
     assert found != MORPH_FRAMES
 
 
+def test_an_error_a_signal_caused_exits_as_the_signal():
+    """onnxruntime's import catches the Terminated raised inside it and raises its own error; CI saw
+    "no onnxruntime is installed", exit 2, for a SIGTERM that landed during that import."""
+    import typer
+
+    from cppnart.cli.output import user_errors
+    from cppnart.errors import SIGNALS_RECEIVED, Terminated, UserError
+
+    @user_errors
+    def command(error: Exception, signal_first: bool) -> None:
+        try:
+            if signal_first:
+                SIGNALS_RECEIVED.append(signal.SIGTERM)
+                raise Terminated(signal.SIGTERM)
+        except KeyboardInterrupt:
+            raise error from None
+        raise error
+
+    try:
+        for error in (UserError("no onnxruntime is installed"), RuntimeError("partially initialised module")):
+            with pytest.raises(typer.Exit) as stop:
+                command(error, signal_first=True)
+            assert stop.value.exit_code == 128 + signal.SIGTERM
+    finally:
+        SIGNALS_RECEIVED.clear()
+    with pytest.raises(typer.Exit) as stop:  # with no signal, an error is the error it is
+        command(UserError("no onnxruntime is installed"), signal_first=False)
+    assert stop.value.exit_code == 2
+    with pytest.raises(RuntimeError):
+        command(RuntimeError("a bug"), signal_first=False)
+
+
 def test_kill_9_then_a_second_run(work):
     args, out = COMMANDS["render"]
     proc = cli(*args, "-o", out, cwd=work)

@@ -57,6 +57,7 @@ def main() -> None:
 
     import numpy as np
 
+    from ..errors import SIGNALS_RECEIVED as received
     from ..errors import Terminated
 
     # Non-finite values are refused by explicit checks with a message; numpy's and torch's
@@ -64,7 +65,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
 
-    received: list[int] = []
+    received.clear()  # main() can run more than once in a process (tests)
 
     def terminate(signum: int, frame: object) -> None:
         received.append(signum)

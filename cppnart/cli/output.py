@@ -8,12 +8,12 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
 from ..configs.schema import MAX_SIDE
-from ..errors import ParamError, UserError
+from ..errors import SIGNALS_RECEIVED, ParamError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,9 +31,25 @@ def flag_for(param: str) -> str:
 
 
 def fail(message: str) -> None:
-    """One line on stderr, exit code 2: the contract for every user error."""
+    """One line on stderr, exit code 2: the contract for every user error; after a stop signal, the
+    error is that signal's doing (see ``errors.SIGNALS_RECEIVED``) and the exit is 128 + n."""
+    if SIGNALS_RECEIVED:
+        stopped(SIGNALS_RECEIVED[-1])
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+def raise_unless_stopped() -> NoReturn:
+    """Re-raise the exception being handled, unless a stop signal came first and caused it."""
+    if SIGNALS_RECEIVED:
+        stopped(SIGNALS_RECEIVED[-1])
+    raise
+
+
+def stopped(signum: int) -> NoReturn:
+    what = "interrupted" if signum == 2 else f"stopped by signal {signum}"
+    typer.echo(f"{what}; no partial output was left behind", err=True)
+    raise typer.Exit(128 + signum) from None
 
 
 def user_errors(func: F) -> F:
@@ -49,20 +65,17 @@ def user_errors(func: F) -> F:
         except UserError as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", 2)
-            what = "interrupted" if signum == 2 else f"stopped by signal {signum}"
-            typer.echo(f"{what}; no partial output was left behind", err=True)
-            raise typer.Exit(128 + signum) from None
+            stopped(getattr(exc, "signum", 2))
         except RecursionError:  # a file nested deeper than any parser should follow (JSON in a PNG, ...)
             fail("an input file nests its data too deeply to be one cppnart wrote")
         except (OSError, MemoryError) as exc:
             message = system_error(exc)
             if message is None:
-                raise
+                raise_unless_stopped()
             fail(message)
         except Exception as exc:
             if type(exc).__name__ != "DecompressionBombError":
-                raise
+                raise_unless_stopped()
             fail(f"{str(exc).splitlines()[0]} (an image that large is refused as a possible decompression bomb)")
 
     return wrapper  # type: ignore[return-value]
