@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,12 @@ _NEEDS_TORCH = re.compile(
 TORCH_MODULES = {p.name for p in HERE.glob("test_*.py") if _NEEDS_TORCH.search(p.read_text(encoding="utf-8"))}
 HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("kornia") is not None
 collect_ignore = [] if HAVE_TORCH else sorted(TORCH_MODULES)
+
+# A shell starts background jobs (`.ci/run &`) with SIGINT ignored, and an ignored signal stays
+# ignored in every child, so the CLIs the tests start would never see the Ctrl-C the tests send.
+# A handler (unlike SIG_IGN) is reset to the default in a child, where Python installs its own.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
