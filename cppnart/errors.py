@@ -51,9 +51,10 @@ class ParamError(UserError):
         return f"{name} {self.problem}"
 
 
-# The stop signals this process has received, in order. A library can catch the Terminated raised
-# inside it (onnxruntime's import wraps its own imports) and raise something else, such as an
-# ImportError that reads as "not installed"; whatever error follows a signal still exits as the signal.
+# The stop signals (SIGINT, SIGTERM, SIGHUP) the CLI has received, in order. A library can catch the
+# KeyboardInterrupt or Terminated raised inside it (onnxruntime's import wraps its own imports) and
+# raise something else, such as an ImportError that reads as "not installed"; whatever error follows
+# a signal still exits as the signal.
 SIGNALS_RECEIVED: list[int] = []
 
 

@@ -161,6 +161,47 @@ def test_an_error_a_signal_caused_exits_as_the_signal():
         command(RuntimeError("a bug"), signal_first=False)
 
 
+SWALLOWING_COMMAND = """
+import os, signal, sys, time
+from cppnart.cli import app, main
+from cppnart.cli.output import user_errors
+from cppnart.errors import UserError
+
+SIGNUM = int(sys.argv[1])
+
+@app.command("swallow")
+@user_errors
+def swallow() -> None:  # what onnxruntime's import did with the signal that landed in it
+    try:
+        os.kill(os.getpid(), SIGNUM)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        raise UserError("no onnxruntime is installed") from None
+
+sys.argv = ["cppnart", "swallow"]
+main()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_the_cli_records_every_stop_signal(sig, tmp_path):
+    """Through the console script's own handlers: Ctrl-C, SIGTERM and SIGHUP swallowed by a library
+    still exit as the signal, with one line and no 'error:'."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", SWALLOWING_COMMAND, str(int(sig))],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 128 + sig, proc.stderr.decode()
+    assert proc.stderr.decode().splitlines() == [
+        ("interrupted" if sig == signal.SIGINT else f"stopped by signal {int(sig)}")
+        + "; no partial output was left behind"
+    ]
+
+
 def test_kill_9_then_a_second_run(work):
     args, out = COMMANDS["render"]
     proc = cli(*args, "-o", out, cwd=work)

@@ -50,7 +50,8 @@ app.add_typer(dream.app)
 
 def main() -> None:
     """The console script: one line for every error (usage errors included), warnings silenced,
-    SIGTERM and SIGHUP handled like Ctrl-C (cleanup, then exit 128 + n)."""
+    SIGTERM and SIGHUP handled like Ctrl-C (cleanup, then exit 128 + n); every stop signal is
+    recorded in ``errors.SIGNALS_RECEIVED``, so an error it caused exits as the signal."""
     import signal
     import sys
     import warnings
@@ -59,6 +60,7 @@ def main() -> None:
 
     from ..errors import SIGNALS_RECEIVED as received
     from ..errors import Terminated
+    from .output import stop_note
 
     # Non-finite values are refused by explicit checks with a message; numpy's and torch's
     # warnings would only add lines to stderr.
@@ -71,18 +73,24 @@ def main() -> None:
         received.append(signum)
         raise Terminated(signum)
 
+    def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores it (`&`)
+        signal.signal(signal.SIGINT, interrupt)
     # Typer vendors click: its exceptions are found by name, so either layout works.
     try:
         code = app(standalone_mode=False)
     except typer.Abort as exc:  # click turns a signal outside the command (while parsing) into Abort
         signum = getattr(exc.__cause__ or exc.__context__, "signum", 2)
-        typer.echo("interrupted" if signum == 2 else f"stopped by signal {signum}", err=True)
+        typer.echo(stop_note(signum), err=True)
         code = 128 + signum
     except Terminated as exc:
-        typer.echo(f"stopped by signal {exc.signum}", err=True)
+        typer.echo(stop_note(exc.signum), err=True)
         code = 128 + exc.signum
     except Exception as exc:
         names = {c.__name__ for c in type(exc).__mro__}
@@ -99,7 +107,8 @@ def main() -> None:
             code = getattr(exc, "exit_code", 1)
         else:
             raise
-    if code == 130 and received:  # Typer turns a signal outside the command (while parsing) into 130
-        typer.echo(f"stopped by signal {received[-1]}", err=True)
+    # Typer turns a SIGTERM or SIGHUP outside the command (while parsing) into 130, Ctrl-C's status.
+    if code == 130 and received and received[-1] != signal.SIGINT:
+        typer.echo(stop_note(received[-1]), err=True)
         code = 128 + received[-1]
     sys.exit(code if isinstance(code, int) else 0)

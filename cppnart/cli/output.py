@@ -46,9 +46,13 @@ def raise_unless_stopped() -> NoReturn:
     raise
 
 
+def stop_note(signum: int) -> str:
+    """How a stop reads on stderr: 'interrupted' for Ctrl-C, else the signal's number."""
+    return "interrupted" if signum == 2 else f"stopped by signal {signum}"
+
+
 def stopped(signum: int) -> NoReturn:
-    what = "interrupted" if signum == 2 else f"stopped by signal {signum}"
-    typer.echo(f"{what}; no partial output was left behind", err=True)
+    typer.echo(f"{stop_note(signum)}; no partial output was left behind", err=True)
     raise typer.Exit(128 + signum) from None
 
 
