@@ -253,7 +253,7 @@ def test_ray_client_address_renders_the_same_poster_and_morph(
     for args, name in ((poster, "poster.png"), (morph, "morph.gif")):
         done = subprocess.run(
             [sys.executable, "-m", "cppnart", *args, "-o", f"client-{name}", "--cluster", ray_client_address, "--json"],
-            capture_output=True, text=True, cwd=tmp_path, env=cli_env(), timeout=120,
+            capture_output=True, text=True, cwd=tmp_path, env=cli_env(), timeout=300,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:] + _client_server_logs()
         assert json.loads(done.stdout.splitlines()[-1])["cluster"]["tasks"] >= 3
