@@ -151,8 +151,9 @@ def ray_head():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     env["RAY_AUTH_MODE"] = "disabled"
     # Each Ray Client connection starts a server process of its own, and the proxier gives it 30 s
-    # to answer; on 2 cores under the full suite that start once took longer (CI failed with
-    # "Starting Ray client server failed" and an empty log for the server). Idle it takes ~5 s.
+    # to answer; on 2 cores under the full suite that start twice took longer (CI failed with
+    # "Starting Ray client server failed" and an empty log for the server). Run alone, the whole
+    # client test (cluster start included) takes 15 s.
     env["RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"] = "120"
     log = open(Path(temp) / "ray-start.log", "w")
     head = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
