@@ -267,3 +267,25 @@ def _client_server_logs() -> str:
 
     logs = sorted(Path(tempfile.gettempdir()).glob("ray-*/session_latest/logs/ray_client_server*.err"))
     return "".join(f"\n--- {path.name}:\n{path.read_text(errors='replace')[-1500:]}" for path in logs)
+
+
+# What `cppnart render --cluster ray://...` received from Ray 2.60 when the head's proxier gave up
+# on the server it starts for the connection (a CI run on a busy 2-core machine).
+CLIENT_SERVER_SLOW = """Initialization failure from server:
+Traceback (most recent call last):
+  File "/x/site-packages/ray/util/client/server/proxier.py", line 772, in Datapath
+    raise RuntimeError(
+RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.
+"""
+
+
+def test_a_ray_client_server_that_did_not_start_in_time_says_what_to_do():
+    from cppnart.cluster.connect import unreachable
+
+    slow = str(unreachable("ray://10.0.0.5:10001", CLIENT_SERVER_SLOW))
+    assert "\n" not in slow and slow.startswith("cannot reach the Ray cluster at 'ray://10.0.0.5:10001': ")
+    assert "Starting Ray client server failed" in slow
+    assert "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S=120" in slow  # what to do about it
+    other = str(unreachable("ray://10.0.0.5:10001", "Failed to connect to the server\nafter 5 retries"))
+    address = "cannot reach the Ray cluster at 'ray://10.0.0.5:10001': "
+    assert other == address + "Failed to connect to the server after 5 retries"  # no hint where Ray gave none

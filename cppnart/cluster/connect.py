@@ -66,13 +66,30 @@ def connected(address: str = "auto", num_cpus: int | None = None) -> Iterator[st
     try:
         ray.init(**options)
     except ConnectionError as exc:
-        # Ray Client puts the reason on the lines after "Initialization failure from server:"; keep it on one line.
-        reason = " ".join(str(exc).split())[:400]
-        raise UserError(f"cannot reach the Ray cluster at '{address}': {reason}") from None
+        raise unreachable(address, str(exc)) from None
     try:
         yield describe(ray)
     finally:
         ray.shutdown()  # a cluster this block started stops with it; a cluster we joined keeps running
+
+
+# Ray Client's proxier says this when the server process it starts for each connection did not
+# answer in time (RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S, 30 s by default): seen on a 2-core
+# head busy with other work, where that start took longer.
+_CLIENT_SERVER_SLOW = "Starting Ray client server failed"
+
+
+def unreachable(address: str, message: str) -> UserError:
+    """The one-line error for a failed ``ray.init``, with what to do when Ray says what went wrong."""
+    # Ray Client puts the reason on the lines after "Initialization failure from server:"; keep it on one line.
+    reason = " ".join(message.split())[:400]
+    hint = ""
+    if _CLIENT_SERVER_SLOW in message:
+        hint = (
+            "; the head's Ray Client server did not start a server for this connection in time: retry,"
+            " or restart the head with RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S=120 in its environment"
+        )
+    return UserError(f"cannot reach the Ray cluster at '{address}': {reason}{hint}")
 
 
 def describe(ray: Any) -> str:
