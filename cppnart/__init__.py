@@ -7,10 +7,13 @@ onnxruntime, no torch): names load on first use::
     net = cppnart.load_model("classic", seed=7)        # preset name, .toml, .onnx or run folder
     z = net.sample_z(seed=7)                           # [1, 8], the z `cppnart render --seed 7` draws
     pixels = net.render(z, 720, 450, supersample=2)    # float32 [450, 720, 3] in [0, 1]
-    cppnart.save_poster(net, z, 2880, 1800, "poster.png")  # streamed PNG with its recipe
-    sheet = cppnart.grid(net, seeds=range(1, 17))      # a contact sheet; sheet.save("grid.png")
-    frames = cppnart.morph_frames(net, cppnart.sample_z(8, seed=1, count=3), 256, 256)
-    cppnart.save_animation("morph.gif", frames, 256, 256)
+
+    # One request per picture, resolved as the CLI resolves its options: same bytes, same names.
+    poster = cppnart.resolve_picture("classic", seed=7, res=(2880, 1800))
+    cppnart.save_poster(poster)                        # classic-7-2880x1800.png, streamed, with its recipe
+    sheet = cppnart.grid(cppnart.resolve_sheet("classic", seeds=range(1, 17)))   # sheet.save("grid.png")
+    morph = cppnart.resolve_morph(cppnart.sample_z(8, seed=1, count=3), "classic", seed=7, res=(256, 256))
+    cppnart.save_morph(morph, "morph.gif")             # the file `cppnart morph` writes, byte for byte
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ _API = {
     "sample_z": "latent.io",
     "save_z": "latent.io",
     "save_poster": "render.poster",
+    "save_tiles": "render.tiles",
+    "save_morph": "render.morph",
+    "PictureRequest": "render.request",
+    "MorphRequest": "render.request",
+    "SheetRequest": "render.request",
+    "resolve_picture": "render.request",
+    "resolve_morph": "render.request",
+    "resolve_sheet": "render.request",
+    "read_recipe_file": "render.request",
     "grid": "render.sheets",
     "Grid": "render.sheets",
     "morph_frames": "render.frames",
@@ -51,9 +63,18 @@ if TYPE_CHECKING:
     from .render.frames import morph_frames as morph_frames
     from .render.model import Model as Model
     from .render.model import load_model as load_model
+    from .render.morph import save_morph as save_morph
     from .render.poster import save_poster as save_poster
+    from .render.request import MorphRequest as MorphRequest
+    from .render.request import PictureRequest as PictureRequest
+    from .render.request import SheetRequest as SheetRequest
+    from .render.request import read_recipe_file as read_recipe_file
+    from .render.request import resolve_morph as resolve_morph
+    from .render.request import resolve_picture as resolve_picture
+    from .render.request import resolve_sheet as resolve_sheet
     from .render.sheets import Grid as Grid
     from .render.sheets import grid as grid
+    from .render.tiles import save_tiles as save_tiles
 
 
 def __getattr__(name: str) -> Any:

@@ -7,9 +7,9 @@ for each cell. The work is ``render.sheets.grid``; this module parses and report
 
 from __future__ import annotations
 
-import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,7 +18,6 @@ import typer
 from ..configs.schema import MAX_SEED
 from ..errors import UserError
 from .cluster import check_cluster, cluster_report, open_renderer
-from .model_choice import choose_model, read_from
 from .options import (
     FromOption,
     ModelOption,
@@ -57,9 +56,44 @@ def parse_seeds(text: str, limit: int) -> list[int]:
     return seeds
 
 
-def _plain(sheet: Any) -> Any:
-    """A sheet's metadata as JSON would give it back (tuples become lists), for comparing."""
-    return json.loads(json.dumps(sheet, default=list))
+LatentsArg = Annotated[
+    Optional[list[Path]],
+    typer.Argument(
+        metavar="LATENTS",
+        help="Latent files (.npy, one cell per row; or PNGs cppnart made). Omit to lay out --seeds.",
+        show_default=False,
+    ),
+]
+SeedsOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
+        "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
+        show_default=False,
+    ),
+]
+CountOption = Annotated[int, typer.Option(help="Random seeds to draw when neither latents nor --seeds are given.")]
+
+
+@dataclass(frozen=True)
+class SheetFlags:
+    """How the sheet is laid out: --cell, --cols, --labels, --gap."""
+
+    cell: Annotated[
+        Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)
+    ] = None
+    cols: Annotated[
+        Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)
+    ] = None
+    labels: Annotated[
+        bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")
+    ] = True
+    gap: Annotated[int, typer.Option(help="Pixels between cells.")] = 4
+
+    def request_args(self) -> dict[str, Any]:
+        """These flags as ``render.request.resolve_sheet`` arguments."""
+        cell = parse_res(self.cell, "--cell") if self.cell is not None else DEFAULT_CELL
+        return {"cell": cell, "cols": self.cols, "gap": self.gap, "labelled": self.labels}
 
 
 @app.command(
@@ -69,39 +103,14 @@ def _plain(sheet: Any) -> Any:
 @user_errors
 @option_groups
 def grid(
-    latents: Annotated[
-        Optional[list[Path]],
-        typer.Argument(
-            metavar="LATENTS",
-            help="Latent files (.npy, one cell per row; or PNGs cppnart made). Omit to lay out --seeds.",
-            show_default=False,
-        ),
-    ] = None,
+    latents: LatentsArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .png contact sheet.")] = Path("grid.png"),
-    seeds: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
-            "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
-            show_default=False,
-        ),
-    ] = None,
-    count: Annotated[
-        int, typer.Option(help="Random seeds to draw when neither latents nor --seeds are given.")
-    ] = DEFAULT_COUNT,
+    seeds: SeedsOption = None,
+    count: CountOption = DEFAULT_COUNT,
     model: ModelOption = None,
     from_image: FromOption = None,
     seed: SeedOption = None,
-    cell: Annotated[
-        Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)
-    ] = None,
-    cols: Annotated[
-        Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)
-    ] = None,
-    labels: Annotated[
-        bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")
-    ] = True,
-    gap: Annotated[int, typer.Option(help="Pixels between cells.")] = 4,
+    layout: SheetFlags = SheetFlags(),
     save_z: Annotated[
         Optional[Path],
         typer.Option("--save-z", help="Also write every cell's latent to this .npy ([N, Z], in cell order)."),
@@ -110,13 +119,7 @@ def grid(
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
-    import numpy as np
-
-    from ..io.metadata import read_grid
-    from ..io.names import refuse_replacing
-    from ..latent.files import read_latents
-    from ..latent.io import save_z as write_z
-    from ..render.model import draw_seed
+    from ..render.request import read_recipe_file, resolve_sheet
     from ..render.sheets import MAX_CELLS
     from ..render.sheets import grid as make_grid
 
@@ -124,46 +127,37 @@ def grid(
     check_output(out, (".png",))
     if save_z is not None:
         check_output(save_z, (".npy",), "--save-z")
-    size = parse_res(cell, "--cell") if cell is not None else DEFAULT_CELL
-    if latents and seeds is not None:
-        raise UserError("give latent files or --seeds, not both")
-    if not latents and seeds is None and not (1 <= count <= MAX_CELLS):
-        raise UserError(f"--count must be between 1 and {MAX_CELLS}, got {count}")
-    recipe = read_from(from_image)
-    view, supersample = look.resolve(recipe)
-    layout: dict[str, Any] = dict(
-        cell=size, cols=cols, gap=gap, labelled=labels, view=view, supersample=supersample, chunk=look.chunk
+    request = resolve_sheet(
+        model,
+        recipe=read_recipe_file(from_image),
+        seed=seed,
+        seeds=parse_seeds(seeds, MAX_CELLS) if seeds is not None else None,
+        latents=latents or None,
+        count=count,
+        device=flags.device.value,
+        **layout.request_args(),
+        **look.request_args(),
     )
-
     started = time.perf_counter()
-    with open_renderer(flags.cluster, flags.silent) as renderer:
-        layout["renderer"] = renderer
-        if latents:
-            net = choose_model(model, recipe, seed, flags.device.value)
-            zs = [read_latents(path, net.z_dim) for path in latents]
-            names = [
-                path.name if len(z) == 1 else f"{path.name}[{row}]"
-                for path, z in zip(latents, zs)
-                for row in range(len(z))
-            ]
-            with progress(len(names), f"{len(names)} cells", not flags.quiet) as advance:
-                sheet = make_grid(net, latents=np.concatenate(zs), labels=names, on_cell=advance, **layout)
-        else:
-            cell_seeds = parse_seeds(seeds, MAX_CELLS) if seeds is not None else [draw_seed() for _ in range(count)]
-            net = choose_model(model, recipe, seed if seed is not None else cell_seeds[0], flags.device.value)
-            # Presets draw their weights from the seed: one network per cell, as `render --seed S`.
-            # --seed pins the weights (explore one network's latent space); .onnx weights are fixed.
-            with progress(len(cell_seeds), f"{len(cell_seeds)} cells", not flags.quiet) as advance:
-                sheet = make_grid(net, seeds=cell_seeds, own_weights=seed is None, on_cell=advance, **layout)
+    cells = len(request.latents) if request.latents is not None else len(request.seeds or ())
+    with (
+        open_renderer(flags.cluster, flags.silent) as renderer,
+        progress(cells, f"{cells} cells", not flags.quiet) as advance,
+    ):
+        sheet = make_grid(request, on_cell=advance, renderer=renderer)
         report = cluster_report(renderer)
-    refuse_replacing(out, lambda: _plain(read_grid(out)) == _plain(sheet.metadata()), flags.force)
-    sheet.save(out)
+    sheet.save(out, flags.force)
     if save_z is not None:
-        write_z(save_z, sheet.latents())
-    elapsed = time.perf_counter() - started
+        from ..latent.io import save_z as write_z
 
-    n = len(sheet.cells)
-    if not flags.silent:  # the legend: how to get each cell back, large
+        write_z(save_z, sheet.latents())
+    _report(sheet, out, time.perf_counter() - started, report, flags)
+
+
+def _report(sheet: Any, out: Path, elapsed: float, report: dict, flags: RenderFlags) -> None:
+    """The legend (how to get each cell back, large) and the summary line or JSON."""
+    net = sheet.model
+    if not flags.silent:
         for c in sheet.cells:
             typer.echo(f"{c.index:>4}  {c.label:<20} {sheet.render_command(c.index, out)}")
     weights_note = (
@@ -185,7 +179,8 @@ def grid(
             "seconds": round(elapsed, 3),
             **report,
         },
-        f"{weights_note}{net.label} · {n} cells {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)",
+        f"{weights_note}{net.label} · {len(sheet.cells)} cells {sheet.cell[0]}x{sheet.cell[1]} -> {out} "
+        f"({elapsed:.1f} s)",
         flags.as_json,
         flags.quiet,
     )

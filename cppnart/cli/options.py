@@ -219,11 +219,12 @@ class ViewFlags:
     supersample: SupersampleOption = None
     chunk: ChunkOption = None
 
-    def resolve(self, recipe: dict[str, Any]) -> tuple[Any, int]:
-        """(View, supersample): these flags first, then the recipe's, then the defaults."""
-        from .model_choice import choose_view
+    def request_args(self) -> dict[str, Any]:
+        """These flags as the library's request arguments (``render.request.resolve_picture``)."""
+        from .output import parse_center
 
-        return choose_view(recipe, self.zoom, self.center, self.supersample, self.chunk)
+        center = parse_center(self.center) if self.center is not None else None
+        return {"zoom": self.zoom, "center": center, "supersample": self.supersample, "chunk": self.chunk}
 
 
 @dataclass(frozen=True)

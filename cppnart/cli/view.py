@@ -10,9 +10,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import UserError
-from .model_choice import choose_model, choose_seed, choose_view, read_from
 from .options import CenterOption, Device, ModelArg, OnnxDeviceOption, SeedOption, ZoomOption
-from .output import user_errors
+from .output import parse_center, user_errors
 
 app = typer.Typer()
 
@@ -67,14 +66,15 @@ def view(
             raise UserError("--seed, --from, --zoom and --center apply to models; a pyramid is already rendered")
         _serve_pyramid(model, host, port, browser)
         return
-    recipe = read_from(from_image)
-    seed_given = seed is not None
-    seed = choose_seed(recipe, seed)
-    net = choose_model(model, recipe, seed, device.value)
-    frame, _ = choose_view(recipe, zoom, center, None, 1)
-    z = net.check_z(recipe["z"], "the image's recipe z") if recipe.get("z") and not seed_given else net.sample_z(seed)
+    from ..render.request import read_recipe_file, resolve_picture
+
+    recipe = read_recipe_file(from_image)
+    request = resolve_picture(
+        model, recipe=recipe, seed=seed, zoom=zoom, center=parse_center(center) if center else None, device=device.value
+    )
+    net, z, frame = request.model, request.z, request.canvas.view
     name = net.label if net.from_preset and model is None and not recipe else (model or net.label)
-    zseed = None if (recipe.get("z") and not seed_given) else seed
+    zseed = request.seed if request.z_from_seed else None
     initial = initial_state(net.seed, z, zseed, frame.zoom, frame.center)
 
     _warn_host(host)

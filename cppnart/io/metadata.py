@@ -1,4 +1,5 @@
-"""The metadata images carry, written and read in one place: render recipes and grid sheets.
+"""The metadata cppnart's files carry, each format's writer beside its reader: render recipes
+(PNG), grid sheets (PNG), and morph recipes (GIF comment, MP4 metadata, WebP chunk).
 
 A render's recipe is what it takes to render it again, larger or reframed. It is written into
 PNG text chunks the way popular generators carry their parameters: a human-readable
@@ -111,8 +112,46 @@ def read_grid(path: str | Path) -> dict[str, Any] | None:
     return sheet
 
 
+def grid_text(sheet: dict[str, Any], parameters: str) -> dict[str, str]:
+    """The text chunks of a grid sheet: every cell's seed and z under ``GRID_KEY`` (``read_grid``)."""
+    return {
+        "Software": f"cppnart {__version__}",
+        "parameters": parameters,
+        GRID_KEY: json.dumps(sheet, separators=(",", ":")),
+    }
+
+
 # --- recipes in animations: GIF comments, MP4 metadata, a WebP chunk ---------------------------
 MORPH_KEY = "cppnart-morph"  # the JSON key of the recipe an animation carries
+
+
+def morph_recipe(model: Any, keyframes: np.ndarray, canvas: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe of a morph through ``keyframes`` [K, Z] on ``canvas`` (width, height, view,
+    supersample), with the path ``options`` (frames, hold, loop, ease, path, fps)."""
+    return {
+        "model": model.source,
+        "preset": model.preset,
+        "seed": model.seed,
+        "keyframes": [[round(float(v), 7) for v in k] for k in keyframes],
+        **options,
+        "res": [canvas.width, canvas.height],
+        "zoom": canvas.view.zoom,
+        "center": list(canvas.view.center),
+        "supersample": canvas.supersample,
+    }
+
+
+def weight_morph_recipe(keyframes: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe of a morph that mixes the weights of CPPN run folders (``keyframes``)."""
+    return {"weights": list(keyframes), **options}
+
+
+def animation_comment(recipe: dict[str, Any], compact: bool = True) -> str:
+    """The text an animation carries (GIF comment, MP4 comment tag, WebP chunk): ``read_animation_recipe``
+    reads it back."""
+    return json.dumps({MORPH_KEY: recipe}, separators=(",", ":") if compact else None)
+
+
 WEBP_RECIPE_CHUNK = b"CPNA"  # a WebP chunk of our own; readers skip chunks they do not know
 MAX_COMMENT = 1 << 22  # bytes of recipe text read from an animation
 

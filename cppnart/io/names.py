@@ -42,24 +42,34 @@ def digest(recipe: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
-def recipe_name(label: str, recipe: dict[str, Any], suffix: str = ".png", z_from_seed: bool = True) -> Path:
+def recipe_name(
+    label: str, recipe: dict[str, Any], suffix: str = ".png", z_from_seed: bool = True, seed: Any = "recipe"
+) -> Path:
     """``LABEL-SEED-WxH[-DIGEST].png``; the digest appears when the view, supersampling, bit depth
-    or a latent not drawn from the seed make the picture differ from the plain seed's.
+    or a latent not drawn from the seed make the picture differ from the plain seed's. ``seed`` is
+    the seed that drew the picture (default: the recipe's; a model file's z seed is not in its
+    recipe); ``z`` stands in for it when there is none.
 
     >>> recipe_name("classic", {"seed": 7, "res": [640, 480], "zoom": 1.0, "center": [0, 0]})
     PosixPath('classic-7-640x480.png')
     """
     width, height = recipe["res"]
-    plain = z_from_seed and all(recipe.get(k, v) == v for k, v in DEFAULTS.items())
+    seed = recipe.get("seed") if seed == "recipe" else seed
+    plain = z_from_seed and seed is not None and all(recipe.get(k, v) == v for k, v in DEFAULTS.items())
     tail = "" if plain else f"-{digest(recipe)}"
-    return Path(f"{_clean(label)}-{recipe.get('seed')}-{width}x{height}{tail}{suffix}")
+    return Path(f"{_clean(label)}-{'z' if seed is None else seed}-{width}x{height}{tail}{suffix}")
+
+
+def holds_picture(path: str | Path, recipe: dict[str, Any]) -> bool:
+    """Whether the PNG at ``path`` carries the recipe of the same picture as ``recipe``."""
+    from .metadata import read_recipe
+
+    return picture_of(read_recipe(path)) == picture_of(recipe)
 
 
 def check_replace(path: str | Path, recipe: dict[str, Any], force: bool, option: str = "--force") -> None:
     """Refuse to replace an existing file unless it holds the same picture's recipe (or ``force``)."""
-    from .metadata import read_recipe
-
-    refuse_replacing(path, lambda: picture_of(read_recipe(path)) == picture_of(recipe), force, option)
+    refuse_replacing(path, lambda: holds_picture(path, recipe), force, option)
 
 
 def refuse_replacing(path: str | Path, same: Callable[[], bool], force: bool, option: str = "--force") -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..configs.schema import check_param
 from ..configs.view import View
+from ..errors import ParamError
 from ..io.budget import check_budget
 from .canvas import Canvas
 from .renderer import Renderer
@@ -86,7 +87,7 @@ def palette_sample(
 
 def morph_frames(
     model: Any,
-    keyframes: np.ndarray,
+    keyframes: np.ndarray | None = None,
     width: int = 512,
     height: int = 512,
     *,
@@ -102,10 +103,16 @@ def morph_frames(
     on_frame: Callable[[int], None] | None = None,
     renderer: Renderer | None = None,
 ) -> Iterator[np.ndarray]:
-    """The uint8 frames [H, W, C] of a morph through ``keyframes`` [K, Z], streamed one at a time
-    (the same path `cppnart morph` renders; see ``latent.paths.plan_path`` for the frame count)."""
-    from ..latent.paths import plan_path
+    """The uint8 frames [H, W, C] of a morph, streamed one at a time: of a ``MorphRequest`` (the
+    frames ``save_morph`` writes), or, in the loose form, of ``model`` through ``keyframes`` [K, Z]
+    (see ``latent.paths.plan_path`` for the frame count)."""
+    from .request import MorphRequest
 
-    latents = plan_path(model.check_z(keyframes, "the keyframes"), frames, hold, loop, ease, path)
-    canvas = model.canvas(width, height, view, supersample, chunk)  # one chunk, so a cluster's workers match
-    return render_frames(model, latents, canvas, batch, on_frame, renderer)
+    if isinstance(model, MorphRequest):
+        request = model
+    else:
+        if keyframes is None:
+            raise ParamError("keyframes", "must be given with a model (or pass a MorphRequest)")
+        canvas = model.canvas(width, height, view, supersample, chunk)  # one chunk, so a cluster's workers match
+        request = MorphRequest(model, keyframes, canvas, frames, hold, loop, ease, path, batch=batch)
+    return render_frames(request.model, request.latents(), request.canvas, request.batch, on_frame, renderer)

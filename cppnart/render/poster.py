@@ -1,52 +1,74 @@
-"""``save_poster``: a model rendered straight into a PNG that carries its recipe, at any size."""
+"""``save_poster``: a picture request rendered straight into a PNG that carries its recipe, at any size."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..configs.view import View
-from ..io.budget import check_budget
-from ..io.metadata import make_recipe, png_text
+from ..io.metadata import png_text
 from ..io.png import write_png
 from .renderer import Renderer
+from .request import PictureRequest, check_poster_space
 
-# PNGs of CPPN art deflate to between a half and a twentieth of their raw size: a poster is
-# refused up front only when even the smallest of these cannot fit in its folder.
-PNG_BEST_RATIO = 20
-
-
-def check_poster_space(width: int, height: int, channels: int, bits: int, path: str | Path) -> None:
-    """Refuse a poster whose smallest plausible PNG exceeds the free space of its folder."""
-    raw = float(width) * height * channels * bits / 8
-    check_budget(f"a {width}x{height} PNG", output=(raw / PNG_BEST_RATIO, path))
+__all__ = ["check_poster_space", "save_poster"]
 
 
 def save_poster(
-    model: Any,
-    z: Any,
-    width: int,
-    height: int,
-    path: str | Path,
-    view: View = View(),
-    supersample: int = 1,
-    bits: int = 8,
-    chunk: int | None = None,
+    request: PictureRequest | Any,
+    *args: Any,
+    path: str | Path | None = None,
     renderer: Renderer | None = None,
-    on_rows: Any = None,
+    on_rows: Callable[[int], None] | None = None,
+    force: bool = False,
+    **loose: Any,
 ) -> Path:
-    """Render straight into a PNG (bounded memory at any size) that carries its recipe for ``--from``.
+    """Render ``request`` straight into the PNG ``path`` (bounded memory at any size); the PNG
+    carries the recipe that ``--from`` renders again. ``path`` defaults to the request's name.
 
     ``renderer`` (default: this process) computes the bands; a cluster's renders them in
     parallel and hands them back in order, so the file is the same byte for byte.
     ``on_rows(n)`` is called after each band of n rows (progress; raising there stops the render
-    and leaves no file).
+    and leaves no file). A different picture already at ``path`` is refused unless ``force``.
+
+    The older loose form ``save_poster(model, z, width, height, path, view, supersample, bits,
+    chunk, renderer, on_rows)`` still works for this release and warns.
     """
-    z = model.check_z(np.asarray(z))[:1]
-    check_poster_space(width, height, model.channels, bits, path)
-    text = png_text(make_recipe(model, z[0], width, height, view, supersample, bits))
-    canvas = model.canvas(width, height, view, supersample, chunk)
-    bands = (band[0] for band in (renderer or Renderer()).bands(model, z, canvas, on_rows))
-    return write_png(path, width, height, model.channels, bands, bits=bits, text=text)
+    if not isinstance(request, PictureRequest):
+        request, path, renderer, on_rows = _from_loose(request, args, path, renderer, on_rows, loose)
+    elif args or loose:
+        raise TypeError("save_poster(request, path=..., renderer=..., on_rows=..., force=...) takes no other arguments")
+    path = Path(path) if path is not None else request.default_name()
+    request.check_output(path, force)
+    text = png_text(request.recipe())
+    bands = (band[0] for band in (renderer or Renderer()).bands(request.model, request.z, request.canvas, on_rows))
+    return write_png(path, request.width, request.height, request.model.channels, bands, bits=request.bits, text=text)
+
+
+_LOOSE = ("z", "width", "height", "path", "view", "supersample", "bits", "chunk", "renderer", "on_rows")
+
+
+def _from_loose(model: Any, args: tuple, path: Any, renderer: Any, on_rows: Any, loose: dict[str, Any]) -> tuple:
+    """The request of the loose-argument form (kept for one release), and its path, renderer, on_rows."""
+    warnings.warn(
+        "save_poster(model, z, width, height, path, ...) is deprecated: pass a request "
+        "(cppnart.resolve_picture(...)) and path=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    values: dict[str, Any] = dict(zip(_LOOSE, args))
+    values.update(loose)
+    values.setdefault("path", path)
+    values.setdefault("renderer", renderer)
+    values.setdefault("on_rows", on_rows)
+    view = values.get("view") or View()
+    request = PictureRequest(
+        model,
+        values["z"],
+        model.canvas(values["width"], values["height"], view, values.get("supersample", 1), values.get("chunk")),
+        values.get("bits", 8),
+        model.seed,
+    )
+    return request, values["path"], values["renderer"], values["on_rows"]

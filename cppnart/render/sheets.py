@@ -20,12 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..__about__ import __version__
-from ..configs.schema import check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
-from ..io.metadata import GRID_KEY
 from ..io.png import quantize, write_png
 
 MAX_CELLS = 1024
@@ -128,6 +125,11 @@ def save_sheet(path: str | Path, images: Any, **layout: Any) -> Path:
     return Path(path)
 
 
+def _plain(sheet: Any) -> Any:
+    """A sheet's metadata as JSON would give it back (tuples become lists), for comparing."""
+    return json.loads(json.dumps(sheet, default=list))
+
+
 @dataclass(frozen=True)
 class GridCell:
     """One cell: its label, the seed it was drawn from (None for a latent file), its weights' seed and z."""
@@ -170,19 +172,27 @@ class Grid:
             ],
         }
 
-    def save(self, path: str | Path) -> Path:
-        """The sheet as a PNG that carries every cell's seed and z (``cppnart z get SHEET --cell N``)."""
-        from .poster import check_poster_space
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """The sheet as a PNG that carries every cell's seed and z (``cppnart z get SHEET --cell N``);
+        a file holding a different sheet is refused unless ``force``."""
+        from ..io.metadata import grid_text, read_grid
+        from ..io.names import refuse_replacing
+        from .request import check_poster_space
 
+        metadata = self.metadata()
+        refuse_replacing(path, lambda: _plain(read_grid(path)) == _plain(metadata), force)
         check_poster_space(self.image.shape[1], self.image.shape[0], self.image.shape[2], 8, path)
-        text = {
-            "Software": f"cppnart {__version__}",
-            "parameters": f"Grid of {len(self.cells)} cells, Model: {self.model.preset or self.model.source}, "
-            f"Cell: {self.cell[0]}x{self.cell[1]}",
-            GRID_KEY: json.dumps(self.metadata(), separators=(",", ":")),
-        }
+        parameters = (
+            f"Grid of {len(self.cells)} cells, Model: {self.model.preset or self.model.source}, "
+            f"Cell: {self.cell[0]}x{self.cell[1]}"
+        )
         return write_png(
-            path, self.image.shape[1], self.image.shape[0], 3, [self.image.astype(np.float32) / 255.0], text=text
+            path,
+            self.image.shape[1],
+            self.image.shape[0],
+            3,
+            [self.image.astype(np.float32) / 255.0],
+            text=grid_text(metadata, parameters),
         )
 
     def latents(self) -> np.ndarray:
@@ -244,40 +254,51 @@ def grid(
     on_cell: Callable[[int], None] | None = None,
     renderer: Any = None,
 ) -> Grid:
-    """A contact sheet of ``seeds`` (each cell the z that seed draws; for a preset with
-    ``own_weights`` also that seed's weights, exactly `cppnart render MODEL --seed S`) or of
+    """A contact sheet of a ``SheetRequest`` (``render.request.resolve_sheet``), or, in the loose
+    form, of ``model`` with ``seeds`` (each cell the z that seed draws; for a preset with
+    ``own_weights`` also that seed's weights, exactly `cppnart render MODEL --seed S`) or
     ``latents`` [N, Z] (one network, labels from ``labels`` or the row number). ``renderer``
     (default: this process) renders the cells, a cluster's in parallel."""
+    from .request import SheetRequest
+
+    if isinstance(model, SheetRequest):
+        return render_sheet(model, on_cell, renderer)
+    request = SheetRequest(
+        model,
+        model.canvas(cell[0], cell[1], view, supersample, chunk),  # every cell's network has the preset's width
+        seeds=tuple(seeds) if seeds is not None else None,
+        latents=latents,
+        labels=tuple(labels) if labels is not None else None,
+        own_weights=own_weights,
+        cols=cols,
+        gap=gap,
+        labelled=labelled,
+    )
+    return render_sheet(request, on_cell, renderer)
+
+
+def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, renderer: Any = None) -> Grid:
+    """Render every cell of a ``SheetRequest`` and lay them out (see ``grid``)."""
     from .frames import render_frames
     from .renderer import Renderer
 
-    if (seeds is None) == (latents is None):
-        raise UserError("give either seeds or latents for the grid")
-    if cols is not None:
-        check_param("cols", cols)
-    check_param("gap", gap)
-    width, height = cell
-    check_param("width", width)
-    check_param("height", height)
-    if latents is not None:
-        z_all = model.check_z(latents, "the grid's latents")
+    model, canvas = request.model, request.canvas
+    if request.latents is not None:
+        z_all = request.latents
         cell_seeds: list[int | None] = [None] * len(z_all)
         nets = None
-        names = list(labels) if labels is not None else [f"z[{i}]" for i in range(len(z_all))]
+        names = list(request.labels) if request.labels is not None else [f"z[{i}]" for i in range(len(z_all))]
     else:
-        cell_seeds = list(seeds or [])
-        if not cell_seeds:
-            raise ParamError("seeds", "must name at least one seed")
-        per_seed = own_weights and model.from_preset
+        cell_seeds = list(request.seeds)
+        per_seed = request.own_weights and model.from_preset
         nets = [model] + [model.reseeded(s) for s in cell_seeds[1:]] if per_seed else None
         z_all = np.concatenate([model.sample_z(s) for s in cell_seeds])  # type: ignore[arg-type]
         names = [f"seed {s}" for s in cell_seeds]
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
-    check_sheet_size(len(z_all), width, height, cols, gap, supersample)
+    check_sheet_size(len(z_all), canvas.width, canvas.height, request.cols, request.gap, canvas.supersample)
     weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
     source = renderer or Renderer()
-    canvas = model.canvas(width, height, view, supersample, chunk)  # every cell's network has the preset's width
     if nets is None:
         images = list(render_frames(model, z_all, canvas, on_frame=on_cell, renderer=source))
     else:
@@ -287,11 +308,12 @@ def grid(
             images.append(frames[0])
             if on_cell is not None:
                 on_cell(1)
-    cols = cols or math.ceil(math.sqrt(len(z_all)))
-    text = [f"{i} · {name}" for i, name in enumerate(names)] if labelled else None
+    cols = request.cols or math.ceil(math.sqrt(len(z_all)))
+    text = [f"{i} · {name}" for i, name in enumerate(names)] if request.labelled else None
     rgb = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
-    sheet = compose_sheet(np.stack(rgb), cols, gap, GRID_BACKGROUND, labels=text)
+    sheet = compose_sheet(np.stack(rgb), cols, request.gap, GRID_BACKGROUND, labels=text)
     cells = [
         GridCell(i, names[i], cell_seeds[i], weight_seeds[i], [float(v) for v in z_all[i]]) for i in range(len(z_all))
     ]
-    return Grid(sheet, cells, model, cell, cols, gap, labelled, view, supersample)
+    cell = (canvas.width, canvas.height)
+    return Grid(sheet, cells, model, cell, cols, request.gap, request.labelled, canvas.view, canvas.supersample)

@@ -6,7 +6,7 @@ costs, and the whole pyramid 4/3 of the deepest level. Tiles are independent pie
 so a cluster's renderer spreads them over its workers; they are written in order, into a
 folder that appears only when complete.
 
-    save_tiles(model, z, model.canvas(100_000, 100_000), "poster")   # poster/poster.dzi + poster/poster_files/
+    save_tiles(resolve_picture("classic", seed=7, res=(100_000, 100_000)), out="poster")   # poster/poster.dzi + _files/
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
 from ..io.dzi import OVERLAP, TILE_SIZE, descriptor, level_size, max_level, tile_path, tile_spans
-from ..io.metadata import make_recipe
-from .canvas import Canvas
 from .renderer import Renderer, TileJob
 
 RECIPE_FILE = "recipe.json"
@@ -55,16 +51,31 @@ def tile_count(width: int, height: int, tile: int = TILE_SIZE) -> int:
 
 
 def save_tiles(
-    model: Any,
-    z: Any,
-    canvas: Canvas,
-    out: str | Path,
+    request: Any,
+    *args: Any,
+    out: str | Path | None = None,
     renderer: Renderer | None = None,
     on_tile: Callable[[int], None] | None = None,
 ) -> Path:
-    """Render a DZI pyramid of the canvas (its size is the deepest level's; see ``Model.canvas``)
-    into the new folder ``out``: ``out/NAME.dzi``, ``out/NAME_files/LEVEL/COL_ROW.png`` and the
-    recipe in ``out/recipe.json``. Returns the ``.dzi`` path (what OpenSeadragon opens)."""
+    """Render a DZI pyramid of a ``PictureRequest`` (its size is the deepest level's) into the new
+    folder ``out``: ``out/NAME.dzi``, ``out/NAME_files/LEVEL/COL_ROW.png`` and the recipe in
+    ``out/recipe.json``. Returns the ``.dzi`` path (what OpenSeadragon opens).
+
+    The older form ``save_tiles(model, z, canvas, out, renderer, on_tile)`` still works for this release."""
+    from .request import PictureRequest
+
+    if not isinstance(request, PictureRequest):
+        loose = (request, *args)
+        if len(loose) < 3:
+            raise TypeError("save_tiles(model, z, canvas, out, ...) needs a model, z and a canvas")
+        rest = list(loose[3:])
+        out = rest[0] if len(rest) > 0 else out
+        renderer = rest[1] if len(rest) > 1 else renderer
+        on_tile = rest[2] if len(rest) > 2 else on_tile
+        request = PictureRequest(loose[0], loose[1], loose[2], 8, loose[0].seed)
+    if out is None:
+        raise ParamError("out", "must name the pyramid's new folder")
+    model, z, canvas = request.model, request.z, request.canvas
     width, height = canvas.width, canvas.height
     canvas.check()
     if model.interface != "coords":
@@ -74,8 +85,7 @@ def save_tiles(
         )
     out = Path(out)
     name = out.name or "tiles"
-    z = model.check_z(np.asarray(z))[:1]
-    recipe = make_recipe(model, z[0], width, height, canvas.view, canvas.supersample, 8)
+    recipe = {**request.recipe(), "bits": 8}  # tiles are 8-bit PNGs
     recipe["tiles"] = {
         "format": "dzi",
         "tile_size": TILE_SIZE,

@@ -7,7 +7,6 @@ written through ``atomic_output``, so a stopped poster leaves nothing in the out
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,9 +16,18 @@ from typing import Any
 import numpy as np
 
 from ..configs.view import View
+from ..io.names import holds_picture
 from ..render.model import Model
 from ..render.poster import save_poster
+from ..render.request import PictureRequest
 from .catalogue import RequestError
+
+
+def _holds(path: Path, request: PictureRequest) -> bool:
+    try:
+        return holds_picture(path, request.recipe())
+    except Exception:  # not a cppnart PNG, damaged: another picture
+        return False
 
 
 class PosterStopped(Exception):
@@ -57,11 +65,12 @@ class PosterDesk:
         self.job: PosterJob | None = None
         self._busy = threading.Lock()
 
-    def file_name(self, model: Model, seed: int | None, width: int, height: int) -> str:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", model.label).strip("-.") or "model"
-        base = f"{stem}-{seed if seed is not None else 'z'}-{width}x{height}"
-        name, n = f"{base}.png", 1
-        while (self.out_dir / name).exists():
+    def file_name(self, request: PictureRequest) -> str:
+        """The request's own name (what `cppnart render` calls the same picture); ``-2``, ``-3``, ...
+        only when that file already holds a different picture."""
+        name = request.default_name().name
+        base, n = name.removesuffix(".png"), 1
+        while (self.out_dir / name).exists() and not _holds(self.out_dir / name, request):
             n += 1
             name = f"{base}-{n}.png"
         return name
@@ -69,11 +78,14 @@ class PosterDesk:
     def start(
         self, model: Model, z: np.ndarray, width: int, height: int, view: View, supersample: int, seed: int | None
     ) -> PosterJob:
+        """Start rendering the picture of ``model`` at ``z`` (``seed``: the preset's weights seed) in a
+        worker thread; 409 while another poster renders."""
+        request = PictureRequest(model, z, model.canvas(width, height, view, supersample), 8, seed)
         if not self._busy.acquire(blocking=False):
             raise RequestError("a poster is already rendering; wait for it or cancel it", 409)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            job = PosterJob(self.file_name(model, seed, width, height), height)
+            job = PosterJob(self.file_name(request), height)
         except BaseException:
             self._busy.release()
             raise
@@ -86,7 +98,8 @@ class PosterDesk:
 
         def run() -> None:
             try:
-                save_poster(model, z, width, height, self.out_dir / job.name, view, supersample, on_rows=on_rows)
+                # force: file_name chose a free name or one that already holds this very picture
+                save_poster(request, path=self.out_dir / job.name, on_rows=on_rows, force=True)
                 job.state = "done"
             except PosterStopped:
                 job.state = "cancelled"
