@@ -41,6 +41,11 @@ class ParamError(UserError):
     'chunk must be at least 1, got 0'
     >>> ParamError("chunk", "must be at least 1, got 0").message_for("--chunk")
     '--chunk must be at least 1, got 0'
+
+    A problem that names the parameter elsewhere than at its start says where with ``{param}``:
+
+    >>> ParamError("force", "'p.png' holds another picture; pass {param} to replace it").message_for("--force")
+    "'p.png' holds another picture; pass --force to replace it"
     """
 
     def __init__(self, param: str, problem: str) -> None:
@@ -48,7 +53,13 @@ class ParamError(UserError):
         super().__init__(self.message_for(param))
 
     def message_for(self, name: str) -> str:
+        """The message with the parameter called ``name`` (the library's name, or the CLI's flag)."""
+        if PARAM in self.problem:
+            return self.problem.replace(PARAM, name)
         return f"{name} {self.problem}"
+
+
+PARAM = "{param}"  # where a ParamError's problem names its parameter, when not at the start
 
 
 # The stop signals (SIGINT, SIGTERM, SIGHUP) the CLI has received, in order. A library can catch the

@@ -71,7 +71,7 @@ def test_image_folder_any_size_grey_or_colour(tmp_path):
 def test_mixed_sizes_need_resize(tmp_path):
     Image.new("L", (10, 8)).save(tmp_path / "a.png")
     Image.new("L", (12, 12)).save(tmp_path / "b.png")
-    with pytest.raises(UserError, match="mixed sizes.*--resize"):
+    with pytest.raises(UserError, match="mixed sizes.*give resize a side"):
         load_images(tmp_path, channels=1)
     assert load_images(tmp_path, channels=1, resize=6).images.shape == (2, 1, 6, 6)
 

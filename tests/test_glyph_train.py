@@ -291,9 +291,12 @@ def test_the_ink_weight_ramps_up_over_the_ramp_steps():
         (("image_size = 16", "image_size = 32"), "draws 16x16 images"),
         (('type = "ink"', 'type = "cppn"\nactivations = ["sin"]'), "needs generator.type = 'ink'"),
         (("ink_budget = 0.3", "ink_budget = 1.5"), "'train.ink_budget' must be in [0, 1)"),
-        (('type = "ink"', 'type = "ink"\nink_start = 1.0'), "'generator.ink_start' (an opacity) must be in (0, 1)"),
+        (('type = "ink"', 'type = "ink"\nink_start = 1.0'), "'generator.ink_start' must be in (0, 1), got 1"),
         (("ink_budget = 0.3", "ink_budget = 0.3\nink_power = 0"), "'train.ink_power' must be in (0, 1]"),
-        (("ink_budget = 0.3", "ink_budget = 0.3\nink_ramp_steps = -1"), "'train.ink_ramp_steps' must not be negative"),
+        (
+            ("ink_budget = 0.3", "ink_budget = 0.3\nink_ramp_steps = -1"),
+            "'train.ink_ramp_steps' must be at least 0",
+        ),
     ],
 )
 def test_ink_config_errors_say_what_to_change(change, message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .activations import check_layers
-from .schema import check_channels, check_choice, check_ranges, fields_of
+from .schema import bounded, chosen
 
 Z_PRIORS = ("uniform", "normal")
 
@@ -21,22 +21,22 @@ class CPPNConfig:
     name: str = "cppn"
     description: str = ""
     kind: str = "cppn"
-    z_dim: int = 8
-    channels: int = 3
-    width: int = 32
-    depth: int = 4
+    z_dim: int = bounded(8, "z_dim")
+    channels: int = chosen(3, (1, 3))
+    width: int = bounded(32, "width")
+    depth: int = bounded(4, "depth")
     # One per hidden layer; a single string means "this activation on every layer".
     activations: tuple[str, ...] = ("tanh",)
     output: str = "sigmoid"
     # Multiplies coordinates and z before the first layer ([Patterns] uses 10).
-    scale: float = 10.0
+    scale: float = bounded(10.0, "scale")
     # Standard deviation of the gaussian weights ([Patterns] uses unit gaussians).
-    init_scale: float = 1.0
-    bias_scale: float = 0.0
+    init_scale: float = bounded(1.0, "init_scale")
+    bias_scale: float = bounded(0.0, "bias_scale")
     # Residual hidden layers: h <- h + act(W h + b).
     residual: bool = False
     # Distribution of random latents: [Patterns] draws z uniformly from [-1, 1].
-    z_prior: str = "uniform"
+    z_prior: str = chosen("uniform", Z_PRIORS)
 
     def __post_init__(self) -> None:
         acts = self.activations
@@ -44,14 +44,5 @@ class CPPNConfig:
             object.__setattr__(self, "activations", tuple(acts) * self.depth)
 
     def validate(self, where: str) -> None:
-        # Ranges before anything else: `depth = 1e6` must not build a million activation names first.
-        check_ranges(
-            where,
-            fields_of(
-                self,
-                "z_dim width depth scale init_scale bias_scale",
-            ),
-        )
-        check_channels(where, self.channels)
+        """The rules that relate fields: one activation per layer, and an output activation."""
         check_layers(where, self.activations, self.depth, self.output)
-        check_choice(where, "z_prior", self.z_prior, Z_PRIORS)

@@ -58,22 +58,25 @@ def from_dict(cls: type, data: dict[str, Any], where: str, prefix: str = "") -> 
     """Build dataclass ``cls`` from a TOML table, naming the file and key on any mistake.
 
     Nested dataclass fields are built from nested tables; a string given for a tuple field
-    becomes a one-element tuple (``activations = "tanh"``).
+    becomes a one-element tuple (``activations = "tanh"``). Every field declared with ``bounded``
+    or ``chosen`` is checked here, as it is read; a config's ``validate`` keeps the rules that
+    relate two fields.
     """
     if not isinstance(data, dict):
         raise UserError(f"{where}: '{prefix.rstrip('.') or 'the config'}' must be a table, got {data!r}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         full = f"{prefix}{key}"
-        if key not in names:
-            raise UserError(f"{where}: unknown key '{full}'; known keys: {', '.join(sorted(names))}")
+        if key not in fields:
+            raise UserError(f"{where}: unknown key '{full}'; known keys: {', '.join(sorted(fields))}")
         hint = hints[key]
         if typing.get_origin(hint) is tuple and isinstance(value, str):
             value = [value]
         if not _type_ok(value, hint):
             raise UserError(f"{where}: key '{full}' must be {_describe(hint)}, got {value!r}")
+        check_field(where, full, value, fields[key].metadata)  # declared ranges, before anything is built
         if dataclasses.is_dataclass(hint):
             value = from_dict(hint, value, where, prefix=f"{full}.")  # type: ignore[arg-type]
         elif typing.get_origin(hint) is tuple:
@@ -135,11 +138,26 @@ def check_choice(where: str, key: str, value: str, choices: tuple[str, ...]) -> 
 # --- ranges: every bounded number says what its bound protects --------------------------------
 @dataclass(frozen=True)
 class Range:
-    """The accepted values of one number and what the bounds protect (said in the error)."""
+    """The accepted values of one number and what the bounds protect (said in the error).
+
+    ``open_low`` / ``open_high`` leave a bound out of the range ((0, 1] for a learning-rate
+    fraction); a range with an open bound, or with nothing to protect (a probability in [0, 1]),
+    is named as an interval in errors.
+    """
 
     low: float
     high: float
-    protects: str
+    protects: str = ""
+    open_low: bool = False
+    open_high: bool = False
+
+    def interval(self) -> str:
+        """The range in interval notation, e.g. ``[0, 1)``.
+
+        >>> Range(0, 1, open_high=True).interval()
+        '[0, 1)'
+        """
+        return f"{'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
 
     @property
     def integer(self) -> bool:
@@ -209,6 +227,11 @@ CONFIG_RANGES: dict[str, Range] = {
 }
 
 
+# Shared by every training family's fields (see ``bounded``).
+POSITIVE_STEPS = Range(1, 100_000_000, "training steps")
+LEARNING_RATE = Range(0.0, 10.0, "learning rate; beyond this training diverges to NaN", open_low=True)
+
+
 def _range_problem(value: Any, spec: Range) -> str | None:
     # numbers.Real takes numpy scalars too (np.float32 is no Python float); bool is no number here.
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -219,9 +242,13 @@ def _range_problem(value: Any, spec: Range) -> str | None:
         return f"must be a finite number, got {value}"
     shown = str(value) if isinstance(value, numbers.Integral) else f"{float(value):g}"
     value = float(value) if not isinstance(value, numbers.Integral) else int(value)
-    if value < spec.low:
+    below = value < spec.low or (spec.open_low and value == spec.low)
+    above = value > spec.high or (spec.open_high and value == spec.high)
+    if (below or above) and (spec.open_low or spec.open_high or not spec.protects):
+        return f"must be in {spec.interval()}, got {shown}"
+    if below:
         return f"must be at least {spec.low:g}, got {shown}"
-    if value > spec.high:
+    if above:
         return f"must be at most {spec.high:g} ({spec.protects}), got {shown}"
     return None
 
@@ -248,6 +275,66 @@ def check_ranges(where: str, values: dict[str, Any], table: dict[str, Range] = C
         problem = spec and _range_problem(value, spec)
         if problem:
             raise UserError(f"{where}: '{key}' {problem}")
+
+
+def bounded(default: Any, spec: Range | str) -> Any:
+    """A config field whose value (or each value, for a list) must lie in ``spec``: a ``Range``, or
+    the name of a shared one in ``CONFIG_RANGES``. ``from_dict`` checks it as it reads the field,
+    before the config is built.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class C:
+    ...     width: int = bounded(8, "width")
+    >>> from_dict(C, {"width": 0}, "my.toml")
+    Traceback (most recent call last):
+    cppnart.errors.UserError: my.toml: 'width' must be at least 1, got 0
+    """
+    return dataclasses.field(
+        default=default, metadata={"range": CONFIG_RANGES[spec] if isinstance(spec, str) else spec}
+    )
+
+
+def chosen(default: Any, choices: tuple[Any, ...]) -> Any:
+    """A config field whose value must be one of ``choices`` (checked by ``from_dict``)."""
+    return dataclasses.field(default=default, metadata={"choices": choices})
+
+
+def check_field(where: str, key: str, value: Any, metadata: Any) -> None:
+    """One field's declared range (every element of a list) and choices, naming the file and key."""
+    spec = metadata.get("range")
+    if spec is not None:
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            problem = _range_problem(item, spec)
+            if problem:
+                raise UserError(f"{where}: '{key}' {problem}")
+    choices = metadata.get("choices")
+    if choices is not None and value not in choices:
+        names = ", ".join(str(c) for c in choices)
+        raise UserError(f"{where}: '{key}' must be one of {names}, got {value!r}")
+
+
+def check_low_high(where: str, key: str, values: tuple[float, ...]) -> None:
+    """A [low, high] pair (each end's range is the field's): two numbers, low <= high."""
+    if len(values) != 2 or not values[0] <= values[1]:
+        raise UserError(f"{where}: '{key}' must be [low, high] with low <= high, got {list(values)}")
+
+
+def check_fields(config: Any, where: str, prefix: str = "") -> None:
+    """Every declared range and choice of a config built in code (``from_dict`` checks a file's as it
+    reads them), nested configs included."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            check_fields(value, where, f"{prefix}{f.name}.")
+        else:
+            check_field(where, f"{prefix}{f.name}", value, f.metadata)
+
+
+def field_ranges(cls: type) -> dict[str, Range]:
+    """Every bounded field of a settings dataclass: name -> its ``Range`` (what other front ends
+    parse with, such as the viewer's query and dream's settings)."""
+    return {f.name: f.metadata["range"] for f in dataclasses.fields(cls) if "range" in f.metadata}
 
 
 def check_finite_view(zoom: Any, center: Any, where: str = "") -> None:

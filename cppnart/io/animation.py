@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from .atomic import atomic_output, check_new_folder, check_writable
 from .metadata import WEBP_RECIPE_CHUNK
 from .png import write_png
@@ -45,7 +45,7 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
     path = Path(path)
     kind = animation_kind(path)
     if not (fps > 0 and fps < float("inf")):
-        raise UserError(f"--fps must be a positive number, got {fps}")
+        raise ParamError("fps", f"must be a positive number, got {fps}")
     if kind == "frames":
         check_new_folder(path)
         return kind
@@ -53,7 +53,7 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
     if kind == "mp4" and (width % 2 or height % 2):
         raise UserError(
             f"MP4 (H.264, yuv420p) needs an even width and height, got {width}x{height}; "
-            f"use e.g. --res {width + width % 2}x{height + height % 2}"
+            f"use e.g. {width + width % 2}x{height + height % 2}"
         )
     limit = {"gif": 65535, "webp": 16383}.get(kind)
     if limit and (width > limit or height > limit):
@@ -61,9 +61,10 @@ def check_animation_output(path: str | Path, width: int, height: int, fps: float
             f"{kind.upper()} frames are at most {limit}x{limit}, got {width}x{height}; write .mp4 or a PNG folder"
         )
     if kind == "gif" and fps > GIF_MAX_FPS:
-        raise UserError(
-            f"--fps {fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
-            f"use --fps {GIF_MAX_FPS} or less, or write .mp4"
+        raise ParamError(
+            "fps",
+            f"{fps:g} is too fast for GIF (browsers play delays under 20 ms slowly); "
+            f"use {GIF_MAX_FPS} or less, or write .mp4",
         )
     return kind
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import PARAM, ParamError, UserError
 from .budget import check_budget
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -193,8 +193,8 @@ def open_image(path: str | Path, channels: int) -> Any:
 def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise UserError(
-            f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); point --data at a folder of images"
+        raise ParamError(
+            "data", f"folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of images"
         )
     arrays: list[np.ndarray] = []
     first = None
@@ -205,9 +205,10 @@ def _load_folder(folder: Path, channels: int, resize: int | None) -> ImageSet:
         elif first is None:
             first = (file, image.size)
         elif image.size != first[1]:
-            raise UserError(
+            raise ParamError(
+                "resize",
                 f"images have mixed sizes: '{first[0].name}' is {first[1][0]}x{first[1][1]} but '{file.name}' is "
-                f"{image.size[0]}x{image.size[1]}; pass --resize to centre-crop and resize them all"
+                f"{image.size[0]}x{image.size[1]}; give {PARAM} a side to centre-crop and resize them all",
             )
         if not arrays:  # every image is this size: the whole set must fit the memory budget
             check_budget(

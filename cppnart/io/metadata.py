@@ -82,7 +82,7 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
             f"`cppnart z get {path} --cell N -o z.npy` and render that"
         )
     if not text:
-        raise UserError(f"'{path}' carries no cppnart recipe; --from needs a PNG that cppnart rendered")
+        raise UserError(f"'{path}' carries no cppnart recipe; only PNGs cppnart rendered carry one")
     try:
         recipe = json.loads(text)
         if not isinstance(recipe, dict) or not isinstance(recipe.get("z"), list):
@@ -231,7 +231,7 @@ def read_animation_recipe(path: str | Path) -> dict[str, Any]:
     except Exception:  # unreadable container, ffmpeg errors, bad UTF-8: all mean "not ours"
         raise UserError(f"'{path}' is not an animation cppnart can read") from None
     if MORPH_KEY not in text:
-        raise UserError(f"'{path}' carries no cppnart recipe; --from needs a file that cppnart made")
+        raise UserError(f"'{path}' carries no cppnart recipe; only files cppnart made carry one")
     data = loads_bounded(text, f"the recipe in '{path}'")
     morph = data.get(MORPH_KEY) if isinstance(data, dict) else None
     keyframes = morph.get("keyframes") if isinstance(morph, dict) else None

@@ -130,6 +130,6 @@ def mix_terms(
         for name in files:
             term = read_latents(name, z_dim)
             if term.shape[0] != 1:
-                raise UserError(f"'{name}' holds {term.shape[0]} latents; --add and --sub take one latent each")
+                raise UserError(f"'{name}' holds {term.shape[0]} latents; an added or subtracted term takes one latent")
             direction = direction + sign * term
     return as_batch(z + strength * direction, z_dim, "the result")

@@ -63,7 +63,9 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
         direction = ua + (ub - ua) * t
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
     elif np.pi - omega < 1e-6:
-        raise UserError("the two latents point in opposite directions, so slerp has no unique path; use --path lerp")
+        raise UserError(
+            "the two latents point in opposite directions, so slerp has no unique path; interpolate with lerp instead"
+        )
     else:
         direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
     return (direction * (na + (nb - na) * t)).astype(np.float32)

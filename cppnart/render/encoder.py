@@ -31,7 +31,7 @@ def _run_folder(model: str | Path, needs: str, why: str) -> Path:
     if not (folder / needs).is_file():
         raise UserError(
             f"{why} needs a GAN+VAE run folder holding {needs}; '{model}' has none "
-            "(pass the --out folder of `cppnart train ganvae`)"
+            "(give the run folder `cppnart train ganvae` wrote)"
         )
     return folder
 
@@ -85,7 +85,7 @@ class RunEncoder:
 
 def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray:
     """Latents [count, Z] from the gaussian fitted to a run's encoded training data."""
-    folder = _run_folder(model, STATS_FILE, "--from-data")
+    folder = _run_folder(model, STATS_FILE, "sampling from the data")
     try:
         mean, cov = load_latent_stats(folder)
     except (OSError, ValueError, KeyError) as exc:
@@ -117,7 +117,7 @@ def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 
     if data is None:
         data = summary.get("data")
         if not isinstance(data, str) or len(data) > 4096:
-            raise UserError(f"'{encoder.folder}' has no summary.json naming its data; pass --data")
+            raise ParamError("data", f"is needed: '{encoder.folder}' has no summary.json naming its data")
     # The run's own data is drawn as in training (its limit and seed), not a fresh 20,000 digits.
     limit, data_seed = summary.get("data_limit"), summary.get("data_seed")
     same_data = data == summary.get("data")

@@ -228,7 +228,7 @@ def check_sheet_size(count: int, width: int, height: int, cols: int | None, gap:
     if sheet_w > MAX_SIDE or sheet_h > MAX_SIDE:
         raise UserError(
             f"a sheet of {count} cells of {width}x{height} in {cols} columns would be {sheet_w}x{sheet_h} pixels; "
-            f"sides are at most {MAX_SIDE}: use smaller cells, fewer cells or other --cols"
+            f"sides are at most {MAX_SIDE}: use smaller cells, fewer cells or another number of columns"
         )
     check_budget(
         f"a sheet of {count} cells of {width}x{height}",
