@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from ..render.renderer import Renderer, TileJob
 from . import tasks
 from .connect import cluster_cpus, import_ray
 from .ordered import in_order
+
+if TYPE_CHECKING:
+    from ..render.model import Model
 
 MAX_RETRIES = 3  # a task whose worker (or node) dies is run again; the work is deterministic
 
@@ -56,7 +59,7 @@ class RayRenderer(Renderer):
         self._remotes: dict[Callable[..., Any], Any] = {}
 
     # --- plumbing ---------------------------------------------------------------------------
-    def handle(self, model: Any) -> tasks.ModelHandle:
+    def handle(self, model: Model) -> tasks.ModelHandle:
         """The model in the object store, put there the first time this renderer sees it."""
         key = hashlib.sha256(model.onnx_bytes).hexdigest()[:32] + "/" + model.device
         if key not in self._handles:
@@ -85,7 +88,7 @@ class RayRenderer(Renderer):
             yield value
 
     # --- the Renderer methods, here as Ray tasks ------------------------------------------------
-    def bands(self, model: Any, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
+    def bands(self, model: Model, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
         """Float bands [B, rows, W, C] top to bottom: the local band rows, one task each."""
         if model.interface != "coords":  # a conv model draws its one small image in one call
             yield from super().bands(model, z, canvas, on_rows)
@@ -101,7 +104,7 @@ class RayRenderer(Renderer):
         """uint8 frames [b, H, W, C] for each (model, latents) job in order, one task per job."""
         yield from self.map(tasks.frames_task, ((self.handle(m), latents, canvas) for m, latents in jobs))
 
-    def tiles(self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
+    def tiles(self, model: Model, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
         """PNG bytes of each tile in order, one task per tile."""
         handle = self.handle(model)
         yield from self.map(tasks.tile_task, ((handle, z, job, canvas) for job in jobs))

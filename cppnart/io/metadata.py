@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,8 +27,41 @@ RECIPE_KEY = "cppnart"
 GRID_KEY = "cppnart-grid"  # PNG text chunk of a contact sheet: every cell's seed and z
 
 
+class ModelFacts(Protocol):
+    """What a recipe records of a model (``render.model.Model`` has it): where it came from, its
+    preset and weights seed, its kind and the metadata its file carries."""
+
+    source: str
+    metadata: dict[str, str]
+
+    @property
+    def preset(self) -> str: ...
+
+    @property
+    def seed(self) -> int | None: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+class CanvasFacts(Protocol):
+    """What a recipe records of a canvas (``render.canvas.Canvas`` has it)."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def view(self) -> View: ...
+
+    @property
+    def supersample(self) -> int: ...
+
+
 def make_recipe(
-    model: Any, z: np.ndarray, width: int, height: int, view: View, supersample: int, bits: int
+    model: ModelFacts, z: np.ndarray, width: int, height: int, view: View, supersample: int, bits: int
 ) -> dict[str, Any]:
     config = model.metadata.get("config")
     recipe: dict[str, Any] = {
@@ -125,7 +158,9 @@ def grid_text(sheet: dict[str, Any], parameters: str) -> dict[str, str]:
 MORPH_KEY = "cppnart-morph"  # the JSON key of the recipe an animation carries
 
 
-def morph_recipe(model: Any, keyframes: np.ndarray, canvas: Any, options: dict[str, Any]) -> dict[str, Any]:
+def morph_recipe(
+    model: ModelFacts, keyframes: np.ndarray, canvas: CanvasFacts, options: dict[str, Any]
+) -> dict[str, Any]:
     """The recipe of a morph through ``keyframes`` [K, Z] on ``canvas`` (width, height, view,
     supersample), with the path ``options`` (frames, hold, loop, ease, path, fps)."""
     return {

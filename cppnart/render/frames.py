@@ -7,7 +7,7 @@ the next exists: memory holds one batch of frames, never the animation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ..errors import ParamError
 from ..io.budget import check_budget
 from .canvas import Canvas
 from .renderer import Renderer
+
+if TYPE_CHECKING:
+    from .model import Model
 
 # Frames batched into one onnxruntime call share the coordinate grid and the per-call cost;
 # on 2 CPU cores it is a wash above ~0.25 Mpx per frame, and it matters on GPUs and for small
@@ -31,7 +34,7 @@ def frames_per_call(canvas: Canvas) -> int:
 
 
 def render_frames(
-    model: Any,
+    model: Model,
     latents: np.ndarray,
     canvas: Canvas,
     batch: int | None = None,
@@ -75,7 +78,7 @@ def render_frames(
 
 
 def palette_sample(
-    model: Any, latents: np.ndarray, canvas: Canvas, count: int = 16, size: int = 96
+    model: Model, latents: np.ndarray, canvas: Canvas, count: int = 16, size: int = 96
 ) -> list[np.ndarray]:
     """Small renders of ``count`` latents spread along the path, for a GIF palette shared by all
     frames: a CPPN draws the same picture at any size, so 96 px shows the colours of 4K."""
@@ -86,7 +89,7 @@ def palette_sample(
 
 
 def morph_frames(
-    model: Any,
+    model: Model,
     keyframes: np.ndarray | None = None,
     width: int = 512,
     height: int = 512,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..configs.view import View
 from ..io.metadata import png_text
 from ..io.png import write_png
 from .renderer import Renderer
 from .request import PictureRequest, check_poster_space
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = ["check_poster_space", "save_poster"]
 
@@ -50,7 +53,7 @@ def save_poster(
 _LOOSE = ("z", "width", "height", "path", "view", "supersample", "bits", "chunk", "renderer", "on_rows")
 
 
-def _from_loose(model: Any, args: tuple, path: Any, renderer: Any, on_rows: Any, loose: dict[str, Any]) -> tuple:
+def _from_loose(model: Model, args: tuple, path: Any, renderer: Any, on_rows: Any, loose: dict[str, Any]) -> tuple:
     """The request of the loose-argument form (kept for one release), and its path, renderer, on_rows."""
     warnings.warn(
         "save_poster(model, z, width, height, path, ...) is deprecated: pass a request "

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..io.png import quantize
 from .canvas import Canvas
+
+if TYPE_CHECKING:
+    from .model import Model
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,12 @@ class TileJob:
     cols: tuple[int, int]
 
 
-def render_frame_batch(model: Any, latents: np.ndarray, canvas: Canvas) -> np.ndarray:
+def render_frame_batch(model: Model, latents: np.ndarray, canvas: Canvas) -> np.ndarray:
     """uint8 frames [b, H, W, C] of latents [b, Z]: one onnxruntime call per band for the whole batch."""
     return quantize(np.concatenate(list(model.canvas_bands(latents, canvas)), axis=1))
 
 
-def render_tile(model: Any, z: np.ndarray, job: TileJob, canvas: Canvas) -> bytes:
+def render_tile(model: Model, z: np.ndarray, job: TileJob, canvas: Canvas) -> bytes:
     """One tile of a pyramid level, rendered at that level's size and encoded as PNG."""
     from ..io.dzi import encode_tile
     from .bands import render_region
@@ -51,7 +54,7 @@ class Renderer:
     Results always come back in order. ``canvas`` is the picture (a frame, a cell, the whole
     pyramid's deepest level) every piece belongs to."""
 
-    def bands(self, model: Any, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
+    def bands(self, model: Model, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
         """``Model.canvas_bands``, unchanged."""
         return iter(model.canvas_bands(z, canvas, on_rows))
 
@@ -60,7 +63,7 @@ class Renderer:
         for model, latents in jobs:
             yield render_frame_batch(model, latents, canvas)
 
-    def tiles(self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
+    def tiles(self, model: Model, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
         """Each tile, rendered when the consumer asks for it."""
         for job in jobs:
             yield render_tile(model, z, job, canvas)

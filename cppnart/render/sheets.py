@@ -16,7 +16,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
 from ..io.png import quantize, write_png
+
+if TYPE_CHECKING:
+    from .model import Model
+    from .request import SheetRequest
 
 MAX_CELLS = 1024
 GRID_BACKGROUND = 24 / 255
@@ -147,7 +151,7 @@ class Grid:
 
     image: np.ndarray  # uint8 [H, W, 3]
     cells: list[GridCell]
-    model: Any  # the Model of the first cell
+    model: Model  # the Model of the first cell
     cell: tuple[int, int]
     cols: int
     gap: int
@@ -238,7 +242,7 @@ def check_sheet_size(count: int, width: int, height: int, cols: int | None, gap:
 
 
 def grid(
-    model: Any,
+    model: Model | SheetRequest,
     *,
     seeds: Iterable[int] | None = None,
     latents: np.ndarray | None = None,
@@ -277,7 +281,7 @@ def grid(
     return render_sheet(request, on_cell, renderer)
 
 
-def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, renderer: Any = None) -> Grid:
+def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = None, renderer: Any = None) -> Grid:
     """Render every cell of a ``SheetRequest`` and lay them out (see ``grid``)."""
     from .frames import render_frames
     from .renderer import Renderer
@@ -289,11 +293,12 @@ def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, ren
         nets = None
         names = list(request.labels) if request.labels is not None else [f"z[{i}]" for i in range(len(z_all))]
     else:
-        cell_seeds = list(request.seeds)
+        seeds = list(request.seeds or ())
+        cell_seeds = list(seeds)
         per_seed = request.own_weights and model.from_preset
-        nets = [model] + [model.reseeded(s) for s in cell_seeds[1:]] if per_seed else None
-        z_all = np.concatenate([model.sample_z(s) for s in cell_seeds])  # type: ignore[arg-type]
-        names = [f"seed {s}" for s in cell_seeds]
+        nets = [model] + [model.reseeded(s) for s in seeds[1:]] if per_seed else None
+        z_all = np.concatenate([model.sample_z(s) for s in seeds])
+        names = [f"seed {s}" for s in seeds]
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), canvas.width, canvas.height, request.cols, request.gap, canvas.supersample)
