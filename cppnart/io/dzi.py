@@ -9,7 +9,6 @@ pixels on the sides it shares with them.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -83,10 +82,8 @@ def tile_path(files: Path, level: int, col: int, row: int) -> Path:
 
 
 def encode_tile(pixels: np.ndarray) -> bytes:
-    """uint8 [h, w, C] (C = 1 or 3) -> PNG bytes (Pillow; tiles are small, and encoding them where
-    they are rendered keeps the writer of a huge pyramid from becoming the bottleneck)."""
-    from PIL import Image
+    """uint8 [h, w, C] (C = 1 or 3) -> PNG bytes (tiles are small, and encoding them where they are
+    rendered keeps the writer of a huge pyramid from becoming the bottleneck)."""
+    from .png import encode_small_png
 
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
+    return encode_small_png(pixels, compress_level=6)

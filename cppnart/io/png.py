@@ -89,6 +89,21 @@ def write_png(
     return Path(path)
 
 
+def encode_small_png(pixels: np.ndarray, compress_level: int = 6) -> bytes:
+    """uint8 pixels [h, w, C] (C = 1, 3 or 4) -> PNG bytes in memory, through Pillow: for small images
+    (tiles, thumbnails, frames for the page, sheets) one call is all it takes, and the streaming
+    encoder above is for band-by-band posters. The one place cppnart writes a PNG with Pillow."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
+        buffer, format="PNG", compress_level=compress_level
+    )
+    return buffer.getvalue()
+
+
 def itxt(key: str, value: str) -> bytes:
     """The body of an uncompressed iTXt chunk: a Latin-1 keyword, then UTF-8 text."""
     keyword = key.encode("latin-1")

@@ -120,12 +120,12 @@ def compose_sheet(
 
 def save_sheet(path: str | Path, images: Any, **layout: Any) -> Path:
     """``compose_sheet`` saved as a PNG, atomically (parent folders are created)."""
-    from PIL import Image
+    from ..io.png import encode_small_png
 
     sheet = compose_sheet(images, **layout)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
-        Image.fromarray(sheet[..., 0] if sheet.shape[-1] == 1 else sheet).save(tmp, format="PNG", compress_level=6)
+        tmp.write_bytes(encode_small_png(sheet, compress_level=6))
     return Path(path)
 
 
