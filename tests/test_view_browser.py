@@ -192,6 +192,9 @@ def test_screenshot_of_the_page(browser, viewer, tmp_path):
         polling=250,
         timeout=120000,
     )
+    # Loaded, not broken: each thumbnail's <img src> carries the token (a refused one has no width).
+    widths = pg.evaluate("[...document.querySelectorAll('#sheet-cells img')].map((i) => i.naturalWidth)")
+    assert widths == [96] * 12, widths
     pg.evaluate("window.cppnart.nextFrame()")
     time.sleep(0.2)
     shot = SCREENSHOT if os.environ.get("CPPNART_UPDATE_GALLERY") == "1" else tmp_path / "viewer.png"

@@ -200,3 +200,26 @@ def test_a_conv_glyph_model_is_served_as_frames_at_its_own_size(tmp_path: Path):
         got = np.asarray(Image.open(BytesIO(answer.content)))
         expected = np.round(net.render(z, 15, 15)[..., 0] * 255)
         assert got.shape == (15, 15) and np.abs(got.astype(float) - expected).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("zoom", 1e-7), ("zoom", 1e-6), ("zoom", 1e9), ("zoom", 2e9), ("zoom", 0.5),
+        ("cx", -1e6), ("cx", -1.5e6), ("cy", 1e6), ("cy", 2e6),
+        ("zseed", 0), ("zseed", 2**63 - 1), ("zseed", 2**63), ("zseed", 2**32),
+    ],
+)  # fmt: skip
+def test_the_viewer_refuses_what_the_library_refuses(client, key, value):
+    """Issue 25: the viewer's query checks are the library's ranges (zoom and centre as `render`'s)."""
+    from cppnart.configs.schema import RANGES, check_param
+    from cppnart.errors import ParamError
+
+    library = {"cx": "center", "cy": "center", "zseed": "seed"}.get(key, key)
+    try:
+        check_param(library, value)
+        expected = 200
+    except ParamError:
+        expected = 400
+    answer = client.get(f"/api/frame?width=4&height=4&{key}={value!r}")
+    assert answer.status_code == expected, (key, value, answer.text, RANGES[library])
