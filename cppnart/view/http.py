@@ -88,7 +88,7 @@ class LocalGuard:
 
     def refusal(self, scope: dict[str, Any]) -> tuple[int, str] | None:
         """(status, message) for a request this server does not answer, else None."""
-        from starlette.datastructures import Headers, QueryParams
+        from starlette.datastructures import Headers
 
         headers = Headers(scope=scope)
         host = headers.get("host", "")
@@ -97,23 +97,23 @@ class LocalGuard:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         state_changing = method not in SAFE_METHODS
         if state_changing or path.startswith("/api/"):
-            origin = headers.get("origin")
-            if state_changing and origin is not None and origin.lower() != f"http://{host}".lower():
-                return 403, f"cross-origin request from '{origin[:80]}' refused; use the viewer's own page"
-            if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-                return 403, "cross-site request refused; use the viewer's own page"
+            refused = _origin_refusal(headers, host, state_changing)
+            if refused is not None:
+                return refused
         if state_changing:
-            length = headers.get("content-length", "")
-            has_body = headers.get("transfer-encoding") is not None or (length not in ("", "0"))
-            if has_body and headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-                return 415, "a request body must be JSON (Content-Type: application/json)"
-            if length.isdigit() and int(length) > MAX_BODY:
-                return 413, f"a request body of {length} bytes is too large; at most {MAX_BODY} are read"
-        if path.startswith("/api/"):
-            given = headers.get(TOKEN_HEADER) or QueryParams(scope.get("query_string", b"")).get(TOKEN_QUERY) or ""
-            if not secrets.compare_digest(given.encode("utf-8", "replace"), self.token):
-                return 403, "missing or wrong viewer token: this server answers only its own page (reload it)"
+            refused = _body_refusal(headers)
+            if refused is not None:
+                return refused
+        if path.startswith("/api/") and not self.token_ok(headers, scope):
+            return 403, "missing or wrong viewer token: this server answers only its own page (reload it)"
         return None
+
+    def token_ok(self, headers: Any, scope: dict[str, Any]) -> bool:
+        """The request carries this server's token (header, or ``token=`` in the query), compared in constant time."""
+        from starlette.datastructures import QueryParams
+
+        given = headers.get(TOKEN_HEADER) or QueryParams(scope.get("query_string", b"")).get(TOKEN_QUERY) or ""
+        return secrets.compare_digest(given.encode("utf-8", "replace"), self.token)
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "websocket":  # neither viewer speaks WebSocket
@@ -138,6 +138,28 @@ class LocalGuard:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _origin_refusal(headers: Any, host: str, state_changing: bool) -> tuple[int, str] | None:
+    """Another page's request: an ``Origin`` that is not this server's (on a state-changing
+    request), or ``Sec-Fetch-Site`` that is not same-origin (where the browser sends it)."""
+    origin = headers.get("origin")
+    if state_changing and origin is not None and origin.lower() != f"http://{host}".lower():
+        return 403, f"cross-origin request from '{origin[:80]}' refused; use the viewer's own page"
+    if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return 403, "cross-site request refused; use the viewer's own page"
+    return None
+
+
+def _body_refusal(headers: Any) -> tuple[int, str] | None:
+    """A body that is not JSON (what a form or a "simple" cross-origin POST sends), or too large."""
+    length = headers.get("content-length", "")
+    has_body = headers.get("transfer-encoding") is not None or length not in ("", "0")
+    if has_body and headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return 415, "a request body must be JSON (Content-Type: application/json)"
+    if length.isdigit() and int(length) > MAX_BODY:
+        return 413, f"a request body of {length} bytes is too large; at most {MAX_BODY} are read"
+    return None
 
 
 def guarded_app(routes: list[Any], exception_handlers: dict[Any, Any]) -> Any:

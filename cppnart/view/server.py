@@ -55,7 +55,8 @@ STATIC = Path(__file__).parent / "static"
 _SHADER_WEIGHTS: dict[int, tuple[Model, CPPNWeights | None]] = {}  # per model object, the last few
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.png$")
 # Frames rendered at once, and more waiting for a slot. Two on a laptop's cores keeps the page
-# responsive; a 4096^2 frame holds about 100 MB (8-bit pixels, its PNG, one band of floats).
+# responsive; a 4096^2 frame holds about 130 MB (8-bit pixels, its PNG, one band of floats): six at
+# once peaked at 375 MB of server RSS against 891 MB with a slot each (bench/view_concurrency.py).
 FRAME_SLOTS = 2
 FRAME_QUEUE = 8
 
