@@ -2,6 +2,9 @@
 
 Requests name models from this catalogue only (the model the user started the viewer with, plus
 the bundled random-CPPN presets), never a path, so a request cannot make the server read a file.
+Every number a request carries (query text or JSON) is checked by ``configs.schema.check_param``
+against the library's ``RANGES``, narrowed where one request from the page may ask less
+(``narrowed``): the viewer refuses the zoom, centre and seeds the CLI refuses, with its words.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ SHEET_CELLS = 64
 
 
 class RequestError(UserError):
-    """A request the server refuses: a one-line message and an HTTP status (400 or 404)."""
+    """A request the server refuses: a one-line message and an HTTP status (400, 404, 409, 413, 415, 503)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
