@@ -130,10 +130,16 @@ def test_bad_requests_are_refused_and_the_page_says_why(page):
     page.click("#poster")
     page.wait_for_function("document.querySelector('#message').textContent.includes('16384')")
     message = page.text_content("#message")
-    assert "'width' must be between 1 and 16384" in message and "\n" not in message
+    assert "width must be at most 16384" in message and "\n" not in message
+    ask = """async ([u, withToken]) => {
+        const token = document.querySelector('meta[name="cppnart-token"]').content;
+        const r = await fetch(u, { headers: withToken ? { "X-Cppnart-Token": token } : {} });
+        return [r.status, await r.json()]; }"""
     for url, status in [("/api/model?model=nope", 404), ("/files/..%2Fsecret.png", 404), ("/api/frame?width=0", 400)]:
-        answer = page.evaluate("async (u) => { const r = await fetch(u); return [r.status, await r.json()]; }", url)
+        answer = page.evaluate(ask, [url, True])
         assert answer[0] == status and answer[1]["error"]
+    answer = page.evaluate(ask, ["/api/models", False])  # the page's own origin, but without the token
+    assert answer[0] == 403 and "token" in answer[1]["error"]
     page.fill("#poster-size", "2880x1800")
 
 
@@ -186,6 +192,9 @@ def test_screenshot_of_the_page(browser, viewer, tmp_path):
         polling=250,
         timeout=120000,
     )
+    # Loaded, not broken: each thumbnail's <img src> carries the token (a refused one has no width).
+    widths = pg.evaluate("[...document.querySelectorAll('#sheet-cells img')].map((i) => i.naturalWidth)")
+    assert widths == [96] * 12, widths
     pg.evaluate("window.cppnart.nextFrame()")
     time.sleep(0.2)
     shot = SCREENSHOT if os.environ.get("CPPNART_UPDATE_GALLERY") == "1" else tmp_path / "viewer.png"

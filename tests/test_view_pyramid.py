@@ -57,10 +57,12 @@ def server(rendered):
         yield running
 
 
-def raw_get(server, path: str) -> tuple[int, bytes]:
+def raw_get(server, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """A GET with the path sent exactly as written (no client-side normalisation of '..')."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.putrequest("GET", path, skip_accept_encoding=True)
+    for key, value in (headers or {}).items():
+        connection.putheader(key, value)
     connection.endheaders()
     answer = connection.getresponse()
     status, body = answer.status, answer.read()
@@ -76,7 +78,8 @@ def test_the_page_its_scripts_the_descriptor_and_the_recipe_are_served(server, r
     for path in sources:
         assert path.startswith(b"data:") or raw_get(server, path.decode())[0] == 200, path
     assert raw_get(server, "/static/openseadragon/images/zoomin_rest.png")[0] == 200
-    status, body = raw_get(server, "/api/pyramid")
+    token = re.search(rb'<meta name="cppnart-token" content="([^"]+)">', page).group(1).decode()
+    status, body = raw_get(server, "/api/pyramid", {"X-Cppnart-Token": token})
     info = json.loads(body)
     assert status == 200 and info["dzi"] == "/pyramid/poster.dzi" and (info["width"], info["height"]) == (W, H)
     assert f"Seed: 5, Size: {W}x{H}, Zoom: 0.08" in info["caption"]

@@ -10,6 +10,7 @@ from cppnart.configs.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from cppnart.configs.cppn import CPPNConfig
 from cppnart.render.model import Model, load_model, model_from_config
 from cppnart.view.catalogue import Catalogue
+from cppnart.view.http import RenderGate
 from cppnart.view.server import create_app, initial_state
 
 
@@ -43,8 +44,10 @@ def replace_name(config: CPPNConfig, name: str) -> CPPNConfig:
     return replace(config, name=name)
 
 
-def viewer_app(folder: Path, heartbeat: float = 5.0):
-    """(app, models): the .onnx of a tiny preset as the default, the tiny models, and `classic`."""
+def viewer_app(folder: Path, heartbeat: float = 5.0, gate: RenderGate | None = None):
+    """(app, models): the .onnx of a tiny preset as the default, the tiny models, and `classic`;
+    ``gate`` bounds its frames (the server's default when None)."""
+    folder.mkdir(parents=True, exist_ok=True)
     onnx_path = folder / "tiny.onnx"
     config = tiny_config("tanh", "sigmoid")
     onnx_path.write_bytes(model_from_config(config, 11, "tiny", "cpu").onnx_bytes)
@@ -54,5 +57,5 @@ def viewer_app(folder: Path, heartbeat: float = 5.0):
     catalogue.models.update(models)
     catalogue.models["classic"] = None  # a bundled preset, loaded on first use
     z = default.sample_z(5)
-    app = create_app(catalogue, folder / "posters", initial_state(None, z, 5), heartbeat=heartbeat)
+    app = create_app(catalogue, folder / "posters", initial_state(None, z, 5), heartbeat=heartbeat, gate=gate)
     return app, models

@@ -103,12 +103,14 @@ def _serve_pyramid(path: str, host: str, port: int, browser: bool) -> None:
 
 
 def _serve_until_stopped(server: Any, browser: bool) -> None:
+    """Serve until a stop signal: uvicorn runs in a thread and installs no handlers there, so
+    SIGINT and SIGTERM arrive here as KeyboardInterrupt / Terminated (cli.main); the server stops
+    (cancelling a running poster) and the signal goes on, so the command exits 128 + n."""
     if browser:
         webbrowser.open(server.url)
     try:
         while server.thread.is_alive():
             time.sleep(0.2)
-    except KeyboardInterrupt:
-        typer.echo("stopped", err=True)
     finally:
         server.stop()
+    raise UserError("the viewer's server stopped unexpectedly")

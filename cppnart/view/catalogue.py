@@ -2,11 +2,14 @@
 
 Requests name models from this catalogue only (the model the user started the viewer with, plus
 the bundled random-CPPN presets), never a path, so a request cannot make the server read a file.
+Every number a request carries (query text or JSON) is checked by ``configs.schema.check_param``
+against the library's ``RANGES``, narrowed where one request from the page may ask less
+(``narrowed``): the viewer refuses the zoom, centre and seeds the CLI refuses, with its words.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,19 +18,19 @@ import numpy as np
 
 from ..configs.cppn import CPPNConfig
 from ..configs.presets import load_preset, preset_names
+from ..configs.schema import RANGES, Range, check_param
 from ..configs.view import View
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from ..render.model import Model, load_model
 
 MAX_FRAME_SIDE = 4096  # server-rendered frames: a window's worth of pixels
 MAX_POSTER_SIDE = 16384  # posters: 268 Mpx at most through the chunked renderer
 MAX_SUPERSAMPLE = 8
-MAX_SEED = 2**32 - 1
 SHEET_CELLS = 64
 
 
 class RequestError(UserError):
-    """A request the server refuses: a one-line message and an HTTP status (400 or 404)."""
+    """A request the server refuses: a one-line message and an HTTP status (400, 404, 409, 413, 415, 503)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -77,61 +80,87 @@ class Catalogue:
         return self._cache[key]
 
 
-def get_int(params: Any, key: str, default: int | None = None, low: int = 0, high: int = MAX_SEED) -> int:
-    """An integer parameter within [low, high]; a one-line error naming it otherwise."""
-    text = params.get(key)
-    if text is None or text == "":
-        if default is None:
-            raise RequestError(f"'{key}' is missing")
-        return default
+# Query keys -> the library range (configs.schema.RANGES) they are checked against.
+LIBRARY_KEYS = {"cx": "center", "cy": "center", "zseed": "seed", "first": "seed"}
+MAX_NUMBER_TEXT = 64  # characters: no number a page sends is longer
+
+
+def narrowed(key: str, high: int, protects: str) -> Range:
+    """The library's range for ``key``, with its upper bound lowered to what one viewer request may ask."""
+    library = RANGES[key]
+    return Range(library.low, min(library.high, high), protects)
+
+
+FRAME_SIDE = narrowed("width", MAX_FRAME_SIDE, "a server-rendered frame is a window's worth of pixels")
+POSTER_SIDE = narrowed("width", MAX_POSTER_SIDE, "a poster from the page; render larger with `cppnart render`")
+POSTER_SUPERSAMPLE = narrowed("supersample", MAX_SUPERSAMPLE, "a poster from the page; `cppnart render` goes to 16")
+SHEET_COUNT = narrowed("count", SHEET_CELLS, "cells of one contact sheet")
+
+
+def _parsed(params: Any, key: str, integer: bool) -> Any:
+    """The value of ``key`` as given: a JSON number stays as it is, query text becomes a number."""
+    value = params.get(key)
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    kind = "a whole number" if integer else "a number"
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ParamError(key, f"must be {kind}, got {len(text)} characters")
     try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise RequestError(f"'{key}' must be a whole number, got '{text}'") from None
-    if not low <= value <= high:
-        raise RequestError(f"'{key}' must be between {low} and {high}, got {value}")
-    return value
+        if integer:  # int() would also take '1_000' and other scripts' digits
+            if not re.fullmatch(r"[+-]?[0-9]+", text):
+                raise ValueError(text)
+            return int(text)
+        return float(text)
+    except ValueError:
+        raise ParamError(key, f"must be {kind}, got {text[:40]!r}") from None
+
+
+def get_int(params: Any, key: str, default: int | None = None, spec: Range | None = None) -> int:
+    """A whole-number parameter checked by ``check_param`` against ``spec`` (the library's range for
+    the key unless given: ``RANGES``, through ``LIBRARY_KEYS``); a one-line ``ParamError`` otherwise."""
+    value = _parsed(params, key, integer=True)
+    if value is None:
+        if default is None:
+            raise RequestError(f"{key} is missing")
+        return default
+    return int(check_param(key, value, spec or RANGES[LIBRARY_KEYS.get(key, key)]))
 
 
 def get_float(params: Any, key: str, default: float) -> float:
-    text = params.get(key)
-    if text is None or text == "":
+    """A number parameter checked against the library's range for the key (finite, in ``RANGES``)."""
+    value = _parsed(params, key, integer=False)
+    if value is None:
         return default
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise RequestError(f"'{key}' must be a number, got '{text}'") from None
-    if not math.isfinite(value):
-        raise RequestError(f"'{key}' must be a finite number, got '{text}'")
-    return value
+    return float(check_param(key, value, RANGES[LIBRARY_KEYS.get(key, key)]))
 
 
 def get_view(params: Any) -> View:
-    zoom = get_float(params, "zoom", 1.0)
-    if zoom <= 0:
-        raise RequestError(f"'zoom' must be positive, got {zoom:g}")
-    return View(zoom=zoom, center=(get_float(params, "cx", 0.0), get_float(params, "cy", 0.0)))
+    """``zoom``, ``cx`` and ``cy`` within the library's ranges for a zoom and a centre."""
+    center = (get_float(params, "cx", 0.0), get_float(params, "cy", 0.0))
+    return View(zoom=get_float(params, "zoom", 1.0), center=center)
 
 
-def get_size(params: Any, limit: int) -> tuple[int, int]:
-    return (
-        get_int(params, "width", low=1, high=limit),
-        get_int(params, "height", low=1, high=limit),
-    )
+def get_size(params: Any, side: Range) -> tuple[int, int]:
+    """``width`` and ``height``, each within ``side`` (FRAME_SIDE or POSTER_SIDE)."""
+    return get_int(params, "width", spec=side), get_int(params, "height", spec=side)
 
 
 def get_z(params: Any, model: Model) -> np.ndarray:
-    """The latent [1, Z]: ``z`` as comma-separated numbers, else the one ``render --seed zseed`` draws."""
+    """The latent [1, Z]: ``z`` as numbers (a JSON list, or comma-separated), checked by the model
+    (``Model.check_z``: its size, finite), else the one ``render --seed zseed`` draws."""
     text = params.get("z")
     if text is None or text == "":
         return model.sample_z(get_int(params, "zseed", 0))
     values = text if isinstance(text, list) else str(text).split(",")
+    if len(values) > RANGES["z_dim"].high:
+        raise ParamError("z", f"has {len(values)} values; the model's latent has {model.z_dim}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, str)) for v in values):
+        raise ParamError("z", "must be numbers")
     try:
-        z = np.asarray([float(v) for v in values], np.float32)
-    except (TypeError, ValueError):
-        raise RequestError("'z' must be comma-separated numbers") from None
-    if z.size != model.z_dim:
-        raise RequestError(f"'z' has {z.size} values but the model's latent has {model.z_dim}")
-    if not np.isfinite(z).all():
-        raise RequestError("'z' must be finite numbers")
-    return z[None]
+        z = np.asarray([float(v) for v in values], np.float64)
+    except ValueError:
+        raise ParamError("z", "must be comma-separated numbers") from None
+    return model.check_z(z, "z")[:1]

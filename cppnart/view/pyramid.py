@@ -4,14 +4,18 @@
     with ViewerServer(pyramid_app(pyramid), port=0) as server:
         print(server.url)                           # OpenSeadragon, vendored in static/openseadragon/
 
-The page (``static/pyramid.html``) is OpenSeadragon opening ``/pyramid/NAME.dzi``; the pyramid's
-files are served by starlette's StaticFiles rooted at its folder, which refuses any path that
-leaves it, and the recipe (``recipe.json``, checked field by field) is the page's caption.
+The page (``static/pyramid.html``) is OpenSeadragon opening ``/pyramid/NAME.dzi``. Under
+``/pyramid/`` only the pyramid's own files are served: ``NAME.dzi``, the tiles
+``NAME_files/LEVEL/COL_ROW.FORMAT`` and ``recipe.json`` (checked field by field: the page's
+caption), each resolved inside the pyramid's folder; anything else there (a ``secret.txt`` beside
+it, a link that leads out) is 404. The app sits behind the same ``http.LocalGuard`` as the
+model viewer: Host allow-list, Origin, and the page's token on ``/api/pyramid``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -22,13 +26,14 @@ from ..configs.recipe import check_recipe
 from ..errors import UserError
 from ..io.dzi import DZI_NAMESPACE
 from ..io.metadata import png_text
-from .http import http_error
+from .http import guarded_app, http_error, page_with_token
 
 STATIC = Path(__file__).parent / "static"
 RECIPE_FILE = "recipe.json"  # as render.tiles writes it (not imported: view needs no renderer for this)
 MAX_DESCRIPTOR_BYTES = 64 * 1024  # a .dzi is a few lines of XML; bound it before parsing
 MAX_RECIPE_BYTES = 1024 * 1024
 MAX_MODEL_TEXT = 4096
+TILE_FORMATS = ("png", "jpg", "jpeg")  # what a .dzi's Format may name (cppnart writes png)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Pyramid:
     tile_size: int
     overlap: int
     recipe: dict[str, Any] | None
+    format: str = "png"
 
     @property
     def caption(self) -> str:
@@ -70,6 +76,15 @@ class Pyramid:
             parts += ["--supersample", str(recipe["supersample"])]
         parts += ["--tiles", shlex.quote(self.name)]
         return " ".join(parts)
+
+    def file(self, path: str) -> Path | None:
+        """The pyramid's file at ``path`` (relative, as in ``/pyramid/PATH``): the descriptor, a tile
+        or the recipe, inside the folder once links are followed; None for anything else."""
+        tile = rf"{re.escape(self.name)}_files/[0-9]{{1,2}}/[0-9]{{1,9}}_[0-9]{{1,9}}\.{re.escape(self.format)}"
+        if path not in (f"{self.name}.dzi", RECIPE_FILE) and not re.fullmatch(tile, path):
+            return None
+        found = (self.folder / path).resolve()
+        return found if found.is_relative_to(self.folder) and found.is_file() else None
 
     def as_json(self) -> dict[str, Any]:
         """What the page shows: the descriptor's URL, the size, the caption and the command."""
@@ -103,11 +118,11 @@ def find_pyramid(path: str | Path) -> Pyramid:
     folder, name = path.parent.resolve(), path.stem
     if not (folder / f"{name}_files").is_dir():
         raise UserError(f"'{path}' has no tile folder '{name}_files' beside it")
-    width, height, tile, overlap = _read_descriptor(path)
-    return Pyramid(folder, name, width, height, tile, overlap, _read_recipe(folder))
+    width, height, tile, overlap, tile_format = _read_descriptor(path)
+    return Pyramid(folder, name, width, height, tile, overlap, _read_recipe(folder), tile_format)
 
 
-def _read_descriptor(path: Path) -> tuple[int, int, int, int]:
+def _read_descriptor(path: Path) -> tuple[int, int, int, int, str]:
     if path.stat().st_size > MAX_DESCRIPTOR_BYTES:
         raise UserError(f"'{path}' is too large for a .dzi descriptor")
     try:
@@ -117,11 +132,14 @@ def _read_descriptor(path: Path) -> tuple[int, int, int, int]:
             raise ValueError("no Image with a Size")
         values = (size.attrib["Width"], size.attrib["Height"], root.attrib["TileSize"], root.attrib["Overlap"])
         width, height, tile, overlap = (int(v) for v in values)
+        tile_format = root.attrib.get("Format", "png").lower()
     except (ET.ParseError, ValueError, KeyError) as exc:
         raise UserError(f"'{path}' is not a Deep Zoom descriptor ({exc})") from None
     if min(width, height, tile) < 1 or overlap < 0:
         raise UserError(f"'{path}': size, tile size and overlap must be positive")
-    return width, height, tile, overlap
+    if tile_format not in TILE_FORMATS:
+        raise UserError(f"'{path}': tile format '{tile_format[:20]}' is not one of {', '.join(TILE_FORMATS)}")
+    return width, height, tile, overlap, tile_format
 
 
 def _read_recipe(folder: Path) -> dict[str, Any] | None:
@@ -149,8 +167,7 @@ def _read_recipe(folder: Path) -> dict[str, Any] | None:
 
 
 def pyramid_app(pyramid: Pyramid) -> Any:
-    """The starlette app: the page, its scripts, ``/api/pyramid`` and the pyramid's own files."""
-    from starlette.applications import Starlette
+    """The starlette app: the page, its scripts, ``/api/pyramid`` and the pyramid's own files only."""
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
@@ -158,16 +175,22 @@ def pyramid_app(pyramid: Pyramid) -> Any:
     from starlette.staticfiles import StaticFiles
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "pyramid.html")
+        return page_with_token(STATIC / "pyramid.html", request.app.state.token)
 
     async def info(request: Request) -> Response:
         return JSONResponse(pyramid.as_json())
 
+    async def files(request: Request) -> Response:
+        found = pyramid.file(request.path_params["path"])
+        if found is None:
+            raise HTTPException(404)
+        return FileResponse(found)
+
     routes = [
         Route("/", index),
         Route("/api/pyramid", info),
+        Route("/pyramid/{path:path}", files),
         # StaticFiles resolves every request inside its directory and answers 404 for one that leaves it.
-        Mount("/pyramid", StaticFiles(directory=pyramid.folder), name="pyramid"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return guarded_app(routes, {HTTPException: http_error})

@@ -7,12 +7,17 @@
 Every refusal is a 4xx with ``{"error": "one line"}``, which the page shows as it is.
 Files are served from two places only: the page's own folder (``static/``, through starlette's
 StaticFiles, which refuses paths that leave it) and the output folder, by plain file name.
+
+Only the server's own page can drive it (``http.LocalGuard``: Host allow-list, Origin, JSON
+bodies, a per-server token the page carries). Frames are rendered ``FRAME_SLOTS`` at a time with
+``FRAME_QUEUE`` more waiting (``http.RenderGate``; beyond that 503 with Retry-After), each one
+sized against the memory budget first (``io.budget``) and quantized band by band, so a 4096^2
+frame holds its 8-bit pixels and one band of floats, not the whole float image.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import re
 import threading
 import time
@@ -22,17 +27,20 @@ from typing import Any
 import numpy as np
 import onnx
 
+from ..configs.schema import RANGES, Range
+from ..configs.view import View
 from ..errors import UserError
 from ..graph.glsl import WeightLayout, fragment_shader
 from ..graph.onnx_weights import weights_from_onnx
 from ..graph.weights import CPPNWeights
+from ..io.budget import check_budget
 from ..io.png import quantize
 from ..render.model import Model
 from .catalogue import (
-    MAX_FRAME_SIDE,
-    MAX_POSTER_SIDE,
-    MAX_SUPERSAMPLE,
-    SHEET_CELLS,
+    FRAME_SIDE,
+    POSTER_SIDE,
+    POSTER_SUPERSAMPLE,
+    SHEET_COUNT,
     Catalogue,
     RequestError,
     get_int,
@@ -40,12 +48,17 @@ from .catalogue import (
     get_view,
     get_z,
 )
-from .http import http_error
+from .http import RenderGate, allow_host, guarded_app, http_error, page_with_token, read_json, user_error
 from .posters import PosterDesk
 
 STATIC = Path(__file__).parent / "static"
 _SHADER_WEIGHTS: dict[int, tuple[Model, CPPNWeights | None]] = {}  # per model object, the last few
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.png$")
+# Frames rendered at once, and more waiting for a slot. Two on a laptop's cores keeps the page
+# responsive; a 4096^2 frame holds about 130 MB (8-bit pixels, its PNG, one band of floats): six at
+# once peaked at 375 MB of server RSS against 891 MB with a slot each (bench/view_concurrency.py).
+FRAME_SLOTS = 2
+FRAME_QUEUE = 8
 
 
 def shader_weights(model: Model) -> CPPNWeights | None:
@@ -86,14 +99,36 @@ def model_info(name: str, model: Model) -> dict[str, Any]:
     return info
 
 
+def frame_png(model: Model, z: np.ndarray, width: int, height: int, view: View) -> bytes:
+    """One frame as PNG bytes, quantized band by band into one 8-bit image (no float copy of it)."""
+    from PIL import Image
+
+    pixels = np.empty((height, width, model.channels), np.uint8)
+    row = 0
+    for band in model.bands(z, width, height, view):  # [1, rows, W, C]
+        pixels[row : row + band.shape[1]] = quantize(band[0])
+        row += band.shape[1]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def check_frame_budget(model: Model, width: int, height: int) -> None:
+    """A frame holds its 8-bit pixels and its PNG (at most about as large) besides the band the
+    renderer checks itself: refused before any work when that is over the memory budget."""
+    pixels = float(width) * height
+    check_budget(f"a {width}x{height} frame", samples=pixels, memory=2.0 * pixels * model.channels)
+
+
 def create_app(
     catalogue: Catalogue,
     out_dir: str | Path,
     initial: dict[str, Any] | None = None,
     heartbeat: float = 5.0,
+    gate: RenderGate | None = None,
 ) -> Any:
-    """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on."""
-    from starlette.applications import Starlette
+    """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on; ``gate``
+    bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
@@ -103,6 +138,7 @@ def create_app(
 
     out = Path(out_dir)
     desk = PosterDesk(out, heartbeat)
+    frames = gate or RenderGate(FRAME_SLOTS, FRAME_QUEUE)
 
     def pick(params: Any) -> tuple[str, Model]:
         name = params.get("model") or catalogue.default
@@ -110,7 +146,7 @@ def create_app(
         return name, catalogue.get(str(name), seed)
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html")
+        return page_with_token(STATIC / "index.html", request.app.state.token)
 
     async def models(request: Request) -> Response:
         return JSONResponse({"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}})
@@ -136,39 +172,30 @@ def create_app(
         params = request.query_params
         _, net = pick(params)
         z = get_z(params, net)
-        width, height = get_size(params, MAX_FRAME_SIDE)
+        width, height = get_size(params, FRAME_SIDE)
         view = get_view(params)
-
-        def draw() -> bytes:
-            from PIL import Image
-
-            pixels = quantize(net.render(z, width, height, view=view))
-            buffer = io.BytesIO()
-            Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
-            return buffer.getvalue()
-
-        return Response(await run_in_threadpool(draw), media_type="image/png", headers={"Cache-Control": "no-store"})
+        check_frame_budget(net, width, height)
+        png = await frames.run(frame_png, net, z, width, height, view)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def sheet(request: Request) -> Response:
         """Seeds (weights and z, as `grid --seeds`) or latents (z seeds of the current weights) for a contact sheet."""
         params = request.query_params
         _, net = pick(params)
-        first = get_int(params, "first")
-        count = get_int(params, "count", 12, low=1, high=SHEET_CELLS)
+        count = get_int(params, "count", 12, spec=SHEET_COUNT)
+        last_first = Range(0, int(RANGES["seed"].high) - count + 1, "the sheet's seeds are stored as 64-bit integers")
+        first = get_int(params, "first", spec=last_first)
         cells = [{"seed": first + i, "z": [float(v) for v in net.sample_z(first + i)[0]]} for i in range(count)]
         return JSONResponse({"cells": cells})
 
     async def poster_start(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RequestError("the poster request is not JSON") from None
+        body = await read_json(request, "the poster request")
         if not isinstance(body, dict):
             raise RequestError("the poster request must be a JSON object")
         params = {k: v for k, v in body.items() if v is not None}
         name, net = pick(params)
-        width, height = get_size(params, MAX_POSTER_SIDE)
-        supersample = get_int(params, "supersample", 1, low=1, high=MAX_SUPERSAMPLE)
+        width, height = get_size(params, POSTER_SIDE)
+        supersample = get_int(params, "supersample", 1, spec=POSTER_SUPERSAMPLE)
         view = get_view(params)
         z = get_z(params, net)
         job = desk.start(net, z, width, height, view, supersample, net.seed)
@@ -189,10 +216,6 @@ def create_app(
             raise RequestError(f"no file '{name}' in the viewer's output folder", 404)
         return FileResponse(path, media_type="image/png", filename=name)
 
-    async def user_error(request: Request, exc: Exception) -> Response:
-        status = exc.status if isinstance(exc, RequestError) else 400
-        return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=status)
-
     routes = [
         Route("/", index),
         Route("/api/models", models),
@@ -207,18 +230,24 @@ def create_app(
         Route("/files/{name:path}", files),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={UserError: user_error, HTTPException: http_error})
-    app.state.desk = desk
+    app = guarded_app(routes, {UserError: user_error, HTTPException: http_error})
+    app.state.desk, app.state.frames = desk, frames
     return app
 
 
 class ViewerServer:
-    """uvicorn serving ``app`` from a background thread; ``url`` once started (port 0 = a free port)."""
+    """uvicorn serving ``app`` from a background thread; ``url`` once started (port 0 = a free port).
+
+    The app answers to ``host`` as well as the loopback names (``http.allow_host``). uvicorn installs
+    no signal handlers outside the main thread, so SIGINT and SIGTERM reach the caller, which
+    ``stop``s the server: a poster still rendering is cancelled first, and leaves no file."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765) -> None:
         import uvicorn
 
+        allow_host(app, host)
         config = uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="off")
+        self.app = app
         self.server = uvicorn.Server(config)
         self.host = host
         self.thread = threading.Thread(target=self.server.run, name="cppnart-view", daemon=True)
@@ -244,6 +273,11 @@ class ViewerServer:
         return f"http://{host}:{self.port}/"
 
     def stop(self) -> None:
+        """Cancel a running poster (its temporary file is removed), then stop serving."""
+        desk = getattr(self.app.state, "desk", None)
+        if desk is not None:
+            desk.stop()
+            desk.wait(timeout=10)
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

@@ -12,7 +12,9 @@ function fail(message) {
 
 window.cppnart = {
   ready: (async () => {
-    const answer = await fetch("/api/pyramid");
+    // The server writes its token into the page; /api/ calls carry it (other origins cannot read it).
+    const token = document.querySelector('meta[name="cppnart-token"]').content;
+    const answer = await fetch("/api/pyramid", { headers: { "X-Cppnart-Token": token } });
     const info = await answer.json();
     if (!answer.ok) throw new Error(info.error || answer.statusText);
     document.title = `${info.name} · cppnart view`;

@@ -12,6 +12,9 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const fixedSize = parseSize(params.get("size") || "");
 const TWO_PI = 2 * Math.PI;
+// The server writes its random token into the page; every /api/ call carries it (the header, or
+// `token=` where a request cannot set headers: <img src>, sendBeacon). Other origins cannot read it.
+const TOKEN = document.querySelector('meta[name="cppnart-token"]').content;
 
 const state = {
   name: null, // catalogue name
@@ -44,8 +47,13 @@ function say(text, ok = false) {
   $("message").className = ok ? "ok" : "";
 }
 
-async function api(path, options) {
-  const response = await fetch(path, options);
+function withToken(path) {
+  return `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(TOKEN)}`;
+}
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}), "X-Cppnart-Token": TOKEN };
+  const response = await fetch(path, { ...options, headers });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -557,7 +565,12 @@ async function showSheet(more = false) {
       const q = new URLSearchParams({ model: state.name, width: "96", height: "96", ...viewParams(), zseed: String(cell.seed) });
       q.set("seed", String(bySeeds ? cell.seed : state.seed));
       if (!state.info.from_preset) q.delete("seed");
-      img.src = `/api/frame?${q}`;
+      img.src = withToken(`/api/frame?${q}`);
+      // A busy server answers 503 (its render queue is full): ask again a little later.
+      let tries = 0;
+      img.addEventListener("error", () => {
+        if (tries++ < 5) setTimeout(() => (img.src = withToken(`/api/frame?${q}&retry=${tries}`)), 500 * tries);
+      });
       img.title = bySeeds ? `seed ${cell.seed}` : `z seed ${cell.seed}`;
       img.addEventListener("click", async () => {
         try {
@@ -670,7 +683,7 @@ async function start() {
   });
   $("download").addEventListener("click", downloadView);
   $("poster").addEventListener("click", renderPoster);
-  $("poster-cancel").addEventListener("click", () => fetch("/api/poster/cancel", { method: "POST" }));
+  $("poster-cancel").addEventListener("click", () => api("/api/poster/cancel", { method: "POST" }).catch((e) => say(e.message)));
   $("poster-size").addEventListener("input", updateCommand);
   $("poster-ss").addEventListener("input", updateCommand);
   $("sheet").addEventListener("click", () => showSheet(false));
@@ -689,7 +702,7 @@ async function start() {
   addEventListener("resize", requestDraw);
   // The page going away stops its poster (the server also stops posters nobody polls).
   addEventListener("pagehide", () => {
-    if (state.poster) navigator.sendBeacon("/api/poster/cancel");
+    if (state.poster) navigator.sendBeacon(withToken("/api/poster/cancel"));
   });
 }
 
