@@ -222,7 +222,7 @@ def _mp4_comment(path: Path) -> bytes:
     from mutagen.mp4 import MP4
 
     tags = MP4(path).tags
-    values = tags.get("\xa9cmt", []) if tags is not None else []
+    values: list[Any] = list(tags.get("\xa9cmt", [])) if tags is not None else []
     return str(values[0]).encode("utf-8")[:MAX_COMMENT] if values else b""
 
 
