@@ -223,3 +223,27 @@ def test_the_viewer_refuses_what_the_library_refuses(client, key, value):
         expected = 400
     answer = client.get(f"/api/frame?width=4&height=4&{key}={value!r}")
     assert answer.status_code == expected, (key, value, answer.text, RANGES[library])
+
+
+def test_the_pages_poster_is_cppnart_render_by_name_and_bytes(client, tmp_path: Path, monkeypatch):
+    """ "Render poster" as the page sends it (a preset, its seed and the z that seed draws) gives the
+    file `cppnart render` writes, under the same name; a model file's poster is named by its z seed."""
+    from cppnart.render.model import load_model
+
+    z = [float(v) for v in load_model("classic", seed=7).sample_z(7)[0]]
+    body = {"model": "classic", "seed": 7, "z": z, "zseed": 7, "width": 64, "height": 40, "supersample": 1}
+    assert client.post("/api/poster", json=body).status_code == 202
+    job = wait_for(client)
+    assert job["state"] == "done", job
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["render", "classic", "--seed", "7", "--res", "64x40", "--json"])
+    assert result.exit_code == 0, result.output
+    cli_path = tmp_path / json.loads(result.output)["path"]
+    assert job["name"] == cli_path.name == "classic-7-64x40.png"
+    assert (tmp_path / "posters" / job["name"]).read_bytes() == cli_path.read_bytes()
+
+    onnx = load_model(tmp_path / "tiny.onnx")
+    body = {"model": "tiny.onnx", "z": [float(v) for v in onnx.sample_z(5)[0]], "zseed": 5, "width": 16, "height": 8}
+    assert client.post("/api/poster", json=body).status_code == 202
+    job = wait_for(client)
+    assert job["state"] == "done" and job["name"] == "tanh-sigmoid-5-16x8.png", job  # its preset label

@@ -198,7 +198,9 @@ def create_app(
         supersample = get_int(params, "supersample", 1, spec=POSTER_SUPERSAMPLE)
         view = get_view(params)
         z = get_z(params, net)
-        job = desk.start(net, z, width, height, view, supersample, net.seed)
+        # The seed that names the file: a preset's weights seed; a model file's z seed (as `cppnart render`).
+        zseed = get_int(params, "zseed") if params.get("zseed") is not None else None
+        job = desk.start(net, z, width, height, view, supersample, net.seed if net.from_preset else zseed)
         return JSONResponse(job.as_json(), status_code=202)
 
     async def poster_state(request: Request) -> Response:

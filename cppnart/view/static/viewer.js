@@ -499,6 +499,7 @@ async function renderPoster() {
     model: state.name,
     seed: state.info.from_preset ? state.seed : null,
     z: Array.from(state.z),
+    zseed: state.zSeed, // names a model file's poster as `cppnart render MODEL --seed ZSEED` does
     width: size[0],
     height: size[1],
     supersample: parseInt($("poster-ss").value, 10) || 1,
