@@ -20,6 +20,7 @@ import numpy as np
 
 from ..configs.activations import OUTPUTS, check_backend
 from ..configs.view import View
+from ..errors import UserError
 from .weights import CPPNWeights
 
 # name -> GLSL body of `float act_NAME(float x)`. Written to stay finite where the textbook form
@@ -199,10 +200,23 @@ def _array(name: str, values: np.ndarray, per_line: int = 8) -> str:
     return f"const float {name}[{len(items)}] = float[{len(items)}](\n    {inner}\n);"
 
 
+# Weights baked into one `const float[]` of a ShaderToy shader: about 13 characters each. Drivers
+# compile constant arrays of a few hundred thousand entries (the `wide` preset's 119k: 1.5 MB, measured);
+# past a million the text alone is tens of MB and compilers give up.
+MAX_BAKED_WEIGHTS = 1 << 20
+
+
 def shadertoy_shader(weights: CPPNWeights, z: np.ndarray, view: View = View(), title: str = "") -> str:
     """A self-contained ShaderToy-style "Image" pass: weights, z and view baked in as constants;
     ``mainImage`` draws the picture ``cppnart render`` draws, filling the shorter side of iResolution."""
     layout = WeightLayout.of(weights)
+    if layout.buffer.size > MAX_BAKED_WEIGHTS:
+        raise UserError(
+            f"a shader with {layout.buffer.size:,} weights baked in would be about "
+            f"{layout.buffer.size * 13 / 1e6:.0f} MB of GLSL, more than GPU compilers take in a constant array "
+            f"(at most {MAX_BAKED_WEIGHTS:,} weights here); export it to ONNX, or open it in `cppnart view`, "
+            "which sends the weights as a texture"
+        )
     z = np.asarray(z, np.float32).reshape(-1)
     cx, cy = view.center
     header = "\n".join(

@@ -38,6 +38,8 @@ def check_writable(path: str | Path) -> Path:
 def check_new_folder(path: str | Path) -> Path:
     """Fail early when ``path`` cannot become a new folder of outputs (it may exist, empty)."""
     path = Path(path)
+    if not path.name or path.name == "..":  # '.', '', '..' and '/' name no folder that could be made
+        raise UserError(f"'{path}' names no new folder; give the output a folder name of its own, like 'poster'")
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise UserError(f"output folder '{path}' already exists and is not empty; choose a new folder name")
     _check_folder(path.parent if str(path.parent) else Path("."))

@@ -60,10 +60,28 @@ class RunEncoder:
             fields["z_dim"],
         )
         self.session = create_session(data, device)
+        self._check_shapes(where)
+
+    def _check_shapes(self, where: Path) -> None:
+        """The metadata's image side against the graph's own (``check_encoder`` checks the channels and
+        z): a file whose metadata lies is refused here, not by onnxruntime in the middle of the work."""
+        shape = self.session.get_inputs()[0].shape
+        sides = [d for d in shape[2:4] if isinstance(d, int) and d > 0]
+        if any(side != self.crop for side in sides):
+            raise UserError(
+                f"'{where}' says it reads {self.crop}x{self.crop} images but its graph takes {shape}; "
+                "its metadata is wrong: train or export the run again"
+            )
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """images [B, C, crop, crop] float in [0, 1] -> z [B, Z]."""
-        return self.session.run(None, {"image": np.ascontiguousarray(images, dtype=np.float32)})[0]
+        try:
+            return self.session.run(None, {"image": np.ascontiguousarray(images, dtype=np.float32)})[0]
+        except Exception as exc:  # onnxruntime's own error types: a graph that does not take what it claims
+            raise UserError(
+                f"the encoder in '{self.folder}' cannot read {self.crop}x{self.crop} images as its metadata says "
+                f"({str(exc).splitlines()[0][:200]}); train or export the run again"
+            ) from None
 
     def load(self, path: str | Path, invert: bool | None = None) -> np.ndarray:
         """One image file -> [C, crop, crop] as the encoder saw its training data."""
