@@ -1,4 +1,4 @@
-"""The training contract every family (glyph, ganvae, fit) follows.
+"""The training contract every family (glyph, ganvae, fit, classifier; see ``families``) follows.
 
     config, payload = resolve_run(GlyphConfig, preset, out, resume=False, steps=None, seed=None)
     callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(100, view.echo)])
@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,6 @@ from ..configs.schema import to_dict
 from ..errors import ParamError, UserError
 from .loop import Every, run_steps
 from .run_folder import CHECKPOINT, check_run_folder
-
-# Where each family keeps its step count and seed in its config: (table, key); None = top level.
-STEPS_KEY = {
-    "glyph": ("train", "steps"),
-    "ganvae": ("schedule", "steps"),
-    "fit": (None, "steps"),
-    "classifier": (None, "steps"),
-}
-SEED_KEY = {"glyph": ("train", "seed"), "ganvae": (None, "seed"), "fit": (None, "seed"), "classifier": (None, "seed")}
 
 
 @dataclass(frozen=True)
@@ -131,20 +121,11 @@ class Session:
         return write_summary(self.out, table)
 
 
-def _get(config: Any, key: tuple[str | None, str]) -> Any:
-    table, name = key
-    return getattr(getattr(config, table) if table else config, name)
-
-
-def _set(config: Any, key: tuple[str | None, str], value: Any) -> Any:
-    table, name = key
-    if table is None:
-        return dataclasses.replace(config, **{name: value})
-    return dataclasses.replace(config, **{table: dataclasses.replace(getattr(config, table), **{name: value})})
-
-
 def total_steps(config: Any) -> int:
-    return int(_get(config, STEPS_KEY[config.kind]))
+    """The step a run of ``config`` trains to (its family knows where the config keeps it)."""
+    from .families import FAMILIES
+
+    return FAMILIES[config.kind].steps(config)
 
 
 def resolve_run(
@@ -152,8 +133,10 @@ def resolve_run(
 ) -> tuple[Any, dict[str, Any] | None]:
     """The config to train in ``out`` and, on resume, the loaded checkpoint."""
     from .checkpoint import checkpoint_config, load_checkpoint
+    from .families import family_for
 
-    kind = cls.__dataclass_fields__["kind"].default
+    family = family_for(cls)
+    kind = family.kind
     out = Path(out)
     check_run_folder(out, resume)
     if preset is not None and not isinstance(preset, cls):
@@ -168,16 +151,17 @@ def resolve_run(
                 f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
                 f"'{preset.name}' has {mine}; resume without --preset or choose another --out"
             )
-        if seed is not None and seed != _get(config, SEED_KEY[kind]):
-            raise ParamError("seed", f"cannot change on --resume (the run uses seed {_get(config, SEED_KEY[kind])})")
+        if seed is not None and seed != family.seed(config):
+            raise ParamError("seed", f"cannot change on --resume (the run uses seed {family.seed(config)})")
     elif preset is None:
         raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
     else:
-        config = preset if seed is None else _set(preset, SEED_KEY[kind], seed)
+        config = preset if seed is None else family.with_seed(preset, seed)
     if steps is not None:
         if steps < 1:
             raise ParamError("steps", f"must be at least 1, got {steps}")
-        config = _set(config, STEPS_KEY[kind], steps)
+        config = family.with_steps(config, steps)
+    family.check_memory(config, str(out))
     return config, payload
 
 
