@@ -60,8 +60,10 @@ def load_labelled_images(source: str, config: ClassifierConfig) -> ImageSet:
         )
     if data.size != (config.image_size, config.image_size):
         data = ImageSet(resize_images(data.images, config.image_size), data.labels, data.source, data.classes)
-    found = int(data.labels.max()) + 1
-    if found > config.classes or int(data.labels.min()) < 0:
+    labels = data.labels
+    assert labels is not None  # checked above; resizing keeps them
+    found = int(labels.max()) + 1
+    if found > config.classes or int(labels.min()) < 0:
         raise UserError(f"data '{source}' has labels 0..{found - 1} but the preset has {config.classes} classes")
     if len(data.images) < 20:
         raise UserError(f"data '{source}' holds {len(data.images)} images; a classifier needs at least 20")

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..configs.ganvae import GanVaeConfig
@@ -350,7 +351,9 @@ def export_run(
 
     enc = nets.encoder
     layers = [
-        (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()) for layer in enc.body
+        (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+        for layer in enc.body
+        if isinstance(layer, nn.Linear)  # every layer of the body is (a ModuleList yields plain Modules)
     ]
     mu = (enc.mu.weight.detach().cpu().numpy().T.copy(), enc.mu.bias.detach().cpu().numpy().copy())
     save_model(

@@ -129,7 +129,7 @@ def total_steps(config: Any) -> int:
 
 
 def resolve_run(
-    cls: type, preset: Any | None, out: Path, *, resume: bool, steps: int | None = None, seed: int | None = None
+    cls: type[Any], preset: Any | None, out: Path, *, resume: bool, steps: int | None = None, seed: int | None = None
 ) -> tuple[Any, dict[str, Any] | None]:
     """The config to train in ``out`` and, on resume, the loaded checkpoint."""
     from .checkpoint import checkpoint_config, load_checkpoint
