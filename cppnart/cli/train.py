@@ -218,29 +218,33 @@ def train_classifier(
     train_family("classifier", out, run, flags, data)
 
 
+ProbeOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Labelled images (builtin:digits, IDX with labels, class folders): a linear probe on the "
+        "decoder's features, trained vs random decoder.",
+        show_default=False,
+    ),
+]
+ReconstructOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Images (builtin:digits, IDX, a folder) sent through decoder then generator; writes "
+        "RUN/reconstruction.png (rows: images, trained, random model) and the MSE.",
+        show_default=False,
+    ),
+]
+
+
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
 @user_errors
 def eval_glyph(
     run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
     count: Annotated[int, typer.Option(help="Fresh messages to send through the noise.")] = 1024,
     seed: Annotated[int, typer.Option(help="Seed for the messages and the noise draws.")] = 12345,
-    probe: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Labelled images (builtin:digits, IDX with labels, class folders): a linear probe on the "
-            "decoder's features, trained vs random decoder.",
-            show_default=False,
-        ),
-    ] = None,
+    probe: ProbeOption = None,
     probe_count: Annotated[int, typer.Option(help="Labelled images for the probe (80% fit, 20% scored).")] = 2000,
-    reconstruct: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Images (builtin:digits, IDX, a folder) sent through decoder then generator; writes "
-            "RUN/reconstruction.png (rows: images, trained, random model) and the MSE.",
-            show_default=False,
-        ),
-    ] = None,
+    reconstruct: ReconstructOption = None,
     device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
 ) -> None:
@@ -255,8 +259,6 @@ def eval_glyph(
     if not 50 <= probe_count <= 100_000:
         raise UserError(f"--probe-count must be between 50 and 100000, got {probe_count}")
     require_torch()
-    import numpy as np
-
     from ..train.glyph import evaluate_run
 
     report = evaluate_run(
@@ -268,30 +270,11 @@ def eval_glyph(
         probe_count=probe_count,
         reconstruct_from=reconstruct,
     )
-    extra: dict[str, Any] = {}
-    if report.reconstruction is not None:
-        from ..render.sheets import save_sheet
-
-        recon = report.reconstruction
-        sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
-        stacked = np.concatenate([recon.images, recon.trained, recon.random])
-        save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
-        extra["reconstruction"] = {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
+    extra = {} if report.reconstruction is None else {"reconstruction": _reconstruction_sheet(report, run)}
     rows = {
         "trained": (report.trained, report.trained_look),
         "untrained": (report.untrained, report.untrained_look),
     }
-    text = "\n".join(
-        [
-            f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
-            f"{count} fresh messages under the training noise",
-            f"{'':10s} {'R²':>8s} {'cosine':>8s} {'checker':>8s} {'ink':>8s} {'diversity':>9s}",
-        ]
-        + [
-            f"{label:10s} {r.r2:8.4f} {r.cosine:8.4f} {look.checkerboard:8.4f} {look.ink:8.3f} {look.diversity:9.2f}"
-            for label, (r, look) in rows.items()
-        ]
-    )
     emit(
         {
             "preset": report.config.name,
@@ -301,8 +284,36 @@ def eval_glyph(
             **({"probe": asdict(report.probe)} if report.probe else {}),
             **extra,
         },
-        text + _probe_text(report.probe) + _reconstruction_text(extra.get("reconstruction")),
+        _eval_text(report, rows, count) + _probe_text(report.probe) + _reconstruction_text(extra.get("reconstruction")),
         as_json,
+    )
+
+
+def _reconstruction_sheet(report: Any, run: Path) -> dict[str, Any]:
+    """RUN/reconstruction.png (rows: images, trained, random model) and its two MSEs."""
+    import numpy as np
+
+    from ..render.sheets import save_sheet
+
+    recon = report.reconstruction
+    sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
+    stacked = np.concatenate([recon.images, recon.trained, recon.random])
+    save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
+    return {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
+
+
+def _eval_text(report: Any, rows: dict[str, Any], count: int) -> str:
+    """The table of `eval glyph`: recovery and look, trained and untrained."""
+    return "\n".join(
+        [
+            f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
+            f"{count} fresh messages under the training noise",
+            f"{'':10s} {'R²':>8s} {'cosine':>8s} {'checker':>8s} {'ink':>8s} {'diversity':>9s}",
+        ]
+        + [
+            f"{label:10s} {r.r2:8.4f} {r.cosine:8.4f} {look.checkerboard:8.4f} {look.ink:8.3f} {look.diversity:9.2f}"
+            for label, (r, look) in rows.items()
+        ]
     )
 
 

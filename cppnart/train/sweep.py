@@ -10,10 +10,15 @@ A spec is TOML::
     presets = ["glyph-quick", "my-glyph.toml"]   # training presets (paths are relative to the spec)
     seeds = [1, 2, 3]
     steps = 500                                  # optional: the same length for every run
-    data = "builtin:digits"                      # ganvae runs only; fit runs need image = "photo.jpg"
+    data = "builtin:digits"                      # ganvae and classifier runs
+    image = "photo.jpg"                          # fit runs
 
     [overrides]                                  # dotted config keys, each with the values to try
     "train.lr" = [1e-3, 3e-3]
+
+Any family of ``families.FAMILIES`` is swept from its row. The grid is counted before it is built
+(``max_runs``, ``CPPNART_MAX_RUNS``), and every run's config is built, validated and sized
+against the memory budget before the first trains.
 
 A run is finished when its folder holds ``result.json`` (written last, atomically); running the
 sweep again skips those and resumes a run that has a checkpoint. ``run_sweep`` takes the way to
