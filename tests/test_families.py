@@ -116,3 +116,34 @@ def test_fit_keeps_its_target_once_and_resumes_without_the_image(runner, tmp_pat
     np.save(out / "target.npy", np.zeros((3, 3)))  # a damaged target: one line
     line = one_error_line(runner.invoke(app, ["train", "fit", "--out", str(out), "--resume", "--steps", "8"]))
     assert "is not an image array" in line
+
+
+def test_a_failed_run_with_a_checkpoint_says_it_was_kept(tmp_path, capsys):
+    """A full disk after the first checkpoint: the run folder stays for --resume, and the one line
+    says so (not "nothing was left behind"); before any checkpoint the folder goes."""
+    import errno
+
+    import typer
+
+    from cppnart.cli.output import user_errors
+    from cppnart.cli.train import no_half_run
+
+    def training(out: Path, checkpoint: bool) -> None:  # a command body that fails as a full disk does
+        out.mkdir()
+        if checkpoint:
+            (out / "checkpoint.pt").write_bytes(b"saved")
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "samples" / "step.png"))
+
+    command = user_errors(no_half_run(training))
+    for checkpoint in (True, False):
+        out = tmp_path / f"run-{checkpoint}"
+        with pytest.raises(typer.Exit) as stop:
+            command(out=out, checkpoint=checkpoint)
+        assert stop.value.exit_code == 2
+        assert out.exists() == checkpoint
+        line = capsys.readouterr().err.strip()
+        assert "\n" not in line and "no space left" in line
+        if checkpoint:
+            assert f"kept the run in '{out}' with its last checkpoint" in line and "nothing was" not in line
+        else:
+            assert "nothing was left behind" in line  # true: the folder went

@@ -19,7 +19,7 @@ import typer
 
 from ..errors import UserError
 from .options import Device, JsonOption, RunFlags, RunOut, TorchDeviceOption, TorchFlags, option_groups
-from .output import emit, user_errors
+from .output import emit, system_error, user_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,7 +83,8 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
 
 def no_half_run(func: F) -> F:
     """A training command that fails (full disk, bad data, a second Ctrl-C) before its first
-    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume."""
+    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume, and
+    a fault of the machine (a full disk) then says so instead of "nothing was left behind"."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -95,6 +96,9 @@ def no_half_run(func: F) -> F:
             failed = not (isinstance(exc, typer.Exit) and exc.exit_code == 0)
             if failed and fresh and out.is_dir() and not (out / "checkpoint.pt").exists():
                 shutil.rmtree(out, ignore_errors=True)
+            elif failed and (out / "checkpoint.pt").is_file() and (message := system_error(exc)) is not None:
+                kept = f"kept the run in '{out}' with its last checkpoint; continue it with --resume"
+                raise UserError(f"{message.split(' (nothing was left behind)')[0]}; {kept}") from None
             raise
 
     return wrapper  # type: ignore[return-value]
