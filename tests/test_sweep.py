@@ -245,3 +245,11 @@ def test_sigterm_stops_a_sweep_with_143_and_says_what_it_kept(spec):
     assert proc.returncode == 143, err.decode()[-2000:]
     assert "stopped by signal 15; kept 1 checkpoint to resume from in sw" in err.decode()
     assert checkpoint.is_file() and not Path("sw/tiny-seed1/result.json").exists()
+
+
+def test_a_run_too_large_for_memory_is_refused_before_any_trains(runner, spec):
+    Path("clf.toml").write_text(TINY_CLASSIFIER)
+    spec.write_text('presets = ["clf.toml"]\n[overrides]\nimage_size = [12, 1024]\nbatch = [16, 4096]\n')
+    line = one_error_line(runner.invoke(app, ["sweep", str(spec), "--out", "sw"]))
+    assert "clf: training clf would hold about" in line and "CPPNART_MAX_MEMORY" in line  # the 4th run of 4
+    assert not Path("sw").exists()
