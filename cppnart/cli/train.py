@@ -55,15 +55,16 @@ def start_run(kind: str, out: Path, run: RunFlags, flags: TorchFlags) -> tuple[A
     if config is None and not run.resume:
         config = load_preset(family.default_preset)
     require_torch(flags.threads)
-    from ..train.run import resolve_run
+    from ..train.resolve import resolve_run
 
     return resolve_run(family.config, config, out, resume=run.resume, steps=run.steps, seed=run.seed)
 
 
 def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train: Callable[[Any], Any]) -> Any:
     """Run ``train(callbacks)`` inside the live view; Ctrl-C (a checkpoint was saved) -> a hint, exit 130."""
+    from ..train.families import total_steps
     from ..train.loop import Every, Interrupted
-    from ..train.run import Callbacks, total_steps
+    from ..train.run import Callbacks
     from .live import LiveView
 
     start = int(payload["step"]) if payload else 0

@@ -133,7 +133,7 @@ def train_classifier(
         if callbacks.on_metrics is not None:
             callbacks.on_metrics(step, {"holdout_accuracy": accuracy(net, x_held, y_held)})
 
-    steps, seconds = session.run(step_fn, start, [Every(config.eval_every, evaluate)])
+    steps, seconds = session.run(step_fn, start, config.steps, [Every(config.eval_every, evaluate)])
     result = ClassifierResult(steps, seconds, accuracy(net, x_held, y_held), float(untrained), len(held_idx), out)
     if export:
         export_classifier(config, net, out)

@@ -285,13 +285,9 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def family_of(kind: str) -> Family:
-    """The family that trains configs of ``kind``; a UserError naming the trainable kinds otherwise."""
-    from ..errors import UserError
-
-    if kind not in FAMILIES:
-        raise UserError(f"kind '{kind}' is not trained by cppnart; the training kinds are {', '.join(FAMILIES)}")
-    return FAMILIES[kind]
+def total_steps(config: Any) -> int:
+    """The step a run of ``config`` trains to (its family knows where the config keeps it)."""
+    return FAMILIES[config.kind].steps(config)
 
 
 def family_for(config_class: type) -> Family:

@@ -150,7 +150,7 @@ def fit_image(
         save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], gap=0)
         note(f"samples/step-{step:06d}.png")
 
-    steps, seconds = session.run(step_fn, start, [Every(config.sample_every, samples)])
+    steps, seconds = session.run(step_fn, start, config.steps, [Every(config.sample_every, samples)])
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
         result.psnr = export_fit(config, model, target, out)

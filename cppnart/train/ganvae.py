@@ -309,7 +309,7 @@ def train_ganvae(
         save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5, channels_last=False)
         note(f"samples/step-{step:06d}.png")
 
-    steps, seconds = session.run(stepper, start, [Every(config.sample_every, samples)])
+    steps, seconds = session.run(stepper, start, config.schedule.steps, [Every(config.sample_every, samples)])
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
     if export:

@@ -170,7 +170,7 @@ def train_glyph(
 ) -> TrainResult:
     """Train (or continue, given the loaded checkpoint ``payload``) a glyph run in ``out``.
 
-    Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.run.resolve_run`` gives both arguments.
+    Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.resolve.resolve_run`` gives both arguments.
     """
     import time
 
