@@ -136,10 +136,11 @@ def test_not_a_glyph_preset(runner, tmp_path):
 
 def test_no_preset_trains_the_family_default_and_no_run_is_an_error(runner, tmp_path):
     from cppnart.cli.options import RunFlags, TorchFlags
-    from cppnart.cli.train import DEFAULT_PRESETS, start_run
+    from cppnart.cli.train import start_run
+    from cppnart.train.families import FAMILIES
 
     config, payload = start_run("glyph", tmp_path / "run", RunFlags(steps=1), TorchFlags())
-    assert config.name == DEFAULT_PRESETS["glyph"] and payload is None and config.train.steps == 1
+    assert config.name == FAMILIES["glyph"].default_preset and payload is None and config.train.steps == 1
     line = one_error_line(run(runner, "train", "glyph", "--out", tmp_path / "run", "--resume"))
     assert "no checkpoint.pt" in line and not (tmp_path / "run").exists()
     line = one_error_line(run(runner, "eval", "glyph", tmp_path))

@@ -25,7 +25,8 @@ from cppnart.train.glyph import (
     untrained_models,
 )
 from cppnart.train.loop import Every, Interrupted
-from cppnart.train.run import Callbacks, resolve_run
+from cppnart.train.resolve import resolve_run
+from cppnart.train.run import Callbacks
 
 from .glyph_fixtures import TINY_CONV, TINY_GLYPH, TINY_INK, TINY_STROKES, tiny_config
 

@@ -9,7 +9,7 @@ import typer
 
 from .cluster import check_cluster
 from .options import ClusterOption, TorchFlags, option_groups
-from .output import emit, user_errors
+from .output import emit, stop_note, user_errors
 
 app = typer.Typer()
 
@@ -47,15 +47,42 @@ def sweep(
     cluster: ClusterOption = None,
     flags: TorchFlags = TorchFlags(),
 ) -> None:
-    """Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes."""
+    """Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes.
+
+    A grid of more than 10000 runs is refused before it is planned (CPPNART_MAX_RUNS raises the limit).
+    """
     from .train import require_torch
 
     check_cluster(cluster)
-    from ..train.sweep import load_spec, plan_runs, run_sweep, write_summary
+    from ..train.sweep import load_spec, plan_runs, write_summary
 
     out = out or Path("sweeps") / spec.stem
     runs = plan_runs(load_spec(spec), out)
     require_torch(flags.threads)
+    fresh = not out.exists()
+    try:
+        results = train_all(runs, out, cluster, flags)
+    except BaseException as exc:
+        failed_sweep(exc, runs, out, fresh)
+        raise
+    ordered = [results[run.name] for run in runs]
+    summary = write_summary(out, ordered)
+    best = best_run(runs, ordered)
+    if flags.as_json:
+        emit({"out": str(out), "summary": str(summary), "runs": ordered, "best": best}, "", as_json=True)
+    elif not flags.quiet:
+        from rich.console import Console
+
+        Console().print(summary_table(ordered, f"{len(runs)} runs in {out}"))
+        typer.echo(f"summary: {summary}")
+        if best is not None:
+            typer.echo(f"best: {best}")
+
+
+def train_all(runs: list[Any], out: Path, cluster: Optional[str], flags: TorchFlags) -> dict[str, dict[str, Any]]:
+    """Every run's result by name: trained here one after another, or on the cluster."""
+    from ..train.sweep import run_sweep
+
     results: dict[str, dict[str, Any]] = {}
     say = (lambda text: None) if flags.silent else (lambda text: typer.echo(text, err=True))
 
@@ -64,31 +91,51 @@ def sweep(
             results[run.name] = result
             say(f"[{len(results)}/{len(runs)}] {run.name}: {'done' if fresh else 'already finished'}")
 
+    if cluster is None:
+        collect(run_sweep(runs, out, device=flags.device.value, threads=flags.threads))
+        return results
+    from ..cluster.connect import connected
+    from ..cluster.jobs import run_unordered
+
+    with connected(cluster) as where:
+        say(f"cluster: {where}")
+        # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
+        collect(run_sweep(runs, out, run_unordered, device=flags.device.value, threads=flags.threads or 1))
+    return results
+
+
+def failed_sweep(exc: BaseException, runs: list[Any], out: Path, fresh: bool) -> None:
+    """A sweep that stopped: say what it kept (finished runs, checkpoints to resume from) and exit
+    128 + the signal on Ctrl-C or SIGTERM (a run here checkpoints first; tasks on a cluster are
+    cancelled), or 2 with one line on a user error in a run or a fault of the machine (a full
+    disk). Other errors go on."""
     from ..train.loop import Interrupted
+    from ..train.sweep import what_was_kept
+    from .output import fail, system_error
 
-    try:
-        if cluster is None:
-            collect(run_sweep(runs, out, device=flags.device.value, threads=flags.threads))
-        else:
-            from ..cluster.connect import connected
-            from ..cluster.jobs import run_unordered
+    if fresh and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()  # the sweep made this folder and nothing came of it
+    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+        signum = getattr(exc, "signum", 2)
+        typer.echo(f"{stop_note(signum)}; {what_was_kept(runs, out)}", err=True)
+        raise typer.Exit(128 + signum) from None
+    from ..errors import ParamError, UserError
 
-            with connected(cluster) as where:
-                say(f"cluster: {where}")
-                # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
-                collect(run_sweep(runs, out, run_unordered, device=flags.device.value, threads=flags.threads or 1))
-    except (Interrupted, KeyboardInterrupt):  # a run here checkpoints first; tasks on a cluster are cancelled
-        typer.echo(
-            f"interrupted; {len(results)} of {len(runs)} runs finished. Run the same command again to go on.",
-            err=True,
-        )
-        raise typer.Exit(130) from None
-    ordered = [results[run.name] for run in runs]
-    summary = write_summary(out, ordered)
-    if flags.as_json:
-        emit({"out": str(out), "summary": str(summary), "runs": ordered}, "", as_json=True)
-    elif not flags.quiet:
-        from rich.console import Console
+    message = str(exc) if isinstance(exc, UserError) and not isinstance(exc, ParamError) else system_error(exc)
+    if message is not None:  # said here, with what the sweep kept instead of the generic ending
+        fail(f"{message.split(' (nothing was left behind)')[0]}; {what_was_kept(runs, out)}")
 
-        Console().print(summary_table(ordered, f"{len(runs)} runs in {out}"))
-        typer.echo(f"summary: {summary}")
+
+def best_run(runs: list[Any], results: list[dict[str, Any]]) -> Optional[str]:
+    """'NAME (metric V)' of the best run by its family's sweep score, when every run is of one family."""
+    from ..train.families import FAMILIES
+
+    kinds = {run.kind for run in runs}
+    if len(kinds) != 1:
+        return None
+    metric, higher = FAMILIES[kinds.pop()].score
+    scored = [r for r in results if isinstance(r.get(metric), (int, float))]
+    if not scored:
+        return None
+    best = (max if higher else min)(scored, key=lambda r: r[metric])
+    return f"{best['run']} ({metric} {best[metric]:.4g})"

@@ -19,7 +19,7 @@ import typer
 
 from ..errors import UserError
 from .options import Device, JsonOption, RunFlags, RunOut, TorchDeviceOption, TorchFlags, option_groups
-from .output import emit, user_errors
+from .output import emit, system_error, user_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +27,6 @@ train_app = typer.Typer(help="Train models (needs the train extra: torch, kornia
 eval_app = typer.Typer(help="Evaluate trained models.", no_args_is_help=True)
 
 ECHO_EVERY = 100  # plain progress lines when not on a terminal
-DEFAULT_PRESETS = {"glyph": "glyph-quick", "ganvae": "ganvae-digits", "fit": "fit", "classifier": "classifier-digits"}
 
 
 def require_torch(threads: Optional[int] = None) -> Any:
@@ -48,21 +47,24 @@ def require_torch(threads: Optional[int] = None) -> Any:
 
 def start_run(kind: str, out: Path, run: RunFlags, flags: TorchFlags) -> tuple[Any, Any]:
     """The same first steps for every family: preset, run folder, resume, --steps, --seed, torch."""
-    from ..configs.presets import KINDS, load_preset
+    from ..configs.presets import load_preset
+    from ..train.families import FAMILIES
 
+    family = FAMILIES[kind]
     config = load_preset(run.preset) if run.preset is not None else None
     if config is None and not run.resume:
-        config = load_preset(DEFAULT_PRESETS[kind])
+        config = load_preset(family.default_preset)
     require_torch(flags.threads)
-    from ..train.run import resolve_run
+    from ..train.resolve import resolve_run
 
-    return resolve_run(KINDS[kind], config, out, resume=run.resume, steps=run.steps, seed=run.seed)
+    return resolve_run(family.config, config, out, resume=run.resume, steps=run.steps, seed=run.seed)
 
 
 def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train: Callable[[Any], Any]) -> Any:
     """Run ``train(callbacks)`` inside the live view; Ctrl-C (a checkpoint was saved) -> a hint, exit 130."""
+    from ..train.families import total_steps
     from ..train.loop import Every, Interrupted
-    from ..train.run import Callbacks, total_steps
+    from ..train.run import Callbacks
     from .live import LiveView
 
     start = int(payload["step"]) if payload else 0
@@ -82,7 +84,8 @@ def run_live(kind: str, config: Any, payload: Any, out: Path, quiet: bool, train
 
 def no_half_run(func: F) -> F:
     """A training command that fails (full disk, bad data, a second Ctrl-C) before its first
-    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume."""
+    checkpoint leaves no half run folder behind; one with a checkpoint is kept for --resume, and
+    a fault of the machine (a full disk) then says so instead of "nothing was left behind"."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -94,6 +97,9 @@ def no_half_run(func: F) -> F:
             failed = not (isinstance(exc, typer.Exit) and exc.exit_code == 0)
             if failed and fresh and out.is_dir() and not (out / "checkpoint.pt").exists():
                 shutil.rmtree(out, ignore_errors=True)
+            elif failed and (out / "checkpoint.pt").is_file() and (message := system_error(exc)) is not None:
+                kept = f"kept the run in '{out}' with its last checkpoint; continue it with --resume"
+                raise UserError(f"{message.split(' (nothing was left behind)')[0]}; {kept}") from None
             raise
 
     return wrapper  # type: ignore[return-value]
@@ -110,40 +116,30 @@ DataOption = Annotated[
 ]
 
 
-def train_on_data(
-    kind: str,
-    config: Any,
-    payload: Any,
-    out: Path,
-    data: Optional[str],
-    load: Callable[[str], Any],
-    train: Callable[..., Any],
-    flags: TorchFlags,
-) -> Any:
-    """The body every data-set family shares: the data (the run's own on --resume), the device, a
-    line saying what trains on what, then the live run."""
-    from ..train.device import choose_device, describe_device
-    from ..train.run import total_steps
+def train_family(
+    kind: str, out: Path, run: RunFlags, flags: TorchFlags, source: Optional[str] = None, resize: bool = False
+) -> None:
+    """The body of every `train` command: the run resolved, the family's inputs (``source``: its data
+    or image; the run's own on --resume), its opening line, the live run and its closing line.
+    What differs between families is their row in ``train.families``."""
+    from ..train.device import allocation_errors, choose_device
+    from ..train.families import FAMILIES
 
-    if payload is not None and data is None:
-        data = payload["extra"].get("data")
-    images = load(data or "builtin:digits")
-    dev = choose_device(flags.device.value)
-    if not flags.silent:
-        start = int(payload["step"]) if payload else 0
-        typer.echo(
-            f"{config.name}: {len(images.images)} images from {images.source} · {describe_device(dev)} · "
-            f"steps {start} -> {total_steps(config)}",
-            err=True,
-        )
-    return run_live(
-        kind,
-        config,
-        payload,
-        out,
-        flags.silent,
-        lambda cb: train(config, images, out, device=dev, payload=payload, callbacks=cb),
-    )
+    family = FAMILIES[kind]
+    config, payload = start_run(kind, out, run, flags)
+    start = int(payload["step"]) if payload else 0
+    with allocation_errors(f"train {kind} {config.name}"):
+        inputs = family.load(config, source, out=out, payload=payload, resize=resize)
+        choose_device(flags.device.value)  # a device torch lacks is refused before the live view
+        if family.banner is not None and not flags.silent:
+            typer.echo(family.banner(config, inputs, flags.device.value, start), err=True)
+
+        def train(callbacks: Any) -> Any:
+            return family.train(config, inputs, out, device=flags.device.value, payload=payload, callbacks=callbacks)
+
+        result = run_live(kind, config, payload, out, flags.silent, train)
+    text = family.report(result, inputs, out, start)
+    emit_run(out, result, family.scores(result), family.run_files(out), text, flags)
 
 
 def emit_run(
@@ -156,46 +152,13 @@ def emit_run(
     emit(data, text, flags.as_json, flags.quiet)
 
 
-def trained_for(result: Any) -> str:
-    """'N steps in S s', the start of every train command's closing line."""
-    return f"{result.steps} steps in {result.seconds:.0f} s"
-
-
 @train_app.command("glyph", epilog="Example: cppnart train glyph --preset glyph-quick --out runs/glyphs")
 @user_errors
 @no_half_run
 @option_groups
 def train_glyph(out: RunOut, run: RunFlags = RunFlags(), flags: TorchFlags = TorchFlags()) -> None:
     """Train a glyph generator + decoder through differentiable kornia noise ([Glyphs]); export model.onnx."""
-    config, payload = start_run("glyph", out, run, flags)
-    from ..train.device import choose_device, describe_device
-    from ..train.glyph import train_glyph as train
-
-    start = int(payload["step"]) if payload else 0
-    if not flags.silent:
-        typer.echo(
-            f"training {config.name}: message {config.message_size}, {config.generator.type} generator, "
-            f"{config.image_size}x{config.image_size}x{config.channels}, {config.train.describe_lr()}, on "
-            f"{describe_device(choose_device(flags.device.value))}" + (f", resuming at step {start}" if start else ""),
-            err=True,
-        )
-    result = run_live(
-        "glyph",
-        config,
-        payload,
-        out,
-        flags.silent,
-        lambda cb: train(config, out, payload=payload, device=flags.device.value, callbacks=cb),
-    )
-    score = {"r2": result.final.r2, "cosine": result.final.cosine} if result.final else {}
-    done = (
-        f"already at step {start}; nothing to train (pass a larger --steps to go on)"
-        if result.steps == start
-        else f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
-        + (f", R² {result.final.r2:.3f}, cosine {result.final.cosine:.3f}" if result.final else "")
-    )
-    files = {"model": result.model, "sheet": out / "sheet.png"}
-    emit_run(out, result, score, files, f"{done}\nmodel: {result.model}  sheet: {out / 'sheet.png'}", flags)
+    train_family("glyph", out, run, flags)
 
 
 @train_app.command("ganvae", epilog="Example: cppnart train ganvae --data builtin:digits --out runs/digits")
@@ -210,17 +173,7 @@ def train_ganvae(
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Train a CPPN generator as a VAE+GAN on images ([Large images]) and export it to ONNX."""
-    config, payload = start_run("ganvae", out, run, flags)
-    from ..train.ganvae import load_training_images, train_ganvae
-
-    load = lambda source: load_training_images(source, config, resize)
-    result = train_on_data("ganvae", config, payload, out, data, load, train_ganvae, flags)
-    scores = {"recon_mse": result.recon_mse, "recon_mse_untrained": result.recon_mse_untrained}
-    text = (
-        f"{trained_for(result)} · reconstruction MSE {result.recon_mse:.4f} "
-        f"(untrained {result.recon_mse_untrained:.4f}) -> {out / 'model.onnx'}"
-    )
-    emit_run(out, result, scores, {"model": out / "model.onnx"}, text, flags)
+    train_family("ganvae", out, run, flags, data, resize)
 
 
 @train_app.command("fit", epilog="Example: cppnart train fit photo.jpg --out runs/fit")
@@ -238,40 +191,7 @@ def train_fit(
     """Fit a CPPN to one image, export it, and render it at render_scale times the size."""
     if image is None and not run.resume:
         raise UserError("give the IMAGE to fit")
-    config, payload = start_run("fit", out, run, flags)
-    import numpy as np
-
-    from ..io.atomic import atomic_output
-    from ..train.device import choose_device
-    from ..train.fit import fit_image, load_target
-
-    if image is None:
-        if not (out / "target.npy").is_file():
-            raise UserError(f"'{out}' holds no target.npy; give the IMAGE to fit")
-        from ..io.npy import load_npy
-
-        target = load_npy(out / "target.npy")
-        if target.ndim != 3 or target.shape[-1] not in (1, 3) or not np.isfinite(target).all():
-            raise UserError(f"'{out / 'target.npy'}' is not an image array [H, W, 1 or 3]; give the IMAGE to fit")
-    else:
-        target = load_target(image, config)
-    dev = choose_device(flags.device.value)
-    out.mkdir(parents=True, exist_ok=True)
-    if payload is None:
-        with atomic_output(out / "target.npy") as tmp, open(tmp, "wb") as f:
-            np.save(f, target, allow_pickle=False)
-    result = run_live(
-        "fit",
-        config,
-        payload,
-        out,
-        flags.silent,
-        lambda cb: fit_image(config, target, out, device=dev, payload=payload, callbacks=cb),
-    )
-    h, w = target.shape[:2]
-    files = {"model": out / "model.onnx", "render": out / "render.png"}
-    text = f"{trained_for(result)} · PSNR {result.psnr:.2f} dB at {w}x{h} -> {files['model']}, {files['render']}"
-    emit_run(out, result, {"psnr": result.psnr}, files, text, flags)
+    train_family("fit", out, run, flags, None if image is None else str(image))
 
 
 def _probe_text(probe: Any) -> str:
@@ -300,17 +220,25 @@ def train_classifier(
     out: RunOut, data: DataOption = None, run: RunFlags = RunFlags(), flags: TorchFlags = TorchFlags()
 ) -> None:
     """Train the small CNN that `cppnart dream` visualises; held-out accuracy, classifier.onnx."""
-    config, payload = start_run("classifier", out, run, flags)
-    from ..train.classifier import load_labelled_images, train_classifier
+    train_family("classifier", out, run, flags, data)
 
-    load = lambda source: load_labelled_images(source, config)
-    result = train_on_data("classifier", config, payload, out, data, load, train_classifier, flags)
-    scores = {"accuracy": result.accuracy, "accuracy_untrained": result.accuracy_untrained, "holdout": result.holdout}
-    text = (
-        f"{trained_for(result)} · held-out accuracy {result.accuracy:.4f} on {result.holdout} images "
-        f"(untrained {result.accuracy_untrained:.4f}) -> {out / 'classifier.onnx'}"
-    )
-    emit_run(out, result, scores, {"model": out / "classifier.onnx"}, text, flags)
+
+ProbeOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Labelled images (builtin:digits, IDX with labels, class folders): a linear probe on the "
+        "decoder's features, trained vs random decoder.",
+        show_default=False,
+    ),
+]
+ReconstructOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Images (builtin:digits, IDX, a folder) sent through decoder then generator; writes "
+        "RUN/reconstruction.png (rows: images, trained, random model) and the MSE.",
+        show_default=False,
+    ),
+]
 
 
 @eval_app.command("glyph", epilog="Example: cppnart eval glyph runs/glyphs")
@@ -319,23 +247,9 @@ def eval_glyph(
     run: Annotated[Path, typer.Argument(help="Run folder (or its checkpoint.pt).")],
     count: Annotated[int, typer.Option(help="Fresh messages to send through the noise.")] = 1024,
     seed: Annotated[int, typer.Option(help="Seed for the messages and the noise draws.")] = 12345,
-    probe: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Labelled images (builtin:digits, IDX with labels, class folders): a linear probe on the "
-            "decoder's features, trained vs random decoder.",
-            show_default=False,
-        ),
-    ] = None,
+    probe: ProbeOption = None,
     probe_count: Annotated[int, typer.Option(help="Labelled images for the probe (80% fit, 20% scored).")] = 2000,
-    reconstruct: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Images (builtin:digits, IDX, a folder) sent through decoder then generator; writes "
-            "RUN/reconstruction.png (rows: images, trained, random model) and the MSE.",
-            show_default=False,
-        ),
-    ] = None,
+    reconstruct: ReconstructOption = None,
     device: TorchDeviceOption = Device.auto,  # type: ignore[attr-defined]
     as_json: JsonOption = False,
 ) -> None:
@@ -350,8 +264,6 @@ def eval_glyph(
     if not 50 <= probe_count <= 100_000:
         raise UserError(f"--probe-count must be between 50 and 100000, got {probe_count}")
     require_torch()
-    import numpy as np
-
     from ..train.glyph import evaluate_run
 
     report = evaluate_run(
@@ -363,30 +275,11 @@ def eval_glyph(
         probe_count=probe_count,
         reconstruct_from=reconstruct,
     )
-    extra: dict[str, Any] = {}
-    if report.reconstruction is not None:
-        from ..render.sheets import save_sheet
-
-        recon = report.reconstruction
-        sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
-        stacked = np.concatenate([recon.images, recon.trained, recon.random])
-        save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
-        extra["reconstruction"] = {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
+    extra = {} if report.reconstruction is None else {"reconstruction": _reconstruction_sheet(report, run)}
     rows = {
         "trained": (report.trained, report.trained_look),
         "untrained": (report.untrained, report.untrained_look),
     }
-    text = "\n".join(
-        [
-            f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
-            f"{count} fresh messages under the training noise",
-            f"{'':10s} {'R²':>8s} {'cosine':>8s} {'checker':>8s} {'ink':>8s} {'diversity':>9s}",
-        ]
-        + [
-            f"{label:10s} {r.r2:8.4f} {r.cosine:8.4f} {look.checkerboard:8.4f} {look.ink:8.3f} {look.diversity:9.2f}"
-            for label, (r, look) in rows.items()
-        ]
-    )
     emit(
         {
             "preset": report.config.name,
@@ -396,8 +289,36 @@ def eval_glyph(
             **({"probe": asdict(report.probe)} if report.probe else {}),
             **extra,
         },
-        text + _probe_text(report.probe) + _reconstruction_text(extra.get("reconstruction")),
+        _eval_text(report, rows, count) + _probe_text(report.probe) + _reconstruction_text(extra.get("reconstruction")),
         as_json,
+    )
+
+
+def _reconstruction_sheet(report: Any, run: Path) -> dict[str, Any]:
+    """RUN/reconstruction.png (rows: images, trained, random model) and its two MSEs."""
+    import numpy as np
+
+    from ..render.sheets import save_sheet
+
+    recon = report.reconstruction
+    sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
+    stacked = np.concatenate([recon.images, recon.trained, recon.random])
+    save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
+    return {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
+
+
+def _eval_text(report: Any, rows: dict[str, Any], count: int) -> str:
+    """The table of `eval glyph`: recovery and look, trained and untrained."""
+    return "\n".join(
+        [
+            f"{report.config.name}: message {report.config.message_size}, step {report.step}, "
+            f"{count} fresh messages under the training noise",
+            f"{'':10s} {'R²':>8s} {'cosine':>8s} {'checker':>8s} {'ink':>8s} {'diversity':>9s}",
+        ]
+        + [
+            f"{label:10s} {r.r2:8.4f} {r.cosine:8.4f} {look.checkerboard:8.4f} {look.ink:8.3f} {look.diversity:9.2f}"
+            for label, (r, look) in rows.items()
+        ]
     )
 
 

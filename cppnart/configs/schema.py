@@ -100,41 +100,6 @@ def to_dict(config: Any) -> dict[str, Any]:
     return {k: plain(v) for k, v in dataclasses.asdict(config).items()}
 
 
-def fields_of(config: Any, keys: str) -> dict[str, Any]:
-    """``{key: value}`` of a config's fields named in ``keys`` (space-separated; nested ones dotted,
-    'train.steps'), for the checks below.
-
-    >>> from types import SimpleNamespace as NS
-    >>> fields_of(NS(width=3, train=NS(steps=9)), "width train.steps")
-    {'width': 3, 'train.steps': 9}
-    """
-    out = {}
-    for key in keys.split():
-        value = config
-        for part in key.split("."):
-            value = getattr(value, part)
-        out[key] = value
-    return out
-
-
-def check_positive(where: str, values: dict[str, float]) -> None:
-    """Every value must be > 0 (NaN fails too)."""
-    for key, value in values.items():
-        if not value > 0:
-            raise UserError(f"{where}: '{key}' must be positive, got {value}")
-    check_ranges(where, values)
-
-
-def check_channels(where: str, channels: int) -> None:
-    if channels not in (1, 3):
-        raise UserError(f"{where}: 'channels' must be 1 (greyscale) or 3 (colour), got {channels}")
-
-
-def check_choice(where: str, key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UserError(f"{where}: '{key}' must be one of {', '.join(choices)}, got '{value}'")
-
-
 # --- ranges: every bounded number says what its bound protects --------------------------------
 @dataclass(frozen=True)
 class Range:

@@ -36,7 +36,7 @@ def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[st
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),
-        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "numpy": [kind, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
         "generators": {name: g.get_state() for name, g in (generators or {}).items()},
     }
     if torch.cuda.is_available():
@@ -145,9 +145,11 @@ def checkpoint_config(payload: dict[str, Any], cls: type, where: str) -> Any:
 
     A checkpoint of another model family is a UserError naming both kinds.
     """
+    import dataclasses
+
     from ..configs.schema import from_dict
 
-    expected = cls.__dataclass_fields__["kind"].default
+    expected = next(f.default for f in dataclasses.fields(cls) if f.name == "kind")
     kind = payload["config"].get("kind", expected)
     if kind != expected:
         raise UserError(f"{where} is a '{kind}' run, not {expected}")

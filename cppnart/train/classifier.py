@@ -60,8 +60,10 @@ def load_labelled_images(source: str, config: ClassifierConfig) -> ImageSet:
         )
     if data.size != (config.image_size, config.image_size):
         data = ImageSet(resize_images(data.images, config.image_size), data.labels, data.source, data.classes)
-    found = int(data.labels.max()) + 1
-    if found > config.classes or int(data.labels.min()) < 0:
+    labels = data.labels
+    assert labels is not None  # checked above; resizing keeps them
+    found = int(labels.max()) + 1
+    if found > config.classes or int(labels.min()) < 0:
         raise UserError(f"data '{source}' has labels 0..{found - 1} but the preset has {config.classes} classes")
     if len(data.images) < 20:
         raise UserError(f"data '{source}' holds {len(data.images)} images; a classifier needs at least 20")
@@ -131,7 +133,7 @@ def train_classifier(
         if callbacks.on_metrics is not None:
             callbacks.on_metrics(step, {"holdout_accuracy": accuracy(net, x_held, y_held)})
 
-    steps, seconds = session.run(step_fn, start, [Every(config.eval_every, evaluate)])
+    steps, seconds = session.run(step_fn, start, config.steps, [Every(config.eval_every, evaluate)])
     result = ClassifierResult(steps, seconds, accuracy(net, x_held, y_held), float(untrained), len(held_idx), out)
     if export:
         export_classifier(config, net, out)

@@ -9,11 +9,16 @@ without one is a user error, not a silent fallback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from ..configs.devices import check_device
 from ..errors import UserError
 
 
-def choose_device(name: str = "auto"):
+def choose_device(name: str = "auto") -> Any:
+    """The torch.device for ``name`` (auto: CUDA when torch sees a GPU, else the CPU)."""
     import torch
 
     name = check_device(name)
@@ -24,10 +29,30 @@ def choose_device(name: str = "auto"):
     return torch.device(name)
 
 
-def describe_device(device) -> str:
+def describe_device(device: Any) -> str:
+    """The device in words, for the training banner."""
     import torch
 
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     n = torch.get_num_threads()
     return f"cpu ({n} thread{'' if n == 1 else 's'})"
+
+
+# What torch's allocators say when a tensor does not fit (CPU: "DefaultCPUAllocator: not enough
+# memory" / "can't allocate memory"; CUDA: "CUDA out of memory"): a RuntimeError, not MemoryError.
+_ALLOCATION_FAILURES = ("DefaultCPUAllocator", "not enough memory", "can't allocate memory", "out of memory")
+
+
+@contextmanager
+def allocation_errors(what: str) -> Iterator[None]:
+    """Turn torch's allocation failure inside the block into a one-line UserError naming ``what``."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if not any(text in str(exc) for text in _ALLOCATION_FAILURES):
+            raise
+        raise UserError(
+            f"{what}: out of memory (torch could not allocate its tensors); ask for a smaller batch, "
+            "image size or model"
+        ) from None

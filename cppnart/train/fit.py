@@ -7,8 +7,9 @@
 grid for a W x H image, so `cppnart render runs/fit --res {k*W}x{k*H}` draws the same picture
 larger. Each step fits a random subset of ``batch_pixels`` pixels (MSE, Adam, cosine learning
 rate). The run folder gets ``checkpoint.pt`` (every K steps and on Ctrl-C; exact resume),
-``samples/step-NNNNNN.png``, ``model.onnx`` (coords + dummy z of size 1), ``render.png`` at
-``render_scale`` times the fitted size, and ``summary.json`` with the PSNR at training size.
+``target.npy`` (the fitted image, so ``--resume`` needs no image), ``samples/step-NNNNNN.png``,
+``model.onnx`` (coords + dummy z of size 1), ``render.png`` at ``render_scale`` times the fitted
+size, and ``summary.json`` with the PSNR at training size.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..configs.ganvae import FitConfig
 from ..configs.schema import to_dict
 from ..errors import UserError
 from ..graph.export import cppn_model, save_model
+from ..io.atomic import atomic_output
 from ..render.sheets import save_sheet
 from .loop import Every
 from .models.cppn import CPPN, pixel_coords
@@ -58,6 +60,24 @@ def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
         image = image.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS)
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+TARGET = "target.npy"  # the fitted image as float [H, W, C], kept in the run folder for --resume
+
+
+def fit_target(config: FitConfig, image: str | Path | None, out: Path) -> np.ndarray:
+    """What a fit run fits: ``image`` (``load_target``), or with none the run's own ``target.npy``."""
+    if image is not None:
+        return load_target(image, config)
+    path = Path(out) / TARGET
+    if not path.is_file():
+        raise UserError(f"'{out}' holds no {TARGET}; give the IMAGE to fit")
+    from ..io.npy import load_npy
+
+    target = load_npy(path)
+    if target.ndim != 3 or target.shape[-1] not in (1, 3) or not np.isfinite(target).all():
+        raise UserError(f"'{path}' is not an image array [H, W, 1 or 3]; give the IMAGE to fit")
+    return target
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -103,6 +123,9 @@ def fit_image(
     colours = torch.from_numpy(target.reshape(-1, channels)).to(device)
     batch = config.batch_pixels if 0 < config.batch_pixels < len(coords) else 0
     start = session.start(payload)
+    if payload is None:  # the run's own copy of what it fits: --resume needs no image
+        with atomic_output(out / TARGET) as tmp, open(tmp, "wb") as f:
+            np.save(f, target, allow_pickle=False)
 
     def step_fn(step: int) -> dict[str, float]:
         set_lr(optimizer, config.lr_at(step))
@@ -127,7 +150,7 @@ def fit_image(
         save_sheet(out / "samples" / f"step-{step:06d}.png", render_now()[None], gap=0)
         note(f"samples/step-{step:06d}.png")
 
-    steps, seconds = session.run(step_fn, start, [Every(config.sample_every, samples)])
+    steps, seconds = session.run(step_fn, start, config.steps, [Every(config.sample_every, samples)])
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
     if export:
         result.psnr = export_fit(config, model, target, out)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..configs.ganvae import GanVaeConfig
@@ -308,7 +309,7 @@ def train_ganvae(
         save_sheet(out / "samples" / f"step-{step:06d}-large.png", big, cols=4, background=0.5, channels_last=False)
         note(f"samples/step-{step:06d}.png")
 
-    steps, seconds = session.run(stepper, start, [Every(config.sample_every, samples)])
+    steps, seconds = session.run(stepper, start, config.schedule.steps, [Every(config.sample_every, samples)])
     mse = reconstruction_error(nets, holdout if len(holdout) else train[:500], config, device)
     result = GanVaeResult(steps, seconds, mse, float(untrained), out)
     if export:
@@ -350,7 +351,9 @@ def export_run(
 
     enc = nets.encoder
     layers = [
-        (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()) for layer in enc.body
+        (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+        for layer in enc.body
+        if isinstance(layer, nn.Linear)  # every layer of the body is (a ModuleList yields plain Modules)
     ]
     mu = (enc.mu.weight.detach().cpu().numpy().T.copy(), enc.mu.bias.detach().cpu().numpy().copy())
     save_model(

@@ -31,7 +31,9 @@ from ..render.sheets import save_sheet
 from .checkpoint import checkpoint_config, load_checkpoint, restore, save_checkpoint
 from .device import choose_device
 from .loop import Every, run_steps
-from .models.glyph import GlyphDecoder, build_generator
+from .models.cppn import CPPN
+from .models.glyph import GlyphDecoder, GlyphGenerator, InkGlyphGenerator, build_generator
+from .models.strokes import StrokeGlyphGenerator
 from .noise import build_noise
 from .probe import ProbeReport, Reconstruction, probe_decoders, reconstruct
 from .run import Callbacks, set_lr
@@ -61,8 +63,8 @@ class TrainResult:
 class GlyphModels:
     """What one glyph run trains: built together from one config, on one device."""
 
-    generator: nn.Module
-    decoder: nn.Module
+    generator: GlyphGenerator
+    decoder: GlyphDecoder
     noise: nn.Module
 
     def read_back(self, messages: torch.Tensor) -> torch.Tensor:
@@ -168,7 +170,7 @@ def train_glyph(
 ) -> TrainResult:
     """Train (or continue, given the loaded checkpoint ``payload``) a glyph run in ``out``.
 
-    Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.run.resolve_run`` gives both arguments.
+    Ctrl-C: checkpoint, then ``loop.Interrupted``. ``train.resolve.resolve_run`` gives both arguments.
     """
     import time
 
@@ -202,6 +204,7 @@ def train_glyph(
         set_lr(optimizer, lr)
         messages = torch.randn(tc.batch_size, config.message_size, generator=message_rng, device=dev)
         if tc.ink_budget > 0:  # the config allows a budget only for the ink generator
+            assert isinstance(models.generator, InkGlyphGenerator)
             images, opacity = models.generator.paint(messages)
         else:
             images = models.generator.images(messages)
@@ -282,7 +285,7 @@ def train_glyph(
 # --- export -------------------------------------------------------------------------------
 
 
-def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> Path:
+def export_generator(generator: GlyphGenerator, config: GlyphConfig, path: Path) -> Path:
     """Export to ONNX (verified against torch in onnxruntime) with the metadata `render` needs."""
     from ..graph.export import save_model
     from .onnx_export import export_onnx, verify_onnx
@@ -303,6 +306,7 @@ def export_generator(generator: nn.Module, config: GlyphConfig, path: Path) -> P
         proto = export_onnx(gen, {"z": z}, output_names=["image"], dynamic={"z": {0: "B"}}, metadata=metadata)
         verify_onnx(proto, gen, {"z": torch.randn(3, config.message_size)})
     else:
+        assert isinstance(gen, CPPN | StrokeGlyphGenerator)
         metadata.update(interface="coords", train_size=[config.image_size, config.image_size])
         proto = export_onnx(
             gen,

@@ -11,6 +11,8 @@ through this module, and nothing exported contains it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..configs.glyph import NoiseConfig
 
 
@@ -23,7 +25,7 @@ def noise_steps(cfg: NoiseConfig, image_size: int) -> list:
     """The kornia modules in application order (additive noise first, as in [Glyphs])."""
     import kornia.augmentation as K
 
-    steps = []
+    steps: list[Any] = []  # kornia augmentations of several classes
     if cfg.gaussian > 0:
         steps.append(K.RandomGaussianNoise(mean=0.0, std=cfg.gaussian, p=1.0))
     if cfg.affine_p > 0:

@@ -66,7 +66,7 @@ def export_onnx(
     from ..__about__ import __version__
 
     dims: dict[str, Any] = {}
-    dynamic_shapes = {
+    dynamic_shapes: dict[str, Any] = {
         name: {axis: dims.setdefault(label, Dim(label)) for axis, label in axes.items()}
         for name, axes in (dynamic or {}).items()
     }
@@ -88,6 +88,7 @@ def export_onnx(
                 optimize=True,
                 verbose=False,
             )
+        assert program is not None  # dynamo=True always returns its program
         proto = program.model_proto
     finally:
         module.train(was_training)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..errors import UserError
 from ..io.images import images_at
+from .models.glyph import GlyphDecoder, GlyphGenerator
 
 RIDGE = 1e-2  # ridge on standardised features: stable with more features than images
 TRAIN_SHARE = 0.8
@@ -51,7 +51,7 @@ def linear_probe_accuracy(features: np.ndarray, labels: np.ndarray, train_count:
     return float((predicted == labels[train_count:]).mean())
 
 
-def decoder_features(decoder: nn.Module, images: np.ndarray, batch: int = 256) -> np.ndarray:
+def decoder_features(decoder: GlyphDecoder, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """The frozen decoder's representation [N, F] of images [N, C, S, S] (eval mode: running statistics)."""
     was_training = decoder.training
     decoder.eval()
@@ -68,7 +68,7 @@ def decoder_features(decoder: nn.Module, images: np.ndarray, batch: int = 256) -
 
 
 def probe_decoders(
-    trained: nn.Module, random: nn.Module, source: str, channels: int, size: int, count: int
+    trained: GlyphDecoder, random: GlyphDecoder, source: str, channels: int, size: int, count: int
 ) -> ProbeReport:
     """Probe both decoders on ``count`` labelled images of ``source`` (shuffled with a fixed seed)."""
     data = images_at([source], channels, size, count)
@@ -94,7 +94,9 @@ class Reconstruction:
 
 
 def reconstruct(
-    models: tuple[nn.Module, nn.Module], random: tuple[nn.Module, nn.Module], images: np.ndarray
+    models: tuple[GlyphDecoder, GlyphGenerator],
+    random: tuple[GlyphDecoder, GlyphGenerator],
+    images: np.ndarray,
 ) -> Reconstruction:
     """Images through the inverted auto-encoder: decoder (image -> message), then generator (-> image)."""
     outs = []

@@ -1,11 +1,9 @@
-"""The training contract every family (glyph, ganvae, fit) follows.
+"""The training contract every family (glyph, ganvae, fit, classifier; see ``families``) follows.
 
     config, payload = resolve_run(GlyphConfig, preset, out, resume=False, steps=None, seed=None)
     callbacks = Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(100, view.echo)])
 
-- one resolver for the run folder, ``--resume`` (the checkpoint's config wins; a preset given too
-  must describe the same model), ``--steps`` (extends a run, stretching its lr schedule) and
-  ``--seed`` (a fresh run only);
+- one resolver for the run folder, ``--resume``, ``--steps`` and ``--seed`` (``resolve.resolve_run``);
 - one set of callbacks, attached by the caller (the CLI's live view; a notebook's print);
 - one stateless learning rate: ``set_lr(optimizer, config.lr_at(step))`` before each step;
 - exports verified against torch when written (``onnx_export.verify_onnx``), and every run file
@@ -14,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,18 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..configs.schema import to_dict
-from ..errors import ParamError, UserError
 from .loop import Every, run_steps
-from .run_folder import CHECKPOINT, check_run_folder
-
-# Where each family keeps its step count and seed in its config: (table, key); None = top level.
-STEPS_KEY = {
-    "glyph": ("train", "steps"),
-    "ganvae": ("schedule", "steps"),
-    "fit": (None, "steps"),
-    "classifier": (None, "steps"),
-}
-SEED_KEY = {"glyph": ("train", "seed"), "ganvae": (None, "seed"), "fit": (None, "seed"), "classifier": (None, "seed")}
+from .run_folder import CHECKPOINT
 
 
 @dataclass(frozen=True)
@@ -117,11 +104,13 @@ class Session:
         )
         self.callbacks.note(f"checkpoint at step {step}")
 
-    def run(self, step_fn: Callable[[int], dict[str, float]], start: int, every: Sequence[Every]) -> tuple[int, float]:
-        """``Callbacks.run`` up to the config's steps, with the family's periodic actions, then a
-        checkpoint every ``checkpoint_every`` steps. Returns (step reached, seconds)."""
+    def run(
+        self, step_fn: Callable[[int], dict[str, float]], start: int, stop: int, every: Sequence[Every]
+    ) -> tuple[int, float]:
+        """``Callbacks.run`` up to step ``stop`` (the config's steps), with the family's periodic
+        actions, then a checkpoint every ``checkpoint_every`` steps. Returns (step reached, seconds)."""
         periodic = [*every, Every(self.config.checkpoint_every, self.save)]
-        return self.callbacks.run(step_fn, start, total_steps(self.config), periodic, self.save)
+        return self.callbacks.run(step_fn, start, stop, periodic, self.save)
 
     def summary(self, steps: int, seconds: float, device: Any, scores: dict[str, Any]) -> Path:
         """``summary.json``: steps, this session's seconds, the family's ``scores`` and the device."""
@@ -129,96 +118,6 @@ class Session:
 
         table = {"steps": steps, "train_seconds_this_session": round(seconds, 1), **scores, "device": str(device)}
         return write_summary(self.out, table)
-
-
-def _get(config: Any, key: tuple[str | None, str]) -> Any:
-    table, name = key
-    return getattr(getattr(config, table) if table else config, name)
-
-
-def _set(config: Any, key: tuple[str | None, str], value: Any) -> Any:
-    table, name = key
-    if table is None:
-        return dataclasses.replace(config, **{name: value})
-    return dataclasses.replace(config, **{table: dataclasses.replace(getattr(config, table), **{name: value})})
-
-
-def total_steps(config: Any) -> int:
-    return int(_get(config, STEPS_KEY[config.kind]))
-
-
-def resolve_run(
-    cls: type, preset: Any | None, out: Path, *, resume: bool, steps: int | None = None, seed: int | None = None
-) -> tuple[Any, dict[str, Any] | None]:
-    """The config to train in ``out`` and, on resume, the loaded checkpoint."""
-    from .checkpoint import checkpoint_config, load_checkpoint
-
-    kind = cls.__dataclass_fields__["kind"].default
-    out = Path(out)
-    check_run_folder(out, resume)
-    if preset is not None and not isinstance(preset, cls):
-        raise UserError(f"preset '{preset.name}' is of kind '{preset.kind}'; `train {kind}` needs a '{kind}' preset")
-    payload = None
-    if resume:
-        payload = load_checkpoint(out / CHECKPOINT)
-        config = checkpoint_config(payload, cls, str(out / CHECKPOINT))
-        if preset is not None and (diff := _first_difference(_model_part(config), _model_part(preset))):
-            key, theirs, mine = diff
-            raise UserError(
-                f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
-                f"'{preset.name}' has {mine}; resume without --preset or choose another --out"
-            )
-        if seed is not None and seed != _get(config, SEED_KEY[kind]):
-            raise ParamError("seed", f"cannot change on --resume (the run uses seed {_get(config, SEED_KEY[kind])})")
-    elif preset is None:
-        raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
-    else:
-        config = preset if seed is None else _set(preset, SEED_KEY[kind], seed)
-    if steps is not None:
-        if steps < 1:
-            raise ParamError("steps", f"must be at least 1, got {steps}")
-        config = _set(config, STEPS_KEY[kind], steps)
-    return config, payload
-
-
-def _model_part(config: Any) -> dict[str, Any]:
-    """What defines the model (not the training length, schedule, seed or name)."""
-    table = to_dict(config)
-    for key in (
-        "name",
-        "description",
-        "train",
-        "schedule",
-        "steps",
-        "seed",
-        "sample_every",
-        "checkpoint_every",
-        "eval_every",
-        "batch",
-        "holdout",
-        "lr",
-        "lr_final",
-        "batch_pixels",
-        "sample_count",
-        "upscale_size",
-        "render_scale",
-        "data_limit",
-    ):
-        table.pop(key, None)
-    return table
-
-
-def _first_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> tuple[str, Any, Any] | None:
-    """(dotted key, value in a, value in b) of the first key where two config tables differ."""
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if isinstance(x, dict) and isinstance(y, dict):
-            found = _first_difference(x, y, f"{prefix}{key}.")
-            if found:
-                return found
-        elif x != y:
-            return f"{prefix}{key}", x, y
-    return None
 
 
 def set_lr(optimizer: Any, lr: float) -> None:

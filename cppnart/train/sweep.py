@@ -10,10 +10,15 @@ A spec is TOML::
     presets = ["glyph-quick", "my-glyph.toml"]   # training presets (paths are relative to the spec)
     seeds = [1, 2, 3]
     steps = 500                                  # optional: the same length for every run
-    data = "builtin:digits"                      # ganvae runs only; fit runs need image = "photo.jpg"
+    data = "builtin:digits"                      # ganvae and classifier runs
+    image = "photo.jpg"                          # fit runs
 
     [overrides]                                  # dotted config keys, each with the values to try
     "train.lr" = [1e-3, 3e-3]
+
+Any family of ``families.FAMILIES`` is swept from its row. The grid is counted before it is built
+(``max_runs``, ``CPPNART_MAX_RUNS``), and every run's config is built, validated and sized
+against the memory budget before the first trains.
 
 A run is finished when its folder holds ``result.json`` (written last, atomically); running the
 sweep again skips those and resumes a run that has a checkpoint. ``run_sweep`` takes the way to
@@ -27,24 +32,32 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 import re
+import shutil
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..configs.presets import KINDS, load_preset
-from ..configs.schema import from_dict, to_dict
-from ..errors import UserError
+from ..configs.presets import load_preset
+from ..configs.schema import RANGES, check_ranges, from_dict, loads_bounded, to_dict
+from ..errors import ParamError, UserError
 from ..io.atomic import atomic_output
+from .families import FAMILIES, Family
+from .loop import Interrupted
 from .run_folder import CHECKPOINT
 
 RESULT = "result.json"
 SUMMARY = "summary.json"
 SPEC_KEYS = {"presets", "seeds", "steps", "overrides", "data", "image"}
-# The score each family reports, best first in the summary: (metric, higher is better).
-SCORES = {"glyph": ("r2", True), "ganvae": ("recon_mse", False), "fit": ("psnr", True)}
+# A grid is counted before it is built: 10 keys of 10 values would plan 10^10 runs. The limit is
+# far above any sweep one machine or a small cluster trains; CPPNART_MAX_RUNS raises it.
+DEFAULT_MAX_RUNS = 10_000
+# A key no override may set: the kind is the preset's (list a preset of another kind instead).
+FIXED_KEYS = ("kind",)
 
 
 @dataclass(frozen=True)
@@ -76,12 +89,7 @@ class SweepRun:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep spec; relative preset, data and image paths are taken from its folder."""
     path = Path(path)
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read sweep spec '{path}': {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    table = _read_spec(path)
     if unknown := set(table) - SPEC_KEYS:
         raise UserError(f"{path}: unknown key '{sorted(unknown)[0]}'; a sweep has {', '.join(sorted(SPEC_KEYS))}")
     presets, seeds = table.get("presets"), table.get("seeds", [0])
@@ -89,11 +97,15 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise UserError(f'{path}: presets must be a list of preset names or .toml paths, like presets = ["fit"]')
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         raise UserError(f"{path}: seeds must be a list of integers, like seeds = [1, 2, 3]")
+    for seed in seeds:
+        check_ranges(str(path), {"seeds": seed}, {"seeds": RANGES["seed"]})
     overrides = table.get("overrides", {})
     if not isinstance(overrides, dict) or not all(isinstance(v, list) and v for v in overrides.values()):
         raise UserError(f'{path}: each [overrides] key takes a list of values, like "train.lr" = [1e-3, 3e-3]')
+    if fixed := [key for key in overrides if key.split(".")[-1] in FIXED_KEYS]:
+        raise UserError(f"{path}: override '{fixed[0]}' is not allowed; list presets of the other kind instead")
     steps = table.get("steps")
-    if steps is not None and (not isinstance(steps, int) or steps < 1):
+    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
         raise UserError(f"{path}: steps must be a positive integer, got {steps!r}")
 
     def local(value: Any) -> Any:
@@ -104,6 +116,34 @@ def load_spec(path: str | Path) -> SweepSpec:
     return SweepSpec(
         [local(p) for p in presets], seeds, overrides, steps, local(table.get("data")), local(table.get("image"))
     )
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read sweep spec '{path}': {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"sweep spec '{path}' is not UTF-8 text; a spec is a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+
+
+def max_runs() -> int:
+    """The most runs one sweep plans: ``CPPNART_MAX_RUNS``, else ``DEFAULT_MAX_RUNS``."""
+    text = os.environ.get("CPPNART_MAX_RUNS")
+    if not text:
+        return DEFAULT_MAX_RUNS
+    try:
+        return max(1, int(text))
+    except ValueError:
+        raise UserError(f"CPPNART_MAX_RUNS='{text}' is not a whole number") from None
+
+
+def count_runs(spec: SweepSpec) -> int:
+    """How many runs the grid holds (presets x seeds x every combination of the override values),
+    counted without building it."""
+    return len(spec.presets) * len(spec.seeds) * math.prod(len(values) for values in spec.overrides.values())
 
 
 def _slug(value: Any) -> str:
@@ -122,18 +162,34 @@ def _set_dotted(table: dict[str, Any], key: str, value: Any, where: str) -> None
     node[last] = value
 
 
-def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
-    """Every run of the grid with its config built and validated: a bad override fails here."""
-    from .run import SEED_KEY, STEPS_KEY
+def check_sweep_folder(out: Path) -> Path:
+    """Refuse a sweep folder that is a file (or sits under one), before any work."""
+    out = Path(out)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == out else f"is under the file '{existing}'"
+        raise ParamError("out", f"'{out}' {where}; give a folder for the sweep")
+    return out
 
-    runs: list[SweepRun] = []
+
+def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
+    """Every run of the grid with its config built and validated, and its memory estimated, before
+    any run trains: a bad override or a run too large for the memory budget fails here. A grid of
+    more than ``max_runs()`` runs is refused before it is built."""
+    check_sweep_folder(out)
+    count, limit = count_runs(spec), max_runs()
+    if count > limit:
+        raise UserError(
+            f"the sweep holds {count} runs (limit {limit}); list fewer presets, seeds or override values, "
+            "or set CPPNART_MAX_RUNS to raise the limit"
+        )
     keys = list(spec.overrides)
+    runs: list[SweepRun] = []
     for preset in spec.presets:
         base = load_preset(preset)
-        if base.kind not in SCORES:
-            raise UserError(f"preset '{preset}' is of kind '{base.kind}'; a sweep trains glyph, ganvae or fit presets")
-        if base.kind == "fit" and spec.image is None:
-            raise UserError(f"preset '{preset}' fits an image: add image = \"photo.jpg\" to the sweep spec")
+        family = _family(base, preset, spec)
         label = Path(preset).stem
         for seed in spec.seeds:
             for values in itertools.product(*(spec.overrides[k] for k in keys)):
@@ -141,16 +197,35 @@ def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
                 table = to_dict(base)
                 for key, value in chosen.items():
                     _set_dotted(table, key, value, label)
-                for path_key, value in ((SEED_KEY[base.kind], seed), (STEPS_KEY[base.kind], spec.steps)):
-                    if value is not None:
-                        _set_dotted(table, ".".join(k for k in path_key if k), value, label)
-                config = from_dict(KINDS[base.kind], table, label)
+                config = from_dict(family.config, table, label)
+                config = family.with_seed(config, seed)
+                if spec.steps is not None:
+                    config = family.with_steps(config, spec.steps)
                 config.validate(label)
+                family.check_memory(config, label)
                 name = "-".join([label, f"seed{seed}", *(f"{k.split('.')[-1]}{_slug(v)}" for k, v in chosen.items())])
                 runs.append(SweepRun(name, base.kind, label, seed, chosen, to_dict(config), spec.data, spec.image))
     if len({r.name for r in runs}) != len(runs):
         raise UserError("the sweep names two runs alike (a preset listed twice?); list each preset and value once")
     return runs
+
+
+def _family(base: Any, preset: str, spec: SweepSpec) -> Family:
+    """The family that trains ``preset``, and the inputs the spec must give it."""
+    if base.kind not in FAMILIES:
+        raise UserError(f"preset '{preset}' is of kind '{base.kind}'; a sweep trains {', '.join(FAMILIES)} presets")
+    family = FAMILIES[base.kind]
+    if family.source == "image" and spec.image is None:
+        raise UserError(f"preset '{preset}' fits an image: add image = \"photo.jpg\" to the sweep spec")
+    given = spec.image if family.source == "image" else spec.data if family.source == "data" else None
+    if given is not None and not str(given).startswith("builtin:") and not Path(given).exists():
+        raise UserError(f"the sweep's {family.source} '{given}' does not exist")
+    seed_key, steps_key = (".".join(k for k in key if k) for key in (family.seed_key, family.steps_key))
+    if seed_key in spec.overrides:  # the spec's seeds set it: an override would be lost
+        raise UserError(f"override '{seed_key}' is set by the sweep's seeds; list them as seeds = [...]")
+    if steps_key in spec.overrides and spec.steps is not None:
+        raise UserError(f"override '{steps_key}' and steps = {spec.steps} both set the length; keep one")
+    return family
 
 
 def finished(run: SweepRun, out: Path) -> dict[str, Any] | None:
@@ -161,66 +236,83 @@ def finished(run: SweepRun, out: Path) -> dict[str, Any] | None:
 def finished_name(out: Path, name: str) -> dict[str, Any] | None:
     """``finished`` by the run's folder name."""
     path = Path(out) / name / RESULT
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    damaged = f"'{path}' is damaged; delete it (or the run folder) and run the sweep again to retrain that run"
+    try:
+        result = loads_bounded(path.read_text(encoding="utf-8"), str(path))
+    except (UserError, UnicodeDecodeError):
+        raise UserError(damaged) from None
+    if not isinstance(result, dict) or result.get("run") != name:
+        raise UserError(damaged)
+    return result
 
 
 def train_run(run: SweepRun, out: str, device: str = "auto", threads: int | None = None) -> dict[str, Any]:
     """Train one run to the end (resuming its checkpoint if it has one) and write its result.json.
 
-    A plain function of picklable arguments, so a Ray worker can run it as it is.
+    A plain function of picklable arguments, so a Ray worker can run it as it is. A run that
+    fails before its first checkpoint leaves no folder behind.
     """
     import time
 
-    import numpy as np
     import torch
 
-    from .device import choose_device
+    from .device import allocation_errors
+    from .run import Callbacks
 
     if threads is not None:
         torch.set_num_threads(threads)
+    family = FAMILIES[run.kind]
     folder = Path(out) / run.name
-    config = from_dict(KINDS[run.kind], run.config, run.name)
+    config = from_dict(family.config, run.config, run.name)
     payload = None
     if (folder / CHECKPOINT).is_file():  # an interrupted attempt: go on from its last checkpoint
         from .checkpoint import load_checkpoint
 
         payload = load_checkpoint(folder / CHECKPOINT)
     started = time.perf_counter()
-    if run.kind == "glyph":
-        from .glyph import train_glyph
-
-        glyph = train_glyph(config, folder, payload=payload, device=device)
-        metrics = {"r2": glyph.final.r2, "cosine": glyph.final.cosine} if glyph.final else {}
-        steps = glyph.steps
-    elif run.kind == "ganvae":
-        from .ganvae import load_training_images, train_ganvae
-
-        images = load_training_images(run.data or "builtin:digits", config, False)
-        gan = train_ganvae(config, images, folder, device=choose_device(device), payload=payload)
-        metrics, steps = {"recon_mse": gan.recon_mse, "recon_mse_untrained": gan.recon_mse_untrained}, gan.steps
-    else:
-        from .fit import fit_image, load_target
-
-        assert run.image is not None  # plan_runs checked
-        target = load_target(run.image, config)
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_output(folder / "target.npy") as tmp, open(tmp, "wb") as f:
-            np.save(f, target, allow_pickle=False)
-        fit = fit_image(config, target, folder, device=choose_device(device), payload=payload)
-        metrics, steps = {"psnr": fit.psnr}, fit.steps
+    source = run.image if family.source == "image" else run.data
+    fresh = not folder.exists()
+    try:
+        with allocation_errors(f"run {run.name}"):
+            inputs = family.load(config, source, out=folder, payload=payload)
+            trained = family.train(config, inputs, folder, device=device, payload=payload, callbacks=Callbacks())
+    except BaseException as exc:
+        if fresh and not isinstance(exc, Interrupted) and not (folder / CHECKPOINT).exists():
+            shutil.rmtree(folder, ignore_errors=True)  # nothing to resume: no half folder
+        raise
     result = {
         "run": run.name,
         "preset": run.preset,
         "seed": run.seed,
         **{key: value for key, value in run.overrides.items()},
-        "steps": steps,
+        "steps": trained.steps,
         "resumed_from": int(payload["step"]) if payload is not None else 0,
         "seconds": round(time.perf_counter() - started, 2),
-        **{key: round(float(value), 6) for key, value in metrics.items()},
+        **{key: _rounded(value) for key, value in family.scores(trained).items()},
     }
     with atomic_output(folder / RESULT) as tmp:
         tmp.write_text(json.dumps(result) + "\n", encoding="utf-8")
     return result
+
+
+def _rounded(value: Any) -> Any:
+    return value if isinstance(value, int) else round(float(value), 6)
+
+
+def what_was_kept(runs: list[SweepRun], out: Path) -> str:
+    """What a stopped or failed sweep leaves in ``out``, in words: finished runs and the checkpoints
+    of unfinished ones (both taken up by running the sweep again), or nothing."""
+    out = Path(out)
+    done = sum((out / run.name / RESULT).is_file() for run in runs)
+    resumable = sum((out / run.name / CHECKPOINT).is_file() and not (out / run.name / RESULT).is_file() for run in runs)
+    if not done and not resumable:
+        return "no run was kept"
+    parts = [f"{done} finished run{'s' if done != 1 else ''}"] if done else []
+    if resumable:
+        parts.append(f"{resumable} checkpoint{'s' if resumable != 1 else ''} to resume from")
+    return f"kept {' and '.join(parts)} in {out}; run the same command again to go on"
 
 
 def pack_folder(folder: Path) -> bytes:

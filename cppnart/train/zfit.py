@@ -11,10 +11,12 @@ a weight seed (its random network, the numpy weights turned into the torch CPPN)
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -57,7 +59,10 @@ class LatentFit:
     losses: list[float]  # per step
 
 
-def _frozen(module: nn.Module) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def _frozen(module: M) -> M:
     module.eval()
     for p in module.parameters():
         p.requires_grad_(False)
@@ -78,20 +83,23 @@ def _run_generators(run: Path, size: int | None) -> tuple[Generator, Generator]:
     payload = load_checkpoint(path)
     kind = payload["config"].get("kind")
     config: GlyphConfig | GanVaeConfig
+    build: Callable[[], nn.Module]  # a fresh generator of the run's architecture
     if kind == "glyph":
-        config = checkpoint_config(payload, GlyphConfig, str(path))
-        build, z_dim, native = build_glyph_generator, config.message_size, config.image_size
+        glyph: GlyphConfig = checkpoint_config(payload, GlyphConfig, str(path))
+        config, z_dim, native = glyph, glyph.message_size, glyph.image_size
+        build = functools.partial(build_glyph_generator, glyph)
     elif kind == "ganvae":
-        config = checkpoint_config(payload, GanVaeConfig, str(path))
-        build, z_dim, native = build_ganvae_generator, config.z_dim, config.crop
+        ganvae: GanVaeConfig = checkpoint_config(payload, GanVaeConfig, str(path))
+        config, z_dim, native = ganvae, ganvae.z_dim, ganvae.crop
+        build = functools.partial(build_ganvae_generator, ganvae)
     else:
         raise UserError(f"'{run}' is a '{kind}' run; z fit needs a glyph or ganvae run, or a CPPN preset")
-    trained = build(config)
+    trained = build()
     restore(payload, states={"generator": trained}, where=str(path), rng=False)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_TWIN_SEED)
-        untrained = build(config)
-    if isinstance(trained, CPPN):
+        untrained = build()
+    if isinstance(trained, CPPN) and isinstance(untrained, CPPN):
         side = native if size is None else size
         return _cppn_generator(trained, side, f"{run}"), _cppn_generator(untrained, side, f"{run} (untrained)")
     if size not in (None, native):

@@ -75,6 +75,11 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 class CPPN(nn.Module):
     """f(coords [N, 2], z [B, Z]) -> colour [B, N, C] in [0, 1]; see the module docstring."""
 
+    # Buffers, declared so the type checker sees tensors (nn.Module.__getattr__ says Tensor | Module).
+    freqs: torch.Tensor
+    phase: torch.Tensor
+    grid: torch.Tensor
+
     def __init__(
         self,
         *,
@@ -135,19 +140,24 @@ class CPPN(nn.Module):
         if weights.residual:
             raise ValueError("residual CPPNs have no torch twin")
         net = cls.shaped_like(weights, z_dim=weights.z_dim, channels=weights.channels)
+        assert net.z_in is not None  # shaped_like gives a z input to every CPPNWeights network
         pairs = [
             (net.coords_in.weight, weights.w_coords.T),
-            (net.z_in.weight, weights.w_z.T),  # type: ignore[union-attr]
+            (net.z_in.weight, weights.w_z.T),
             (net.z_in.bias, weights.b0),
             (net.out.weight, weights.w_out.T),
             (net.out.bias, weights.b_out),
-        ]  # type: ignore[union-attr]
-        for layer, (w, b) in zip(net.hidden, weights.hidden):
+        ]
+        for layer, (w, b) in zip(net.linear_hidden(), weights.hidden):
             pairs += [(layer.weight, w.T), (layer.bias, b)]
         with torch.no_grad():
             for param, value in pairs:
                 param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
         return net
+
+    def linear_hidden(self) -> list[nn.Linear]:
+        """The hidden layers, typed as what they are (a ModuleList yields plain Modules)."""
+        return [layer for layer in self.hidden if isinstance(layer, nn.Linear)]
 
     def features(self, coords: torch.Tensor) -> torch.Tensor:
         """Layer 0's coordinate input [..., N, F] for coordinates [..., N, 2]."""
@@ -192,6 +202,7 @@ class CPPN(nn.Module):
         """[B, C, H, W] images for latents z [B, Z] (default: the training size)."""
         width = width or self.train_size
         height = height or width
+        assert width is not None and height is not None, "a CPPN without a training size needs a width"
         if coords is None:
             coords = self.grid if (width, height) == (self.train_size,) * 2 else pixel_coords(width, height)
             coords = coords.to(z.device)
@@ -205,13 +216,15 @@ class CPPN(nn.Module):
                 "a FiLM- or layout-conditioned CPPN is not a plain CPPNWeights network; export it with torch"
             )
         width_first = self.coords_in.in_features if self.fourier else self.coords_in.out_features
+        b_z: np.ndarray | np.float32
         if self.z_in is not None:  # z enters as z_in(z * z_scale); the numpy net scales z by `scale`
             w_z = _numpy(self.z_in.weight.T) * np.float32(self.z_scale / self.scale)
             b_z = _numpy(self.z_in.bias)
         else:
-            w_z, b_z = np.zeros((1, self.coords_in.out_features), np.float32), 0.0
-        b_coords = _numpy(self.coords_in.bias) if self.coords_in.bias is not None else 0.0
-        hidden = [(_numpy(layer.weight.T), _numpy(layer.bias)) for layer in self.hidden]
+            w_z, b_z = np.zeros((1, self.coords_in.out_features), np.float32), np.float32(0.0)
+        b_coords = _numpy(self.coords_in.bias) if self.coords_in.bias is not None else np.float32(0.0)
+        hidden = [(_numpy(layer.weight.T), _numpy(layer.bias)) for layer in self.linear_hidden()]
+        first: dict[str, Any]
         if self.fourier:  # the sin features are a first CPPN layer of their own, with fixed weights
             first = dict(
                 scale=1.0,

@@ -78,8 +78,10 @@ class InkGlyphGenerator(nn.Module):
             nn.Conv2d(gen.channels[-1], ink_outputs, 3, padding=1),
         ]
         self.net = nn.Sequential(*layers)
+        last = layers[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
         with torch.no_grad():  # every pixel starts at opacity ink_start
-            self.net[-1].bias[0].fill_(math.log(gen.ink_start / (1.0 - gen.ink_start)))
+            last.bias[0].fill_(math.log(gen.ink_start / (1.0 - gen.ink_start)))
 
     def paint(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The glyph images [B, C, S, S] and their ink opacity [B, 1, S, S] (what the ink budget counts)."""
@@ -121,7 +123,12 @@ class GlyphDecoder(nn.Module):
         return self.head(self.features(images))
 
 
-def build_generator(config: GlyphConfig) -> nn.Module:
+# The generators a glyph config can name; they share no base class beyond nn.Module (whose
+# __getattr__ would type their methods as Tensor | Module), so the union says what they offer.
+GlyphGenerator = ConvGlyphGenerator | InkGlyphGenerator | StrokeGlyphGenerator | CPPN
+
+
+def build_generator(config: GlyphConfig) -> GlyphGenerator:
     """conv: the reference stack; ink: resize-then-convolve marks on paper; strokes: Bezier strokes;
     cppn: layer 1 mixes scaled (x, y, r) with a projection of the message, and every later hidden
     layer is FiLM-modulated by the message."""

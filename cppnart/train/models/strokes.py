@@ -28,6 +28,8 @@ SPREAD = 1.5  # initial bias spread of the control points' pre-activations: stro
 class StrokeGlyphGenerator(nn.Module):
     """message [B, M] -> strokes -> colour at coords [B, N, C] in [0, 1]."""
 
+    grid: torch.Tensor  # a buffer, declared so the type checker sees a tensor
+
     def __init__(self, config: GlyphConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
         gen = config.generator
@@ -42,7 +44,9 @@ class StrokeGlyphGenerator(nn.Module):
             nn.Linear(gen.width, self.strokes_per_glyph * self.per_stroke),
         )
         with torch.no_grad():
-            bias = self.head[-1].bias.view(self.strokes_per_glyph, self.per_stroke)
+            last = self.head[-1]
+            assert isinstance(last, nn.Linear)
+            bias = last.bias.view(self.strokes_per_glyph, self.per_stroke)
             bias[:, :6].uniform_(-SPREAD, SPREAD, generator=generator)
             bias[:, 7 : 7 + self.channels].uniform_(-3.0, 0.0, generator=generator)  # dark inks to start
             bias[:, -1].fill_(2.0)  # strokes start visible (opacity 0.88)
