@@ -14,7 +14,7 @@ Split the way lucid and lucent split feature visualisation:
 - ``transforms``: kornia's robustness transforms (pad, jitter, scale, rotate);
 - ``climb``: the loop, which returns why it stopped (steps, converged, interrupted);
 - ``export``, ``pictures``, ``report``: the model files, progress.png and sheet.png, report.json;
-- ``run``: ``dream`` end to end, and ``run_dream``, what the CLI asks.
+- ``run``: ``dream`` end to end; ``dream_request``, what the CLI asks, checked before any work.
 
 The start follows the filter-visualisation series: a pool of random starts at several scales
 (CPPNs with coarse to fine input scales; for ``pixel`` and ``fft``, noise laid on 3x3, 7x7,
@@ -30,7 +30,7 @@ from .climb import Stop, Trace, climb, log_steps
 from .objectives import Goal, Objective, channel, diversity, goal_for, neuron
 from .params import CPPNStack, ImageParam, PixelStack, build_cppn, multiscale_noise, probe_pool
 from .report import RESPONSE_EPS, Measured, build_report, summary_line
-from .run import DreamResult, check_out, dream, memory_estimate, run_dream
+from .run import DreamRequest, DreamResult, check_out, dream, dream_request, memory_estimate, run_dream
 from .settings import PARAMS, DreamSettings
 from .transforms import robustness
 
@@ -38,6 +38,7 @@ __all__ = [
     "PARAMS",
     "RESPONSE_EPS",
     "CPPNStack",
+    "DreamRequest",
     "DreamResult",
     "DreamSettings",
     "Goal",
@@ -54,6 +55,7 @@ __all__ = [
     "climb",
     "diversity",
     "dream",
+    "dream_request",
     "goal_for",
     "log_steps",
     "memory_estimate",

@@ -347,7 +347,33 @@ def resolve_units(
     return layer, (int(channel),), None, False, "channel"
 
 
-def run_dream(
+@dataclass(frozen=True)
+class DreamRequest:
+    """A checked dream run, not yet started: the target, the settings and where it goes."""
+
+    target: Target
+    settings: DreamSettings
+    out: Path | None
+    batch: int
+    all_channels: bool
+    device: torch.device
+
+    @property
+    def title(self) -> str:
+        """The run in words, for a live view."""
+        s = self.settings
+        unit = "all" if self.all_channels else f"{s.units[0]}" + ("" if s.neuron is None else f" at {s.neuron}")
+        return f"dream {s.layer} · {unit}" + ("" if self.out is None else f" → {self.out}")
+
+    def run(self, callbacks: Callbacks = Callbacks()) -> DreamResult:
+        """``dream`` with these settings."""
+        return dream(
+            self.target, self.settings, self.out, device=self.device, callbacks=callbacks,
+            all_channels=self.all_channels, batch=self.batch,
+        )  # fmt: skip
+
+
+def dream_request(
     source: str | Path | Target,
     out: Path | None,
     *,
@@ -358,13 +384,12 @@ def run_dream(
     batch: int = 1,
     device: str = "auto",
     threads: int | None = None,
-    callbacks: Callbacks = Callbacks(),
     **search: Any,
-) -> DreamResult:
-    """What `cppnart dream` asks: load the target, resolve the unit (``target_class``, ``neuron``
-    as (c, y, x), ``channel`` as a number or "all"), build the settings from ``search`` (the
-    other ``DreamSettings`` fields) and run ``dream`` on the chosen device. Errors about the unit
-    name the parameter that asked for it."""
+) -> DreamRequest:
+    """What `cppnart dream` asks, checked before any work: load the target, resolve the unit
+    (``target_class``, ``neuron`` as (c, y, x), ``channel`` as a number or "all"), build the
+    settings from ``search`` (the other ``DreamSettings`` fields), size the run, check ``out``
+    and pick the device and CPU threads. Errors about the unit name the parameter that asked."""
     from ..device import choose_device
 
     if out is not None:
@@ -372,15 +397,21 @@ def run_dream(
     target = source if isinstance(source, Target) else load_target(source)
     name, units, position, every, origin = resolve_units(target, layer, channel, neuron, target_class)
     settings = DreamSettings(layer=name, units=units, neuron=position, **search)
+    try:
+        full = replace(settings, units=tuple(range(target.layer(name).channels))) if every else settings
+        Plan.of(target, full, batch)
+    except ParamError as exc:
+        raise ParamError(origin, exc.problem) if exc.param == "units" else exc from None
     dev = choose_device(device)
-    count = (target.layer(name).channels if every else 1) * batch
     if threads is not None:
         torch.set_num_threads(threads)
-    elif count <= ONE_THREAD_UP_TO and dev.type == "cpu":
+    elif len(full.units) * batch <= ONE_THREAD_UP_TO and dev.type == "cpu":
         torch.set_num_threads(1)
-    try:
-        return dream(target, settings, out, device=dev, callbacks=callbacks, all_channels=every, batch=batch)
-    except ParamError as exc:
-        if exc.param == "units":
-            raise ParamError(origin, exc.problem) from None
-        raise
+    return DreamRequest(target, settings, out, batch, every, dev)
+
+
+def run_dream(
+    source: str | Path | Target, out: Path | None, *, callbacks: Callbacks = Callbacks(), **ask: Any
+) -> DreamResult:
+    """``dream_request(source, out, **ask).run(callbacks)``: a dream in one call, as a notebook asks."""
+    return dream_request(source, out, **ask).run(callbacks)
