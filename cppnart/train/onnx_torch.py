@@ -49,8 +49,8 @@ def image_input(path: Path) -> tuple[str, int, int, int]:
         raise UserError(
             f"'{path}' is not an image model: dream needs one input [B, C, H, W] with fixed C, H, W; it takes {shapes}"
         )
-    c, h, w = dims[0][1:]
-    return inputs[0].name, int(c), int(h), int(w)
+    c, h, w = (int(d or 0) for d in dims[0][1:])  # each checked to be set and positive above
+    return inputs[0].name, c, h, w
 
 
 def unsupported_ops(path: Path) -> list[str]:

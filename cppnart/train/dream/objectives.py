@@ -93,7 +93,7 @@ class Objective:
 
 
 def _unit_table(layer: str, units: int | Sequence[int], neuron: tuple[int, int] | None) -> Table:
-    wanted = [int(units)] if isinstance(units, numbers.Integral) else [int(u) for u in units]
+    wanted = [int(u) for u in units] if isinstance(units, Sequence) else [int(units)]
     index: dict[torch.device, torch.Tensor] = {}
 
     def table(acts: Acts) -> torch.Tensor:
