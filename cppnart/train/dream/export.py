@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...errors import UserError
 from ..models.cppn import CPPN, pixel_coords
 from .params import CPPNStack, ImageParam
 from .settings import DreamSettings
@@ -54,7 +55,13 @@ def candidates(
                 "unit": str(unit),
             },
         )
-        verify_onnx(proto, member, {"coords": coords, "z": torch.zeros(1, 1)})
+        try:
+            verify_onnx(proto, member, {"coords": coords, "z": torch.zeros(1, 1)})
+        except RuntimeError as exc:  # sin of huge pre-activations: float32 rounding differs between the two
+            raise UserError(
+                f"solution {i}'s CPPN grew weights so large that onnxruntime draws it differently from torch "
+                f"({exc}); ask for a smaller lr than {settings.lr:g}"
+            ) from None
         found[i] = Candidate(i, unit, member, proto)
     return found
 

@@ -136,7 +136,11 @@ def summary_line(report: dict[str, Any], out: Path | None) -> str:
     if len(sols) > 1:
         fell = [f"{i} ({s['start_activation']:.3g} -> {s['final_activation']:.3g})" for i, s in enumerate(sols)]
         fell = [text for text, s in zip(fell, sols) if s["outcome"] == FELL]
-        main = f"; best {report['best']} -> {where / 'model.onnx'}" if report.get("best") is not None else ""
+        main = (
+            f"; the best, solution {report['best']}, is {where / 'model.onnx'}"
+            if report.get("best") is not None
+            else ""
+        )
         return (
             f"{report['responded']} of {len(sols)} solutions responded in {report['seconds']:.0f} s"
             + (f"; fell below their start: {', '.join(fell)}" if fell else "")
