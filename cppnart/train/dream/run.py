@@ -112,15 +112,16 @@ class Plan:
 
 
 def memory_estimate(target: Target, settings: DreamSettings, solutions: int, size: tuple[int, int]) -> float:
-    """Bytes a run holds at once, roughly: per solution the CPPN's hidden activations, the image,
-    the target's layer outputs (each kept for the backward pass, with its gradient), and the
-    probe's starts once without gradients. float32 throughout."""
+    """Bytes a run holds at once, roughly: per solution the CPPN's hidden activations, the image
+    and the target's layer outputs, each kept for the backward pass with its gradient (3 copies),
+    and per probe start the same drawn once (2: the output and its temporaries). float32. Measured
+    on a 12x12 classifier, 64 -> 512 solutions (and starts): 0.32 MB more per solution, estimated 0.37."""
     pixels = size[0] * size[1]
     scale = pixels / max(1, target.size[0] * target.size[1])  # layer outputs grow with the input
     cppn = settings.width * settings.depth * pixels if settings.param == "cppn" else 3 * target.channels * pixels
     layers = scale * sum(math.prod(layer.shape) for layer in target.layers.values())
     image = 4 * target.channels * pixels  # the image, its transformed copy and their gradients
-    return 4.0 * (solutions * 2 * (cppn + layers + image) + settings.probe * (cppn + layers + image))
+    return 4.0 * (3 * solutions + 2 * settings.probe) * (cppn + layers + image)
 
 
 _ALLOCATION = re.compile(r"can't allocate memory|out of memory|not enough memory", re.I)
