@@ -134,3 +134,27 @@ def test_a_converter_that_does_not_import_is_one_line_with_the_fix(tmp_path, err
     done = _python(tmp_path, "layers", str(net), shadow={"onnx2torch": error})
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr[-2000:]
     assert 'pip install ".[onnx]"' in done.stderr, done.stderr
+
+
+def test_a_graph_of_unnamed_nodes_gets_readable_layer_names(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.random.default_rng(0).random((4, 3, 3, 3), np.float32), "W")
+    nodes = [
+        helper.make_node("Conv", ["images", "W"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["b"]),
+        helper.make_node("Conv", ["b", "W2"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["d"]),
+        helper.make_node("GlobalAveragePool", ["d"], ["e"]),
+        helper.make_node("Flatten", ["e"], ["y"]),
+    ]  # no node has a name, as some frameworks write them
+    second = numpy_helper.from_array(np.random.default_rng(1).random((5, 4, 3, 3), np.float32), "W2")
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["B", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight, second],
+    )  # fmt: skip
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "unnamed.onnx")
+    layers = load_target(tmp_path / "unnamed.onnx").layers
+    assert len(layers) == 4 and len(set(layers)) == 4 and all(name.strip() for name in layers), layers
+    assert [layer.shape for layer in layers.values()] == [(4, 8, 8), (4, 8, 8), (5, 8, 8), (5, 8, 8)]
