@@ -7,16 +7,15 @@ folder is created, so a bad flag leaves nothing behind.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from .options import JsonOption, TorchFlags, option_groups
-from .output import emit, user_errors
+from .output import emit, flag_for, stop_note, user_errors
 
 app = typer.Typer()
 
@@ -47,7 +46,7 @@ TargetArg = Annotated[
 ]
 
 
-def _load(target: str, threads: Optional[int]):
+def _load(target: str, threads: Optional[int]) -> Any:
     from .train import require_torch
 
     require_torch(threads)
@@ -56,14 +55,27 @@ def _load(target: str, threads: Optional[int]):
     return load_target(target)
 
 
-def _ints(text: str, count: int, flag: str) -> tuple[int, ...]:
+def _neuron(text: Optional[str]) -> Optional[tuple[int, int, int]]:
+    if text is None:
+        return None
     try:
-        values = tuple(int(part) for part in text.split(","))
+        c, y, x = (int(part) for part in text.split(","))
     except ValueError:
-        values = ()
-    if len(values) != count:
-        raise UserError(f"{flag} '{text}' is not {count} comma-separated integers")
-    return values
+        raise UserError(f"--neuron '{text}' is not 3 comma-separated integers C,Y,X") from None
+    return c, y, x
+
+
+def _channel(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"--channel '{text}' is not a channel number or 'all'") from None
+
+
+# Library parameters whose flag is not their name with dashes.
+FLAGS = {"target_class": "--class"}
 
 
 @app.command("layers", epilog="Example: cppnart layers runs/clf")
@@ -116,85 +128,32 @@ def dream_command(
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
-    from ..train.dream import check_out
-
-    check_out(out)
-    found = _load(target, flags.threads)
-    from ..train.device import choose_device
-    from ..train.dream import DreamSettings, dream
+    from ..train.dream import dream_request, summary_line
     from ..train.loop import Every, Interrupted
     from ..train.run import Callbacks
     from .live import LiveView
+    from .train import require_torch
 
-    position = None
-    all_channels = channel == "all"
-    units: tuple[int, ...] = (0,)
-    if target_class is not None:
-        last = list(found.layers)[-1]
-        if layer is not None and layer != last:
-            raise UserError(f"--class K is a unit of the last layer ('{last}'); leave out --layer or use --channel")
-        layer, units = last, (target_class,)
-    elif neuron is not None:
-        c, y, x = _ints(neuron, 3, "--neuron")
-        units, position = (c,), (y, x)
-    elif not all_channels:
-        units = _ints(channel, 1, "--channel")
-    if layer is None:
-        raise UserError(f"name a --layer (or --class K); {found.source} has: {', '.join(found.layers)}")
-    settings = DreamSettings(layer=layer, units=units, neuron=position, **dataclasses.asdict(search))
-    dev = choose_device(flags.device.value)
-    count = (found.layer(layer).channels if all_channels else 1) * max(batch, 1)
-    view = LiveView(
-        f"dream {layer} · {channel if target_class is None else f'class {target_class}'} → {out}",
-        total=search.steps,
-        quiet=flags.silent,
-    )
-    if flags.threads is None and count <= 8 and dev.type == "cpu":
-        import torch
-
-        torch.set_num_threads(1)  # a few tiny CPPNs: one thread is faster than several (bench/dream.py)
-    created = not out.exists()
+    position, unit = _neuron(neuron), _channel(channel)
+    require_torch(flags.threads)
+    try:
+        request = dream_request(
+            target, out, layer=layer, channel=unit, neuron=position, target_class=target_class, batch=batch,
+            device=flags.device.value, threads=flags.threads, **dataclasses.asdict(search),
+        )  # fmt: skip
+    except ParamError as exc:
+        raise UserError(exc.message_for(FLAGS.get(exc.param) or flag_for(exc.param))) from None
+    view = LiveView(request.title, total=search.steps, quiet=flags.silent)
     try:
         with view:
-            result = dream(
-                found,
-                settings,
-                out,
-                device=dev,
-                callbacks=Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(64, view.echo)]),
-                all_channels=all_channels,
-                batch=batch,
-            )
+            result = request.run(Callbacks(on_metrics=view.update, on_note=view.note, every=[Every(64, view.echo)]))
     except Interrupted as stop:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        typer.echo(f"interrupted after step {stop.step}; nothing was kept", err=True)
-        raise typer.Exit(130) from None
+        typer.echo(f"{stop_note(stop.signum)} after step {stop.step}; nothing was kept", err=True)
+        raise typer.Exit(128 + stop.signum) from None
     report = result.report
-    sols = report["solutions"]
-    if count == 1:
-        s = sols[0]
-        if not s["responded"]:
-            text = (
-                f"unit {s['unit']} of {layer} never responded: its activation stayed at {s['final_activation']:.3g} "
-                f"over {search.probe} probe starts (best {s['probe_best']:.3g}); no picture written -> "
-                f"{out / 'report.json'}"
-            )
-        else:
-            rank = "" if s["data_percentile"] is None else f", beyond {s['data_percentile']:.1f}% of held-out images"
-            what = "model.onnx" if s["model"] else "image.png"
-            text = (
-                f"{layer} unit {s['unit']}: activation {s['start_activation']:.3g} -> "
-                f"{s['final_activation']:.3g}{rank} in {report['seconds']:.0f} s -> {out / what}, progress.png"
-            )
-    else:
-        text = (
-            f"{report['responded']} of {len(sols)} solutions responded in {report['seconds']:.0f} s -> "
-            f"{out / 'sheet.png'}, {out / 'report.json'}"
-        )
     emit(
-        {"out": str(out), **{k: report[k] for k in ("layer", "responded", "seconds", "solutions")}},
-        text,
+        {"out": str(out), **{k: report[k] for k in ("layer", "responded", "best", "seconds", "solutions")}},
+        summary_line(report, out),
         flags.as_json,
         flags.quiet,
     )

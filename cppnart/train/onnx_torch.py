@@ -3,15 +3,24 @@
     module, channels, size, taps = convert_onnx("resnet.onnx")   # taps: the converted modules, by node name
 
 The file must take one image batch [B, C, H, W] (fixed C, H, W). The conversion is onnx2torch's
-(a well-kept converter; install it with ``pip install onnx2torch`` plus the torchvision that
-matches your torch); an op it cannot convert is reported by name, as is a model that does not
-take images. Layers are the converted modules whose output is a tensor (convolutions,
-activations, linear layers), named after their ONNX nodes.
+(a well-kept converter; ``pip install ".[onnx]"`` from the cppnart folder). onnx2torch imports
+torchvision for two detection ops only (NonMaxSuppression, RoiAlign); beside a CPU torch the
+package index's only torchvision for torch 2.13 is a CUDA build whose import raises RuntimeError
+("operator torchvision::nms does not exist"), and without torchvision onnx2torch does not import
+at all. So when torchvision does not import, onnx2torch is imported beside a stand-in that names
+those two ops as unsupported: every classifier op converts, measured here with torch 2.13.0+cpu,
+onnx2torch 1.5.15 and no torchvision. An op it cannot convert is reported by name, as is a model
+that does not take images. Layers are the converted modules whose output is a tensor
+(convolutions, activations, linear layers), named after their ONNX nodes.
 """
 
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -49,35 +58,138 @@ def image_input(path: Path) -> tuple[str, int, int, int]:
         raise UserError(
             f"'{path}' is not an image model: dream needs one input [B, C, H, W] with fixed C, H, W; it takes {shapes}"
         )
-    c, h, w = dims[0][1:]
-    return inputs[0].name, int(c), int(h), int(w)
+    c, h, w = (int(d or 0) for d in dims[0][1:])  # each checked to be set and positive above
+    return inputs[0].name, c, h, w
 
 
-def unsupported_ops(path: Path) -> list[str]:
-    """The op types of the file that onnx2torch has no converter for."""
+NEEDS_TORCHVISION = ("NonMaxSuppression", "RoiAlign")  # onnx2torch's only ops that call torchvision
+INSTALL_HINT = 'from the cppnart folder: pip install ".[onnx]"'
+
+
+def _torchvision_works() -> bool:
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # ImportError when absent; RuntimeError for a build that does not match torch
+        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+            del sys.modules[name]  # a half-imported torchvision must not be found by the stand-in's users
+        return False
+    return True
+
+
+def _stand_in() -> dict[str, types.ModuleType]:
+    """torchvision and torchvision.ops as onnx2torch imports them, each op refusing to run."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise UserError(f"this model's {' or '.join(NEEDS_TORCHVISION)} op needs a torchvision that imports here")
+
+    vision, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+    ops.roi_align = ops.nms = ops.box_convert = refuse  # type: ignore[attr-defined]
+    vision.ops = ops  # type: ignore[attr-defined]
+    return {"torchvision": vision, "torchvision.ops": ops}
+
+
+def _converter() -> tuple[Callable[[Any], nn.Module], Callable[[str, int, str], bool]]:
+    """onnx2torch's ``convert``, and whether it converts an op (type, opset version, domain) here
+    (without torchvision's two when torchvision does not import)."""
+    stand_in = {} if _torchvision_works() else _stand_in()
+    saved = {name: sys.modules.get(name) for name in stand_in}
+    sys.modules.update(stand_in)
+    try:
+        from onnx2torch import convert
+        from onnx2torch.node_converters.registry import get_converter
+    except ImportError:
+        raise UserError(f"converting a foreign ONNX model to torch needs onnx2torch; {INSTALL_HINT}") from None
+    except Exception as exc:  # a broken install of onnx2torch or of what it imports
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise UserError(f"onnx2torch does not import here ({first}); reinstall it, {INSTALL_HINT}") from None
+    finally:
+        for name, module in saved.items():  # the stand-in serves onnx2torch only
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+    def converts(op_type: str, version: int, domain: str) -> bool:
+        if stand_in and op_type in NEEDS_TORCHVISION:
+            return False
+        try:
+            get_converter(op_type, version, domain)
+        except NotImplementedError:
+            return False
+        return True
+
+    return convert, converts
+
+
+def unsupported_ops(model: Any, converts: Callable[[str, int, str], bool]) -> list[str]:
+    """The op types of ``model`` (an onnx.ModelProto) that the converter has no converter for at
+    the model's opset, each with its opset version."""
+    opsets = {o.domain or "": o.version for o in model.opset_import}
+    missing = set()
+    for node in model.graph.node:
+        version = opsets.get(node.domain or "", 0)
+        if not converts(node.op_type, version, node.domain or ""):
+            missing.add(f"{node.op_type} (opset {version})")
+    return sorted(missing)
+
+
+OLDEST_NEWER_OPSET = 18  # from 18 on, Reduce ops take their axes as an input, which onnx2torch 1.5.15 cannot convert
+
+
+def older_opset(model: Any) -> Any | None:
+    """``model`` at opset 17 (torch.onnx's default exporter writes 18), or None where onnx's
+    version converter cannot take it there. The converter leaves ``noop_with_empty_axes`` on the
+    Reduce ops whose opset-13 form has no such attribute (onnx 1.23); it is removed here."""
     import onnx
-    from onnx2torch.node_converters.registry import _CONVERTER_REGISTRY  # the converter table
+    from onnx import version_converter
 
-    model = onnx.load(str(path), load_external_data=False)
-    known = {key.operation_type for key in _CONVERTER_REGISTRY}
-    return sorted({node.op_type for node in model.graph.node if node.op_type not in known})
+    try:
+        low = version_converter.convert_version(model, OLDEST_NEWER_OPSET - 1)
+        for node in low.graph.node:
+            if node.op_type.startswith("Reduce") and node.op_type != "ReduceSum":
+                kept = [a for a in node.attribute if a.name != "noop_with_empty_axes"]
+                del node.attribute[:]
+                node.attribute.extend(kept)
+        onnx.checker.check_model(low)
+    except Exception:  # an op without a down adapter, or a graph the checker refuses
+        return None
+    return low
+
+
+def constant_reshapes(model: Any) -> None:
+    """Clear ``allowzero`` on Reshapes whose shape is a constant without a 0 (torch.onnx's default
+    exporter sets it on every Reshape; onnx2torch refuses it, and without a 0 it changes nothing)."""
+    from onnx import numpy_helper
+
+    constants = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        shape = constants.get(node.input[1]) if node.op_type == "Reshape" and len(node.input) > 1 else None
+        if shape is not None and 0 not in numpy_helper.to_array(shape).tolist():
+            for attribute in node.attribute:
+                if attribute.name == "allowzero":
+                    attribute.i = 0
 
 
 def convert_onnx(path: Path) -> tuple[nn.Module, int, tuple[int, int], dict[str, nn.Module]]:
     """An ONNX image classifier in torch: (module, image channels, (height, width), layer modules)."""
+    import onnx
+
     _, channels, height, width = image_input(path)
-    try:
-        from onnx2torch import convert
-    except ImportError:
-        raise UserError(
-            f"'{path}' is a foreign ONNX model; converting it to torch needs onnx2torch: pip install onnx2torch "
-            "(and the torchvision built for your torch)"
-        ) from None
-    missing = unsupported_ops(path)
+    convert, converts = _converter()
+    try:  # with its weights: torch.onnx's default exporter keeps them beside the graph, in NAME.onnx.data
+        model = onnx.load(str(path))
+    except Exception as exc:  # a weights file that is missing, truncated or outside the model's folder
+        raise UserError(f"cannot read the weights of '{path}': {str(exc).splitlines()[0][:160]}") from None
+    missing = unsupported_ops(model, converts)
+    if missing and max((o.version for o in model.opset_import if not o.domain), default=0) >= OLDEST_NEWER_OPSET:
+        low = older_opset(model)
+        if low is not None and not unsupported_ops(low, converts):
+            model, missing = low, []
     if missing:
-        raise UserError(f"'{path}' uses ops onnx2torch cannot convert: {', '.join(missing)}")
+        raise UserError(f"'{path}' uses ops onnx2torch cannot convert here: {', '.join(missing)}")
+    constant_reshapes(model)
     try:
-        module = convert(str(path))
+        module = convert(model)
     except Exception as exc:  # a converter that exists but rejects this node's attributes
         raise UserError(f"cannot convert '{path}' to torch: {str(exc).splitlines()[0][:160]}") from None
     taps: dict[str, nn.Module] = {}

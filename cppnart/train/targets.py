@@ -134,10 +134,8 @@ def _classifier(path: Path, payload: dict[str, Any]) -> Target:
     net = Classifier(config)
     restore(payload, states={"model": net}, where=str(path / CHECKPOINT), rng=False)
     _freeze(net)
-    data = None
-    if (path / HOLDOUT_FILE).is_file():
-        with np.load(path / HOLDOUT_FILE, allow_pickle=False) as stored:
-            data = stored["images"].astype(np.float32) / 255.0
+    holdout = path / HOLDOUT_FILE
+    data = read_holdout(holdout, config.channels, config.image_size) if holdout.is_file() else None
 
     def forward(images: torch.Tensor, layer: str) -> torch.Tensor:
         return net.activations(images, {layer})[layer]
@@ -145,6 +143,46 @@ def _classifier(path: Path, payload: dict[str, Any]) -> Target:
     size = (config.image_size, config.image_size)
     layers = _describe(forward, net.layer_names(), config.channels, size)
     return Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+
+
+MAX_HOLDOUT = 2000  # real images an activation is ranked among; more are not read
+
+
+def read_holdout(path: Path, channels: int, size: int) -> np.ndarray:
+    """A classifier run's held-out images [N, C, H, W] in [0, 1] (the first ``MAX_HOLDOUT``; only
+    those are read), checked before any work: a damaged, foreign or mis-shaped file is one
+    UserError naming it and what to do."""
+    import zipfile
+    import zlib
+
+    fmt = np.lib.format
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "images.npy" not in archive.namelist():
+                raise _damaged(path, "it holds no 'images' array")
+            with archive.open("images.npy") as member:
+                version = fmt.read_magic(member)
+                header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                shape, fortran, dtype = header(member)
+                wanted = (channels, size, size)
+                if dtype != np.uint8 or fortran or len(shape) != 4 or tuple(shape[1:]) != wanted or shape[0] < 1:
+                    raise _damaged(
+                        path, f"'images' is {dtype} {list(shape)}, not uint8 [N, {channels}, {size}, {size}]"
+                    )
+                count = min(int(shape[0]), MAX_HOLDOUT)
+                raw = member.read(count * channels * size * size)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _damaged(path, str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__) from None
+    if len(raw) != count * channels * size * size:
+        raise _damaged(path, "its images are cut short")
+    return np.frombuffer(raw, np.uint8).reshape(count, *wanted).astype(np.float32) / 255.0
+
+
+def _damaged(path: Path, why: str) -> UserError:
+    return UserError(
+        f"'{path}' is damaged ({why}); delete it (dream then ranks nothing against real images) "
+        "or train the classifier again"
+    )
 
 
 def _ganvae(path: Path, payload: dict[str, Any]) -> Target:
