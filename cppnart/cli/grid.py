@@ -119,8 +119,7 @@ def grid(
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
-    from ..render.request import read_recipe_file, resolve_sheet
-    from ..render.sheets import MAX_CELLS
+    from ..render.request import MAX_CELLS, read_recipe_file, resolve_sheet
     from ..render.sheets import grid as make_grid
 
     check_cluster(flags.cluster)

@@ -30,10 +30,10 @@ from ..io.metadata import make_recipe, morph_recipe
 from ..io.names import check_replace, recipe_name, refuse_replacing
 from .canvas import Canvas
 from .model import Model, draw_seed, load_model, model_from_recipe
-from .sheets import MAX_CELLS
 
 DEFAULT_RES = (1024, 1024)  # a poster's size when neither the options nor a recipe give one
 DEFAULT_MORPH_RES = (512, 512)
+MAX_CELLS = 1024  # cells of one contact sheet: each is rendered and held until the sheet is laid out
 BIT_DEPTHS = (8, 16)
 # PNGs of CPPN art deflate to between a half and a twentieth of their raw size: a poster is
 # refused up front only when even the smallest of these cannot fit in its folder.

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from .model import Model
     from .request import SheetRequest
 
-MAX_CELLS = 1024
 GRID_BACKGROUND = 24 / 255
 LABEL_COLOUR = (235, 235, 235)
 
@@ -299,6 +298,8 @@ def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = 
         nets = [model] + [model.reseeded(s) for s in seeds[1:]] if per_seed else None
         z_all = np.concatenate([model.sample_z(s) for s in seeds])
         names = [f"seed {s}" for s in seeds]
+    from .request import MAX_CELLS
+
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), canvas.width, canvas.height, request.cols, request.gap, canvas.supersample)
