@@ -137,7 +137,7 @@ def grid(
 
     started = time.perf_counter()
     with open_renderer(flags.cluster, flags.silent) as renderer:
-        layout["renderer"] = renderer
+        layout["renderer"] = renderer or flags.local_renderer()
         if latents:
             net = choose_model(model, recipe, seed, flags.device.value)
             zs = [read_latents(path, net.z_dim) for path in latents]

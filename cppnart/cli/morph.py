@@ -159,13 +159,14 @@ def morph(
     def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
         return png_text(make_recipe(net, latents[i], width, height, view, supersample, 8))
 
+    local = flags.local_renderer()
     started = time.perf_counter()
     with (
         open_renderer(flags.cluster, flags.silent) as renderer,
         progress(total, f"{total} frames", not flags.quiet) as advance,
     ):
         canvas = net.canvas(width, height, view, supersample, look.chunk)
-        frames_iter = render_frames(net, latents, canvas, batch, on_frame=advance, renderer=renderer)
+        frames_iter = render_frames(net, latents, canvas, batch, on_frame=advance, renderer=renderer or local)
         # Files always repeat; --loop shapes the path so that the repeat is seamless.
         save_animation(
             out,

@@ -136,8 +136,10 @@ def render(
             check_writable(out)
         check_replace(out, recipe, flags.force)
         check_poster_space(width, height, net.channels, bits, out)
+    local = flags.local_renderer(bits)
     started = time.perf_counter()
     with open_renderer(flags.cluster, flags.silent) as renderer:
+        renderer = renderer or local
         if tiles is not None:
             from ..render.tiles import save_tiles, tile_count
 
@@ -149,7 +151,7 @@ def render(
             big = canvas.samples() > PROGRESS_PIXELS or renderer is not None
             with progress(height, f"rendering {width}x{height}", big and not flags.quiet) as advance:
                 save_poster(net, latent, width, height, out, view, supersample, bits, look.chunk, renderer, advance)
-        report = cluster_report(renderer)
+        report = cluster_report(renderer if renderer is not local else None)
     elapsed = time.perf_counter() - started
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if z_from_seed else "")
     target = f"{dzi} ({count} tiles)" if tiles is not None else str(out)
