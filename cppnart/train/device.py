@@ -11,6 +11,7 @@ autocasts a training run to bfloat16; TF32 stays off (``no_tf32``).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 
 from ..configs.devices import check_device
@@ -61,12 +62,33 @@ def check_train_precision(precision: str) -> str:
     return precision
 
 
+# What the training steps of this context compute in: (device type, precision), set by training_precision.
+_STEPS: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("cppnart_step_precision", default=None)
+
+
 @contextlib.contextmanager
 def training_precision(device, precision: str = "fp32") -> Iterator[None]:
-    """Run the training inside: bf16 autocasts the forward passes on ``device`` (CUDA or the CPU),
-    fp32 changes nothing. TF32 is off either way; ONNX export turns autocast off for itself."""
+    """Train inside: with bf16 every step that ``train.loop.run_steps`` runs is autocast to
+    bfloat16 on ``device`` (a torch.device or its name; CUDA or the CPU), while samples,
+    checkpoints and the ONNX export between steps stay fp32. fp32 changes nothing. TF32 is off."""
     import torch
 
+    precision = check_train_precision(precision)
+    kind = torch.device(device).type if not hasattr(device, "type") else device.type
     no_tf32()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=check_train_precision(precision) == "bf16"):
+    token = _STEPS.set((kind, precision))
+    try:
         yield
+    finally:
+        _STEPS.reset(token)
+
+
+def step_precision() -> contextlib.AbstractContextManager[object]:
+    """The context one training step runs in: bf16 autocast inside ``training_precision(.., "bf16")``,
+    else nothing."""
+    setting = _STEPS.get()
+    if setting is None or setting[1] == "fp32":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast(setting[0], dtype=torch.bfloat16)
