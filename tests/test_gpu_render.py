@@ -179,3 +179,14 @@ def test_cuda_render_matches_the_cpu(preset):
     canvas = Canvas(700, 300, chunk=4096)
     a, b = render_array(cpu.session, z, canvas), render_array(gpu.session, z, canvas)
     assert np.abs(quantize(a).astype(int) - quantize(b).astype(int)).max() <= 1
+
+
+def test_warm_up_binds_the_poster_shape():
+    model = load_model("classic", seed=3)
+    bound = runtime.BoundSession(model.session, min_points=4096)
+    bound.warm_up()
+    assert list(bound._shapes) == [(4096, 1)]
+    z = model.sample_z(3)
+    canvas = Canvas(64, 64, chunk=4096)
+    assert np.array_equal(render_array(bound, z, canvas), render_array(model.session, z, canvas))
+    assert list(bound._shapes) == [(4096, 1)]  # the render reused the warmed-up buffers

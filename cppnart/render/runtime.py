@@ -116,8 +116,21 @@ def create_session(
             "use --device cpu, or install the CUDA 12/13 runtime: pip install 'onnxruntime-gpu[cuda,cudnn]'"
         )
     if ran_cuda and coordinate_model(model):
-        return BoundSession(session, "cuda", GPU_POINTS, cuda_graph=graphs)
+        bound = BoundSession(session, "cuda", GPU_POINTS, cuda_graph=graphs)
+        if graphs:
+            try:  # capture the poster's shape now: a graph that cannot be captured fails here, not mid-render
+                bound.warm_up()
+            except Exception:
+                return create_session_without_graphs(model, options, ort)
+        return bound
     return session
+
+
+def create_session_without_graphs(model: bytes | str, options: Any, ort: Any) -> BoundSession:
+    """A CUDA BoundSession with plain launches, for a model whose CUDA graph could not be captured."""
+    providers = [("CUDAExecutionProvider", cuda_provider_options(False)), "CPUExecutionProvider"]
+    session = ort.InferenceSession(model, sess_options=options, providers=providers)
+    return BoundSession(session, "cuda", GPU_POINTS, cuda_graph=False)
 
 
 # --- devices, precision, backends -------------------------------------------------------------
@@ -243,6 +256,11 @@ class BoundSession:
                 options.add_run_config_entry("gpu_graph_id", str(len(self._shapes)))
             self._shapes[key] = (binding, coords_buf, z_buf, rgb_buf, options)
         return self._shapes[key]
+
+    def warm_up(self) -> None:
+        """One call of the shape a poster uses (one latent, ``min_points`` coordinates)."""
+        z_dim = self.session.get_inputs()[[i.name for i in self.session.get_inputs()].index("z")].shape[1]
+        self.run_coords(np.zeros((1, 2), np.float32), np.zeros((1, int(z_dim)), np.float32), self.min_points)
 
     def run_coords(self, coords: np.ndarray, z: np.ndarray, chunk: int) -> np.ndarray:
         """Colours [B, N, C] of coords [N, 2] for z [B, Z], in padded calls of one shape."""
