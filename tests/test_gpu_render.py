@@ -190,3 +190,14 @@ def test_warm_up_binds_the_poster_shape():
     canvas = Canvas(64, 64, chunk=4096)
     assert np.array_equal(render_array(bound, z, canvas), render_array(model.session, z, canvas))
     assert list(bound._shapes) == [(4096, 1)]  # the render reused the warmed-up buffers
+
+
+def test_bound_session_run_answers_like_onnxruntime():
+    model = load_model("wide", seed=3)
+    from cppnart.render.coords import grid
+
+    coords, z = grid(37, 11), model.sample_z(3, 2)
+    bound = runtime.BoundSession(model.session, min_points=1024)
+    expected = model.session.run(["rgb"], {"coords": coords, "z": z})[0]
+    assert np.array_equal(bound.run(None, {"coords": coords, "z": z})[0], expected)
+    assert list(bound._shapes) == [(512, 2)]  # through the bound buffers, padded

@@ -233,6 +233,14 @@ class BoundSession:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
 
+    def run(self, names: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """``InferenceSession.run``; coords and z go through the bound buffers (a session with CUDA
+        graphs must never see unbound inputs: a replayed graph would read the captured addresses)."""
+        if set(feeds) == {"coords", "z"} and names in (None, ["rgb"]):
+            coords = np.asarray(feeds["coords"], np.float32)
+            return [self.run_coords(coords, np.asarray(feeds["z"], np.float32), coords.shape[0])]
+        return self.session.run(names, feeds)
+
     def _bound(self, rows: int, z: np.ndarray, channels: int | None) -> tuple[Any, Any, Any, Any, Any]:
         """(binding, coords buffer, z buffer, rgb buffer, run options) for calls of ``rows`` points."""
         key = (rows, z.shape[0])

@@ -199,7 +199,13 @@ def torch_render_device(device: str = "auto") -> torch.device:
     """Where torch renders: ``train.device.choose_device`` with TF32 off (the coordinates feed a matmul)."""
     from .device import choose_device, no_tf32
 
-    chosen = choose_device(device)
+    try:
+        chosen = choose_device(device)
+    except UserError:
+        raise UserError(
+            "--device cuda: torch sees no CUDA GPU and onnxruntime has no CUDA provider; use --device cpu, "
+            "or install onnxruntime-gpu (pip uninstall -y onnxruntime, then pip install '.[gpu]') or torch with CUDA"
+        ) from None
     no_tf32()
     return chosen
 
@@ -217,5 +223,6 @@ class TorchRenderer(SessionRenderer):
 
     def __init__(self, device: str = "auto", precision: str = "fp32") -> None:
         check_precision(precision)
-        super().__init__(lambda model: torch_session(model.onnx_bytes, device, precision))
-        self.device, self.precision = device, precision
+        chosen = str(torch_render_device(device))  # before any work: no GPU is an error now, not at the first band
+        super().__init__(lambda model: torch_session(model.onnx_bytes, chosen, precision))
+        self.device, self.precision = chosen, precision
