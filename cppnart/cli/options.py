@@ -265,9 +265,11 @@ class RenderFlags(Reporting):
                 raise UserError("--backend torch and --precision fp16 render here; drop them or --cluster")
             return None
         if resolve_backend(self.backend.value, self.device.value) == "torch":
-            from ..train.torch_render import TorchRenderer
+            from ..train.torch_render import TorchRenderer, torch_sees_cuda
 
-            return TorchRenderer(self.device.value, precision)
+            # auto on a driver without CUDA torch: onnxruntime's CPU session renders faster than torch's
+            if self.backend.value == "torch" or self.device.value == "cuda" or torch_sees_cuda():
+                return TorchRenderer(self.device.value, precision)
         if precision == "fp32":
             return None
         from ..render.renderer import OnnxRenderer

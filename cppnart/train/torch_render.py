@@ -195,6 +195,11 @@ class TorchSession:
         return out
 
 
+def torch_sees_cuda() -> bool:
+    """torch has a CUDA GPU to render on."""
+    return torch.cuda.is_available()
+
+
 def torch_render_device(device: str = "auto") -> torch.device:
     """Where torch renders: ``train.device.choose_device`` with TF32 off (the coordinates feed a matmul)."""
     from .device import choose_device, no_tf32
