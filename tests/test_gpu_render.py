@@ -143,8 +143,12 @@ def test_fp16_of_an_image_model_is_a_parameter_error():
 def test_backend_choice():
     assert runtime.resolve_backend("auto", "cpu") == "onnxruntime"
     assert runtime.resolve_backend("onnxruntime", "cuda") == "onnxruntime"
-    assert runtime.resolve_backend("torch", "cpu") == "torch"
     have_torch = importlib.util.find_spec("torch") is not None
+    if have_torch:
+        assert runtime.resolve_backend("torch", "cpu") == "torch"
+    else:
+        with pytest.raises(ParamError, match="^backend torch needs torch"):
+            runtime.resolve_backend("torch", "cpu")
     expected = "onnxruntime" if cuda_onnxruntime() or not have_torch else "torch"
     assert runtime.resolve_backend("auto", "cuda") == expected
     with pytest.raises(ParamError, match="^backend 'tensorflow' is unknown"):

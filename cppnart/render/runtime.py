@@ -179,6 +179,8 @@ def resolve_backend(backend: str, device: str) -> str:
     torch is installed. (The torch side then checks that torch really sees CUDA.)
     """
     backend, device = check_backend(backend), check_device(device)
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        raise ParamError("backend", "torch needs torch: pip install torch (a CUDA build for a GPU), or use onnxruntime")
     if backend != "auto":
         return backend
     if device == "cpu" or importlib.util.find_spec("torch") is None:
