@@ -11,7 +11,8 @@ torch rows where torch sees no CUDA). Prints, in one run:
     band by band, nothing kept), for onnxruntime CUDA and torch CUDA in fp32 and fp16, and the
     CPU's onnxruntime fp32 figure beside them (ratios printed). A measure that would pass its time
     budget stops after the bands done so far and says how many rows it timed. "in calls" is the
-    share of the time spent inside the session calls (the rest: coordinates and copies on the host);
+    share of the time spent inside the session calls (the rest: coordinates and copies on the host),
+    and "calls alone" what the GPU's calls reach with inputs on the device and outputs left there;
   * the GPU's 2880x1800 poster against the CPU's: max and mean difference in 8-bit levels;
   * glyph-quick and ganvae training steps/s on the GPU (fp32 and bf16 autocast) against the CPU
     (median step time after three warm-up steps).
@@ -42,6 +43,7 @@ QUICK_SIZES = [(256, 160), (512, 512)]
 RENDER_BUDGET_S = 10.0  # per measure; the CPU at 16384^2 would take minutes, so it times the first bands
 TRAIN_BUDGET_S = 20.0
 FAMILIES = {"glyph-quick": "glyph-quick", "ganvae": "ganvae-digits"}
+STAND_IN = False  # --quick without CUDA: the CPU stands in for the GPU rows
 DEADLINE_S = 440.0  # past this, the remaining measures are skipped (the whole run stays under 8 minutes)
 STARTED = time.perf_counter()
 
@@ -89,6 +91,41 @@ def sessions(model: Any, cuda_ort: bool, cuda_torch: bool, stand_in: bool) -> di
     return made
 
 
+def measure_compute(session: Any, z: np.ndarray, seconds: float = 1.5) -> float | None:
+    """Gpx/s of the session's calls alone, inputs already on the device and outputs left there:
+    what the GPU could do if the host made no coordinates and took no floats back. None for the CPU."""
+    from cppnart.render.runtime import GPU_POINTS, BoundSession
+
+    calls = 0
+    if isinstance(session, BoundSession) and (STAND_IN or session.device == "cuda"):
+        binding, coords_buf, z_buf, rgb_buf, options = session._bound(GPU_POINTS, z, None)
+        coords_buf.update_inplace(np.zeros((GPU_POINTS, 2), np.float32))
+        z_buf.update_inplace(z)
+        run = lambda: session.session.run_with_iobinding(binding, options)
+        sync = lambda: None  # run_with_iobinding returns when the call is done
+    elif hasattr(session, "_forward") and (STAND_IN or str(session.device).startswith("cuda")):
+        import torch
+
+        coords = torch.zeros(GPU_POINTS, 2, device=session.device)
+        feeds = {"coords": coords, "z": torch.from_numpy(z).to(session.device)}
+
+        def run() -> None:
+            with torch.inference_mode():
+                session._forward(feeds)
+
+        sync = torch.cuda.synchronize if session.device.type == "cuda" else (lambda: None)
+    else:
+        return None
+    run()
+    sync()
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run()
+        calls += 1
+    sync()
+    return calls * GPU_POINTS / (time.perf_counter() - start) / 1e9
+
+
 def measure_render(session: Any, model: Any, width: int, height: int, keep: bool) -> dict[str, Any]:
     from cppnart.io.png import quantize
     from cppnart.render.bands import render_bands
@@ -116,6 +153,9 @@ def measure_render(session: Any, model: Any, width: int, height: int, keep: bool
         "in_calls": round(timed.seconds / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+    compute = measure_compute(session, z) if width == SIZES[0][0] or keep else None
+    if compute is not None:
+        result["compute_gpx_per_s"] = round(compute, 4)
     if keep and rows == height:
         result["pixels"] = np.concatenate(kept, axis=0)
     return result
@@ -148,6 +188,8 @@ def bench_render(
                 result["x_cpu"] = round(result["gpx_per_s"] / base, 2)
                 rows.append({"net": net, "size": f"{width}x{height}", "backend": label, **result})
                 note = "" if result["complete"] else f" (first {result['rows']} rows)"
+                if "compute_gpx_per_s" in result:
+                    note += f"; calls alone {result['compute_gpx_per_s']:.3f} Gpx/s"
                 print(
                     f"{net:6} {width}x{height:<6} {label:34} {result['gpx_per_s']:8.4f} Gpx/s  "
                     f"{result['x_cpu']:7.2f}x CPU  in calls {result['in_calls']:.0%}{note}",
@@ -235,13 +277,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("--skip-train", action="store_true")
     args = parser.parse_args()
-    global RENDER_BUDGET_S, TRAIN_BUDGET_S
+    global RENDER_BUDGET_S, TRAIN_BUDGET_S, STAND_IN
     started = STARTED
     env = environment()
     print(json.dumps(env), flush=True)
     cuda_ort = "CUDAExecutionProvider" in env.get("providers", [])
     cuda_torch = bool(env.get("torch_cuda"))
     stand_in = args.quick and not (cuda_ort or cuda_torch)
+    STAND_IN = stand_in
     if not (cuda_ort or cuda_torch or stand_in):
         print("no CUDA: neither onnxruntime-gpu nor torch sees a GPU; run with --quick to check the script here")
         return
