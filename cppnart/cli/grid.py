@@ -139,12 +139,13 @@ def grid(
     )
     started = time.perf_counter()
     cells = len(request.latents) if request.latents is not None else len(request.seeds or ())
+    local = flags.local_renderer()
     with (
-        open_renderer(flags.cluster, flags.silent) as renderer,
+        open_renderer(flags.cluster, flags.silent) as cluster,
         progress(cells, f"{cells} cells", not flags.quiet) as advance,
     ):
-        sheet = make_grid(request, on_cell=advance, renderer=renderer)
-        report = cluster_report(renderer)
+        sheet = make_grid(request, on_cell=advance, renderer=cluster or local)
+        report = cluster_report(cluster)
     sheet.save(out, flags.force)
     if save_z is not None:
         from ..latent.io import save_z as write_z

@@ -114,13 +114,14 @@ def _latent_morph(
         **look.request_args(), **plan,
     )  # fmt: skip
     total, (width, height) = request.frame_count, (request.canvas.width, request.canvas.height)
+    local = flags.local_renderer()
     started = time.perf_counter()
     with (
-        open_renderer(flags.cluster, flags.silent) as renderer,
+        open_renderer(flags.cluster, flags.silent) as cluster,
         progress(total, f"{total} frames", not flags.quiet) as advance,
     ):
-        save_morph(request, out, renderer, advance, flags.force)
-        report = cluster_report(renderer)
+        save_morph(request, out, cluster or local, advance, flags.force)
+        report = cluster_report(cluster)
     elapsed = time.perf_counter() - started
     net = request.model
     seed_note = f"seed {net.seed} · " if net.from_preset else ""

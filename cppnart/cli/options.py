@@ -18,8 +18,10 @@ import typer
 from ..configs.cppn import Z_PRIORS
 from ..configs.devices import DEVICES
 from ..configs.presets import DEFAULT_PRESET
+from ..errors import UserError
 from ..io.animation import GIF_STRATEGIES
 from ..latent.paths import EASINGS, PATHS
+from ..render.runtime import BACKENDS, PRECISIONS
 
 # Choices as str Enums for Typer, built from the library's own tuples so the two cannot drift.
 Device = Enum("Device", {v: v for v in DEVICES}, type=str)  # type: ignore[misc]
@@ -64,6 +66,19 @@ ChunkOption = Annotated[
     ),
 ]
 OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
+Backend = Enum("Backend", {v: v for v in BACKENDS}, type=str)  # type: ignore[misc]
+Precision = Enum("Precision", {v: v for v in PRECISIONS}, type=str)  # type: ignore[misc]
+BackendOption = Annotated[
+    Backend,  # type: ignore[valid-type]
+    typer.Option(
+        help="What runs the model: onnxruntime, or torch on the same weights (for a GPU with torch and no "
+        "onnxruntime-gpu). auto: onnxruntime unless only torch can reach the GPU."
+    ),
+]
+PrecisionOption = Annotated[
+    Precision,  # type: ignore[valid-type]
+    typer.Option(help="fp16 computes the hidden layers in half precision (a GPU's speed-up; not for --bits 16)."),
+]
 
 EaseOption = Annotated[
     Ease,  # type: ignore[valid-type]
@@ -230,10 +245,34 @@ class ViewFlags:
 @dataclass(frozen=True)
 class RenderFlags(Reporting):
     """The flags of every rendering command that say where it runs, what it may replace and what
-    it prints: --device, --force, --cluster, --json, --quiet."""
+    it prints: --device, --backend, --precision, --force, --cluster, --json, --quiet."""
 
     device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
+    backend: BackendOption = Backend.auto  # type: ignore[attr-defined]
+    precision: PrecisionOption = Precision.fp32  # type: ignore[attr-defined]
     force: ForceOption = False
     cluster: ClusterOption = None
     as_json: JsonOption = False
     quiet: QuietOption = False
+
+    def local_renderer(self, bits: int = 8) -> Any:
+        """None (each model's own onnxruntime session), or the renderer --backend and --precision
+        ask for (``render.runtime.resolve_backend`` decides what auto means); checked before work."""
+        from ..render.runtime import check_backend, check_precision, resolve_backend
+
+        precision = check_precision(self.precision.value, bits)
+        if self.cluster is not None:
+            if check_backend(self.backend.value) == "torch" or precision != "fp32":
+                raise UserError("--backend torch and --precision fp16 render here; drop them or --cluster")
+            return None
+        if resolve_backend(self.backend.value, self.device.value) == "torch":
+            from ..train.torch_render import TorchRenderer, torch_sees_cuda
+
+            # auto on a driver without CUDA torch: onnxruntime's CPU session renders faster than torch's
+            if self.backend.value == "torch" or self.device.value == "cuda" or torch_sees_cuda():
+                return TorchRenderer(self.device.value, precision)
+        if precision == "fp32":
+            return None
+        from ..render.renderer import OnnxRenderer
+
+        return OnnxRenderer(precision)

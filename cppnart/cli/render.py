@@ -99,13 +99,15 @@ def render(
         device=flags.device.value,
         **look.request_args(),
     )
+    local = flags.local_renderer(request.bits)  # --backend, --precision: checked before any work
     started = time.perf_counter()
-    with open_renderer(flags.cluster, flags.silent) as renderer:
+    with open_renderer(flags.cluster, flags.silent) as cluster:
+        renderer = cluster or local
         if tiles is not None:
             target, count = _render_tiles(request, tiles, renderer, flags.quiet)
         else:
             target, count = _render_poster(request, out, renderer, flags), None
-        report = cluster_report(renderer)
+        report = cluster_report(cluster)
     _report(request, target, count, time.perf_counter() - started, report, flags)
 
 

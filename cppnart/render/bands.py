@@ -31,7 +31,13 @@ def check_finite_output(values: np.ndarray) -> np.ndarray:
 
 
 def run_coords(session: Any, coords: np.ndarray, z: np.ndarray, chunk: int) -> np.ndarray:
-    """Evaluate a coordinate generator on coords [N, 2] for z [B, Z] -> [B, N, C], ``chunk`` at a time."""
+    """Evaluate a coordinate generator on coords [N, 2] for z [B, Z] -> [B, N, C], ``chunk`` at a time.
+
+    A session that splits the points itself (``runtime.BoundSession``: fixed shapes, the last call
+    padded; ``train.torch_render.TorchSession``) gets them all at once.
+    """
+    if hasattr(session, "run_coords"):
+        return session.run_coords(coords, z, chunk)
     per_call = max(1, chunk // z.shape[0])  # chunk bounds points x batch, so frames share the budget
     out = None
     for i in range(0, coords.shape[0], per_call):

@@ -3,13 +3,15 @@ cluster's ``cluster.RayRenderer``, a subclass), behind one small interface.
 
 Posters, morphs, sheets and tile pyramids split their work the same way whoever renders it
 (the same bands, the same batches of frames, the same tiles) and consume the results in order,
-so a renderer changes where the work runs and never what is written.
+so a renderer changes where the work runs and never what is written. A ``SessionRenderer``
+renders here with other sessions than the models' own: ``OnnxRenderer`` in another precision,
+``train.torch_render.TorchRenderer`` with torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,3 +69,43 @@ class Renderer:
         """Each tile, rendered when the consumer asks for it."""
         for job in jobs:
             yield render_tile(model, z, job, canvas)
+
+
+class SessionRenderer(Renderer):
+    """Renders here like ``Renderer``, each model through ``open_session(model)`` instead of its own
+    onnxruntime session (another precision, another backend). The last model's session is kept,
+    so a poster or a morph opens one; a weight morph's many models open one each, one at a time."""
+
+    precision = "fp32"
+
+    def __init__(self, open_session: Callable[[Any], Any]) -> None:
+        self.open_session = open_session
+        self._last: tuple[Any, Any] | None = None
+
+    def prepared(self, model: Any) -> Any:
+        """The model with this renderer's session in place of its own (a copy; the model is unchanged)."""
+        if self._last is None or self._last[0] is not model:
+            self._last = (model, replace(model, _session=self.open_session(model)))
+        return self._last[1]
+
+    def bands(self, model: Any, z: np.ndarray, canvas: Canvas, on_rows: Any = None) -> Iterator[np.ndarray]:
+        """``Renderer.bands`` with this renderer's session."""
+        return super().bands(self.prepared(model), z, canvas, on_rows)
+
+    def frame_batches(self, jobs: Iterable[tuple[Any, np.ndarray]], canvas: Canvas) -> Iterator[np.ndarray]:
+        """``Renderer.frame_batches`` with this renderer's sessions."""
+        return super().frame_batches(((self.prepared(m), latents) for m, latents in jobs), canvas)
+
+    def tiles(self, model: Any, z: np.ndarray, jobs: Iterable[TileJob], canvas: Canvas) -> Iterator[bytes]:
+        """``Renderer.tiles`` with this renderer's session."""
+        return super().tiles(self.prepared(model), z, jobs, canvas)
+
+
+class OnnxRenderer(SessionRenderer):
+    """Renders here with onnxruntime sessions in ``precision`` (fp16: ``runtime.convert_fp16``)."""
+
+    def __init__(self, precision: str = "fp32") -> None:
+        from .runtime import check_precision, create_session
+
+        self.precision = check_precision(precision)
+        super().__init__(lambda model: create_session(model.onnx_bytes, model.device, model.threads, self.precision))

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import Terminated
+from .device import step_precision
 
 
 class Interrupted(Exception):
@@ -91,7 +92,8 @@ def run_steps(
     step = start
     with stop_on_interrupt() as flag:
         while step < stop:
-            metrics = step_fn(step)
+            with step_precision():  # bf16 autocast inside device.training_precision; else nothing
+                metrics = step_fn(step)
             step += 1
             if on_metrics is not None:
                 on_metrics(step, metrics)
