@@ -153,3 +153,18 @@ def test_a_failed_run_with_a_checkpoint_says_it_was_kept(tmp_path, capsys):
             assert f"kept the run in '{out}' with its last checkpoint" in line and "nothing was" not in line
         else:
             assert "nothing was left behind" in line  # true: the folder went
+
+
+def test_train_precision_bf16_runs_the_steps_under_autocast_from_the_cli(runner, tmp_path, one_torch_thread):
+    """`train ... --precision bf16` trains (autocast on the CPU here, as on CUDA) to a finite loss;
+    an unknown precision is refused by Typer's choices."""
+    yy, xx = np.mgrid[0:12, 0:16]
+    Image.fromarray((np.stack([xx / 16, yy / 12, xx * 0 + 0.5], -1) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    (tmp_path / "fit.toml").write_text(TINY_FIT.replace("steps = 30", "steps = 4"))
+    args = ["train", "fit", str(tmp_path / "p.png"), "--preset", str(tmp_path / "fit.toml"), "--threads", "1"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "bf16"), "--precision", "bf16", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[-1])
+    assert summary["steps"] == 4 and np.isfinite(summary["psnr"]), summary
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "x"), "--precision", "fp8"])
+    assert refused.exit_code == 2 and not (tmp_path / "x").exists()

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from ..configs.cppn import Z_PRIORS
-from ..configs.devices import DEVICES
+from ..configs.devices import DEVICES, TRAIN_PRECISIONS
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
 from ..io.animation import GIF_STRATEGIES
@@ -25,6 +25,7 @@ from ..render.runtime import BACKENDS, PRECISIONS
 
 # Choices as str Enums for Typer, built from the library's own tuples so the two cannot drift.
 Device = Enum("Device", {v: v for v in DEVICES}, type=str)  # type: ignore[misc]
+TrainPrecision = Enum("TrainPrecision", {v: v for v in TRAIN_PRECISIONS}, type=str)  # type: ignore[misc]
 Ease = Enum("Ease", {v: v for v in EASINGS}, type=str)  # type: ignore[misc]
 PathKind = Enum("PathKind", {v: v for v in PATHS}, type=str)  # type: ignore[misc]
 GifPalette = Enum("GifPalette", {v.replace("-", "_"): v for v in GIF_STRATEGIES}, type=str)  # type: ignore[misc]
@@ -214,14 +215,26 @@ class TorchFlags(Reporting):
     quiet: QuietOption = False
 
 
+TrainPrecisionOption = Annotated[
+    TrainPrecision,  # type: ignore[valid-type]
+    typer.Option(
+        "--precision",
+        help="What the training steps compute in: fp32, or bf16 (torch autocast; on CUDA, TF32 stays off where "
+        "coordinates feed a matrix product).",
+    ),
+]
+
+
 @dataclass(frozen=True)
 class RunFlags:
-    """The flags of every `train` command that choose the run: --preset, --steps, --resume, --seed."""
+    """The flags of every `train` command that choose the run: --preset, --steps, --resume, --seed,
+    --precision."""
 
     preset: PresetOption = None
     steps: StepsOption = None
     resume: ResumeOption = False
     seed: TrainSeedOption = None
+    precision: TrainPrecisionOption = TrainPrecision.fp32  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def train_family(
     """The body of every `train` command: the run resolved, the family's inputs (``source``: its data
     or image; the run's own on --resume), its opening line, the live run and its closing line.
     What differs between families is their row in ``train.families``."""
-    from ..train.device import allocation_errors, choose_device
+    from ..train.device import allocation_errors, choose_device, training_precision
     from ..train.families import FAMILIES
 
     family = FAMILIES[kind]
@@ -135,7 +135,10 @@ def train_family(
             typer.echo(family.banner(config, inputs, flags.device.value, start), err=True)
 
         def train(callbacks: Any) -> Any:
-            return family.train(config, inputs, out, device=flags.device.value, payload=payload, callbacks=callbacks)
+            with training_precision(choose_device(flags.device.value), run.precision.value):
+                return family.train(
+                    config, inputs, out, device=flags.device.value, payload=payload, callbacks=callbacks
+                )
 
         result = run_live(kind, config, payload, out, flags.silent, train)
     text = family.report(result, inputs, out, start)

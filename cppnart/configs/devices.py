@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ParamError
 
 DEVICES = ("auto", "cpu", "cuda")  # auto: CUDA when the runtime sees it, else the CPU
+TRAIN_PRECISIONS = ("fp32", "bf16")  # what training steps compute in; bf16: torch autocast
 
 
 def check_device(name: str) -> str:

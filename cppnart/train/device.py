@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..configs.devices import check_device
+from ..configs.devices import TRAIN_PRECISIONS, check_device
 from ..errors import UserError
 
 
@@ -61,9 +61,6 @@ def allocation_errors(what: str) -> Iterator[None]:
             f"{what}: out of memory (torch could not allocate its tensors); ask for a smaller batch, "
             "image size or model"
         ) from None
-
-
-TRAIN_PRECISIONS = ("fp32", "bf16")  # bf16: torch autocast; fp32: none
 
 
 def no_tf32() -> None:
