@@ -65,6 +65,8 @@ def parse_picbreeder(data: bytes, where: str = "picbreeder genome") -> Genome:
     """A validated ``Genome`` from Picbreeder XML bytes; a one-line UserError for anything else."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # entity tricks (billion laughs) have no place here
         raise UserError(f"{where}: XML with a DOCTYPE or entities is refused; a Picbreeder genome has none")
+    if data.count(b"<node") > MAX_NODES + 1 or data.count(b"<link") > MAX_LINKS + 1:  # before parsing
+        raise UserError(f"{where}: more than {MAX_NODES} nodes or {MAX_LINKS} links; a genome this large is refused")
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
