@@ -16,7 +16,7 @@ from ..errors import UserError
 from .schema import MAX_JSON_DEPTH, RANGES, check_ranges, json_depth
 
 RECIPE_RANGES = {key: RANGES[key] for key in ("supersample", "seed", "zoom", "bits")}
-MODEL_SUFFIXES = (".onnx", ".toml")
+MODEL_SUFFIXES = (".onnx", ".toml", ".json", ".xml", ".zip")  # .json/.xml/.zip: genomes
 MAX_TEXT = 4096
 
 
@@ -84,6 +84,8 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
         out["center"] = _number_list(out["center"], 2, where, "center")
         check_ranges(where, {"center": out["center"][0]}, RANGES)
         check_ranges(where, {"center": out["center"][1]}, RANGES)
+    if "genome" in out and not isinstance(out["genome"], dict):
+        raise UserError(f"{where}: 'genome' must be a table, got {str(out['genome'])[:60]}")
     if "config" in out and out["config"] is not None and not isinstance(out["config"], dict):
         raise UserError(f"{where}: 'config' must be a table, got {str(out['config'])[:60]}")
     return out

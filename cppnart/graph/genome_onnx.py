@@ -70,7 +70,7 @@ def genome_layers(genome: Genome) -> list[list[int]]:
     return [sorted(layer, key=lambda n: (by_id[n].activation, n)) for layer in layers]
 
 
-def _layer_weights(genome: Genome, layer: list[int], column: dict[int, int]) -> dict[str, np.ndarray]:
+def layer_weights(genome: Genome, layer: list[int], column: dict[int, int]) -> dict[str, np.ndarray]:
     """The weight matrices of one layer: rows x, y, d (coords), z, earlier outputs; bias as a vector."""
     by_id = genome.by_id
     n = len(layer)
@@ -152,7 +152,7 @@ def genome_graph(genome: Genome) -> onnx.GraphProto:
     hidden: str | None = None  # [B, N, M]: every earlier layer's outputs
     layers = genome_layers(genome)
     for index, layer in enumerate(layers):
-        w = _layer_weights(genome, layer, column)
+        w = layer_weights(genome, layer, column)
         terms = []
         if index == 0 or w["coords"].any():  # layer 0 always: it gives every value its N axis
             terms.append(g.op("MatMul", features, g.const("wc", w["coords"])))
