@@ -110,7 +110,9 @@ def _weights(genome: Genome, rng: np.random.Generator, strength: float, targets:
     chosen = [i for i, k in enumerate(links) if targets is None or k.target in targets]
     if not chosen:
         return genome
-    hit = rng.random(len(chosen)) < 0.8
+    # NEAT nudges 80% of the links; a preset's genome has thousands, so at most ~24 on average
+    # change, or every child of a preset would be a stranger to it.
+    hit = rng.random(len(chosen)) < min(0.8, 24 / len(chosen))
     hit[rng.integers(len(chosen))] = True  # at least one link changes
     noise = rng.standard_normal(len(chosen)) * strength
     for i, flag, delta in zip(chosen, hit, noise):
