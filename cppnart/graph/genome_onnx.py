@@ -4,10 +4,10 @@
     proto = genome_model(g, label="skull") # coords [N, 2], z [B, Z] -> rgb [B, N, C]; metadata kind=genome
 
 Node by node, a 23-node genome would be hundreds of tiny ONNX ops per chunk of pixels. Instead
-each node goes into a layer (one more than the deepest of its sources), and each layer is one
-``MatMul`` over everything computed before it: the coordinate features [x, y, d] (a MatMul of
-[N, 3]), the latent (a MatMul of [B, Z]), and the outputs of all earlier layers (a MatMul of
-[B, N, M]), plus the bias links as a constant vector. Within a layer the nodes are ordered by
+each node goes into a layer (one more than the deepest of its sources), and each layer is a few
+``MatMul`` s: one over the coordinate features [x, y, d] ([N, 3]), one over the latent ([B, Z]),
+and one over each earlier layer that links into it ([B, N, n]), plus the bias links as a
+constant vector; a preset's genome is then exactly the preset's matrices. Within a layer the nodes are ordered by
 activation, so each activation is applied once to a contiguous slice. The numbers a genome
 computes are ``graph.genome.evaluate``'s; only the order of the float additions differs.
 """
@@ -34,6 +34,20 @@ ACTIVATIONS: dict[str, Callable[[GraphBuilder, str], str]] = {
     "signed_sigmoid": lambda g, x: g.op("Sub", g.op("Mul", g.op("Sigmoid", x), g.scalar(2.0)), g.scalar(1.0)),
 }
 assert set(ACTIVATIONS) == set(GENOME_ACTIVATIONS)
+
+# Picbreeder's signed activations are a * base(x) + b of a table one: the graph applies the base
+# and folds a and b into the weights of the links that read the node (and into the outputs), two
+# elementwise passes fewer per node. With the bias in the coordinate MatMul and each layer's
+# sources joined, the skull's graph went from 136 ops to 94, and 2880x1800 from 2.3 s to 1.0 s.
+AFFINE: dict[str, tuple[str, float, float]] = {
+    "signed_gaussian": ("gaussian", 2.0, -1.0),
+    "signed_sigmoid": ("sigmoid", 2.0, -1.0),
+}
+
+
+def emitted(activation: str) -> str:
+    """The activation the graph applies for a node (the base of a signed one)."""
+    return AFFINE[activation][0] if activation in AFFINE else activation
 
 
 def needed_nodes(genome: Genome) -> set[int]:
@@ -67,7 +81,7 @@ def genome_layers(genome: Genome) -> list[list[int]]:
     layers: list[list[int]] = [[] for _ in range(max(depth.values(), default=0))]
     for node, d in depth.items():
         layers[d - 1].append(node)
-    return [sorted(layer, key=lambda n: (by_id[n].activation, n)) for layer in layers]
+    return [sorted(layer, key=lambda n: (emitted(by_id[n].activation), n)) for layer in layers]
 
 
 def layer_weights(genome: Genome, layer: list[int], column: dict[int, int]) -> dict[str, np.ndarray]:
@@ -102,7 +116,7 @@ def _activate_groups(g: GraphBuilder, genome: Genome, layer: list[int], pre: str
     by_id = genome.by_id
     runs: list[tuple[str, int, int]] = []
     for j, node in enumerate(layer):
-        name = by_id[node].activation
+        name = emitted(by_id[node].activation)
         if runs and runs[-1][0] == name:
             runs[-1] = (name, runs[-1][1], j + 1)
         else:
@@ -142,36 +156,64 @@ def _colour(g: GraphBuilder, genome: Genome, out: str) -> str:
     return g.op("Sub", v, g.op("Mul", g.op("Mul", v, s), ramp))
 
 
+def _fold_affine(genome: Genome, w: dict[str, np.ndarray], order: list[int]) -> None:
+    """Rows of ``w["hidden"]`` that read a signed node: a * row, and b * row into the bias."""
+    by_id = genome.by_id
+    for row, node in enumerate(order):
+        spec = AFFINE.get(by_id[node].activation)
+        if spec is not None and w["hidden"][row].any():
+            w["bias"] += spec[2] * w["hidden"][row]
+            w["hidden"][row] *= spec[1]
+
+
 def genome_graph(genome: Genome) -> onnx.GraphProto:
     """The layerised ONNX graph of a genome (see the module docstring)."""
     g = GraphBuilder()
+    by_id = genome.by_id
     axis1 = g.const("axis1", np.array([1], np.int64))
     r = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", "coords", "coords"), axis1, keepdims=1))
-    features = g.op("Concat", "coords", g.op("Mul", r, g.scalar(D_SCALE)), axis=1)  # [N, 3]: x, y, d
+    ones = g.op("Add", g.op("Mul", r, g.scalar(0.0)), g.scalar(1.0))
+    # [N, 4]: x, y, d and 1, so the bias links ride in the coordinate MatMul
+    features = g.op("Concat", "coords", g.op("Mul", r, g.scalar(D_SCALE)), ones, axis=1)
     column: dict[int, int] = {}
-    hidden: str | None = None  # [B, N, M]: every earlier layer's outputs
-    layers = genome_layers(genome)
-    for index, layer in enumerate(layers):
+    order: list[int] = []  # node of each column
+    outs: list[tuple[str, int, int]] = []  # each earlier layer's output [B, N, n] and its columns
+    for index, layer in enumerate(genome_layers(genome)):
         w = layer_weights(genome, layer, column)
+        _fold_affine(genome, w, order)
+        coords = np.vstack([w["coords"], w["bias"][None]])
         terms = []
-        if index == 0 or w["coords"].any():  # layer 0 always: it gives every value its N axis
-            terms.append(g.op("MatMul", features, g.const("wc", w["coords"])))
+        if index == 0 or coords.any():  # layer 0 always: it gives every value its N axis
+            terms.append(g.op("MatMul", features, g.const("wc", coords)))
         if index == 0 or w["z"].any():  # and its B axis
             terms.append(g.op("Unsqueeze", g.op("MatMul", "z", g.const("wz", w["z"])), axis1))
-        if hidden is not None and w["hidden"].any():
-            terms.append(g.op("MatMul", hidden, g.const("wh", w["hidden"])))
+        # The earlier layers that feed this one, joined for one MatMul: not all earlier values (a
+        # preset's genome ran 3.2x slower joining those), not one MatMul each (the skull's narrow
+        # layers made 36 tiny MatMuls).
+        sources = [(value, w["hidden"][a:b]) for value, a, b in outs if w["hidden"][a:b].any()]
+        if len(sources) == 1:
+            terms.append(g.op("MatMul", sources[0][0], g.const("wh", sources[0][1])))
+        elif sources:
+            joined = g.op("Concat", *(value for value, _ in sources), axis=2)
+            terms.append(g.op("MatMul", joined, g.const("wh", np.vstack([block for _, block in sources]))))
         pre = terms[0]
         for term in terms[1:]:
             pre = g.op("Add", pre, term)
-        if w["bias"].any():
-            pre = g.op("Add", pre, g.const("b", w["bias"]))
-        out = _activate_groups(g, genome, layer, pre)
+        start = len(column)
         for node in layer:
             column[node] = len(column)
-        hidden = out if hidden is None else g.op("Concat", hidden, out, axis=2)
-    assert hidden is not None  # every genome has outputs, and outputs are needed
-    picks = g.const("outputs", np.array([column[n.id] for n in genome.outputs], np.int64))
-    g.rename(_colour(g, genome, g.op("Gather", hidden, picks, axis=2)), "rgb")
+            order.append(node)
+        outs.append((_activate_groups(g, genome, layer, pre), start, len(column)))
+    picks = []
+    for node in genome.outputs:
+        value, start, _ = next(o for o in outs if o[1] <= column[node.id] < o[2])
+        pick = g.op("Gather", value, g.const("k", np.array([column[node.id] - start], np.int64)), axis=2)
+        spec = AFFINE.get(by_id[node.id].activation)
+        if spec is not None:
+            pick = g.op("Add", g.op("Mul", pick, g.scalar(spec[1])), g.scalar(spec[2]))
+        picks.append(pick)
+    joined = picks[0] if len(picks) == 1 else g.op("Concat", *picks, axis=2)
+    g.rename(_colour(g, genome, joined), "rgb")
     inputs = [
         helper.make_tensor_value_info("coords", TensorProto.FLOAT, ["N", 2]),
         helper.make_tensor_value_info("z", TensorProto.FLOAT, ["B", genome.z_dim]),
