@@ -6,7 +6,10 @@
 2. a 23-node genome (the skull when ../shared has it, else a random genome grown to 23 nodes)
    rendered at 2880x1800 against a layered preset of about the same multiply-adds (width 4,
    depth 3: 65 against the skull's 57), and the `classic` preset against its own genome (the
-   cost of the layerised graph against the preset's own): ratios, one process, best of N.
+   cost of the layerised graph against the preset's own): ratios, one process, best of N;
+3. the skull rendered at 256x256 against its reference render (when ../shared has it):
+   correlation and mean absolute difference, with cppnart's pixel centres and with the
+   reference's own grid (x, y = linspace(-1, 1, 256): zoom 255/256 puts the centres there).
 
     python bench/breed.py [--repeat 3] [--res 2880x1800]
 """
@@ -64,6 +67,24 @@ def render_time(model, width: int, height: int, repeat: int) -> float:
     return best(lambda: model.render(None, width, height), repeat)
 
 
+def skull_against_reference() -> None:
+    from PIL import Image
+
+    from cppnart.configs.view import View
+    from cppnart.graph.picbreeder import read_picbreeder
+
+    reference = SKULL.with_name("skull-reference.png")
+    if not reference.is_file():
+        print("skull reference: ../shared/picbreeder not here, skipped")
+        return
+    ref = np.asarray(Image.open(reference).convert("L"), np.float64) / 255
+    model = model_from_genome(read_picbreeder(SKULL), str(SKULL))
+    for label, view in [("pixel centres", View()), ("the reference's grid", View(zoom=255 / 256))]:
+        ours = np.asarray(model.render_image(None, 256, 256, view=view).convert("L"), np.float64) / 255
+        corr = np.corrcoef(ours.ravel(), ref.ravel())[0, 1]
+        print(f"skull 256x256 vs reference, {label}: correlation {corr:.4f}, mean |diff| {np.abs(ours - ref).mean():.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -86,6 +107,7 @@ def main() -> None:
     c_time = render_time(classic, width, height, args.repeat)
     cg_time = render_time(c_genome, width, height, args.repeat)
     print(f"{width}x{height}: classic {c_time:.3f} s · its genome {cg_time:.3f} s · ratio {cg_time / c_time:.2f}")
+    skull_against_reference()
 
 
 if __name__ == "__main__":

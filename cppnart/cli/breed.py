@@ -36,7 +36,7 @@ class Colour(StrEnum):
 @app.command(
     epilog="Examples: cppnart breed --seed 3 --generations 20 -o archive.png    "
     "cppnart breed classic --seed 7 --what weights    cppnart breed skull.zip    "
-    "cppnart breed --resume -o archive.png --generations 10"
+    "cppnart breed --resume -o archive.png --generations 10    cppnart breed archive.png --take 7 -o pick.genome.json"
 )
 @user_errors
 def breed(
@@ -57,14 +57,22 @@ def breed(
         typer.Option(help="Breeding state file, saved every generation. \\[default: OUT with .breed.json]"),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the search in the state file.")] = False,
+    take: Annotated[
+        Optional[int],
+        typer.Option(help="Write cell N's genome of the archive sheet MODEL to -o (.genome.json), then stop."),
+    ] = None,
     from_image: FromOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Breed genomes by novelty search; writes a sheet of the archive with every cell's genome inside."""
-    from ..render.breed import BreedSettings, breed_run, genome_of_model
+    from ..render.breed import BreedSettings, breed_run, genome_of_model, take_cell
     from .model_choice import choose_model, read_from
 
+    if take is not None:
+        path = take_cell(model, take, check_output(out, (".json",)))
+        emit({"path": str(path), "sheet": model, "cell": take}, f"cell {take} of {model} -> {path}", as_json, quiet)
+        return
     check_output(out, (".png",))
     settings = BreedSettings(seed, population, what.value, strength, k, add, 0.2, size).check()
     parent = None

@@ -59,7 +59,10 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
     if json_depth(recipe) > MAX_JSON_DEPTH:
         raise UserError(f"{where}: the recipe nests deeper than {MAX_JSON_DEPTH} levels")
     out = dict(recipe)
-    if "model" in out and out["model"] is not None:
+    if isinstance(out.get("genome"), dict):  # the genome itself travels: 'model' is only its name
+        if not (isinstance(out.get("model"), str) and len(out["model"]) <= MAX_TEXT):
+            raise UserError(f"{where}: 'model' must be a short string, got {str(out.get('model'))[:60]!r}")
+    elif "model" in out and out["model"] is not None:
         out["model"] = check_model_source(out["model"], where, folder)
     for key in ("preset", "version"):
         if key in out and not (isinstance(out[key], str) and len(out[key]) <= MAX_TEXT):

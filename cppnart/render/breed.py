@@ -294,6 +294,18 @@ def read_breed_sheet(path: str | Path) -> list[Genome]:
         raise UserError(f"the breeding metadata in '{path}' is damaged") from None
 
 
+def take_cell(sheet: str | Path | None, index: int, out: str | Path) -> Path:
+    """Write the genome of cell ``index`` of an archive sheet to ``out`` (``.genome.json``)."""
+    from ..graph.genome import write_genome
+
+    if sheet is None:
+        raise UserError("name the archive sheet to take a cell from (the PNG `cppnart breed` wrote)")
+    genomes = read_breed_sheet(sheet)
+    if not 0 <= index < len(genomes):
+        raise ParamError("take", f"must be a cell of the sheet, 0 to {len(genomes) - 1}, got {index}")
+    return write_genome(genomes[index], out)
+
+
 def genome_of_model(model: Any, seed: int | None = None) -> Genome:
     """The genome of a loaded ``Model``: a genome model's own, or a layered CPPN (a preset, a CPPN
     .onnx) converted with the latent ``seed`` draws (the model's seed when None) stored in it."""
