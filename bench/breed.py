@@ -82,7 +82,9 @@ def skull_against_reference() -> None:
     for label, view in [("pixel centres", View()), ("the reference's grid", View(zoom=255 / 256))]:
         ours = np.asarray(model.render_image(None, 256, 256, view=view).convert("L"), np.float64) / 255
         corr = np.corrcoef(ours.ravel(), ref.ravel())[0, 1]
-        print(f"skull 256x256 vs reference, {label}: correlation {corr:.4f}, mean |diff| {np.abs(ours - ref).mean():.4f}")
+        print(
+            f"skull 256x256 vs reference, {label}: correlation {corr:.4f}, mean |diff| {np.abs(ours - ref).mean():.4f}"
+        )
 
 
 def main() -> None:

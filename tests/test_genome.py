@@ -25,10 +25,10 @@ from cppnart.graph.genome import (
     evaluate,
     genome_from_dict,
     genome_to_dict,
-    read_genome,
     write_genome,
 )
 from cppnart.graph.genome_glsl import genome_fragment_shader, genome_shadertoy_shader
+from cppnart.graph.genome_io import read_genome
 from cppnart.graph.genome_onnx import genome_layers, genome_model
 from cppnart.graph.picbreeder import parse_picbreeder
 from cppnart.render.breed import genome_of_model
@@ -132,10 +132,12 @@ BAD_FILES = {
     "cycle.genome.json": (
         genome_file(
             [NODE, OUT, {"id": 2, "type": "hidden", "activation": "tanh"}, {"id": 3, "type": "hidden"}],
-            [{"innovation": 1, "source": 2, "target": 3, "weight": 1},
-             {"innovation": 2, "source": 3, "target": 2, "weight": 1},
-             {"innovation": 3, "source": 3, "target": 1, "weight": 1}],
-        ),  # fmt: skip
+            [
+                {"innovation": 1, "source": 2, "target": 3, "weight": 1},
+                {"innovation": 2, "source": 3, "target": 2, "weight": 1},
+                {"innovation": 3, "source": 3, "target": 1, "weight": 1},
+            ],
+        ),
         "cycle",
     ),
     "unknown.xml": (

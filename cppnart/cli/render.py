@@ -195,14 +195,17 @@ def export(
     out: Annotated[
         Optional[Path],
         typer.Option(
-            "--out", "-o", help="Output .onnx, .glsl or .genome.json. \\[default: PRESET-SEED.SUFFIX]", show_default=False
+            "--out",
+            "-o",
+            help="Output .onnx, .glsl or .genome.json. \\[default: PRESET-SEED.SUFFIX]",
+            show_default=False,
         ),
     ] = None,
     fmt: Annotated[
         ExportFormat,
         typer.Option(
             "--format",
-            help="onnx: the model file. glsl: a ShaderToy-style fragment shader of it. genome: its genome (for breeding).",
+            help="onnx: the model file. glsl: a ShaderToy-style fragment shader of it. genome: its genome, to breed.",
         ),
     ] = ExportFormat.onnx,  # type: ignore[assignment]
     z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy baked into the shader (glsl).")] = None,
@@ -256,7 +259,9 @@ def export_glsl(
         view, _ = choose_view({}, zoom, center, None, 1)
         out = out or Path(f"{net.label}.glsl")
         with atomic_output(out) as tmp:
-            text = genome_shadertoy_shader(net.genome, resolve_z(net, z_path, None, seed)[0], view, f"cppnart {net.label}")
+            text = genome_shadertoy_shader(
+                net.genome, resolve_z(net, z_path, None, seed)[0], view, f"cppnart {net.label}"
+            )
             tmp.write_text(text, encoding="utf-8")
         return out, seed
     weights = weights_from_onnx(onnx.load_from_string(net.onnx_bytes)) if net.interface == "coords" else None

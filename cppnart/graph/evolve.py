@@ -253,9 +253,9 @@ def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> Genome:
     nodes = {n.id: n for n in a.nodes}
     b_nodes = b.by_id
     for node_id, node in nodes.items():  # matching hidden nodes take either parent's activation
-        other = b_nodes.get(node_id)
-        if other is not None and other.kind == node.kind == "hidden" and rng.random() < 0.5:
-            nodes[node_id] = other
+        twin = b_nodes.get(node_id)
+        if twin is not None and twin.kind == node.kind == "hidden" and rng.random() < 0.5:
+            nodes[node_id] = twin
     child = replace(a, nodes=tuple(nodes.values()), links=tuple(links))
     mine = {k.innovation for k in a.links}
     pairs = {(k.source, k.target) for k in a.links}

@@ -1,6 +1,6 @@
 """CPPN genomes: a network as a NEAT-style graph of nodes and weighted links (torch-free).
 
-    g = read_genome("skull.genome.json")        # bounded, validated; a UserError names what is wrong
+    g = read_genome("skull.genome.json")        # graph.genome_io: bounded, validated, one-line errors
     rgb = evaluate(g, coords, z)                 # the numpy reference: coords [N, 2], z [B, Z] -> [B, N, C]
     write_genome(g, "copy.genome.json")          # atomic, versioned JSON
 
@@ -350,7 +350,7 @@ def genome_from_json(text: str, where: str = "genome") -> Genome:
         raise _fail(where, f"more than {MAX_NODES} nodes or {MAX_LINKS} links; a genome this large is refused")
     try:
         table = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise _fail(where, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     return genome_from_dict(table, where)
 
@@ -365,24 +365,6 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     if len(data) > limit:
         raise UserError(f"'{path}' is larger than {limit >> 20} MiB; a genome this large is refused")
     return data
-
-
-def read_genome(path: str | Path) -> Genome:
-    """A ``.genome.json`` file (cppnart's) or a Picbreeder genome (``.xml``, or the ``.zip`` it is
-    published in), validated; a one-line UserError for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"genome file '{path}' not found")
-    if path.suffix.lower() in (".xml", ".zip"):
-        from .picbreeder import read_picbreeder
-
-        return read_picbreeder(path)
-    data = read_bounded(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"'{path}' is not a genome: not UTF-8 JSON text") from None
-    return genome_from_json(text, f"'{path}'")
 
 
 def write_genome(genome: Genome, path: str | Path) -> Path:
@@ -437,7 +419,7 @@ def node_values(genome: Genome, coords: np.ndarray, z: np.ndarray) -> dict[int, 
         if node.kind == "input":
             values[node_id] = np.broadcast_to(inputs[node.label], (batch, count)).astype(np.float32)
             continue
-        total = np.zeros((batch, count), np.float32)
+        total: np.ndarray = np.zeros((batch, count), np.float32)
         for link in incoming[node_id]:
             total = total + np.float32(link.weight) * values[link.source]
         values[node_id] = NUMPY_ACTIVATIONS[node.activation](total).astype(np.float32)

@@ -28,9 +28,7 @@ from .genome import D_SCALE, GENOME_ACTIVATIONS, Genome, genome_json, topologica
 
 ACTIVATIONS: dict[str, Callable[[GraphBuilder, str], str]] = {
     **BASE_ONNX,
-    "signed_gaussian": lambda g, x: g.op(
-        "Sub", g.op("Mul", BASE_ONNX["gaussian"](g, x), g.scalar(2.0)), g.scalar(1.0)
-    ),
+    "signed_gaussian": lambda g, x: g.op("Sub", g.op("Mul", BASE_ONNX["gaussian"](g, x), g.scalar(2.0)), g.scalar(1.0)),
     "signed_sigmoid": lambda g, x: g.op("Sub", g.op("Mul", g.op("Sigmoid", x), g.scalar(2.0)), g.scalar(1.0)),
 }
 assert set(ACTIVATIONS) == set(GENOME_ACTIVATIONS)
@@ -126,7 +124,9 @@ def _activate_groups(g: GraphBuilder, genome: Genome, layer: list[int], pre: str
     axis = g.const("axis", np.array([2], np.int64))
     parts = []
     for name, start, stop in runs:
-        piece = g.op("Slice", pre, g.const("s", np.array([start], np.int64)), g.const("e", np.array([stop], np.int64)), axis)
+        piece = g.op(
+            "Slice", pre, g.const("s", np.array([start], np.int64)), g.const("e", np.array([stop], np.int64)), axis
+        )
         parts.append(ACTIVATIONS[name](g, piece))
     return g.op("Concat", *parts, axis=2)
 
@@ -169,7 +169,6 @@ def _fold_affine(genome: Genome, w: dict[str, np.ndarray], order: list[int]) -> 
 def genome_graph(genome: Genome) -> onnx.GraphProto:
     """The layerised ONNX graph of a genome (see the module docstring)."""
     g = GraphBuilder()
-    by_id = genome.by_id
     axis1 = g.const("axis1", np.array([1], np.int64))
     r = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", "coords", "coords"), axis1, keepdims=1))
     ones = g.op("Add", g.op("Mul", r, g.scalar(0.0)), g.scalar(1.0))
@@ -205,10 +204,10 @@ def genome_graph(genome: Genome) -> onnx.GraphProto:
             order.append(node)
         outs.append((_activate_groups(g, genome, layer, pre), start, len(column)))
     picks = []
-    for node in genome.outputs:
-        value, start, _ = next(o for o in outs if o[1] <= column[node.id] < o[2])
-        pick = g.op("Gather", value, g.const("k", np.array([column[node.id] - start], np.int64)), axis=2)
-        spec = AFFINE.get(by_id[node.id].activation)
+    for output in genome.outputs:
+        value, start, _ = next(o for o in outs if o[1] <= column[output.id] < o[2])
+        pick = g.op("Gather", value, g.const("k", np.array([column[output.id] - start], np.int64)), axis=2)
+        spec = AFFINE.get(output.activation)
         if spec is not None:
             pick = g.op("Add", g.op("Mul", pick, g.scalar(spec[1])), g.scalar(spec[2]))
         picks.append(pick)

@@ -304,7 +304,8 @@ def model_from_genome(genome: Any, source: str, device: str = "auto") -> Model:
 
 def load_model(source: str | Path, seed: int | None = None, device: str = "auto") -> Model:
     """Load a generator. For presets a seed picks the weights (drawn when None: see ``Model.seed``)."""
-    from ..graph.genome import is_genome_path, read_genome
+    from ..graph.genome import is_genome_path
+    from ..graph.genome_io import read_genome
 
     source = str(source)
     path = Path(source)

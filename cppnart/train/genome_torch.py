@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..graph.genome import D_SCALE, GENOME_ACTIVATIONS, Genome
-from ..graph.genome_onnx import layer_weights, genome_layers
+from ..graph.genome_onnx import genome_layers, layer_weights
 from .models.cppn import ACTIVATIONS as BASE_TORCH
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
