@@ -95,7 +95,7 @@ def test_genome_shader_matches_render(page):
         assert want.std() > 0.01, f"{name}: a flat reference proves nothing"
         diff = np.abs(got - want)
         worst[name] = (round(diff.mean(), 4), round(diff.max(), 4))
-    # as the viewer's shader test: a mean within one 8-bit level; the max allows the rare pixel on
-    # a sharp edge where float rounding in another order tips a steep activation
-    bad = {k: v for k, v in worst.items() if v[0] > 1 / 255}
+    # measured: mean 0, max one 8-bit level (the same sums in another order); allow a few levels
+    # for a pixel on a sharp edge where that rounding tips a steep activation
+    bad = {k: v for k, v in worst.items() if v[0] > 1 / 255 or v[1] > 4 / 255}
     assert not bad, f"shader differs from render (mean, max): {worst}"
