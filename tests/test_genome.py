@@ -330,3 +330,28 @@ def test_export_genome_of_a_preset_renders_the_preset(tmp_path: Path):
     net = load_model("classic", seed=3)
     want = net.render(None, 24, 24, seed=3).reshape(1, -1, 3)
     np.testing.assert_allclose(evaluate(read_genome(out), coords), want, atol=1e-4)
+
+
+def test_genome_morph_ends_on_both_genomes_and_passes_between():
+    from cppnart.graph.evolve import lerp_genomes
+
+    rng = np.random.default_rng(6)
+    parent = random_genome(rng, "hsv", hidden=3, z_inputs=1)
+    marks = Innovations.of([parent])
+    a = mutate(mutate(parent, rng, "structure", innovations=marks), rng, "weights", innovations=marks)
+    b = mutate(mutate(parent, rng, "structure", innovations=marks), rng, "weights", innovations=marks)
+    np.testing.assert_allclose(evaluate(lerp_genomes(a, b, 0.0), PROBE), evaluate(a, PROBE), atol=1e-6)
+    np.testing.assert_allclose(evaluate(lerp_genomes(a, b, 1.0), PROBE), evaluate(b, PROBE), atol=1e-6)
+    mid = evaluate(lerp_genomes(a, b, 0.5), PROBE)
+    assert np.abs(mid - evaluate(a, PROBE)).mean() > 0 and np.abs(mid - evaluate(b, PROBE)).mean() > 0
+    with pytest.raises(UserError, match="cannot be morphed"):
+        lerp_genomes(a, random_genome(rng, "grey"), 0.5)
+
+
+def test_info_shows_a_genomes_shape(tmp_path: Path):
+    path = tmp_path / "g.xml"
+    path.write_bytes(GREY_XML)
+    result = runner.invoke(app, ["info", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows["kind"] == "genome" and rows["nodes"] == 6 and rows["links"] == 4 and "genome" not in rows

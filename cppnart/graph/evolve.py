@@ -5,6 +5,7 @@
     child = mutate(parent, rng, what="structure", innovations=marks)
     baby = crossover(child, parent, rng)              # genes aligned by innovation number
     g = random_genome(rng, colour="hsv")              # a small random start
+    mid = lerp_genomes(child, parent, 0.5)           # a morph between two bred pictures
 
 ``what`` picks what varies, and each choice keeps the rest: ``weights`` (every link nudged by
 N(0, strength)), ``activations`` (one node's activation redrawn), ``structure`` (add a node on a
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParamError
+from ..errors import ParamError, UserError
 from .genome import GENOME_ACTIVATIONS, OUTPUT_LABELS, Genome, Link, Node, input_labels, validate
 
 WHAT = ("all", "weights", "activations", "structure", "colour", "latent")
@@ -309,3 +310,37 @@ def random_genome(
     z = tuple(float(v) for v in rng.uniform(-1, 1, z_inputs))
     squash = "abs" if colour == "grey" else "half"
     return validate(Genome(tuple(nodes), tuple(made.values()), colour=colour, squash=squash, z=z), "random genome")
+
+
+def lerp_genomes(a: Genome, b: Genome, t: float) -> Genome:
+    """A genome between ``a`` (t = 0) and ``b`` (t = 1), for morphs between bred pictures: the union
+    of their graphs aligned by innovation number, where shared links mix their weights, a's own
+    fade out as (1 - t) and b's own fade in as t. A hidden node whose activation differs switches
+    at t = 0.5. At t = 0 and 1 it draws exactly a and b (the other's own links weigh 0)."""
+    if (a.colour, a.squash) != (b.colour, b.squash):
+        raise UserError(f"genomes of {a.colour}/{a.squash} and {b.colour}/{b.squash} outputs cannot be morphed")
+    nodes = {n.id: n for n in a.nodes}
+    for node in b.nodes:
+        mine = nodes.get(node.id)
+        if mine is None:
+            nodes[node.id] = node
+        elif (mine.kind, mine.label) != (node.kind, node.label):
+            raise UserError(
+                f"node {node.id} is a {mine.kind} in one genome and a {node.kind} in the other; not aligned"
+            )
+        elif t >= 0.5:
+            nodes[node.id] = node
+    theirs = {k.innovation: k for k in b.links}
+    links = []
+    for k in a.links:
+        other = theirs.pop(k.innovation, None)
+        if other is not None and (other.source, other.target) != (k.source, k.target):
+            raise UserError(f"innovation {k.innovation} links different nodes in the two genomes; not aligned")
+        w = (1 - t) * k.weight + t * (other.weight if other is not None else 0.0)
+        links.append(replace(k, weight=float(w), enabled=k.enabled or bool(other and other.enabled)))
+    links += [replace(k, weight=float(t * k.weight)) for k in theirs.values()]
+    z: tuple[float, ...] = a.z
+    if a.z and len(a.z) == len(b.z):
+        z = tuple(float((1 - t) * x + t * y) for x, y in zip(a.z, b.z))
+    genome = Genome(tuple(nodes.values()), tuple(links), a.colour, a.squash, z)
+    return validate(genome, "the morph of two genomes")
