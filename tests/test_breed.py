@@ -127,3 +127,29 @@ def test_cli_errors_are_one_line(tmp_path: Path):
             result.output,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.genome.json"]
+
+
+def test_ctrl_c_keeps_the_last_whole_generation_and_writes_no_sheet(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, state = tmp_path / "a.png", tmp_path / "a.breed.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    args = [sys.executable, "-m", "cppnart", "breed", "-o", str(out), "--generations", "10000", "-q"]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not (
+            state.is_file() and load_state(state).generation >= 2
+        ):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert load_state(state).generation >= 2  # the state of a whole generation, readable
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.breed.json"]  # no sheet, no temporaries
