@@ -142,8 +142,10 @@ def test_ctrl_c_keeps_the_last_whole_generation_and_writes_no_sheet(tmp_path: Pa
     proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline and not (
-            state.is_file() and load_state(state).generation >= 2
+        while (
+            proc.poll() is None
+            and time.monotonic() < deadline
+            and not (state.is_file() and load_state(state).generation >= 2)
         ):
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
