@@ -155,3 +155,20 @@ def test_ctrl_c_keeps_the_last_whole_generation_and_writes_no_sheet(tmp_path: Pa
     assert proc.returncode == 130, err
     assert load_state(state).generation >= 2  # the state of a whole generation, readable
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.breed.json"]  # no sheet, no temporaries
+
+
+def test_children_of_one_or_several_parents_are_seeded_valid_and_new():
+    from cppnart.graph.evolve import random_genome
+    from cppnart.graph.genome import evaluate
+    from cppnart.render.breed import children_of
+    from cppnart.render.coords import grid as coords_grid
+
+    rng = np.random.default_rng(0)
+    a, b = random_genome(rng, "hsv", hidden=3), random_genome(rng, "hsv", hidden=4)
+    kids = [children_of([a, b], 9, np.random.default_rng(5), "weights") for _ in range(2)]
+    assert [genome_to_dict(g) for g in kids[0]] == [genome_to_dict(g) for g in kids[1]]
+    coords = coords_grid(16, 16)
+    pictures = {evaluate(g, coords).tobytes() for g in kids[0]}
+    assert len(pictures) == 9 and evaluate(a, coords).tobytes() not in pictures
+    with pytest.raises(Exception, match="at least one genome"):
+        children_of([], 4, rng)

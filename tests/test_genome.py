@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -355,3 +356,36 @@ def test_info_shows_a_genomes_shape(tmp_path: Path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows["kind"] == "genome" and rows["nodes"] == 6 and rows["links"] == 4 and "genome" not in rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_damaged_genome_tables_are_valid_or_one_user_error(data):
+    """Any damage to a genome's JSON (a key dropped, a value swapped for junk) either still reads as
+    a valid genome or is a UserError: never another exception."""
+    table = genome_to_dict(parse_picbreeder(HSV_XML))
+    junk = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(),
+        st.text(max_size=8),
+        st.lists(st.integers(), max_size=3),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(["top", "nodes", "links"]))
+        items = table.get(where) if where != "top" else None
+        tables = [t for t in items if isinstance(t, dict) and t] if isinstance(items, list) else []
+        target = data.draw(st.sampled_from(tables)) if tables else table
+        if not target:
+            break
+        key = data.draw(st.sampled_from(sorted(target)))
+        if data.draw(st.booleans()):
+            del target[key]
+        else:
+            target[key] = data.draw(junk)
+    try:
+        independent_check(genome_from_dict(table))
+    except UserError as exc:
+        assert "\n" not in str(exc)

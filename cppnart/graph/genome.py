@@ -378,9 +378,8 @@ def write_genome(genome: Genome, path: str | Path) -> Path:
 
 
 def is_genome_path(source: str) -> bool:
-    """Whether a model source names a genome file by its suffix (.genome.json, .xml, .zip)."""
-    lower = source.lower()
-    return lower.endswith((SUFFIX, ".xml", ".zip"))
+    """Whether a model source names a genome file by its suffix (.genome.json or any .json, .xml, .zip)."""
+    return source.lower().endswith((".json", ".xml", ".zip"))
 
 
 # --- the numpy reference ------------------------------------------------------------------------

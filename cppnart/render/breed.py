@@ -6,6 +6,7 @@
         next_generation(state)                                # children, novelty, archive
     save_state(state, "run.breed.json")                       # atomic; load_state resumes exactly
     save_archive_sheet(state, "archive.png")                  # every cell's genome in its metadata
+    kids = children_of([a, b], 16, rng, what="colour")        # interactive breeding: one or several parents
 
 Novelty search (Lehman & Stanley 2011, as neat-python's picture example does it) rewards
 being different rather than being good: each child is rendered small (``size`` x ``size``), and
@@ -175,6 +176,32 @@ def next_generation(state: BreedState) -> BreedState:
     state.generation += 1
     _score(state, children)
     return state
+
+
+def children_of(
+    parents: list[Genome],
+    count: int,
+    rng: np.random.Generator,
+    what: str = "all",
+    strength: float = 0.5,
+    innovations: Innovations | None = None,
+) -> list[Genome]:
+    """``count`` children for interactive breeding: mutants of one parent, or, given several (the
+    picks of a shift-click), crossovers of two of them (the first picked keeps its structure),
+    each then mutated by ``what`` / ``strength``."""
+    if not parents:
+        raise ParamError("parents", "must hold at least one genome")
+    if not 1 <= count <= 256:
+        raise ParamError("count", f"must be from 1 to 256, got {count}")
+    marks = innovations if innovations is not None else Innovations.of(parents)
+    out = []
+    for _ in range(count):
+        child = parents[0] if len(parents) == 1 else parents[int(rng.integers(len(parents)))]
+        if len(parents) > 1:
+            others = [p for p in parents if p is not child]
+            child = crossover(child, others[int(rng.integers(len(others)))], rng)
+        out.append(mutate(child, rng, what, strength, marks))
+    return out
 
 
 # --- state files -------------------------------------------------------------------------------------
