@@ -172,3 +172,17 @@ def test_children_of_one_or_several_parents_are_seeded_valid_and_new():
     assert len(pictures) == 9 and evaluate(a, coords).tobytes() not in pictures
     with pytest.raises(Exception, match="at least one genome"):
         children_of([], 4, rng)
+
+
+def test_breeding_from_a_poster_starts_from_its_picture(tmp_path: Path):
+    from cppnart.render.breed import breeding_parent, features, genome_of_model
+    from cppnart.render.model import load_model
+
+    poster = tmp_path / "p.png"
+    result = runner.invoke(app, ["render", "classic", "--seed", "5", "--res", "24x24", "-o", str(poster)])
+    assert result.exit_code == 0, result.output
+    parent = breeding_parent(None, poster, 0)
+    assert parent is not None
+    want = genome_of_model(load_model("classic", seed=5), 5)
+    np.testing.assert_allclose(features(parent, 16), features(want, 16), atol=1e-6)
+    assert breeding_parent(None, None, 0) is None

@@ -66,8 +66,7 @@ def breed(
     quiet: QuietOption = False,
 ) -> None:
     """Breed genomes by novelty search; writes a sheet of the archive with every cell's genome inside."""
-    from ..render.breed import BreedSettings, breed_run, genome_of_model, take_cell
-    from .model_choice import choose_model, read_from
+    from ..render.breed import BreedSettings, breed_run, breeding_parent, take_cell
 
     if take is not None:
         path = take_cell(model, take, check_output(out, (".json",)))
@@ -75,10 +74,7 @@ def breed(
         return
     check_output(out, (".png",))
     settings = BreedSettings(seed, population, what.value, strength, k, add, 0.2, size).check()
-    parent = None
-    if not resume and (model is not None or from_image is not None):
-        net = choose_model(model, read_from(from_image), seed, "cpu")
-        parent = genome_of_model(net, seed)
+    parent = None if resume else breeding_parent(model, from_image, seed)
     with progress(generations, f"breeding {generations} generations", not quiet and not as_json) as advance:
         summary = breed_run(
             parent, settings, generations, out, state, resume, colour.value, cell, on_generation=lambda s: advance(1)

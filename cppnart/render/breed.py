@@ -333,9 +333,26 @@ def take_cell(sheet: str | Path | None, index: int, out: str | Path) -> Path:
     return write_genome(genomes[index], out)
 
 
-def genome_of_model(model: Any, seed: int | None = None) -> Genome:
+def breeding_parent(model: str | None, from_image: str | Path | None, seed: int) -> Genome | None:
+    """The genome a search starts from: of ``model`` (a preset, whose weights ``seed`` draws, a CPPN
+    .onnx or a genome file), else of the model in ``from_image``'s recipe, else None (random)."""
+    from ..configs.recipe import check_recipe
+    from ..io.metadata import read_any_recipe
+    from .model import load_model, model_from_recipe
+
+    if model is not None:
+        return genome_of_model(load_model(model, seed, "cpu"), seed)
+    if from_image is None:
+        return None
+    recipe = check_recipe(read_any_recipe(from_image), f"the recipe in '{from_image}'", Path(from_image).parent)
+    net = model_from_recipe({**recipe, "seed": recipe.get("seed", seed)}, "cpu")
+    return genome_of_model(net, seed, recipe.get("z"))  # the picture of the image: its own z
+
+
+def genome_of_model(model: Any, seed: int | None = None, z: Any = None) -> Genome:
     """The genome of a loaded ``Model``: a genome model's own, or a layered CPPN (a preset, a CPPN
-    .onnx) converted with the latent ``seed`` draws (the model's seed when None) stored in it."""
+    .onnx) converted with latent ``z`` stored in it (when None, the one ``seed`` draws, the
+    model's seed when that is None too)."""
     import onnx
 
     from ..graph.genome_weights import genome_from_weights
@@ -349,8 +366,9 @@ def genome_of_model(model: Any, seed: int | None = None) -> Genome:
             f"'{model.source}' is not a layered CPPN cppnart can turn into a genome; "
             "start from a preset, a CPPN .onnx, or a genome file"
         )
-    z = model.sample_z(seed if seed is not None else (model.seed or 0))[0]
-    return genome_from_weights(weights, z)
+    if z is None:
+        z = model.sample_z(seed if seed is not None else (model.seed or 0))[0]
+    return genome_from_weights(weights, model.check_z(np.asarray(z, np.float32), "z")[0])
 
 
 def breed_run(
