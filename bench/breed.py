@@ -78,7 +78,14 @@ def skull_against_reference() -> None:
         print("skull reference: ../shared/picbreeder not here, skipped")
         return
     ref = np.asarray(Image.open(reference).convert("L"), np.float64) / 255
-    model = model_from_genome(read_picbreeder(SKULL), str(SKULL))
+    genome = read_picbreeder(SKULL)
+    model = model_from_genome(genome, str(SKULL))
+    from cppnart.graph.genome import evaluate
+    from cppnart.render.coords import grid
+
+    onnx_pixels = model.render(None, 256, 256).reshape(-1)
+    numpy_pixels = evaluate(genome, grid(256, 256))[0].reshape(-1)
+    print(f"skull 256x256, ONNX against the numpy reference: max |diff| {np.abs(onnx_pixels - numpy_pixels).max():.2e}")
     for label, view in [("pixel centres", View()), ("the reference's grid", View(zoom=255 / 256))]:
         ours = np.asarray(model.render_image(None, 256, 256, view=view).convert("L"), np.float64) / 255
         corr = np.corrcoef(ours.ravel(), ref.ravel())[0, 1]

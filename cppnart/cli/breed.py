@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import FromOption, JsonOption, ModelArg, QuietOption
+from .options import FromOption, JsonOption, QuietOption
 from .output import check_output, emit, progress, user_errors
 
 app = typer.Typer()
@@ -40,7 +40,14 @@ class Colour(StrEnum):
 )
 @user_errors
 def breed(
-    model: ModelArg = None,
+    model: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="Parent: a preset, preset .toml, CPPN .onnx or genome (.genome.json, Picbreeder .xml/.zip); "
+            "with --take, an archive sheet. \\[default: a small random genome of --colour]",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .png sheet of the archive.")] = Path("breed.png"),
     generations: Annotated[int, typer.Option(help="Generations to run (more, with --resume).")] = 10,
     population: Annotated[int, typer.Option(help="Children per generation.")] = 16,
