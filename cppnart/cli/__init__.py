@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..__about__ import __version__
-from . import dream, grid, info, latent, morph, render, sweep, train, view
+from . import breed, dream, grid, info, latent, morph, render, sweep, train, view
 
 app = typer.Typer(
     name="cppnart",
@@ -46,6 +46,7 @@ app.add_typer(train.train_app, name="train")
 app.add_typer(train.eval_app, name="eval")
 app.add_typer(sweep.app)
 app.add_typer(dream.app)
+app.add_typer(breed.app)
 
 
 def main() -> None:

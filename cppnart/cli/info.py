@@ -38,7 +38,7 @@ def presets(as_json: JsonOption = False) -> None:
 @user_errors
 def info(
     model: Annotated[
-        str, typer.Argument(help="Preset name, preset .toml, .onnx file, run folder, or a PNG cppnart made.")
+        str, typer.Argument(help="Preset name, preset .toml, .onnx file, run folder, genome, or a PNG cppnart made.")
     ],
     as_json: JsonOption = False,
 ) -> None:
@@ -67,9 +67,12 @@ def info(
         from ..io.metadata import read_animation_recipe
 
         rows = check_recipe(read_animation_recipe(model), f"the recipe in '{model}'", Path(model).parent)
-    elif model.endswith(".onnx") or Path(model).is_dir():
+    elif model.endswith(".onnx") or Path(model).is_dir() or model.lower().endswith((".json", ".xml", ".zip")):
         net = load_model(model)
-        rows = {k: v for k, v in net.metadata.items() if k != "config"}
+        rows = {k: v for k, v in net.metadata.items() if k not in ("config", "genome")}
+        if net.genome is not None:  # a genome model: its shape, not kilobytes of JSON
+            g = net.genome
+            rows.update(nodes=len(g.nodes), links=len(g.links), colour=g.colour, squash=g.squash, z=list(g.z))
         if "config" in net.metadata:
             rows["config"] = json.loads(net.metadata["config"])
     else:

@@ -159,13 +159,18 @@ class ExportFormat(StrEnum):
 
     onnx = "onnx"
     glsl = "glsl"
+    genome = "genome"
 
 
 @app.command(epilog="Example: cppnart export classic --seed 7 -o classic-7.onnx  ·  --format glsl -o classic-7.glsl")
 @user_errors
 def export(
     model: Annotated[
-        str, typer.Argument(help="Preset name or preset .toml (and, for --format glsl, a CPPN .onnx or run folder).")
+        str,
+        typer.Argument(
+            help="Preset name, preset .toml or genome (.genome.json, Picbreeder .xml/.zip); for glsl and genome "
+            "also a CPPN .onnx or run folder."
+        ),
     ],
     seed: Annotated[
         Optional[int],
@@ -173,11 +178,19 @@ def export(
     ] = None,
     out: Annotated[
         Optional[Path],
-        typer.Option("--out", "-o", help="Output .onnx or .glsl. \\[default: PRESET-SEED.SUFFIX]", show_default=False),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output .onnx, .glsl or .genome.json. \\[default: PRESET-SEED.SUFFIX]",
+            show_default=False,
+        ),
     ] = None,
     fmt: Annotated[
         ExportFormat,
-        typer.Option("--format", help="onnx: the model file. glsl: a ShaderToy-style fragment shader of it."),
+        typer.Option(
+            "--format",
+            help="onnx: the model file. glsl: a ShaderToy-style fragment shader of it. genome: its genome, to breed.",
+        ),
     ] = ExportFormat.onnx,  # type: ignore[assignment]
     z: Annotated[Optional[Path], typer.Option("--z", help="Latent .npy baked into the shader (glsl).")] = None,
     zoom: ZoomOption = None,
@@ -189,17 +202,18 @@ def export(
     from ..io.atomic import atomic_output
     from ..render.model import load_model
 
-    suffix = f".{fmt.value}"
+    suffix = ".json" if fmt is ExportFormat.genome else f".{fmt.value}"
     if out is not None:
         check_output(out, (suffix,))
-    if fmt is ExportFormat.glsl:
-        out, seed = export_glsl(model, seed, out, z, zoom, center)
+    if fmt is not ExportFormat.onnx:
+        write = export_glsl if fmt is ExportFormat.glsl else export_genome
+        out, seed = write(model, seed, out, z, zoom, center)
         emit({"path": str(out), "model": model, "seed": seed}, f"seed {seed} · {model} -> {out}", as_json, quiet)
         return
     net = load_model(model, seed)
     if net.source.endswith(".onnx"):
         raise UserError(f"'{model}' is already an ONNX file; copy it or render it directly")
-    out = out or Path(f"{net.label}-{net.seed}.onnx")
+    out = out or Path(f"{net.label}-{net.seed}.onnx" if net.seed is not None else f"{net.label}.onnx")
     with atomic_output(out) as tmp:
         tmp.write_bytes(net.onnx_bytes)
     emit(
@@ -223,15 +237,40 @@ def export_glsl(
 
     request = resolve_picture(model, seed=seed, z=z_path, zoom=zoom, center=parse_center(center) if center else None)
     net = request.model
+    assert request.seed is not None
+    if net.genome is not None:
+        from ..graph.genome_glsl import genome_shadertoy_shader
+
+        out = out or Path(f"{net.label}.glsl")
+        with atomic_output(out) as tmp:
+            text = genome_shadertoy_shader(net.genome, request.z[0], request.canvas.view, f"cppnart {net.label}")
+            tmp.write_text(text, encoding="utf-8")
+        return out, request.seed
     weights = weights_from_onnx(onnx.load_from_string(net.onnx_bytes)) if net.interface == "coords" else None
     if weights is None:
         raise UserError(
             f"'{model}' is not a coordinate CPPN of the shape cppnart builds (presets, `train fit`, `train ganvae`); "
             "only those compile to GLSL"
         )
-    assert request.seed is not None
     out = out or Path(f"{net.label}-{request.seed}.glsl")
     title = f"cppnart {net.label}" + (f", seed {net.seed}" if net.seed is not None else "")
     with atomic_output(out) as tmp:
         tmp.write_text(shadertoy_shader(weights, request.z[0], request.canvas.view, title), encoding="utf-8")
     return out, request.seed
+
+
+def export_genome(
+    model: str, seed: Optional[int], out: Optional[Path], z_path: Optional[Path], zoom: Any, center: Any
+) -> tuple[Path, int]:
+    """The genome of a model (a preset's layered CPPN converted, with its z) as .genome.json."""
+    from ..graph.genome import write_genome
+    from ..render.breed import genome_of_model
+    from ..render.request import resolve_picture
+
+    request = resolve_picture(model, seed=seed)
+    net, chosen = request.model, request.seed
+    assert chosen is not None
+    genome = genome_of_model(net, chosen)
+    out = out or Path(f"{net.label}-{chosen}.genome.json" if net.from_preset else f"{net.label}.genome.json")
+    write_genome(genome, out)
+    return out, chosen

@@ -16,7 +16,7 @@ from ..errors import UserError
 from .schema import MAX_JSON_DEPTH, RANGES, check_ranges, json_depth
 
 RECIPE_RANGES = {key: RANGES[key] for key in ("supersample", "seed", "zoom", "bits")}
-MODEL_SUFFIXES = (".onnx", ".toml")
+MODEL_SUFFIXES = (".onnx", ".toml", ".json", ".xml", ".zip")  # .json/.xml/.zip: genomes
 MAX_TEXT = 4096
 
 
@@ -59,7 +59,10 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
     if json_depth(recipe) > MAX_JSON_DEPTH:
         raise UserError(f"{where}: the recipe nests deeper than {MAX_JSON_DEPTH} levels")
     out = dict(recipe)
-    if "model" in out and out["model"] is not None:
+    if isinstance(out.get("genome"), dict):  # the genome itself travels: 'model' is only its name
+        if not (isinstance(out.get("model"), str) and len(out["model"]) <= MAX_TEXT):
+            raise UserError(f"{where}: 'model' must be a short string, got {str(out.get('model'))[:60]!r}")
+    elif "model" in out and out["model"] is not None:
         out["model"] = check_model_source(out["model"], where, folder)
     for key in ("preset", "version"):
         if key in out and not (isinstance(out[key], str) and len(out[key]) <= MAX_TEXT):
@@ -84,6 +87,8 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
         out["center"] = _number_list(out["center"], 2, where, "center")
         check_ranges(where, {"center": out["center"][0]}, RANGES)
         check_ranges(where, {"center": out["center"][1]}, RANGES)
+    if "genome" in out and not isinstance(out["genome"], dict):
+        raise UserError(f"{where}: 'genome' must be a table, got {str(out['genome'])[:60]}")
     if "config" in out and out["config"] is not None and not isinstance(out["config"], dict):
         raise UserError(f"{where}: 'config' must be a table, got {str(out['config'])[:60]}")
     return out

@@ -25,6 +25,9 @@ from .png import open_own_image
 
 RECIPE_KEY = "cppnart"
 GRID_KEY = "cppnart-grid"  # PNG text chunk of a contact sheet: every cell's seed and z
+# A genome goes into the recipe when it fits Pillow's 1 MiB text-chunk limit with room to spare
+# (a 32-wide preset's genome is 260 KB; `wide`'s 8.9 MB is rendered again from its file).
+MAX_RECIPE_GENOME = 512 << 10
 
 
 class ModelFacts(Protocol):
@@ -78,6 +81,9 @@ def make_recipe(
     }
     if config and model.kind == "cppn" and not model.source.endswith(".onnx"):
         recipe["config"] = json.loads(config)
+    genome = model.metadata.get("genome") if model.kind == "genome" else None
+    if genome and len(genome) <= MAX_RECIPE_GENOME:
+        recipe["genome"] = json.loads(genome)
     return recipe
 
 

@@ -1,7 +1,8 @@
 """A loaded generator: an onnxruntime session plus the metadata its file carries.
 
 ``load_model`` accepts a bundled preset name, a preset TOML path (random weights from a seed),
-an exported ``.onnx`` file, or a training run folder holding ``model.onnx``. Everything
+an exported ``.onnx`` file, a training run folder holding ``model.onnx``, or a genome
+(``.genome.json``, or Picbreeder's ``.xml`` / ``.zip``: see ``graph.genome``). Everything
 downstream (render, morph, grid, info) works from a ``Model`` alone.
 """
 
@@ -44,6 +45,7 @@ class Model:
     threads: int | None = None  # onnxruntime's intra-op threads; None: every core this process may use
     _session: Any = field(default=None, repr=False)
     _default_chunk: int | None = field(default=None, repr=False)
+    _genome: Any = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # The ONNX bytes would be megabytes of repr (1.3 MB for `wide`): show what identifies it.
@@ -103,7 +105,7 @@ class Model:
     @property
     def from_preset(self) -> bool:
         """Random weights drawn from a preset and a seed (not a file): the seed picks the picture."""
-        return not self.source.endswith(".onnx")
+        return not self.source.endswith(".onnx") and self.kind != "genome"
 
     @property
     def label(self) -> str:
@@ -139,8 +141,28 @@ class Model:
 
     # --- latents and rendering ----------------------------------------------------------
     def sample_z(self, seed: int, count: int = 1) -> np.ndarray:
-        """Latents [count, Z] from the model's prior (uniform [-1, 1] for random CPPN art)."""
+        """Latents [count, Z] from the model's prior (uniform [-1, 1] for random CPPN art); a genome
+        that stores its own latent (a bred picture) shows that one whatever the seed."""
+        own = self.genome.z if self.genome is not None else ()
+        if own:
+            return np.tile(np.asarray(own, np.float32), (count, 1))
         return sample_z(self.z_dim, seed, self.z_prior, count)
+
+    @property
+    def seed_draws_z(self) -> bool:
+        """Whether a seed picks this model's latent (not for a genome that stores its own)."""
+        return self.z_dim > 0 and not (self.genome is not None and self.genome.z)
+
+    @property
+    def genome(self) -> Any:
+        """The ``graph.genome.Genome`` of a genome model (from its metadata), else None."""
+        if self.kind != "genome" or "genome" not in self.metadata:
+            return None
+        if self._genome is None:
+            from ..graph.genome import genome_from_json
+
+            self._genome = genome_from_json(self.metadata["genome"], f"the genome in '{self.source}'")
+        return self._genome
 
     def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
         return as_batch(z, self.z_dim, what)
@@ -271,10 +293,27 @@ def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = 
     return Model(proto.SerializeToString(), metadata, source, device)
 
 
+def model_from_genome(genome: Any, source: str, device: str = "auto") -> Model:
+    """A genome (``graph.genome.Genome``) compiled to an in-memory ONNX model."""
+    from ..graph.genome_onnx import genome_model
+
+    label = Path(source).name
+    for suffix in (".genome.json", ".json", ".xml", ".zip"):
+        label = label.removesuffix(suffix)
+    proto = genome_model(genome, label)
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    return Model(proto.SerializeToString(), metadata, source, device, _genome=genome)
+
+
 def load_model(source: str | Path, seed: int | None = None, device: str = "auto") -> Model:
     """Load a generator. For presets a seed picks the weights (drawn when None: see ``Model.seed``)."""
+    from ..graph.genome import is_genome_path
+    from ..graph.genome_io import read_genome
+
     source = str(source)
     path = Path(source)
+    if is_genome_path(source):
+        return model_from_genome(read_genome(path), source, device)
     if path.is_dir():
         if not (path / "model.onnx").is_file():
             raise UserError(f"folder '{source}' holds no model.onnx; train or export a model into it first")
@@ -304,6 +343,11 @@ def model_from_table(table: dict[str, Any], seed: int, source: str, device: str,
 
 def model_from_recipe(recipe: dict[str, Any], device: str = "auto") -> Model:
     """Rebuild the model an image was made with, from the recipe in its PNG metadata."""
+    if isinstance(recipe.get("genome"), dict):  # the genome travels with the image: no file needed
+        from ..graph.genome import genome_from_dict
+
+        genome = genome_from_dict(recipe["genome"], "the genome in the image's recipe")
+        return model_from_genome(genome, str(recipe.get("model") or "genome"), device)
     config = recipe.get("config")
     if isinstance(config, dict) and config.get("kind", "cppn") == "cppn" and recipe.get("seed") is not None:
         # The full architecture travels with the image: it renders again even if the preset file moved.

@@ -189,7 +189,7 @@ def resolve_picture(
     depth = bits if bits is not None else int(recipe.get("bits", 8))
     latent = resolve_z(net, z, recipe, chosen_seed, seed_given)
     # The seed that names the picture: a preset's weights seed; for a file, z's seed if z came from one.
-    named_seed = net.seed if net.from_preset else chosen_seed
+    named_seed = net.seed if net.from_preset else (chosen_seed if net.seed_draws_z else None)
     return PictureRequest(net, latent, net.canvas(int(width), int(height), view, supersample, chunk), depth, named_seed)
 
 
