@@ -186,7 +186,7 @@ def test_a_grid_too_large_is_refused_by_its_count_before_it_is_built(runner, spe
         (SPEC + '"kind" = ["fit"]\n', "override 'kind' is not allowed"),
         (SPEC + '"train.seed" = [4, 5]\n', "set by the sweep's seeds"),
         (SPEC + '"train.steps" = [4, 5]\n', "both set the length"),
-        (SPEC.replace("[1e-3, 3e-3]", "[1e-3, -1.0]"), "'train.lr' must be at least 0"),  # the second run's config
+        (SPEC.replace("[1e-3, 3e-3]", "[1e-3, -1.0]"), "'train.lr' must be in (0, 10]"),  # the second run's config
         ('presets = ["fit"]\nimage = "missing.png"\n', "image '"),
     ],
 )
