@@ -208,7 +208,7 @@ def export(
     if fmt is not ExportFormat.onnx:
         write = export_glsl if fmt is ExportFormat.glsl else export_genome
         out, seed = write(model, seed, out, z, zoom, center)
-        emit({"path": str(out), "model": model, "seed": seed}, f"seed {seed} · {model} -> {out}", as_json, quiet)
+        emit({"path": str(out), "model": model, "seed": seed}, f"{_seed_note(seed)}{model} -> {out}", as_json, quiet)
         return
     net = load_model(model, seed)
     if net.source.endswith(".onnx"):
@@ -218,15 +218,20 @@ def export(
         tmp.write_bytes(net.onnx_bytes)
     emit(
         {"path": str(out), "model": net.source, "seed": net.seed},
-        f"seed {net.seed} · {net.label} -> {out}",
+        f"{_seed_note(net.seed)}{net.label} -> {out}",
         as_json,
         quiet,
     )
 
 
+def _seed_note(seed: Optional[int]) -> str:
+    """'seed 7 · ' where a seed drew the model or its latent; nothing where none did (a bred genome)."""
+    return f"seed {seed} · " if seed is not None else ""
+
+
 def export_glsl(
     model: str, seed: Optional[int], out: Optional[Path], z_path: Optional[Path], zoom: Any, center: Any
-) -> tuple[Path, int]:
+) -> tuple[Path, Optional[int]]:
     """The shader of a CPPN cppnart built, with z and the view baked in, written atomically."""
     import onnx
 
@@ -237,7 +242,6 @@ def export_glsl(
 
     request = resolve_picture(model, seed=seed, z=z_path, zoom=zoom, center=parse_center(center) if center else None)
     net = request.model
-    assert request.seed is not None
     if net.genome is not None:
         from ..graph.genome_glsl import genome_shadertoy_shader
 
@@ -252,7 +256,7 @@ def export_glsl(
             f"'{model}' is not a coordinate CPPN of the shape cppnart builds (presets, `train fit`, `train ganvae`); "
             "only those compile to GLSL"
         )
-    out = out or Path(f"{net.label}-{request.seed}.glsl")
+    out = out or Path(f"{net.label}-{request.seed}.glsl" if request.seed is not None else f"{net.label}.glsl")
     title = f"cppnart {net.label}" + (f", seed {net.seed}" if net.seed is not None else "")
     with atomic_output(out) as tmp:
         tmp.write_text(shadertoy_shader(weights, request.z[0], request.canvas.view, title), encoding="utf-8")
@@ -261,7 +265,7 @@ def export_glsl(
 
 def export_genome(
     model: str, seed: Optional[int], out: Optional[Path], z_path: Optional[Path], zoom: Any, center: Any
-) -> tuple[Path, int]:
+) -> tuple[Path, Optional[int]]:
     """The genome of a model (a preset's layered CPPN converted, with its z) as .genome.json."""
     from ..graph.genome import write_genome
     from ..render.breed import genome_of_model
@@ -269,7 +273,6 @@ def export_genome(
 
     request = resolve_picture(model, seed=seed)
     net, chosen = request.model, request.seed
-    assert chosen is not None
     genome = genome_of_model(net, chosen)
     out = out or Path(f"{net.label}-{chosen}.genome.json" if net.from_preset else f"{net.label}.genome.json")
     write_genome(genome, out)
