@@ -84,6 +84,8 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
         out["center"] = _number_list(out["center"], 2, where, "center")
         check_ranges(where, {"center": out["center"][0]}, RANGES)
         check_ranges(where, {"center": out["center"][1]}, RANGES)
+    if out.get("tile") is not None and out["tile"] not in ("torus", "reflect"):
+        raise UserError(f"{where}: 'tile' must be 'torus' or 'reflect', got {str(out['tile'])[:40]!r}")
     if "config" in out and out["config"] is not None and not isinstance(out["config"], dict):
         raise UserError(f"{where}: 'config' must be a table, got {str(out['config'])[:60]}")
     return out

@@ -117,6 +117,23 @@ def _squash(name: str, value: str) -> str:
     return f"(0.5 + 0.5 * {value})" if spec.half else value
 
 
+def _coordinate_lines(weights: CPPNWeights) -> list[str]:
+    """GLSL making ``tp`` (x and y as the first layer sees them) and ``r`` from ``p``."""
+    if weights.periods is not None:  # a seamless tile (graph.periodic)
+        from .periodic import torus_glsl
+
+        return torus_glsl(weights.periods)
+    return ["    vec2 tp = p;", "    float r = sqrt(p.x * p.x + p.y * p.y);"]
+
+
+def _torus_terms(weights: CPPNWeights, layout: WeightLayout) -> str:
+    """The two cosine inputs' terms of a torus front (empty for x, y, r)."""
+    if weights.periods is None:
+        return ""
+    first, at = layout.widths[0], layout.w_coords
+    return f" + tc.x * wt({at + 3 * first} + j) + tc.y * wt({at + 4 * first} + j)"
+
+
 def _body(weights: CPPNWeights, layout: WeightLayout) -> str:
     """GLSL ``plane(frag, size)`` and ``cppn(p)``, reading ``wt(i)``, ``Z[k]``, ``ZOOM`` and ``CENTER``."""
     widest = max(layout.widths)
@@ -134,12 +151,12 @@ def _body(weights: CPPNWeights, layout: WeightLayout) -> str:
         "vec3 cppn(vec2 p) {",
         f"    float h[{widest}];",
         f"    float t[{widest}];",
-        "    float r = sqrt(p.x * p.x + p.y * p.y);",
+        *_coordinate_lines(weights),
         f"    for (int j = 0; j < {first}; j++) {{",
         f"        float zs = wt({layout.b0} + j);",
         f"        for (int k = 0; k < {z_dim}; k++) zs += Z[k] * wt({layout.w_z} + k * {first} + j);",
-        f"        float s = p.x * wt({layout.w_coords} + j) + p.y * wt({layout.w_coords + first} + j)"
-        f" + r * wt({layout.w_coords + 2 * first} + j);",
+        f"        float s = tp.x * wt({layout.w_coords} + j) + tp.y * wt({layout.w_coords + first} + j)"
+        f" + r * wt({layout.w_coords + 2 * first} + j){_torus_terms(weights, layout)};",
         f"        t[j] = act_{weights.activations[0]}(s + zs);",
         "    }",
         f"    for (int j = 0; j < {first}; j++) h[j] = t[j];",

@@ -45,6 +45,8 @@ def make_recipe(
     }
     if config and model.kind == "cppn" and not model.source.endswith(".onnx"):
         recipe["config"] = json.loads(config)
+    if model.metadata.get("tile"):  # a seamless tile: `torus` or `reflect` (render.seamless)
+        recipe["tile"] = model.metadata["tile"]
     return recipe
 
 
@@ -138,6 +140,7 @@ def morph_recipe(model: Any, keyframes: np.ndarray, canvas: Any, options: dict[s
         "zoom": canvas.view.zoom,
         "center": list(canvas.view.center),
         "supersample": canvas.supersample,
+        **({"tile": model.metadata["tile"]} if model.metadata.get("tile") else {}),
     }
 
 

@@ -64,7 +64,13 @@ class Model:
         config = self.metadata.get("config")
         if not self.from_preset or not config:
             return self
-        return model_from_table(json.loads(config), seed, self.source, self.device, "the model's config")
+        fresh = model_from_table(json.loads(config), seed, self.source, self.device, "the model's config")
+        if self.metadata.get("tile") == "torus":  # a seamless tile stays one (render.seamless)
+            from .seamless import TORUS_FRONTS
+
+            periods = json.loads(self.metadata["tile_periods"])
+            return TORUS_FRONTS[self.kind](fresh, (float(periods[0]), float(periods[1])))
+        return fresh
 
     # --- what the file says about itself -------------------------------------------------
     @property

@@ -78,6 +78,11 @@ class PictureRequest:
         return self.canvas.height
 
     @property
+    def tile(self) -> str | None:
+        """How the picture tiles seamlessly ('torus' or 'reflect'), None when it does not."""
+        return self.model.metadata.get("tile")
+
+    @property
     def z_from_seed(self) -> bool:
         """The latent is the one ``seed`` draws (so the seed alone names the picture)."""
         return self.seed is not None and np.array_equal(self.z, self.model.sample_z(self.seed))
@@ -171,12 +176,14 @@ def resolve_picture(
     supersample: int | None = None,
     chunk: int | None = None,
     bits: int | None = None,
+    tile: bool | None = None,
     device: str = "auto",
 ) -> PictureRequest:
     """The picture these arguments ask for, with the precedence every front end keeps: an argument
     given, then the ``recipe``'s (a checked ``--from`` recipe: see ``read_recipe_file``), then the
     defaults. For a preset the seed picks the weights and z; for a model file it picks z only.
-    Image-interface models (conv glyphs) keep their native size unless ``res`` asks for another."""
+    Image-interface models (conv glyphs) keep their native size unless ``res`` asks for another.
+    ``tile`` draws a picture that tiles seamlessly (``resolve_tile``)."""
     recipe = recipe or {}
     seed_given = seed is not None
     chosen_seed = resolve_seed(recipe, seed)
@@ -190,7 +197,19 @@ def resolve_picture(
     latent = resolve_z(net, z, recipe, chosen_seed, seed_given)
     # The seed that names the picture: a preset's weights seed; for a file, z's seed if z came from one.
     named_seed = net.seed if net.from_preset else chosen_seed
-    return PictureRequest(net, latent, net.canvas(int(width), int(height), view, supersample, chunk), depth, named_seed)
+    canvas = net.canvas(int(width), int(height), view, supersample, chunk)
+    return PictureRequest(resolve_tile(net, canvas, tile, recipe), latent, canvas, depth, named_seed)
+
+
+def resolve_tile(net: Model, canvas: Canvas, tile: bool | None, recipe: dict[str, Any]) -> Model:
+    """The model itself, or, when ``tile`` asks (else the recipe's ``tile``), the model that draws
+    ``canvas`` as a seamless tile (``render.seamless``: a torus front for random CPPNs, reflection
+    for other coordinate models)."""
+    if not (tile if tile is not None else bool(recipe.get("tile"))):
+        return net
+    from .seamless import tiled_model
+
+    return tiled_model(net, canvas)
 
 
 def read_recipe_file(path: str | Path | None) -> dict[str, Any]:
@@ -302,6 +321,7 @@ def resolve_morph(
     center: Sequence[float] | None = None,
     supersample: int | None = None,
     chunk: int | None = None,
+    tile: bool | None = None,
     device: str = "auto",
     **plan: Any,
 ) -> MorphRequest:
@@ -322,7 +342,8 @@ def resolve_morph(
     view, supersample = resolve_view(recipe, zoom, center, supersample)
     if chunk is not None:
         check_param("chunk", chunk)
-    return MorphRequest(net, keys, net.canvas(width, height, view, supersample, chunk), **plan)
+    canvas = net.canvas(width, height, view, supersample, chunk)
+    return MorphRequest(resolve_tile(net, canvas, tile, recipe), keys, canvas, **plan)
 
 
 def check_single_output(tiles: Path | None, out: Path | None, bits: int) -> None:
@@ -383,6 +404,7 @@ def resolve_sheet(
     center: Sequence[float] | None = None,
     supersample: int | None = None,
     chunk: int | None = None,
+    tile: bool | None = None,
     device: str = "auto",
     **layout: Any,
 ) -> SheetRequest:
@@ -405,8 +427,9 @@ def resolve_sheet(
                 for row in range(len(z))
             ]
             latents = np.concatenate(zs)
+        canvas = net.canvas(*cell, view, supersample, chunk)
         return SheetRequest(
-            net, net.canvas(*cell, view, supersample, chunk), latents=latents,
+            resolve_tile(net, canvas, tile, recipe), canvas, latents=latents,
             labels=tuple(labels) if labels is not None else None, **layout,
         )  # fmt: skip
     if seeds is None:
@@ -415,6 +438,7 @@ def resolve_sheet(
         seeds = [draw_seed() for _ in range(count)]
     seeds = tuple(int(s) for s in seeds)
     net = resolve_model(model, recipe, resolve_seed(recipe, seed if seed is not None else (seeds or [None])[0]), device)
+    canvas = net.canvas(*cell, view, supersample, chunk)
     return SheetRequest(
-        net, net.canvas(*cell, view, supersample, chunk), seeds=seeds, own_weights=seed is None, **layout
+        resolve_tile(net, canvas, tile, recipe), canvas, seeds=seeds, own_weights=seed is None, **layout
     )
