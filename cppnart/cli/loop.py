@@ -73,7 +73,7 @@ def loop(
     ] = GifPalette(GIF_DEFAULT_STRATEGY),
     flags: RenderFlags = RenderFlags(),
 ) -> None:
-    """Render a seamless loop: a closed path through latent space at constant speed, streamed to MP4, GIF, WebP or PNGs."""
+    """Render a seamless loop: a closed path through latent space at constant speed, to MP4, GIF, WebP or PNGs."""
     from ..render.loop import resolve_loop, save_loop
     from ..render.request import read_recipe_file
 

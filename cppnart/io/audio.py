@@ -75,7 +75,7 @@ def timing_from_recipe(data: Any, where: str) -> AudioTiming:
         timing = AudioTiming(str(data["source"]), float(data["fps"]), float(data["seconds"]), envelope, beats)
     except (KeyError, TypeError, ValueError):
         raise UserError(f"{where}: the audio analysis is damaged") from None
-    ok = envelope.ndim == 1 and 0 < len(envelope) and np.isfinite(envelope).all() and (envelope >= 0).all()
+    ok = envelope.ndim == 1 and len(envelope) > 0 and np.isfinite(envelope).all() and (envelope >= 0).all()
     if not ok or any(not 0 <= b < len(envelope) for b in beats) or not 0 < timing.fps <= 1000:
         raise UserError(f"{where}: the audio analysis is damaged")
     return AudioTiming(timing.source, timing.fps, timing.seconds, envelope.astype(np.float32), beats)
@@ -232,3 +232,13 @@ def analyse_audio(path: str | Path, fps: float, seconds: float | None = None) ->
     silent = loud.max() < SILENCE_RMS or onset.max() <= 0
     envelope = np.zeros(frames) if silent else onset / onset.max()
     return AudioTiming(str(path), float(fps), frames / fps, envelope.astype(np.float32), find_beats(envelope, fps))
+
+
+def check_sound_output(timing: AudioTiming, out: str | Path, kind: str) -> None:
+    """Before any frame: sound goes only into an MP4, and its source must still be there to mux."""
+    if kind != "mp4":
+        raise UserError(
+            f"sound goes into an MP4 only; write '{Path(out).with_suffix('.mp4')}' (GIF and WebP are silent)"
+        )
+    if not Path(timing.source).is_file():
+        raise UserError(f"the sound '{timing.source}' the recipe names is not there; pass --audio with the song")

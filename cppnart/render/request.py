@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..configs.presets import DEFAULT_PRESET
-from ..configs.schema import check_param
+from ..configs.schema import Range, check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.budget import check_budget
@@ -244,10 +244,16 @@ class MorphRequest:
     fps: float = 25.0
     batch: int | None = None
     gif_palette: str = field(default="")
+    # A song's ``io.audio.AudioTiming``: keyframes on every ``beats_per_key``-th beat, the pace from
+    # its onsets, as many frames as the clip lasts, and the sound muxed into the MP4.
+    audio: Any = None
+    beats_per_key: int = 4
 
     def __post_init__(self) -> None:
         from ..io.animation import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
         from ..latent.paths import EASINGS, PATHS
+
+        check_param("beats_per_key", self.beats_per_key, Range(1, 10_000, "beats between two keyframes"))
 
         object.__setattr__(self, "keyframes", self.model.check_z(np.asarray(self.keyframes), "the keyframes"))
         for name in ("frames", "hold", "fps"):
@@ -267,12 +273,18 @@ class MorphRequest:
         """Frames in the file (``latent.paths.path_length``)."""
         from ..latent.paths import path_length
 
+        if self.audio is not None:
+            return int(self.audio.frames)
         return path_length(len(self.keyframes), self.frames, self.hold, self.loop)
 
     def latents(self) -> np.ndarray:
-        """The latent of every frame [N, Z], in order."""
+        """The latent of every frame [N, Z], in order (with ``audio``: ``latent.music.beat_path``)."""
         from ..latent.paths import plan_path
 
+        if self.audio is not None:
+            from ..latent.music import beat_path
+
+            return beat_path(self.keyframes, self.audio.beats, self.audio.envelope, self.beats_per_key, self.path)
         return plan_path(self.keyframes, self.frames, self.hold, self.loop, self.ease, self.path)
 
     def recipe(self) -> dict[str, Any]:
@@ -285,6 +297,8 @@ class MorphRequest:
             "path": self.path,
             "fps": self.fps,
         }
+        if self.audio is not None:
+            options.update(audio=self.audio.recipe(), beats_per_key=self.beats_per_key)
         return morph_recipe(self.model, self.keyframes, self.canvas, options)
 
     def frame_request(self, z: np.ndarray) -> PictureRequest:
@@ -299,6 +313,10 @@ class MorphRequest:
 
         c, total = self.canvas, self.frame_count
         kind = check_animation_output(out, c.width, c.height, self.fps)
+        if self.audio is not None:
+            from ..io.audio import check_sound_output
+
+            check_sound_output(self.audio, out, kind)
         check_budget(
             f"{total} frames of {c.width}x{c.height}",
             samples=float(total) * c.width * c.height * c.supersample**2,
@@ -322,15 +340,28 @@ def resolve_morph(
     supersample: int | None = None,
     chunk: int | None = None,
     tile: bool | None = None,
+    audio: str | Path | None = None,
+    seconds: float | None = None,
     device: str = "auto",
     **plan: Any,
 ) -> MorphRequest:
     """The animation these arguments ask for: ``keyframes`` are latent files (.npy of [Z] or [B, Z],
     PNGs cppnart made) or an array [K, Z]; the model and view follow ``resolve_picture``'s rule, the
-    size is ``res`` (default 512x512); ``plan`` holds ``MorphRequest``'s path and output fields."""
+    size is ``res`` (default 512x512); ``plan`` holds ``MorphRequest``'s path and output fields.
+    ``audio`` (a song; its first ``seconds`` when given) times the morph to the music: the frame
+    count follows the song (``MorphRequest.audio``); without it a ``--from`` recipe's analysis is
+    used again when it has one."""
+    from ..io.audio import analyse_audio, timing_from_recipe
     from ..latent.files import read_latents
 
     recipe = recipe or {}
+    if audio is not None:
+        plan["audio"] = analyse_audio(audio, float(plan.get("fps", 25.0)), seconds)
+    elif recipe.get("audio") is not None and seconds is None:
+        plan["audio"] = timing_from_recipe(recipe["audio"], "the recipe")
+        plan["fps"] = plan["audio"].fps  # the analysis is per frame of the rate it was made at
+    elif seconds is not None:
+        raise ParamError("seconds", "cuts a song (audio=...) to its first seconds; give audio too")
     net = resolve_model(model, recipe, resolve_seed(recipe, seed), device)
     if isinstance(keyframes, np.ndarray):
         keys = keyframes

@@ -166,6 +166,7 @@ class Grid:
             "zoom": self.view.zoom,
             "center": list(self.view.center),
             "supersample": self.supersample,
+            **({"tile": self.model.metadata["tile"]} if self.model.metadata.get("tile") else {}),
             "cells": [
                 {"index": c.index, "label": c.label, "seed": c.seed, "weights_seed": c.weights_seed, "z": c.z}
                 for c in self.cells
@@ -205,6 +206,7 @@ class Grid:
             [
                 f" --zoom {self.view.zoom:g}" if self.view.zoom != 1 else "",
                 f" --center {self.view.center[0]:g},{self.view.center[1]:g}" if any(self.view.center) else "",
+                " --tile" if self.model.metadata.get("tile") else "",
             ]
         )
         if cell.seed is not None and cell.weights_seed == cell.seed:
