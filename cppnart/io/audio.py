@@ -37,6 +37,9 @@ MAX_SECONDS = 2 * 3600.0  # a music video of at most two hours (use ``seconds`` 
 SILENCE_RMS = 1e-4  # -80 dBFS: below this everywhere, the clip is silence and nothing moves
 BEAT_THRESHOLD = 0.3  # of the clip's strongest onset
 MIN_BEAT_GAP = 0.2  # seconds: faster than 300 beats a minute is a roll, not beats
+# What ffmpeg says when a file ends before its header says it does (a WAV cut short: "Packet corrupt";
+# an MP3 cut mid-frame: "Header missing"; an MP4 without its index: "moov atom not found").
+DAMAGE_SIGNS = ("corrupt", "partial file", "truncat", "header missing", "moov atom not found", "invalid data")
 TRUNCATED_SLACK = 0.5  # seconds the decoded sound may fall short of the length its header declares
 
 
@@ -100,7 +103,17 @@ def probe_seconds(path: Path) -> float:
     if not match:
         return float("nan")  # a stream without a declared length: the decode measures it
     hours, minutes, secs = match.groups()
+    if any(sign in text.lower() for sign in DAMAGE_SIGNS):
+        raise UserError(f"'{path}' is truncated or damaged (ffmpeg: {_damage_line(text)}); export it again")
     return int(hours) * 3600 + int(minutes) * 60 + float(secs)
+
+
+def _damage_line(text: str) -> str:
+    """The first line of ffmpeg's report that says the file is damaged, without its [demuxer @ 0x...] tag."""
+    for line in text.splitlines():
+        if any(sign in line.lower() for sign in DAMAGE_SIGNS):
+            return re.sub(r"^\[[^]]*\]\s*", "", line.strip())[:120]
+    return "damaged"
 
 
 def _spectral_flux(blocks: Any) -> tuple[np.ndarray, np.ndarray, int]:

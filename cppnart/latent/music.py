@@ -8,7 +8,7 @@ quiet stretch barely moves; the frame-to-frame change peaks where the music hits
 >>> keys = np.array([[0.0], [1.0]])
 >>> path = beat_path(keys, beats=(2, 6), envelope=np.array([0, 0, 1, 0, 0, 0, 1, 0]), beats_per_key=1, path="lerp")
 >>> [round(float(v), 2) for v in path[:, 0]]
-[0.0, 0.0, 0.0, 0.01, 0.02, 0.04, 1.0, 0.99]
+[0.0, 0.01, 1.0, 0.99, 0.98, 0.96, 0.0, 0.01]
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def beat_path(
     beats_per_key: int = 4,
     path: str = "slerp",
 ) -> np.ndarray:
-    """The latent of every frame [N, Z] (N = len(envelope)): keyframe k at beat k x ``beats_per_key``
-    (the keyframes repeat in order), the pace in between from the ``envelope`` [N] (>= 0). Before
-    the first beat and in silence (an envelope of zeros) the path rests on the first keyframe."""
+    """The latent of every frame [N, Z] (N = len(envelope)): keyframe 0 on the first frame, keyframe k
+    on beat k x ``beats_per_key`` (the keyframes repeat in order), the pace in between from the
+    ``envelope`` [N] (>= 0). In silence (an envelope of zeros) the path rests on the first keyframe."""
     keys = np.asarray(keyframes, np.float32)
     if keys.ndim != 2 or len(keys) < 1:
         raise ParamError("keyframes", "must hold at least one latent [K, Z]")
@@ -46,9 +46,9 @@ def beat_path(
     if frames == 0 or env.max() <= 0 or len(keys) < 2:
         return out
     pace = env + QUIET_PACE * env.mean()
-    arrivals = [int(b) for b in list(beats)[::beats_per_key] if 0 <= b < frames]
-    if not arrivals:
-        arrivals = [0]
+    # Keyframe 0 at the first frame, keyframe k at beat k x beats_per_key: the first beat moves too.
+    on_beats = [int(b) for b in list(beats)[beats_per_key - 1 :: beats_per_key] if 0 < b < frames]
+    arrivals = [0] + on_beats
     # Segment j runs from arrival j (keyframe j) to arrival j + 1 (keyframe j + 1); the last one has no
     # end beat and covers the share of the way its frames' pace would at the clip's mean segment pace.
     starts = arrivals
