@@ -121,7 +121,9 @@ def test_the_shader_of_a_torus_reads_the_two_extra_rows():
 
 def test_cli_render_tile_says_how_it_tiles_and_from_keeps_it(runner, tmp_path):
     out = tmp_path / "t.png"
-    result = runner.invoke(app, ["render", "classic", "--seed", "2", "--res", "64x48", "--tile", "-o", str(out), "--json"])
+    result = runner.invoke(
+        app, ["render", "classic", "--seed", "2", "--res", "64x48", "--tile", "-o", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["tile"] == "torus"
     info = json.loads(runner.invoke(app, ["info", str(out), "--json"]).output)

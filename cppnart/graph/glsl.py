@@ -119,11 +119,18 @@ def _squash(name: str, value: str) -> str:
 
 def _coordinate_lines(weights: CPPNWeights) -> list[str]:
     """GLSL making ``tp`` (x and y as the first layer sees them) and ``r`` from ``p``."""
-    if weights.periods is not None:  # a seamless tile (graph.periodic)
-        from .periodic import torus_glsl
-
-        return torus_glsl(weights.periods)
-    return ["    vec2 tp = p;", "    float r = sqrt(p.x * p.x + p.y * p.y);"]
+    if weights.periods is None:
+        return ["    vec2 tp = p;", "    float r = sqrt(p.x * p.x + p.y * p.y);"]
+    # a seamless tile: graph.periodic.torus_features, with the same float32 constants
+    two_pi = np.float32(2 * np.pi)
+    fx, fy = (glsl_float(float(two_pi / np.float32(v))) for v in weights.periods)
+    rx, ry = (glsl_float(float(np.float32(v) / two_pi)) for v in weights.periods)
+    return [
+        f"    vec2 th = p * vec2({fx}, {fy});",
+        f"    vec2 tp = sin(th) * vec2({rx}, {ry});",
+        f"    vec2 tc = (cos(th) - 1.0) * vec2({rx}, {ry});",
+        "    float r = sqrt(dot(tp, tp) + dot(tc, tc));",
+    ]
 
 
 def _torus_terms(weights: CPPNWeights, layout: WeightLayout) -> str:

@@ -68,21 +68,6 @@ def torus_front(g: GraphBuilder, coords: str, periods: tuple[float, float]) -> s
     return g.op("Concat", s, chord, c, axis=1)
 
 
-def torus_glsl(periods: tuple[float, float]) -> list[str]:
-    """GLSL lines that turn ``p`` into ``tp`` (the sine features, a vec2), ``tc`` (the cosine ones)
-    and ``r`` (the chord), as ``torus_features`` does."""
-    from .glsl import glsl_float
-
-    px, py = (glsl_float(float(np.float32(2 * np.pi) / np.float32(v))) for v in periods)
-    rx, ry = (glsl_float(float(np.float32(v) / np.float32(2 * np.pi))) for v in periods)
-    return [
-        f"    vec2 th = p * vec2({px}, {py});",
-        f"    vec2 tp = sin(th) * vec2({rx}, {ry});",
-        f"    vec2 tc = (cos(th) - 1.0) * vec2({rx}, {ry});",
-        "    float r = sqrt(dot(tp, tp) + dot(tc, tc));",
-    ]
-
-
 def reflect_coords(coords: np.ndarray, centre: tuple[float, float], periods: tuple[float, float]) -> np.ndarray:
     """Coordinates folded at ``centre`` m, with period P per axis: d = x - m wrapped into
     [-P/2, P/2), then x -> m - |d| (numpy reference of ``reflect_graph``).
@@ -114,7 +99,7 @@ def reflect_graph(proto: Any, centre: tuple[float, float], periods: tuple[float,
         "reflect_centre": np.asarray(centre, np.float32),
         "reflect_period": period,
         "reflect_inverse": (np.float32(1) / period).astype(np.float32),
-        "reflect_half": np.float32(0.5),
+        "reflect_half": np.asarray(0.5, np.float32),
     }
     graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in constants.items())
     front = [

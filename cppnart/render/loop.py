@@ -126,7 +126,8 @@ class LoopRequest:
 
     def recipe(self) -> dict[str, Any]:
         """The recipe the file carries: a morph recipe (model, view, first latent) plus ``cycle``."""
-        keys = self.through if self.through is not None else (self.z if self.time else self.latents()[:1])
+        keys = self.through if self.through is not None else self.z if self.time else None
+        keys = keys if keys is not None else self.latents()[:1]
         cycle = {
             "curve": self.curve_name,
             "seed": self.seed,

@@ -52,25 +52,17 @@ class Model:
 
     def _repr_png_(self) -> bytes:
         """A 256x256 thumbnail of the seed's latent, for notebooks."""
-        import io
+        from ..io.png import encode_small_png, quantize
 
-        buffer = io.BytesIO()
-        size = self.native_size or (256, 256)
-        self.render_image(None, size[0], size[1], seed=self.seed or 0).save(buffer, format="PNG")
-        return buffer.getvalue()
+        width, height = self.native_size or (256, 256)
+        return encode_small_png(quantize(self.render(None, width, height, seed=self.seed or 0)))
 
     def reseeded(self, seed: int) -> Model:
         """The same preset with the weights drawn from ``seed`` (a model file is returned as is)."""
         config = self.metadata.get("config")
         if not self.from_preset or not config:
             return self
-        fresh = model_from_table(json.loads(config), seed, self.source, self.device, "the model's config")
-        if self.metadata.get("tile") == "torus":  # a seamless tile stays one (render.seamless)
-            from .seamless import TORUS_FRONTS
-
-            periods = json.loads(self.metadata["tile_periods"])
-            return TORUS_FRONTS[self.kind](fresh, (float(periods[0]), float(periods[1])))
-        return fresh
+        return model_from_table(json.loads(config), seed, self.source, self.device, "the model's config")
 
     # --- what the file says about itself -------------------------------------------------
     @property

@@ -84,3 +84,12 @@ def tiled_model(model: Model, canvas: Canvas) -> Model:
     proto = reflect_graph(onnx.load_from_string(model.onnx_bytes), canvas.view.center, periods_of(canvas))
     metadata = {**model.metadata, "tile": "reflect", "tile_periods": json.dumps(list(periods_of(canvas)))}
     return Model(proto.SerializeToString(), metadata, model.source, model.device)
+
+
+def reseeded(model: Model, seed: int) -> Model:
+    """``model.reseeded(seed)`` that stays a seamless tile when ``model`` is one (a sheet's cells)."""
+    fresh = model.reseeded(seed)
+    if model.metadata.get("tile") != "torus" or fresh is model:
+        return fresh
+    periods = json.loads(model.metadata["tile_periods"])
+    return TORUS_FRONTS[model.kind](fresh, (float(periods[0]), float(periods[1])))

@@ -284,6 +284,8 @@ def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, ren
     from .frames import render_frames
     from .renderer import Renderer
 
+    from .seamless import reseeded
+
     model, canvas = request.model, request.canvas
     if request.latents is not None:
         z_all = request.latents
@@ -293,7 +295,7 @@ def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, ren
     else:
         cell_seeds = list(request.seeds)
         per_seed = request.own_weights and model.from_preset
-        nets = [model] + [model.reseeded(s) for s in cell_seeds[1:]] if per_seed else None
+        nets = [model] + [reseeded(model, s) for s in cell_seeds[1:]] if per_seed else None
         z_all = np.concatenate([model.sample_z(s) for s in cell_seeds])  # type: ignore[arg-type]
         names = [f"seed {s}" for s in cell_seeds]
     if len(z_all) > MAX_CELLS:
