@@ -218,3 +218,22 @@ def test_save_animation_takes_a_sound_file(work):
     lines, sound = streams(out)
     assert sum("Audio:" in line for line in lines) == 1
     assert abs(sound - 1.0) <= 1 / FPS  # cut to the video, not the song's 4 s
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_mid_music_video_leaves_nothing(work, sig):
+    import os
+    import signal
+    import sys
+    import time
+
+    write_wav(work / "long.wav", click_track(30.0, tuple(0.5 * k + 0.25 for k in range(60))))
+    repo = Path(__file__).resolve().parents[1]
+    args = ["loop", "tiny.toml", "--seed", "1", "--res", "256x256", "--fps", "30", "--audio", "long.wav", "-o", "v.mp4"]
+    proc = subprocess.Popen([sys.executable, "-m", "cppnart", *args, "-q"], cwd=work,
+                            env={**os.environ, "PYTHONPATH": str(repo)}, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(2.5)  # past start-up and the analysis, mid-render
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (128 + getattr(signal, sig), -getattr(signal, sig)), err.decode()
+    assert "v.mp4" not in files_in(work) and not [f for f in files_in(work) if f.startswith(".v")], files_in(work)

@@ -171,3 +171,13 @@ def test_bad_input_is_one_line_and_no_file(runner, tmp_path, tiny_preset, monkey
     line = one_error_line(run(runner, *base, *args))
     assert message in line
     assert files_in(tmp_path) == ["tiny.toml"]
+
+
+def test_the_python_api_exports_the_loop_lazily(tmp_path, tiny_preset):
+    import cppnart
+
+    request = cppnart.resolve_loop(tiny_preset, seed=2, seconds=0.3, fps=10, res=(16, 16))
+    frames = list(cppnart.loop_frames(request))
+    assert len(frames) == 3 and frames[0].shape == (16, 16, 3)
+    out = cppnart.save_loop(request, tmp_path / "api.gif")
+    assert out.is_file()

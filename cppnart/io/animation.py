@@ -317,8 +317,10 @@ class Mp4Writer(FrameWriter):
         padded with silence if it ends a little early, so both streams last exactly as long."""
         if self.audio is None:
             return ["-an"]
+        from .audio import ffmpeg_input
+
         return [
-            "-i", str(self.audio.source), "-map", "0:v:0", "-map", "1:a:0",
+            "-i", ffmpeg_input(self.audio.source), "-map", "0:v:0", "-map", "1:a:0",
             "-c:a", "aac", "-b:a", "192k", "-af", "apad", "-t", f"{self.audio.seconds:.6f}", "-shortest",
         ]  # fmt: skip
 

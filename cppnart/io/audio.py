@@ -84,6 +84,12 @@ def timing_from_recipe(data: Any, where: str) -> AudioTiming:
     return AudioTiming(timing.source, timing.fps, timing.seconds, envelope.astype(np.float32), beats)
 
 
+def ffmpeg_input(path: str | Path) -> str:
+    """A local file as ffmpeg's input: ``file:`` and the absolute path, so a name with a colon (or a
+    recipe naming ``http://...``) is never taken for one of ffmpeg's network protocols."""
+    return "file:" + str(Path(path).resolve())
+
+
 def _ffmpeg() -> str:
     import imageio_ffmpeg
 
@@ -93,7 +99,8 @@ def _ffmpeg() -> str:
 def probe_seconds(path: Path) -> float:
     """The length the file declares (ffmpeg's ``Duration``), or a one-line error when ffmpeg finds no
     sound in it."""
-    result = subprocess.run([_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, timeout=60)
+    command = [_ffmpeg(), "-hide_banner", "-nostdin", "-i", ffmpeg_input(path)]
+    result = subprocess.run(command, capture_output=True, timeout=60)
     text = result.stderr.decode("utf-8", "replace")
     if " Audio:" not in text:
         raise UserError(
@@ -147,7 +154,7 @@ def _decode(path: Path, seconds: float | None) -> tuple[np.ndarray, np.ndarray, 
     """Stream the sound through ffmpeg into ``_spectral_flux``; a decode error is a one-line error."""
     import tempfile
 
-    cmd = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path)]
+    cmd = [_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-i", ffmpeg_input(path)]
     if seconds is not None:
         cmd += ["-t", f"{seconds:.6f}"]
     cmd += ["-vn", "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"]

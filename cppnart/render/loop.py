@@ -175,6 +175,17 @@ def _cycle_of(recipe: dict[str, Any], where: str) -> dict[str, Any]:
     return cycle
 
 
+def _recipe_latents(recipe: dict[str, Any]) -> np.ndarray:
+    """A recipe's keyframes as an array [K, Z]; a ragged or non-numeric list is a one-line error."""
+    try:
+        keys = np.asarray(recipe["keyframes"], np.float32)
+    except (TypeError, ValueError):
+        raise UserError("the recipe's keyframes are damaged") from None
+    if keys.ndim != 2 or not np.isfinite(keys).all():
+        raise UserError("the recipe's keyframes are damaged")
+    return keys
+
+
 def resolve_loop(
     model: str | Path | Model | None = None,
     *,
@@ -228,7 +239,7 @@ def resolve_loop(
     elif through:
         keys = np.concatenate([read_latents(k, net.z_dim) for k in through])
     elif cycle.get("through") and recipe.get("keyframes"):
-        keys = np.asarray(recipe["keyframes"], np.float32)
+        keys = _recipe_latents(recipe)
     looping_time = bool(time if time is not None else cycle.get("time", False))
     width, height = res if res is not None else tuple(recipe.get("res") or DEFAULT_LOOP_RES)
     view, supersample = resolve_view(recipe, zoom, center, supersample)
@@ -236,7 +247,7 @@ def resolve_loop(
         check_param("chunk", chunk)
     canvas = net.canvas(int(width), int(height), view, supersample, chunk)
     net = resolve_tile(net, canvas, True if looping_time else tile, recipe)
-    z = np.asarray(recipe["keyframes"][:1], np.float32) if looping_time and recipe.get("keyframes") else None
+    z = _recipe_latents(recipe)[:1] if looping_time and recipe.get("keyframes") else None
     return LoopRequest(
         net, canvas, frames, fps, loop_seed, keys, looping_time, z, timing,
         int(laps if laps is not None else cycle.get("laps", 1)), **output,
