@@ -45,9 +45,25 @@ class MusicFlags:
     ] = 4
     tile: TileOption = None
 
+    def refuse_for_weights(self) -> None:
+        """A weight morph of run folders has no latent path to time or tile."""
+        if self.audio is not None or self.tile:
+            raise UserError(
+                "--audio and --tile work on latent morphs of one model, not on weight morphs of run folders"
+            )
+
     def request_args(self) -> dict[str, Any]:
         """These flags as ``render.request.resolve_morph`` arguments."""
         return {"audio": self.audio, "seconds": self.seconds, "tile": self.tile, "beats_per_key": self.beats_per_key}
+
+
+def _inputs_and_output(keyframes: list[Path], out: Optional[Path]) -> tuple[list[Path], Path]:
+    """The keyframes and the output (the older form's last path), which must not look like a keyframe."""
+    if out is None:
+        keyframes, out = split_inputs(keyframes)
+    if out.suffix.lower() in (".npy", ".png"):
+        raise UserError(f"the output '{out}' looks like a keyframe; add -o out.gif (or .mp4, .webp, a folder name)")
+    return keyframes, out
 
 
 def split_inputs(paths: list[Path]) -> tuple[list[Path], Path]:
@@ -109,18 +125,12 @@ def morph(
     from ..render.weight_morph import weights_of_runs
 
     check_cluster(flags.cluster)
-    if out is None:
-        keyframes, out = split_inputs(keyframes)
-    if out.suffix.lower() in (".npy", ".png"):
-        raise UserError(f"the output '{out}' looks like a keyframe; add -o out.gif (or .mp4, .webp, a folder name)")
+    keyframes, out = _inputs_and_output(keyframes, out)
     size = parse_res(res) if res is not None else None
     plan = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "fps": fps}
     run_weights = weights_of_runs(keyframes)
     if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
-        if music.audio is not None or music.tile:
-            raise UserError(
-                "--audio and --tile work on latent morphs of one model, not on weight morphs of run folders"
-            )
+        music.refuse_for_weights()
         _weight_morph(run_weights, keyframes, out, size, plan, gif_palette.value, flags)
         return
     plan.update(path=path.value, batch=batch, gif_palette=gif_palette.value, **music.request_args())

@@ -52,10 +52,12 @@ class Model:
 
     def _repr_png_(self) -> bytes:
         """A 256x256 thumbnail of the seed's latent, for notebooks."""
-        from ..io.png import encode_small_png, quantize
+        import io
 
-        width, height = self.native_size or (256, 256)
-        return encode_small_png(quantize(self.render(None, width, height, seed=self.seed or 0)))
+        buffer = io.BytesIO()
+        size = self.native_size or (256, 256)
+        self.render_image(None, size[0], size[1], seed=self.seed or 0).save(buffer, format="PNG")
+        return buffer.getvalue()
 
     def reseeded(self, seed: int) -> Model:
         """The same preset with the weights drawn from ``seed`` (a model file is returned as is)."""

@@ -283,7 +283,6 @@ def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, ren
     """Render every cell of a ``SheetRequest`` and lay them out (see ``grid``)."""
     from .frames import render_frames
     from .renderer import Renderer
-
     from .seamless import reseeded
 
     model, canvas = request.model, request.canvas
@@ -295,7 +294,7 @@ def render_sheet(request: Any, on_cell: Callable[[int], None] | None = None, ren
     else:
         cell_seeds = list(request.seeds)
         per_seed = request.own_weights and model.from_preset
-        nets = [model] + [reseeded(model, s) for s in cell_seeds[1:]] if per_seed else None
+        nets = [model] + [reseeded(model, s) for s in cell_seeds[1:]] if per_seed else None  # type: ignore[arg-type]
         z_all = np.concatenate([model.sample_z(s) for s in cell_seeds])  # type: ignore[arg-type]
         names = [f"seed {s}" for s in cell_seeds]
     if len(z_all) > MAX_CELLS:
