@@ -178,3 +178,14 @@ def test_morph_tile_frames_tile(runner, tmp_path):
     for frame in sorted(out.iterdir()):
         assert max(seam_ratios(np.asarray(Image.open(frame)))) < 1.0
     assert onnx  # the real onnx package reads the models above
+
+
+@pytest.mark.parametrize("name", CPPN_PRESETS)
+def test_the_torus_keeps_the_look_near_the_centre(name):
+    tiled = resolve_picture(name, seed=7, res=(160, 160), tile=True)
+    plain = resolve_picture(name, seed=7, res=(160, 160))
+    a, b = tiled.model.render(tiled.z, 160, 160), plain.model.render(plain.z, 160, 160)
+    other = plain.model.render(plain.model.sample_z(99), 160, 160)
+    centre = slice(72, 88)  # the middle tenth: the torus there is nearly the plane (sin x ~ x)
+    kept = np.abs(a[centre, centre] - b[centre, centre]).mean()
+    assert kept < 0.6 * np.abs(other[centre, centre] - b[centre, centre]).mean(), kept
