@@ -237,3 +237,15 @@ def test_a_signal_mid_music_video_leaves_nothing(work, sig):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode in (128 + getattr(signal, sig), -getattr(signal, sig)), err.decode()
     assert "v.mp4" not in files_in(work) and not [f for f in files_in(work) if f.startswith(".v")], files_in(work)
+
+
+def test_from_renders_a_music_video_again_from_its_stored_analysis(runner, work):
+    assert morph(runner, "clicks.wav", "first.mp4").exit_code == 0
+    again = run(runner, "morph", "a.npy", "b.npy", "c.npy", "--from", "first.mp4", "--beats-per-key", "1",
+                "--res", "32x32", "-o", "again.mp4", "--json")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["beats"] == len(CLICKS)
+    np.testing.assert_array_equal(read_video(work / "again.mp4"), read_video(work / "first.mp4"))
+    (work / "clicks.wav").unlink()  # the analysis is stored, but the sound to mux is gone: one line
+    line = one_error_line(run(runner, "morph", "a.npy", "b.npy", "--from", "first.mp4", "-o", "third.mp4"))
+    assert "clicks.wav" in line and "--audio" in line

@@ -181,3 +181,20 @@ def test_the_python_api_exports_the_loop_lazily(tmp_path, tiny_preset):
     assert len(frames) == 3 and frames[0].shape == (16, 16, 3)
     out = cppnart.save_loop(request, tmp_path / "api.gif")
     assert out.is_file()
+
+
+def test_a_time_loop_of_a_reflected_model_closes_too(runner, tmp_path):
+    model = tmp_path / "net.onnx"
+    assert run(runner, "export", "classic", "--seed", "3", "-o", model, "-q").exit_code == 0
+    request = resolve_loop(model, seed=3, seconds=1, fps=6, res=(32, 32), time=True)
+    assert request.model.metadata["tile"] == "reflect"
+    from dataclasses import replace
+
+    from cppnart.configs.view import View
+    from cppnart.render.seamless import periods_of
+
+    frames = list(loop_frames(request))
+    px, py = periods_of(request.canvas)
+    after = request.model.render(request.z, 32, 32, replace(request.canvas, view=View(1.0, (px, py))).view)
+    assert np.abs(after - frames[0] / 255).max() <= 1 / 255 + 1e-5
+    assert len({f.tobytes() for f in frames}) > 1

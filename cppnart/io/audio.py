@@ -65,7 +65,8 @@ class AudioTiming:
             "source": self.source,
             "fps": self.fps,
             "seconds": round(self.seconds, 6),
-            "envelope": [round(float(v), 4) for v in self.envelope],
+            # float32 values written exactly (repr round-trips), so a render from the recipe is the same render
+            "envelope": [float(v) for v in np.asarray(self.envelope, np.float32)],
             "beats": list(self.beats),
         }
 
