@@ -249,3 +249,17 @@ def test_from_renders_a_music_video_again_from_its_stored_analysis(runner, work)
     (work / "clicks.wav").unlink()  # the analysis is stored, but the sound to mux is gone: one line
     line = one_error_line(run(runner, "morph", "a.npy", "b.npy", "--from", "first.mp4", "-o", "third.mp4"))
     assert "clicks.wav" in line and "--audio" in line
+
+
+def test_a_recipe_cannot_name_sound_outside_the_folder(runner, work):
+    from cppnart.io.animation import save_animation
+    from cppnart.io.metadata import animation_comment
+
+    assert morph(runner, "clicks.wav", "first.mp4").exit_code == 0
+    recipe = json.loads(run(runner, "info", "first.mp4", "--json").output)
+    recipe["audio"]["source"] = "/etc/hostname"
+    frames = [np.zeros((32, 32, 3), np.uint8)]
+    save_animation(work / "hostile.gif", frames, 32, 32, 3, FPS, comment=animation_comment(recipe))
+    line = one_error_line(run(runner, "morph", "a.npy", "b.npy", "--from", "hostile.gif", "-o", "out.mp4"))
+    assert "outside the current folder" in line
+    assert "out.mp4" not in files_in(work)

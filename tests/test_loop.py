@@ -198,3 +198,17 @@ def test_a_time_loop_of_a_reflected_model_closes_too(runner, tmp_path):
     after = request.model.render(request.z, 32, 32, replace(request.canvas, view=View(1.0, (px, py))).view)
     assert np.abs(after - frames[0] / 255).max() <= 1 / 255 + 1e-5
     assert len({f.tobytes() for f in frames}) > 1
+
+
+@pytest.mark.parametrize("cycle", [{"frames": 10**12}, {"laps": -1}, {"seed": "x"}, "not a table"])
+def test_a_hostile_cycle_in_a_recipe_is_one_line(runner, tmp_path, tiny_preset, monkeypatch, cycle):
+    from cppnart.io.animation import save_animation
+    from cppnart.io.metadata import animation_comment
+
+    monkeypatch.chdir(tmp_path)
+    request = resolve_loop(tiny_preset, seed=1, seconds=0.2, fps=5, res=(16, 16))
+    recipe = {**request.recipe(), "cycle": cycle}
+    save_animation(tmp_path / "bad.gif", loop_frames(request), 16, 16, 3, 5, comment=animation_comment(recipe))
+    line = one_error_line(run(runner, "loop", "--from", "bad.gif", "-o", "out.gif"))
+    assert "cycle" in line
+    assert "out.gif" not in files_in(tmp_path)

@@ -82,6 +82,13 @@ def timing_from_recipe(data: Any, where: str) -> AudioTiming:
     ok = envelope.ndim == 1 and len(envelope) > 0 and np.isfinite(envelope).all() and (envelope >= 0).all()
     if not ok or any(not 0 <= b < len(envelope) for b in beats) or not 0 < timing.fps <= 1000:
         raise UserError(f"{where}: the audio analysis is damaged")
+    if len(envelope) > MAX_SECONDS * 1000 or len(timing.source) > 4096 or "\0" in timing.source:
+        raise UserError(f"{where}: the audio analysis is damaged")
+    # A recipe may only name sound beside where it is rendered (as its models): never any file on the machine.
+    if not Path(timing.source).resolve().is_relative_to(Path.cwd().resolve()):
+        raise UserError(
+            f"{where}: the sound '{timing.source[:200]}' is outside the current folder; pass --audio with the song"
+        )
     return AudioTiming(timing.source, timing.fps, timing.seconds, envelope.astype(np.float32), beats)
 
 

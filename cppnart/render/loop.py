@@ -35,6 +35,7 @@ from .request import ANIMATION_BEST_RATIO, PictureRequest, resolve_model, resolv
 DEFAULT_SECONDS = 8.0
 DEFAULT_FPS = 30.0
 DEFAULT_LOOP_RES = (512, 512)
+MAX_LOOP_FRAMES = 1_000_000  # two hours at 120 fps
 LOOP_RANGES = {
     "seconds": Range(0.01, 7200.0, "seconds of animation; every frame is rendered"),
     "laps": Range(1, 1000, "times round the loop in one file"),
@@ -68,7 +69,7 @@ class LoopRequest:
         from ..io.animation import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
 
         check_param("fps", self.fps)
-        check_param("frames", self.frames, Range(1, 1_000_000, "frames of a loop; each one is rendered"))
+        check_param("frames", self.frames, Range(1, MAX_LOOP_FRAMES, "frames of a loop; each one is rendered"))
         check_param("laps", self.laps, LOOP_RANGES["laps"])
         if self.batch is not None:
             check_param("batch", self.batch)
@@ -169,9 +170,10 @@ def _cycle_of(recipe: dict[str, Any], where: str) -> dict[str, Any]:
     cycle = recipe.get("cycle") or {}
     if not isinstance(cycle, dict):
         raise UserError(f"{where}: 'cycle' must be a table")
-    for key in ("seed", "frames", "laps"):
-        if key in cycle and (isinstance(cycle[key], bool) or not isinstance(cycle[key], int) or cycle[key] < 0):
-            raise UserError(f"{where}: 'cycle.{key}' must be a whole number")
+    for key, high in (("seed", 2**63 - 1), ("frames", MAX_LOOP_FRAMES), ("laps", 1000)):
+        value = cycle.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high):
+            raise UserError(f"{where}: 'cycle.{key}' must be a whole number from 0 to {high}")
     return cycle
 
 
