@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (ap
 W, H = 96, 64
 
 PAGE = """
-<canvas id="c" width="%d" height="%d"></canvas>
+<canvas id="c" width="WIDTH" height="HEIGHT"></canvas>
 <script>
 window.draw = (source, weights, texW, texH, z) => {
   const gl = document.getElementById('c').getContext('webgl2');
@@ -59,16 +59,16 @@ window.draw = (source, weights, texW, texH, z) => {
   gl.uniform1fv(gl.getUniformLocation(prog, 'u_z'), new Float32Array(z));
   gl.uniform1f(gl.getUniformLocation(prog, 'u_zoom'), 1.0);
   gl.uniform2f(gl.getUniformLocation(prog, 'u_center'), 0.0, 0.0);
-  gl.uniform2f(gl.getUniformLocation(prog, 'u_size'), %d, %d);
-  gl.viewport(0, 0, %d, %d);
+  gl.uniform2f(gl.getUniformLocation(prog, 'u_size'), WIDTH, HEIGHT);
+  gl.viewport(0, 0, WIDTH, HEIGHT);
   gl.drawArrays(gl.TRIANGLES, 0, 3);
-  const out = new Uint8Array(%d * %d * 4);
-  gl.readPixels(0, 0, %d, %d, gl.RGBA, gl.UNSIGNED_BYTE, out);
+  const out = new Uint8Array(WIDTH * HEIGHT * 4);
+  gl.readPixels(0, 0, WIDTH, HEIGHT, gl.RGBA, gl.UNSIGNED_BYTE, out);
   let text = ''; for (let i = 0; i < out.length; i++) text += String.fromCharCode(out[i]);
   return btoa(text);
 };
 </script>
-""" % ((W, H) * 5)
+""".replace("WIDTH", str(W)).replace("HEIGHT", str(H))
 
 
 def test_the_torus_shader_draws_the_numpy_picture_and_tiles():
