@@ -212,3 +212,14 @@ def test_a_hostile_cycle_in_a_recipe_is_one_line(runner, tmp_path, tiny_preset, 
     line = one_error_line(run(runner, "loop", "--from", "bad.gif", "-o", "out.gif"))
     assert "cycle" in line
     assert "out.gif" not in files_in(tmp_path)
+
+
+def test_each_png_frame_of_a_time_loop_renders_again_from_its_recipe(runner, tmp_path, tiny_preset, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a recipe names models beside it or in the current folder only
+    out = tmp_path / "frames"
+    args = ["loop", tiny_preset, "--seed", "2", "--time", "--seconds", "0.4", "--fps", "10", "--res", "24x24"]
+    assert run(runner, *args, "-o", out, "-q").exit_code == 0
+    frame = sorted(out.iterdir())[2]
+    again = tmp_path / "again.png"
+    assert run(runner, "render", "--from", frame, "-o", again, "-q").exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(frame)))

@@ -296,9 +296,11 @@ def save_loop(
 
     kind = request.check_output(out, force)
     latents = request.latents()
+    canvases = list(request.canvases()) if request.time and kind == "frames" else None
 
-    def frame_text(i: int) -> dict[str, str]:
-        return png_text(PictureRequest(request.model, latents[i], request.canvas, 8, None).recipe())
+    def frame_text(i: int) -> dict[str, str]:  # a time loop's frame i has its own view
+        canvas = canvases[i] if canvases is not None else request.canvas
+        return png_text(PictureRequest(request.model, latents[i], canvas, 8, None).recipe())
 
     return save_animation(
         out,
