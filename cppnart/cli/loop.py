@@ -52,7 +52,8 @@ def loop(
     through: Annotated[
         Optional[list[Path]],
         typer.Option(
-            help="Pass through these latents (.npy or PNGs cppnart made), in order; repeat the flag.",
+            help="Pass through these latents, in order: repeat the flag, or give one .npy of [K, Z] "
+            "(PNGs cppnart made too).",
             show_default=False,
         ),
     ] = None,
