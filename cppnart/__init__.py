@@ -14,6 +14,10 @@ onnxruntime, no torch): names load on first use::
     sheet = cppnart.grid(cppnart.resolve_sheet("classic", seeds=range(1, 17)))   # sheet.save("grid.png")
     morph = cppnart.resolve_morph(cppnart.sample_z(8, seed=1, count=3), "classic", seed=7, res=(256, 256))
     cppnart.save_morph(morph, "morph.gif")             # the file `cppnart morph` writes, byte for byte
+    loop = cppnart.resolve_loop("classic", seed=7, seconds=8, fps=30, tile=True)
+    cppnart.save_loop(loop, "loop.webp")               # a seamless loop of a seamless tile
+    video = cppnart.resolve_morph(["a.npy", "b.npy"], "classic", seed=7, audio="song.wav")
+    cppnart.save_morph(video, "video.mp4")             # moves on the song's beats, carries its sound
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ _API = {
     "Grid": "render.sheets",
     "morph_frames": "render.frames",
     "save_animation": "io.animation",
+    "LoopRequest": "render.loop",
+    "resolve_loop": "render.loop",
+    "loop_frames": "render.loop",
+    "save_loop": "render.loop",
+    "AudioTiming": "io.audio",
+    "analyse_audio": "io.audio",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
@@ -57,10 +67,16 @@ if TYPE_CHECKING:
     from .configs.presets import preset_names as preset_names
     from .configs.view import View as View
     from .io.animation import save_animation as save_animation
+    from .io.audio import AudioTiming as AudioTiming
+    from .io.audio import analyse_audio as analyse_audio
     from .latent.io import load_z as load_z
     from .latent.io import sample_z as sample_z
     from .latent.io import save_z as save_z
     from .render.frames import morph_frames as morph_frames
+    from .render.loop import LoopRequest as LoopRequest
+    from .render.loop import loop_frames as loop_frames
+    from .render.loop import resolve_loop as resolve_loop
+    from .render.loop import save_loop as save_loop
     from .render.model import Model as Model
     from .render.model import load_model as load_model
     from .render.morph import save_morph as save_morph

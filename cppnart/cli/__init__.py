@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..__about__ import __version__
-from . import breed, dream, grid, info, latent, morph, render, sweep, train, view
+from . import breed, dream, grid, info, latent, loop, morph, render, sweep, train, view
 
 app = typer.Typer(
     name="cppnart",
@@ -39,6 +39,7 @@ def _root(
 app.add_typer(render.app)
 app.add_typer(info.app)
 app.add_typer(morph.app)
+app.add_typer(loop.app)
 app.add_typer(grid.app)
 app.add_typer(view.app)
 app.add_typer(latent.app, name="z")

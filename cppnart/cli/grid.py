@@ -23,6 +23,7 @@ from .options import (
     ModelOption,
     RenderFlags,
     SeedOption,
+    TileOption,
     ViewFlags,
     option_groups,
 )
@@ -89,11 +90,12 @@ class SheetFlags:
         bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")
     ] = True
     gap: Annotated[int, typer.Option(help="Pixels between cells.")] = 4
+    tile: TileOption = None
 
     def request_args(self) -> dict[str, Any]:
         """These flags as ``render.request.resolve_sheet`` arguments."""
         cell = parse_res(self.cell, "--cell") if self.cell is not None else DEFAULT_CELL
-        return {"cell": cell, "cols": self.cols, "gap": self.gap, "labelled": self.labels}
+        return {"cell": cell, "cols": self.cols, "gap": self.gap, "labelled": self.labels, "tile": self.tile}
 
 
 @app.command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -12,6 +13,7 @@ from ..errors import UserError
 from ..io.animation import GIF_DEFAULT_STRATEGY
 from .cluster import check_cluster, cluster_report, open_renderer
 from .options import (
+    AudioOption,
     Ease,
     EaseOption,
     FromOption,
@@ -21,12 +23,47 @@ from .options import (
     PathOption,
     RenderFlags,
     SeedOption,
+    TileOption,
     ViewFlags,
     option_groups,
 )
 from .output import emit, parse_res, progress, user_errors
 
 app = typer.Typer()
+
+
+@dataclass(frozen=True)
+class MusicFlags:
+    """The flags that time a morph to a song: --audio, --seconds, --beats-per-key, and --tile."""
+
+    audio: AudioOption = None
+    seconds: Annotated[
+        Optional[float], typer.Option(help="With --audio: render the song's first seconds only (a preview).")
+    ] = None
+    beats_per_key: Annotated[
+        int, typer.Option(help="With --audio: beats from one keyframe to the next (keyframes change on beats).")
+    ] = 4
+    tile: TileOption = None
+
+    def refuse_for_weights(self) -> None:
+        """A weight morph of run folders has no latent path to time or tile."""
+        if self.audio is not None or self.tile:
+            raise UserError(
+                "--audio and --tile work on latent morphs of one model, not on weight morphs of run folders"
+            )
+
+    def request_args(self) -> dict[str, Any]:
+        """These flags as ``render.request.resolve_morph`` arguments."""
+        return {"audio": self.audio, "seconds": self.seconds, "tile": self.tile, "beats_per_key": self.beats_per_key}
+
+
+def _inputs_and_output(keyframes: list[Path], out: Optional[Path]) -> tuple[list[Path], Path]:
+    """The keyframes and the output (the older form's last path), which must not look like a keyframe."""
+    if out is None:
+        keyframes, out = split_inputs(keyframes)
+    if out.suffix.lower() in (".npy", ".png"):
+        raise UserError(f"the output '{out}' looks like a keyframe; add -o out.gif (or .mp4, .webp, a folder name)")
+    return keyframes, out
 
 
 def split_inputs(paths: list[Path]) -> tuple[list[Path], Path]:
@@ -81,24 +118,23 @@ def morph(
             "(measured in bench/gif_palette.py)."
         ),
     ] = GifPalette(GIF_DEFAULT_STRATEGY),
+    music: MusicFlags = MusicFlags(),
     flags: RenderFlags = RenderFlags(),
 ) -> None:
-    """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder."""
+    """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder (--audio: music video)."""
     from ..render.weight_morph import weights_of_runs
 
     check_cluster(flags.cluster)
-    if out is None:
-        keyframes, out = split_inputs(keyframes)
-    if out.suffix.lower() in (".npy", ".png"):
-        raise UserError(f"the output '{out}' looks like a keyframe; add -o out.gif (or .mp4, .webp, a folder name)")
+    keyframes, out = _inputs_and_output(keyframes, out)
     size = parse_res(res) if res is not None else None
     plan = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "fps": fps}
     run_weights = weights_of_runs(keyframes)
     if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
+        music.refuse_for_weights()
         _weight_morph(run_weights, keyframes, out, size, plan, gif_palette.value, flags)
         return
-    _latent_morph(keyframes, out, size, model, from_image, seed, look, flags,
-                  {**plan, "path": path.value, "batch": batch, "gif_palette": gif_palette.value})  # fmt: skip
+    plan.update(path=path.value, batch=batch, gif_palette=gif_palette.value, **music.request_args())
+    _latent_morph(keyframes, out, size, model, from_image, seed, look, flags, plan)
 
 
 def _latent_morph(
@@ -123,8 +159,10 @@ def _latent_morph(
         save_morph(request, out, cluster or local, advance, flags.force)
         report = cluster_report(cluster)
     elapsed = time.perf_counter() - started
-    net = request.model
+    net, sound = request.model, request.audio
     seed_note = f"seed {net.seed} · " if net.from_preset else ""
+    tile = net.metadata.get("tile")
+    notes = ([f"tiles by {tile}"] if tile else []) + ([f"{len(sound.beats)} beats of {sound.source}"] if sound else [])
     emit(
         {
             "path": str(out),
@@ -133,10 +171,13 @@ def _latent_morph(
             "keyframes": len(request.keyframes),
             "frames": total,
             "res": [width, height],
+            "tile": tile,
+            "beats": len(sound.beats) if sound else None,
             "seconds": round(elapsed, 3),
             **report,
         },
-        f"{seed_note}{net.label} · {len(request.keyframes)} keyframes, {total} frames {width}x{height} "
+        f"{seed_note}{net.label}{''.join(' · ' + n for n in notes)} · {len(request.keyframes)} keyframes, "
+        f"{total} frames {width}x{height} "
         f"-> {out} ({elapsed:.1f} s, {total / max(elapsed, 1e-9):.1f} frames/s)",
         flags.as_json,
         flags.quiet,

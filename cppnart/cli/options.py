@@ -105,6 +105,24 @@ ClusterOption = Annotated[
 ]
 
 # --- outputs and reporting ------------------------------------------------------------------
+TileOption = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--tile/--no-tile",
+        help="A picture that tiles seamlessly in both directions: random CPPNs go round a torus, other "
+        "models are mirrored at their edges (the output says which). \\[default: the --from recipe's, else off]",
+        show_default=False,
+    ),
+]
+AudioOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--audio",
+        help="A song (WAV, FLAC, MP3, ...): the motion follows its onsets and beats, the MP4 carries the sound, "
+        "and the video lasts as long as the song (or --seconds).",
+        show_default=False,
+    ),
+]
 NpyOut = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (paths, seed, z, metrics) instead of prose, for scripts.")

@@ -18,6 +18,7 @@ from .options import (
     QuietOption,
     RenderFlags,
     SeedOption,
+    TileOption,
     ViewFlags,
     ZoomOption,
     option_groups,
@@ -77,6 +78,7 @@ def render(
     bits: BitsOption = None,
     from_image: FromPngOption = None,
     tiles: TilesOption = None,
+    tile: TileOption = None,
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a CPPN to a PNG poster (or a DZI tile pyramid) at any resolution, in bounded memory."""
@@ -96,6 +98,7 @@ def render(
         z=z,
         res=parse_res(res) if res is not None else None,
         bits=bits,
+        tile=tile,
         device=flags.device.value,
         **look.request_args(),
     )
@@ -137,6 +140,8 @@ def _report(request: Any, target: Path, tiles: Optional[int], elapsed: float, re
     net, seed = request.model, request.seed
     seed_note = f"seed {seed} · " if net.from_preset else (f"z seed {seed} · " if request.z_from_seed else "")
     where = f"{target} ({tiles} tiles)" if tiles is not None else str(target)
+    if request.tile:
+        where += f", tiles seamlessly by {request.tile}"
     emit(
         {
             "path": str(target),
@@ -146,6 +151,7 @@ def _report(request: Any, target: Path, tiles: Optional[int], elapsed: float, re
             "res": [request.width, request.height],
             "seconds": round(elapsed, 3),
             **({"tiles": tiles} if tiles is not None else {}),
+            "tile": request.tile,
             **report,
         },
         f"{seed_note}{net.label} · {request.width}x{request.height} -> {where} ({elapsed:.1f} s)",

@@ -89,6 +89,8 @@ def check_recipe(recipe: Any, where: str, folder: Path | None = None) -> dict[st
         check_ranges(where, {"center": out["center"][1]}, RANGES)
     if "genome" in out and not isinstance(out["genome"], dict):
         raise UserError(f"{where}: 'genome' must be a table, got {str(out['genome'])[:60]}")
+    if out.get("tile") is not None and out["tile"] not in ("torus", "reflect"):
+        raise UserError(f"{where}: 'tile' must be 'torus' or 'reflect', got {str(out['tile'])[:40]!r}")
     if "config" in out and out["config"] is not None and not isinstance(out["config"], dict):
         raise UserError(f"{where}: 'config' must be a table, got {str(out['config'])[:60]}")
     return out

@@ -34,8 +34,13 @@ def cppn_graph(weights: CPPNWeights) -> onnx.GraphProto:
     w_z = g.const("w_z", (weights.w_z * scale).astype(np.float32))
     axis1 = g.const("axis1", np.array([1], np.int64))
 
-    r = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", "coords", "coords"), axis1, keepdims=1))
-    xyr = g.op("Concat", "coords", r, axis=1)  # [N, 3]
+    if weights.periods is not None:  # a seamless tile: the coordinates go round a torus first
+        from .periodic import torus_front
+
+        xyr = torus_front(g, "coords", weights.periods)  # [N, 5]
+    else:
+        r = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", "coords", "coords"), axis1, keepdims=1))
+        xyr = g.op("Concat", "coords", r, axis=1)  # [N, 3]
     coord_part = g.op("MatMul", xyr, w_coords)  # [N, W]
     z_part = g.op("Add", g.op("MatMul", "z", w_z), g.const("b0", weights.b0))  # [B, W]
     z_part = g.op("Unsqueeze", z_part, axis1)  # [B, 1, W]

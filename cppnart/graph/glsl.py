@@ -118,6 +118,30 @@ def _squash(name: str, value: str) -> str:
     return f"(0.5 + 0.5 * {value})" if spec.half else value
 
 
+def _coordinate_lines(weights: CPPNWeights) -> list[str]:
+    """GLSL making ``tp`` (x and y as the first layer sees them) and ``r`` from ``p``."""
+    if weights.periods is None:
+        return ["    vec2 tp = p;", "    float r = sqrt(p.x * p.x + p.y * p.y);"]
+    # a seamless tile: graph.periodic.torus_features, with the same float32 constants
+    two_pi = np.float32(2 * np.pi)
+    fx, fy = (glsl_float(float(two_pi / np.float32(v))) for v in weights.periods)
+    rx, ry = (glsl_float(float(np.float32(v) / two_pi)) for v in weights.periods)
+    return [
+        f"    vec2 th = p * vec2({fx}, {fy});",
+        f"    vec2 tp = sin(th) * vec2({rx}, {ry});",
+        f"    vec2 tc = (cos(th) - 1.0) * vec2({rx}, {ry});",
+        "    float r = sqrt(dot(tp, tp) + dot(tc, tc));",
+    ]
+
+
+def _torus_terms(weights: CPPNWeights, layout: WeightLayout) -> str:
+    """The two cosine inputs' terms of a torus front (empty for x, y, r)."""
+    if weights.periods is None:
+        return ""
+    first, at = layout.widths[0], layout.w_coords
+    return f" + tc.x * wt({at + 3 * first} + j) + tc.y * wt({at + 4 * first} + j)"
+
+
 def _body(weights: CPPNWeights, layout: WeightLayout) -> str:
     """GLSL ``plane(frag, size)`` and ``cppn(p)``, reading ``wt(i)``, ``Z[k]``, ``ZOOM`` and ``CENTER``."""
     widest = max(layout.widths)
@@ -135,12 +159,12 @@ def _body(weights: CPPNWeights, layout: WeightLayout) -> str:
         "vec3 cppn(vec2 p) {",
         f"    float h[{widest}];",
         f"    float t[{widest}];",
-        "    float r = sqrt(p.x * p.x + p.y * p.y);",
+        *_coordinate_lines(weights),
         f"    for (int j = 0; j < {first}; j++) {{",
         f"        float zs = wt({layout.b0} + j);",
         f"        for (int k = 0; k < {z_dim}; k++) zs += Z[k] * wt({layout.w_z} + k * {first} + j);",
-        f"        float s = p.x * wt({layout.w_coords} + j) + p.y * wt({layout.w_coords + first} + j)"
-        f" + r * wt({layout.w_coords + 2 * first} + j);",
+        f"        float s = tp.x * wt({layout.w_coords} + j) + tp.y * wt({layout.w_coords + first} + j)"
+        f" + r * wt({layout.w_coords + 2 * first} + j){_torus_terms(weights, layout)};",
         f"        t[j] = act_{weights.activations[0]}(s + zs);",
         "    }",
         f"    for (int j = 0; j < {first}; j++) h[j] = t[j];",

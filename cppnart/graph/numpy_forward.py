@@ -51,8 +51,13 @@ def forward(weights: CPPNWeights, coords: np.ndarray, z: np.ndarray) -> np.ndarr
     """Colours [B, N, C] for coordinates [N, 2] and latents [B, Z] (float32 numpy)."""
     coords = np.asarray(coords, dtype=np.float32)
     z = np.atleast_2d(np.asarray(z, dtype=np.float32))
-    r = np.sqrt((coords * coords).sum(axis=1, keepdims=True))
-    xyr = np.concatenate([coords, r], axis=1)  # [N, 3]
+    if weights.periods is not None:  # a seamless tile: torus inputs (graph.periodic) where x, y, r were
+        from .periodic import torus_features
+
+        xyr = torus_features(coords, weights.periods)  # [N, 5]
+    else:
+        r = np.sqrt((coords * coords).sum(axis=1, keepdims=True))
+        xyr = np.concatenate([coords, r], axis=1)  # [N, 3]
     scale = np.float32(weights.scale)
     # scale * (inputs @ w) written as inputs @ (scale * w): the same float rounding as the exported graph
     pre = (xyr @ (weights.w_coords * scale))[None] + (z @ (weights.w_z * scale))[:, None, :] + weights.b0

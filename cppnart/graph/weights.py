@@ -36,6 +36,9 @@ class CPPNWeights:
     hidden: tuple[tuple[np.ndarray, np.ndarray], ...]  # (w [W, W], b [W]) for layers 1..depth-1
     w_out: np.ndarray  # [W, C]
     b_out: np.ndarray  # [C]
+    # Periods (Px, Py), two floats, of a torus coordinate front (graph.periodic): w_coords is then
+    # [5, W]; None: x, y, r. (Typed Any so that arrays unpacked by name still type-check beside it.)
+    periods: Any = None
 
     @property
     def z_dim(self) -> int:

@@ -282,6 +282,7 @@ class Mp4Writer(FrameWriter):
     """
 
     comment: str | None = None
+    audio: Any = None  # an ``io.audio.AudioTiming``: its source's first ``seconds`` become the sound track
 
     def __post_init__(self) -> None:
         import subprocess
@@ -296,7 +297,8 @@ class Mp4Writer(FrameWriter):
             "-y", "-nostdin", "-hide_banner", "-v", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", f"{self.fps:.6g}",
             "-i", "-",
-            "-an", "-vcodec", "libx264", "-crf", str(MP4_CRF), "-rc-lookahead", "10",
+            *self._sound(),
+            "-vcodec", "libx264", "-crf", str(MP4_CRF), "-rc-lookahead", "10",
             "-vf",
             "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int,"
             "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
@@ -310,6 +312,18 @@ class Mp4Writer(FrameWriter):
         # stderr goes to a file, not a pipe: a chatty ffmpeg can never block on a full pipe.
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def _sound(self) -> list[str]:
+        """ffmpeg's options for the sound: none (``-an``), or the audio's first ``seconds`` as AAC,
+        padded with silence if it ends a little early, so both streams last exactly as long."""
+        if self.audio is None:
+            return ["-an"]
+        from .audio import ffmpeg_input
+
+        return [
+            "-i", ffmpeg_input(self.audio.source), "-map", "0:v:0", "-map", "1:a:0",
+            "-c:a", "aac", "-b:a", "192k", "-af", "apad", "-t", f"{self.audio.seconds:.6f}", "-shortest",
+        ]  # fmt: skip
 
     def _failure(self) -> UserError:
         self._stderr.seek(0)
@@ -436,19 +450,24 @@ def open_animation(
     frame_text: Callable[[int], dict[str, str]] | None = None,
     frame_count: int = 0,
     gif_strategy: str = GIF_DEFAULT_STRATEGY,
+    audio: Any = None,
 ) -> Iterator[FrameWriter]:
     """A writer for ``path`` chosen by its extension; the file (or folder) appears only when the
     block completes. ``palette_sample`` gives small frames that span the animation's colours
-    (for the GIF's shared palette); ``frame_text`` gives each PNG frame its metadata."""
+    (for the GIF's shared palette); ``frame_text`` gives each PNG frame its metadata; ``audio``
+    (an ``io.audio.AudioTiming``) is muxed into an MP4 as its sound track (other formats are silent:
+    refused)."""
     path = Path(path)
     kind = check_animation_output(path, width, height, fps)
+    if audio is not None and kind != "mp4":
+        raise UserError(f"sound goes into an MP4 only; write '{path.with_suffix('.mp4')}' (GIF and WebP are silent)")
     with atomic_output(path, folder=kind == "frames") as tmp:
         if kind == "gif":
             shared = gif_strategy.startswith("global") and channels == 3
             palette = palette_from(palette_sample()) if shared and palette_sample else None
             writer: FrameWriter = GifWriter(tmp, width, height, fps, channels, loop, gif_strategy, palette, comment)
         elif kind == "mp4":
-            writer = Mp4Writer(tmp, width, height, fps, comment)
+            writer = Mp4Writer(tmp, width, height, fps, comment, audio)
         elif kind == "webp":
             writer = WebpWriter(tmp, width, height, fps, loop, comment=comment)
         else:
@@ -472,8 +491,13 @@ def save_animation(
 ) -> Path:
     """Stream uint8 frames [H, W, C] into ``path`` (.gif, .mp4, .webp or a folder of PNGs), atomically.
 
-    ``options`` go to ``open_animation`` (comment, palette_sample, gif_strategy, frame_text, ...).
+    ``options`` go to ``open_animation`` (comment, palette_sample, gif_strategy, frame_text, and
+    ``audio``: an ``io.audio.AudioTiming`` or a sound file's path, muxed into an MP4).
     """
+    if isinstance(options.get("audio"), (str, Path)):  # a path: the whole file, as long as the frames
+        from .audio import analyse_audio
+
+        options["audio"] = analyse_audio(options["audio"], fps)
     with open_animation(path, width, height, channels, fps, **options) as writer:
         for frame in frames:
             writer.add(frame)

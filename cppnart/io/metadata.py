@@ -84,6 +84,8 @@ def make_recipe(
     genome = model.metadata.get("genome") if model.kind == "genome" else None
     if genome and len(genome) <= MAX_RECIPE_GENOME:
         recipe["genome"] = json.loads(genome)
+    if model.metadata.get("tile"):  # a seamless tile: `torus` or `reflect` (render.seamless)
+        recipe["tile"] = model.metadata["tile"]
     return recipe
 
 
@@ -179,6 +181,7 @@ def morph_recipe(
         "zoom": canvas.view.zoom,
         "center": list(canvas.view.center),
         "supersample": canvas.supersample,
+        **({"tile": model.metadata["tile"]} if model.metadata.get("tile") else {}),
     }
 
 

@@ -32,7 +32,9 @@ def save_morph(
     """Render every frame of ``request`` into ``out`` (.gif, .mp4, .webp, or a new folder of
     numbered PNGs, each carrying its own recipe), with the morph recipe in the file. Everything
     that can fail about the output is checked before the first frame; a different animation
-    already at ``out`` is refused unless ``force``. ``renderer`` as for ``save_poster``."""
+    already at ``out`` is refused unless ``force``. ``renderer`` as for ``save_poster``. A request
+    with ``audio`` (``resolve_morph(..., audio="song.wav")``) moves with the song, and the MP4
+    carries its sound, as long as the video."""
     kind = request.check_output(out, force)
     latents = request.latents()
     canvas = request.canvas
@@ -55,6 +57,7 @@ def save_morph(
         frame_count=request.frame_count,
         gif_strategy=request.gif_palette,
         palette_sample=lambda: palette_sample(request.model, latents, canvas),
+        audio=request.audio,
     )
 
 

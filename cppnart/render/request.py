@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..configs.presets import DEFAULT_PRESET
-from ..configs.schema import check_param
+from ..configs.schema import Range, check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.budget import check_budget
@@ -76,6 +76,11 @@ class PictureRequest:
     @property
     def height(self) -> int:
         return self.canvas.height
+
+    @property
+    def tile(self) -> str | None:
+        """How the picture tiles seamlessly ('torus' or 'reflect'), None when it does not."""
+        return self.model.metadata.get("tile")
 
     @property
     def z_from_seed(self) -> bool:
@@ -171,12 +176,14 @@ def resolve_picture(
     supersample: int | None = None,
     chunk: int | None = None,
     bits: int | None = None,
+    tile: bool | None = None,
     device: str = "auto",
 ) -> PictureRequest:
     """The picture these arguments ask for, with the precedence every front end keeps: an argument
     given, then the ``recipe``'s (a checked ``--from`` recipe: see ``read_recipe_file``), then the
     defaults. For a preset the seed picks the weights and z; for a model file it picks z only.
-    Image-interface models (conv glyphs) keep their native size unless ``res`` asks for another."""
+    Image-interface models (conv glyphs) keep their native size unless ``res`` asks for another.
+    ``tile`` draws a picture that tiles seamlessly (``resolve_tile``)."""
     recipe = recipe or {}
     seed_given = seed is not None
     chosen_seed = resolve_seed(recipe, seed)
@@ -190,7 +197,19 @@ def resolve_picture(
     latent = resolve_z(net, z, recipe, chosen_seed, seed_given)
     # The seed that names the picture: a preset's weights seed; for a file, z's seed if z came from one.
     named_seed = net.seed if net.from_preset else (chosen_seed if net.seed_draws_z else None)
-    return PictureRequest(net, latent, net.canvas(int(width), int(height), view, supersample, chunk), depth, named_seed)
+    canvas = net.canvas(int(width), int(height), view, supersample, chunk)
+    return PictureRequest(resolve_tile(net, canvas, tile, recipe), latent, canvas, depth, named_seed)
+
+
+def resolve_tile(net: Model, canvas: Canvas, tile: bool | None, recipe: dict[str, Any]) -> Model:
+    """The model itself, or, when ``tile`` asks (else the recipe's ``tile``), the model that draws
+    ``canvas`` as a seamless tile (``render.seamless``: a torus front for random CPPNs, reflection
+    for other coordinate models)."""
+    if not (tile if tile is not None else bool(recipe.get("tile"))):
+        return net
+    from .seamless import tiled_model
+
+    return tiled_model(net, canvas)
 
 
 def read_recipe_file(path: str | Path | None) -> dict[str, Any]:
@@ -225,10 +244,16 @@ class MorphRequest:
     fps: float = 25.0
     batch: int | None = None
     gif_palette: str = field(default="")
+    # A song's ``io.audio.AudioTiming``: keyframes on every ``beats_per_key``-th beat, the pace from
+    # its onsets, as many frames as the clip lasts, and the sound muxed into the MP4.
+    audio: Any = None
+    beats_per_key: int = 4
 
     def __post_init__(self) -> None:
         from ..io.animation import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
         from ..latent.paths import EASINGS, PATHS
+
+        check_param("beats_per_key", self.beats_per_key, Range(1, 10_000, "beats between two keyframes"))
 
         object.__setattr__(self, "keyframes", self.model.check_z(np.asarray(self.keyframes), "the keyframes"))
         for name in ("frames", "hold", "fps"):
@@ -248,12 +273,18 @@ class MorphRequest:
         """Frames in the file (``latent.paths.path_length``)."""
         from ..latent.paths import path_length
 
+        if self.audio is not None:
+            return int(self.audio.frames)
         return path_length(len(self.keyframes), self.frames, self.hold, self.loop)
 
     def latents(self) -> np.ndarray:
-        """The latent of every frame [N, Z], in order."""
+        """The latent of every frame [N, Z], in order (with ``audio``: ``latent.music.beat_path``)."""
         from ..latent.paths import plan_path
 
+        if self.audio is not None:
+            from ..latent.music import beat_path
+
+            return beat_path(self.keyframes, self.audio.beats, self.audio.envelope, self.beats_per_key, self.path)
         return plan_path(self.keyframes, self.frames, self.hold, self.loop, self.ease, self.path)
 
     def recipe(self) -> dict[str, Any]:
@@ -266,6 +297,8 @@ class MorphRequest:
             "path": self.path,
             "fps": self.fps,
         }
+        if self.audio is not None:
+            options.update(audio=self.audio.recipe(), beats_per_key=self.beats_per_key)
         return morph_recipe(self.model, self.keyframes, self.canvas, options)
 
     def frame_request(self, z: np.ndarray) -> PictureRequest:
@@ -280,6 +313,10 @@ class MorphRequest:
 
         c, total = self.canvas, self.frame_count
         kind = check_animation_output(out, c.width, c.height, self.fps)
+        if self.audio is not None:
+            from ..io.audio import check_sound_output
+
+            check_sound_output(self.audio, out, kind)
         check_budget(
             f"{total} frames of {c.width}x{c.height}",
             samples=float(total) * c.width * c.height * c.supersample**2,
@@ -302,15 +339,29 @@ def resolve_morph(
     center: Sequence[float] | None = None,
     supersample: int | None = None,
     chunk: int | None = None,
+    tile: bool | None = None,
+    audio: str | Path | None = None,
+    seconds: float | None = None,
     device: str = "auto",
     **plan: Any,
 ) -> MorphRequest:
     """The animation these arguments ask for: ``keyframes`` are latent files (.npy of [Z] or [B, Z],
     PNGs cppnart made) or an array [K, Z]; the model and view follow ``resolve_picture``'s rule, the
-    size is ``res`` (default 512x512); ``plan`` holds ``MorphRequest``'s path and output fields."""
+    size is ``res`` (default 512x512); ``plan`` holds ``MorphRequest``'s path and output fields.
+    ``audio`` (a song; its first ``seconds`` when given) times the morph to the music: the frame
+    count follows the song (``MorphRequest.audio``); without it a ``--from`` recipe's analysis is
+    used again when it has one."""
+    from ..io.audio import analyse_audio, timing_from_recipe
     from ..latent.files import read_latents
 
     recipe = recipe or {}
+    if audio is not None:
+        plan["audio"] = analyse_audio(audio, float(plan.get("fps", 25.0)), seconds)
+    elif recipe.get("audio") is not None and seconds is None:
+        plan["audio"] = timing_from_recipe(recipe["audio"], "the recipe")
+        plan["fps"] = plan["audio"].fps  # the analysis is per frame of the rate it was made at
+    elif seconds is not None:
+        raise ParamError("seconds", "cuts a song (audio=...) to its first seconds; give audio too")
     net = resolve_model(model, recipe, resolve_seed(recipe, seed), device)
     if isinstance(keyframes, np.ndarray):
         keys = keyframes
@@ -322,7 +373,8 @@ def resolve_morph(
     view, supersample = resolve_view(recipe, zoom, center, supersample)
     if chunk is not None:
         check_param("chunk", chunk)
-    return MorphRequest(net, keys, net.canvas(width, height, view, supersample, chunk), **plan)
+    canvas = net.canvas(width, height, view, supersample, chunk)
+    return MorphRequest(resolve_tile(net, canvas, tile, recipe), keys, canvas, **plan)
 
 
 def check_single_output(tiles: Path | None, out: Path | None, bits: int) -> None:
@@ -383,6 +435,7 @@ def resolve_sheet(
     center: Sequence[float] | None = None,
     supersample: int | None = None,
     chunk: int | None = None,
+    tile: bool | None = None,
     device: str = "auto",
     **layout: Any,
 ) -> SheetRequest:
@@ -405,8 +458,9 @@ def resolve_sheet(
                 for row in range(len(z))
             ]
             latents = np.concatenate(zs)
+        canvas = net.canvas(*cell, view, supersample, chunk)
         return SheetRequest(
-            net, net.canvas(*cell, view, supersample, chunk), latents=latents,
+            resolve_tile(net, canvas, tile, recipe), canvas, latents=latents,
             labels=tuple(labels) if labels is not None else None, **layout,
         )  # fmt: skip
     if seeds is None:
@@ -415,6 +469,7 @@ def resolve_sheet(
         seeds = [draw_seed() for _ in range(count)]
     seeds = tuple(int(s) for s in seeds)
     net = resolve_model(model, recipe, resolve_seed(recipe, seed if seed is not None else (seeds or [None])[0]), device)
+    canvas = net.canvas(*cell, view, supersample, chunk)
     return SheetRequest(
-        net, net.canvas(*cell, view, supersample, chunk), seeds=seeds, own_weights=seed is None, **layout
+        resolve_tile(net, canvas, tile, recipe), canvas, seeds=seeds, own_weights=seed is None, **layout
     )

@@ -169,6 +169,7 @@ class Grid:
             "zoom": self.view.zoom,
             "center": list(self.view.center),
             "supersample": self.supersample,
+            **({"tile": self.model.metadata["tile"]} if self.model.metadata.get("tile") else {}),
             "cells": [
                 {"index": c.index, "label": c.label, "seed": c.seed, "weights_seed": c.weights_seed, "z": c.z}
                 for c in self.cells
@@ -208,6 +209,7 @@ class Grid:
             [
                 f" --zoom {self.view.zoom:g}" if self.view.zoom != 1 else "",
                 f" --center {self.view.center[0]:g},{self.view.center[1]:g}" if any(self.view.center) else "",
+                " --tile" if self.model.metadata.get("tile") else "",
             ]
         )
         if cell.seed is not None and cell.weights_seed == cell.seed:
@@ -284,6 +286,7 @@ def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = 
     """Render every cell of a ``SheetRequest`` and lay them out (see ``grid``)."""
     from .frames import render_frames
     from .renderer import Renderer
+    from .seamless import reseeded
 
     model, canvas = request.model, request.canvas
     if request.latents is not None:
@@ -295,7 +298,7 @@ def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = 
         seeds = list(request.seeds or ())
         cell_seeds = list(seeds)
         per_seed = request.own_weights and model.from_preset
-        nets = [model] + [model.reseeded(s) for s in seeds[1:]] if per_seed else None
+        nets = [model] + [reseeded(model, s) for s in seeds[1:]] if per_seed else None
         z_all = np.concatenate([model.sample_z(s) for s in seeds])
         names = [f"seed {s}" for s in seeds]
     from .request import MAX_CELLS

@@ -1,0 +1,124 @@
+"""`cppnart loop MODEL -o out.mp4 --seconds 8`: a seamless loop through latent space (or of a tile's coordinates)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..io.animation import GIF_DEFAULT_STRATEGY
+from .cluster import check_cluster, cluster_report, open_renderer
+from .options import (
+    AudioOption,
+    FromOption,
+    GifPalette,
+    ModelArg,
+    RenderFlags,
+    SeedOption,
+    TileOption,
+    ViewFlags,
+    option_groups,
+)
+from .output import emit, parse_res, progress, user_errors
+
+app = typer.Typer()
+
+
+@app.command(
+    epilog="Examples: cppnart loop classic -o loop.mp4 --seconds 8 --fps 30   ·   "
+    "cppnart loop classic --through a.npy b.npy c.npy -o loop.webp   ·   cppnart loop sine --tile --time -o drift.gif"
+)
+@user_errors
+@option_groups
+def loop(
+    model: ModelArg = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help=".mp4, .gif, .webp, or a folder name for numbered PNG frames.")
+    ] = Path("loop.mp4"),
+    from_image: FromOption = None,
+    seed: SeedOption = None,
+    seconds: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Length in seconds (with --audio: the song's first seconds). \\[default: 8]", show_default=False
+        ),
+    ] = None,
+    fps: Annotated[Optional[float], typer.Option(help="Frames per second. \\[default: 30]", show_default=False)] = None,
+    res: Annotated[
+        Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
+    ] = None,
+    through: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            help="Pass through these latents, in order: repeat the flag, or give one .npy of [K, Z] "
+            "(PNGs cppnart made too).",
+            show_default=False,
+        ),
+    ] = None,
+    tile: TileOption = None,
+    time_loop: Annotated[
+        bool,
+        typer.Option(
+            "--time", help="Hold the latent and move a seamless tile's coordinates once round instead (implies --tile)."
+        ),
+    ] = False,
+    audio: AudioOption = None,
+    laps: Annotated[
+        Optional[int], typer.Option(help="Times round the loop in the file. \\[default: 1]", show_default=False)
+    ] = None,
+    look: ViewFlags = ViewFlags(),
+    gif_palette: Annotated[
+        GifPalette, typer.Option(help="GIF only: the palette strategy (see `cppnart morph --help`).")  # type: ignore[valid-type]
+    ] = GifPalette(GIF_DEFAULT_STRATEGY),
+    flags: RenderFlags = RenderFlags(),
+) -> None:
+    """Render a seamless loop: a closed path through latent space at constant speed, to MP4, GIF, WebP or PNGs."""
+    from ..render.loop import resolve_loop, save_loop
+    from ..render.request import read_recipe_file
+
+    check_cluster(flags.cluster)
+    request = resolve_loop(
+        model, recipe=read_recipe_file(from_image), seed=seed, through=through, seconds=seconds, fps=fps,
+        res=parse_res(res) if res is not None else None, tile=tile, time=time_loop or None, audio=audio,
+        laps=laps, device=flags.device.value, gif_palette=gif_palette.value, **look.request_args(),
+    )  # fmt: skip
+    started = time.perf_counter()
+    with (
+        open_renderer(flags.cluster, flags.silent) as renderer,
+        progress(request.frames, f"{request.frames} frames", not flags.quiet) as advance,
+    ):
+        save_loop(request, out, renderer, advance, flags.force)
+        report = cluster_report(renderer)
+    _report(request, out, time.perf_counter() - started, report, flags)
+
+
+def _report(request: Any, out: Path, elapsed: float, report: dict, flags: RenderFlags) -> None:
+    """What the loop prints: its seed, curve, tile method, length and file."""
+    net, c = request.model, request.canvas
+    tile = request.model.metadata.get("tile")
+    extras = [f"tiles by {tile}"] if tile else []
+    if request.audio is not None:
+        extras.append(f"timed by {request.audio.source} ({len(request.audio.beats)} beats)")
+    note = f" · {', '.join(extras)}" if extras else ""
+    emit(
+        {
+            "path": str(out),
+            "model": net.source,
+            "seed": request.seed,
+            "curve": request.curve_name,
+            "tile": tile,
+            "frames": request.frames,
+            "fps": request.fps,
+            "res": [c.width, c.height],
+            "audio": request.audio.source if request.audio is not None else None,
+            "beats": len(request.audio.beats) if request.audio is not None else None,
+            "seconds": round(elapsed, 3),
+            **report,
+        },
+        f"seed {request.seed} · {net.label} · {request.curve_name} loop{note}, {request.frames} frames "
+        f"{c.width}x{c.height} -> {out} ({elapsed:.1f} s)",
+        flags.as_json,
+        flags.quiet,
+    )
