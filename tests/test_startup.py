@@ -1,0 +1,129 @@
+"""Cold start: a preset's render, `--help` and `info` import neither onnx nor torch, and the ONNX
+bytes graph/proto.py writes are the bytes onnx.helper writes (bench/startup.py measures the time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from cppnart.configs.cppn import CPPNConfig
+from cppnart.configs.presets import load_preset, preset_names
+from cppnart.configs.schema import to_dict
+from cppnart.graph.encoder import encoder_model
+from cppnart.graph.export import IR_VERSION, cppn_model_bytes
+from cppnart.graph.proto import DecodeError, read_model
+from cppnart.graph.weights import random_weights
+
+CPPN_PRESETS = [name for name in preset_names() if isinstance(load_preset(name), CPPNConfig)]
+
+
+def _preset_bytes(name: str, seed: int = 3) -> bytes:
+    config = load_preset(name)
+    weights = random_weights(config, seed)
+    return cppn_model_bytes(weights, preset=config.name, seed=seed, config=to_dict(config), z_prior=config.z_prior)
+
+
+def _with_onnx_helper(data: bytes) -> bytes:
+    """The same model built again from its parts by onnx.helper and serialised by protobuf."""
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    nodes = [
+        helper.make_node(n.op_type, n.input, n.output, **{a.name: helper.get_attribute_value(a) for a in n.attribute})
+        for n in graph.node
+    ]
+    inits = [numpy_helper.from_array(numpy_helper.to_array(t), t.name) for t in graph.initializer]
+
+    def value_info(v: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
+        dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in v.type.tensor_type.shape.dim]
+        return helper.make_tensor_value_info(v.name, v.type.tensor_type.elem_type, dims)
+
+    inputs, outputs = [value_info(v) for v in graph.input], [value_info(v) for v in graph.output]
+    rebuilt = helper.make_model(
+        helper.make_graph(nodes, graph.name, inputs, outputs, inits),
+        opset_imports=[helper.make_opsetid("", model.opset_import[0].version)],
+        producer_name=model.producer_name,
+        producer_version=model.producer_version,
+    )
+    rebuilt.ir_version = IR_VERSION
+    helper.set_model_props(rebuilt, {p.key: p.value for p in model.metadata_props})
+    return rebuilt.SerializeToString()
+
+
+@pytest.mark.parametrize("name", CPPN_PRESETS)
+def test_preset_bytes_are_the_bytes_onnx_helper_writes(name):
+    data = _preset_bytes(name)
+    assert data == _with_onnx_helper(data)
+    onnx.checker.check_model(onnx.load_from_string(data))
+
+
+def test_encoder_graph_through_the_builder_is_unchanged():
+    rng = np.random.default_rng(0)
+    layers = [(rng.normal(size=(16, 8)).astype(np.float32), np.zeros(8, np.float32))]
+    mu = (rng.normal(size=(8, 4)).astype(np.float32), np.zeros(4, np.float32))
+    model = encoder_model(layers, mu, channels=1, crop=4, data_size=4, preset="t")
+    data = model.SerializeToString()
+    assert data == _with_onnx_helper(data)
+
+
+@pytest.mark.parametrize("name", ["classic", "wide"])
+def test_reader_sees_what_onnx_sees(name):
+    data = _preset_bytes(name)
+    model, info = onnx.load_from_string(data), read_model(data)
+    assert info.metadata == {p.key: p.value for p in model.metadata_props}
+    assert info.initializer_dims == [tuple(t.dims) for t in model.graph.initializer]
+
+    def dims(v):
+        return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in v.type.tensor_type.shape.dim]
+
+    assert info.inputs == [(v.name, dims(v)) for v in model.graph.input]
+    assert info.outputs == [(v.name, dims(v)) for v in model.graph.output]
+
+
+def test_reader_takes_packed_dims_and_refuses_damaged_bytes():
+    packed = b"\x0a\x02\x02\x05\x10\x01"  # a TensorProto: dims [2, 5] packed (field 1, wire 2), FLOAT
+    graph = b"\x2a" + bytes([len(packed)]) + packed
+    model = b"\x3a" + bytes([len(graph)]) + graph
+    assert read_model(model).initializer_dims == [(2, 5)]
+    data = _preset_bytes("classic")
+    for damaged in (data[: len(data) // 2], data[:-3], b"\xff" * 40, b"\x0b\x00"):
+        with pytest.raises(DecodeError):
+            read_model(damaged)
+
+
+# Each command runs through the console script's main() in a fresh interpreter; then sys.modules
+# says what the command imported.
+IMPORTS_OF = """
+import sys
+from cppnart.cli import main
+sys.argv = ["cppnart", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+heavy = sorted(m for m in ("onnx", "torch", "kornia", "ml_dtypes") if m in sys.modules)
+print("HEAVY", heavy)
+"""
+
+
+def test_render_help_and_info_import_neither_onnx_nor_torch(tmp_path):
+    png = tmp_path / "a.png"
+    commands = [
+        ["render", "classic", "--res", "8x8", "--seed", "1", "-o", str(png)],
+        ["--help"],
+        ["render", "--help"],
+        ["info", str(png)],
+        ["info", str(png), "--json"],
+        ["info", "classic"],
+        ["export", "classic", "--seed", "1", "-o", str(tmp_path / "m.onnx")],
+        ["info", str(tmp_path / "m.onnx")],
+        ["render", str(tmp_path / "m.onnx"), "--res", "8x8", "-o", str(tmp_path / "b.png")],
+    ]
+    for args in commands:
+        done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "HEAVY []" in done.stdout, (args, done.stdout)
