@@ -127,3 +127,65 @@ def test_render_help_and_info_import_neither_onnx_nor_torch(tmp_path):
         done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (args, done.stderr)
         assert "HEAVY []" in done.stdout, (args, done.stdout)
+
+
+# The console script's start-up, with its stop handlers installed as its first statement does
+# (`cppnart.cli` installs them when sys.argv[0] is the script; here argv[0] is "-c"), then "up" so
+# the test knows the interpreter itself has started: signals before that are Python's, not ours.
+STARTING = """
+import sys
+from cppnart.errors import install_stop_handlers
+install_stop_handlers()
+sys.stdout.write("up\\n")
+sys.stdout.flush()
+from cppnart.cli import main
+sys.argv = ["cppnart", *sys.argv[1:]]
+main()
+"""
+STARTS = {  # what each start-up imports: onnx and onnxruntime (their C++ extensions), or the render path
+    "export glsl": ["export", "classic", "--seed", "1", "--format", "glsl", "-o", "out.glsl"],
+    "render": ["render", "classic", "--seed", "1", "--res", "8x8", "-o", "out.png", "-q"],
+}
+SIGNAL_POINTS: list[tuple[str, str, float, int]] = []
+
+
+def _start(args: list[str], cwd) -> tuple[subprocess.Popen, float]:
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STARTING, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n", proc.communicate()
+    return proc, time.perf_counter()
+
+
+@pytest.mark.parametrize("name", list(STARTS))
+def test_a_stop_signal_at_any_point_of_start_up_exits_as_the_signal(name, tmp_path):
+    """SIGTERM or SIGINT at evenly spread instants of start-up, imports of C++ extensions included:
+    exit 128 + n with one line and no file, or 0 with the whole file; never an abort (-6) or a kill."""
+    import signal
+    import time
+
+    args = STARTS[name]
+    proc, started = _start(args, tmp_path)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+    whole = time.perf_counter() - started
+    (tmp_path / args[args.index("-o") + 1]).unlink()
+    points = 10
+    for k in range(points):
+        sig = signal.SIGTERM if k % 2 == 0 else signal.SIGINT
+        delay = whole * 1.1 * k / (points - 1)
+        proc, started = _start(args, tmp_path)
+        time.sleep(max(0.0, delay - (time.perf_counter() - started)))
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        SIGNAL_POINTS.append((name, sig.name, round(delay, 3), proc.returncode))
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert proc.returncode in (0, 128 + sig), (delay, proc.returncode, err.decode()[-600:])
+        if proc.returncode == 0:
+            assert left == [args[args.index("-o") + 1]]
+            (tmp_path / left[0]).unlink()
+        else:
+            assert left == [], left
+            assert len(err.decode().splitlines()) == 1, err.decode()
+    print(f"\n{name}: {points} start-up points over {whole:.2f} s:", [p[1:] for p in SIGNAL_POINTS if p[0] == name])

@@ -52,7 +52,13 @@ def stop_note(signum: int) -> str:
     return "interrupted" if signum == 2 else f"stopped by signal {signum}"
 
 
+# The stops a command has reported itself; main() reports the others (typer turns a signal while
+# parsing into a silent exit 130).
+STOPS_REPORTED: list[int] = []
+
+
 def stopped(signum: int) -> NoReturn:
+    STOPS_REPORTED.append(signum)
     typer.echo(f"{stop_note(signum)}; no partial output was left behind", err=True)
     raise typer.Exit(128 + signum) from None
 
