@@ -120,7 +120,7 @@ def grid(
     from ..render.sheets import MAX_CELLS
     from ..render.sheets import grid as make_grid
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     check_output(out, (".png",))
     if save_z is not None:
         check_output(save_z, (".npy",), "--save-z")
@@ -136,7 +136,7 @@ def grid(
     )
 
     started = time.perf_counter()
-    with open_renderer(flags.cluster, flags.silent) as renderer:
+    with open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as renderer:
         layout["renderer"] = renderer
         if latents:
             net = choose_model(model, recipe, seed, flags.device.value)

@@ -121,7 +121,7 @@ def morph(
     from ..render.frames import palette_sample, render_frames
 
     # Everything that can be wrong with the arguments is found before the first frame.
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     if out is None:
         keyframes, out = split_inputs(keyframes)
     if out.suffix.lower() in (".npy", ".png"):
@@ -161,7 +161,7 @@ def morph(
 
     started = time.perf_counter()
     with (
-        open_renderer(flags.cluster, flags.silent) as renderer,
+        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as renderer,
         progress(total, f"{total} frames", not flags.quiet) as advance,
     ):
         canvas = net.canvas(width, height, view, supersample, look.chunk)

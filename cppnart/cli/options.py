@@ -88,6 +88,17 @@ ClusterOption = Annotated[
     ),
 ]
 
+ClusterTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--cluster-timeout",
+        help="Seconds the --cluster address has to answer before the command gives up with one line.",
+    ),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Let Ray's own messages (connection notes, warnings) through to stderr.")
+]
+
 # --- outputs and reporting ------------------------------------------------------------------
 NpyOut = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
 JsonOption = Annotated[
@@ -229,10 +240,21 @@ class ViewFlags:
 @dataclass(frozen=True)
 class RenderFlags(Reporting):
     """The flags of every rendering command that say where it runs, what it may replace and what
-    it prints: --device, --force, --cluster, --json, --quiet."""
+    it prints: --device, --force, --cluster (--cluster-timeout, --verbose), --json, --quiet."""
 
     device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
     force: ForceOption = False
     cluster: ClusterOption = None
+    cluster_timeout: ClusterTimeoutOption = 5.0  # cluster.connect.DEFAULT_TIMEOUT (not imported: Ray-free --help)
+    verbose: VerboseOption = False
     as_json: JsonOption = False
     quiet: QuietOption = False
+
+
+@dataclass(frozen=True)
+class ClusterFlags:
+    """Where a command that can run elsewhere runs: --cluster, --cluster-timeout, --verbose."""
+
+    cluster: ClusterOption = None
+    cluster_timeout: ClusterTimeoutOption = 5.0
+    verbose: VerboseOption = False

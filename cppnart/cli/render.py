@@ -101,7 +101,7 @@ def render(
     from ..io.names import check_replace, recipe_name
     from ..render.poster import check_poster_space, save_poster
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     if tiles is not None:
         if out is not None:
             raise UserError("give -o for one PNG or --tiles for a tile pyramid, not both")
@@ -137,7 +137,7 @@ def render(
         check_replace(out, recipe, flags.force)
         check_poster_space(width, height, net.channels, bits, out)
     started = time.perf_counter()
-    with open_renderer(flags.cluster, flags.silent) as renderer:
+    with open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as renderer:
         if tiles is not None:
             from ..render.tiles import save_tiles, tile_count
 

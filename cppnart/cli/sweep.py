@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .cluster import check_cluster
-from .options import ClusterOption, TorchFlags, option_groups
+from .options import ClusterFlags, TorchFlags, option_groups
 from .output import emit, user_errors
 
 app = typer.Typer()
@@ -44,13 +44,13 @@ def sweep(
         Optional[Path],
         typer.Option("--out", "-o", help="Sweep folder, one run folder inside per run. \\[default: sweeps/SPEC]"),
     ] = None,
-    cluster: ClusterOption = None,
+    cluster: ClusterFlags = ClusterFlags(),
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes."""
     from .train import require_torch
 
-    check_cluster(cluster)
+    check_cluster(cluster.cluster, cluster.cluster_timeout)
     from ..train.sweep import load_spec, plan_runs, run_sweep, write_summary
 
     out = out or Path("sweeps") / spec.stem
@@ -67,13 +67,14 @@ def sweep(
     from ..train.loop import Interrupted
 
     try:
-        if cluster is None:
+        if cluster.cluster is None:
             collect(run_sweep(runs, out, device=flags.device.value, threads=flags.threads))
         else:
             from ..cluster.connect import connected
             from ..cluster.jobs import run_unordered
 
-            with connected(cluster) as where:
+            timeout, verbose = cluster.cluster_timeout, cluster.verbose
+            with connected(cluster.cluster, timeout=timeout, verbose=verbose, exit_on_stop=True) as where:
                 say(f"cluster: {where}")
                 # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
                 collect(run_sweep(runs, out, run_unordered, device=flags.device.value, threads=flags.threads or 1))
