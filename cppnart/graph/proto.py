@@ -239,15 +239,15 @@ def read_model(data: bytes) -> ModelInfo:
     """
     view = memoryview(data)
     metadata: dict[str, str] = {}
-    graph: tuple[int, int] | None = None
+    graphs: list[tuple[int, int]] = []  # a message field given twice is both merged, as protobuf reads it
     for number, wire, value in _fields(view, 0, len(view)):
         if number == 14 and wire == 2:
             entry = {n: _text(view, v) for n, w, v in _fields(view, *value) if w == 2 and n in (1, 2)}
             metadata[entry.get(1, "")] = entry.get(2, "")
         elif number == 7 and wire == 2:
-            graph = value
+            graphs.append(value)
     info = ModelInfo(metadata, [], [], [])
-    if graph is not None:
+    for graph in graphs:
         for number, wire, value in _fields(view, *graph):
             if wire != 2:
                 continue
