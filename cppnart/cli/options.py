@@ -240,13 +240,13 @@ class ViewFlags:
 @dataclass(frozen=True)
 class RenderFlags(Reporting):
     """The flags of every rendering command that say where it runs, what it may replace and what
-    it prints: --device, --force, --cluster (--cluster-timeout, --verbose), --json, --quiet."""
+    it prints: --device, --force, --cluster, --json, --quiet."""
 
     device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
     force: ForceOption = False
     cluster: ClusterOption = None
     cluster_timeout: ClusterTimeoutOption = 5.0  # cluster.connect.DEFAULT_TIMEOUT (not imported: Ray-free --help)
-    verbose: VerboseOption = False
+    verbose: VerboseOption = False  # --cluster's: Ray's own messages
     as_json: JsonOption = False
     quiet: QuietOption = False
 
