@@ -6,6 +6,8 @@ propagate, so notebook users get a normal exception with the same message.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class UserError(Exception):
     """Bad input from the user: the message says what was wrong and what to do instead.
@@ -76,3 +78,99 @@ class Terminated(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(f"terminated by signal {signum}")
         self.signum = signum
+
+
+# --- stop signals at any instant ---------------------------------------------------------------
+# A handler that raises runs at the next bytecode of the main thread, which may be Python code an
+# extension's C++ calls during its import (ml_dtypes' nanobind init under `import onnx`): the
+# exception then unwinds into C++ and the process aborts (exit -6, "terminate called ...
+# nanobind::python_error"; issue 32). So the CLI's handlers only record a signal while an import
+# runs on the main thread, or before the command is armed, and raise it when the outermost import
+# returns (or on arming): always from Python code, never through an extension.
+
+_state = {"armed": False, "depth": 0, "pending": 0}
+
+
+def _stop(signum: int) -> KeyboardInterrupt:
+    import signal
+
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    SIGNALS_RECEIVED.append(signum)
+    if not _state["armed"] or _state["depth"]:
+        _state["pending"] = signum
+        return
+    raise _stop(signum)
+
+
+def _raise_pending() -> None:
+    signum, _state["pending"] = _state["pending"], 0
+    if signum:
+        raise _stop(signum)
+
+
+def _guarded(function: Any) -> Any:
+    """``function`` (an importer) with stop signals held until the outermost call returns."""
+    import functools
+    import threading
+
+    main = threading.main_thread().ident
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != main:  # handlers run on the main thread only
+            return function(*args, **kwargs)
+        _state["depth"] += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _state["depth"] -= 1
+            if not _state["depth"] and _state["armed"]:
+                _raise_pending()  # a signal wins over the import's own result or error
+
+    call.__wrapped_importer__ = True  # type: ignore[attr-defined]
+    return call
+
+
+def install_stop_handlers(signals: tuple[str, ...] = ("SIGTERM", "SIGHUP", "SIGINT")) -> None:
+    """Record SIGTERM, SIGHUP and SIGINT from now on (SIGINT only where it is not ignored, as under
+    ``&``) and hold them during imports; ``arm_stop_handlers`` makes them raise. The console script
+    calls this first thing, so a signal during its own imports cannot kill or abort it."""
+    import builtins
+    import importlib
+    import signal
+
+    for name in signals:
+        if not hasattr(signal, name):
+            continue
+        signum = getattr(signal, name)
+        if signum == signal.SIGINT and signal.getsignal(signum) not in (signal.default_int_handler, _on_stop_signal):
+            continue
+        signal.signal(signum, _on_stop_signal)
+    if not getattr(builtins.__import__, "__wrapped_importer__", False):
+        builtins.__import__ = _guarded(builtins.__import__)
+        importlib.import_module = _guarded(importlib.import_module)
+
+
+def arm_stop_handlers() -> None:
+    """From now on a stop signal raises ``KeyboardInterrupt`` (SIGINT) or ``Terminated`` at once,
+    except inside an import, which it waits for; one that came before is raised now (else the
+    record of earlier runs in this process is cleared)."""
+    if not _state["pending"]:
+        SIGNALS_RECEIVED.clear()
+    _state["armed"] = True
+    if not _state["depth"]:
+        _raise_pending()
+
+
+def disarm_stop_handlers() -> None:
+    """The command is over: later stop signals are ignored, so the interpreter's shutdown (which
+    puts back the default handlers) cannot turn a finished command into a kill."""
+    import signal
+
+    _state["armed"] = False
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is _on_stop_signal:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)

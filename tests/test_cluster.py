@@ -289,3 +289,99 @@ def test_a_ray_client_server_that_did_not_start_in_time_says_what_to_do():
     other = str(unreachable("ray://10.0.0.5:10001", "Failed to connect to the server\nafter 5 retries"))
     address = "cannot reach the Ray cluster at 'ray://10.0.0.5:10001': "
     assert other == address + "Failed to connect to the server after 5 retries"  # no hint where Ray gave none
+
+
+# --- addresses that do not answer (issue 31) ---------------------------------------------------
+# Each runs the real CLI in a fresh process (this one may be connected to the session's cluster,
+# which `connected` would reuse). Seconds are reported, and bounded only generously.
+CLUSTER_WAITS: list[tuple[str, float, int]] = []
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def _cli_timed(args: list[str], cwd: Path, env: dict[str, str] | None = None, stop_after: float | None = None):
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cppnart", *args], cwd=cwd, env={**cli_env(), **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    if stop_after is not None:
+        time.sleep(stop_after)
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    return proc.returncode, err, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:PORT", "localhost:PORT", "ray://127.0.0.1:PORT", "auto+RAY_ADDRESS"])
+def test_a_closed_port_is_one_line_within_the_timeout(form, tiny_preset, tmp_path):
+    port = _closed_port()
+    address, env = form.replace("PORT", str(port)), {}
+    if form == "auto+RAY_ADDRESS":
+        address, env = "auto", {"RAY_ADDRESS": f"127.0.0.1:{port}"}
+    args = ["render", str(tiny_preset), "--seed", "1", "--res", "16x16", "-o", "out.png", "--cluster", address]
+    code, err, seconds = _cli_timed([*args, "--cluster-timeout", "3"], tmp_path, env)
+    CLUSTER_WAITS.append((form, round(seconds, 2), code))
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("error: cannot reach the Ray cluster at "), err
+    assert str(port) in err and "Connection refused" in err
+    assert seconds < 3 + 20  # the timeout and a generous start-up; Ray alone took more than 60 s
+    assert sorted(p.name for p in tmp_path.iterdir()) == [tiny_preset.name]
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--cluster", "127.0.0.1:0"], "--cluster '127.0.0.1:0': a port is 1 to 65535, got 0"),
+        (["--cluster", "ray://head:99999"], "--cluster 'ray://head:99999': a port is 1 to 65535, got 99999"),
+        (["--cluster", "127.0.0.1:6379", "--cluster-timeout", "0"], "--cluster-timeout must be more than 0"),
+        (["--cluster", "127.0.0.1:6379", "--cluster-timeout", "nan"], "--cluster-timeout must be more than 0"),
+    ],
+)
+def test_impossible_ports_and_timeouts_are_refused_before_any_work(args, words, runner, tiny_preset, tmp_path):
+    from .conftest import one_error_line
+
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["render", str(tiny_preset), "--res", "16x16", "-o", str(out), *args])
+    assert result.exit_code == 2 and words in one_error_line(result) and not out.exists()
+
+
+def test_a_port_that_accepts_and_never_answers_stops_promptly_and_times_out(tiny_preset, tmp_path):
+    """Ray's C++ client waits 5 s per attempt here, holding the main thread: SIGTERM still exits
+    143 at once (cluster.watchdog), and without one the command gives up with one line."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        args = ["render", str(tiny_preset), "--res", "16x16", "-o", "out.png", "--cluster", address]
+        code, err, seconds = _cli_timed([*args, "--cluster-timeout", "2"], tmp_path, stop_after=4.0)
+        CLUSTER_WAITS.append(("silent port, SIGTERM after 4 s", round(seconds, 2), code))
+        assert code == 128 + signal.SIGTERM, err
+        assert err.splitlines() == ["stopped by signal 15; no partial output was left behind"], err
+        assert seconds < 4.0 + 20  # it took 11-38 s before
+        code, err, seconds = _cli_timed([*args, "--cluster-timeout", "2"], tmp_path)
+        CLUSTER_WAITS.append(("silent port, no signal", round(seconds, 2), code))
+        assert code == 2 and len(err.splitlines()) == 1 and "cannot reach the Ray cluster" in err, err
+        assert seconds < 2 + 10 + 20  # the timeout, the join grace, a generous start-up
+    assert sorted(p.name for p in tmp_path.iterdir()) == [tiny_preset.name]
+    print("\n--cluster waits (form, seconds, exit):", CLUSTER_WAITS)
+
+
+@pytest.mark.torch
+def test_sweep_on_a_closed_port_is_one_line(tmp_path):
+    from .glyph_fixtures import TINY_GLYPH
+
+    (tmp_path / "tiny.toml").write_text(TINY_GLYPH)
+    (tmp_path / "sweep.toml").write_text('presets = ["tiny.toml"]\nseeds = [1]\nsteps = 2\n')
+    args = ["sweep", "sweep.toml", "--out", "sw", "--cluster", f"127.0.0.1:{_closed_port()}", "--cluster-timeout", "3"]
+    code, err, seconds = _cli_timed(args, tmp_path)
+    CLUSTER_WAITS.append(("sweep 127.0.0.1:PORT", round(seconds, 2), code))
+    assert code == 2 and len(err.splitlines()) == 1 and "cannot reach the Ray cluster" in err, err
+    assert seconds < 3 + 30  # torch's import comes first

@@ -7,6 +7,17 @@ order of ``--help``. Heavy imports (onnxruntime, torch) happen inside the comman
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+from ..errors import install_stop_handlers
+
+if Path(sys.argv[0]).name == "cppnart" or Path(sys.argv[0]).parts[-2:] == ("cppnart", "__main__.py"):
+    # The console script or `python -m cppnart`: from here on a stop signal is recorded and held
+    # while imports run (errors.install_stop_handlers), so one that lands during the imports below
+    # exits 128 + n instead of killing the process or aborting it from inside an extension.
+    install_stop_handlers()
+
 import typer
 
 from ..__about__ import __version__
@@ -53,64 +64,64 @@ app.add_typer(breed.app)
 def main() -> None:
     """The console script: one line for every error (usage errors included), warnings silenced,
     SIGTERM and SIGHUP handled like Ctrl-C (cleanup, then exit 128 + n); every stop signal is
-    recorded in ``errors.SIGNALS_RECEIVED``, so an error it caused exits as the signal."""
+    recorded in ``errors.SIGNALS_RECEIVED``, so an error it caused exits as the signal. Signals are
+    held during imports and after the exit code is known (``errors.install_stop_handlers``)."""
     import signal
-    import sys
     import warnings
 
     import numpy as np
 
     from ..errors import SIGNALS_RECEIVED as received
-    from ..errors import Terminated
-    from .output import stop_note
+    from ..errors import arm_stop_handlers, disarm_stop_handlers
+    from .output import STOPS_REPORTED, stop_note
 
     # Non-finite values are refused by explicit checks with a message; numpy's and torch's
     # warnings would only add lines to stderr.
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
 
-    received.clear()  # main() can run more than once in a process (tests)
+    install_stop_handlers()  # again for callers that imported the app first (no-op otherwise)
+    STOPS_REPORTED.clear()
+    try:
+        try:
+            arm_stop_handlers()  # raises at once for a signal that came during start-up
+            code = _run()
+        finally:
+            disarm_stop_handlers()  # the outcome is known: what follows cannot be stopped half-way
+    except KeyboardInterrupt as exc:  # Terminated too: a signal before the command ran
+        code = 128 + getattr(exc, "signum", signal.SIGINT)
+        STOPS_REPORTED.append(code - 128)
+        typer.echo(stop_note(code - 128), err=True)
+    # Typer turns a stop signal outside the command (while parsing) into a silent 130, Ctrl-C's status.
+    if code == 130 and received and not STOPS_REPORTED:
+        typer.echo(stop_note(received[-1]), err=True)
+        code = 128 + received[-1]
+    sys.exit(code if isinstance(code, int) else 0)
 
-    def terminate(signum: int, frame: object) -> None:
-        received.append(signum)
-        raise Terminated(signum)
 
-    def interrupt(signum: int, frame: object) -> None:
-        received.append(signum)
-        raise KeyboardInterrupt
+def _run() -> object:
+    """The app, with click's ways of stopping mapped to exit codes."""
+    from .output import STOPS_REPORTED, stop_note
 
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), terminate)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell ignores it (`&`)
-        signal.signal(signal.SIGINT, interrupt)
     # Typer vendors click: its exceptions are found by name, so either layout works.
     try:
-        code = app(standalone_mode=False)
+        return app(standalone_mode=False)
     except typer.Abort as exc:  # click turns a signal outside the command (while parsing) into Abort
         signum = getattr(exc.__cause__ or exc.__context__, "signum", 2)
+        STOPS_REPORTED.append(signum)
         typer.echo(stop_note(signum), err=True)
-        code = 128 + signum
-    except Terminated as exc:
-        typer.echo(stop_note(exc.signum), err=True)
-        code = 128 + exc.signum
+        return 128 + signum
     except Exception as exc:
         names = {c.__name__ for c in type(exc).__mro__}
         ctx = getattr(exc, "ctx", None)
         if "NoArgsIsHelpError" in names:  # `cppnart` alone, or a group alone: its help, as before
             typer.echo(ctx.get_help() if ctx else "")
-            code = 2
-        elif "UsageError" in names:
+            return 2
+        if "UsageError" in names:
             command = ctx.command_path if ctx else "cppnart"
             typer.echo(f"error: {exc.format_message()} (see `{command} --help`)", err=True)  # type: ignore[attr-defined]
-            code = 2
-        elif "ClickException" in names:
+            return 2
+        if "ClickException" in names:
             typer.echo(f"error: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
-            code = getattr(exc, "exit_code", 1)
-        else:
-            raise
-    # Typer turns a SIGTERM or SIGHUP outside the command (while parsing) into 130, Ctrl-C's status.
-    if code == 130 and received and received[-1] != signal.SIGINT:
-        typer.echo(stop_note(received[-1]), err=True)
-        code = 128 + received[-1]
-    sys.exit(code if isinstance(code, int) else 0)
+            return getattr(exc, "exit_code", 1)
+        raise

@@ -9,26 +9,29 @@ from typing import Any, Optional
 import typer
 
 
-def check_cluster(cluster: Optional[str]) -> None:
-    """Before any work: the address is well formed and Ray is installed."""
+def check_cluster(cluster: Optional[str], timeout: float = 5.0) -> None:
+    """Before any work: the address is well formed (a port of 1-65535), the timeout is a
+    positive number of seconds and Ray is installed."""
     if cluster is None:
         return
-    from ..cluster.connect import check_address, import_ray
+    from ..cluster.connect import check_address, check_timeout, import_ray
 
     check_address(cluster)
+    check_timeout(timeout)
     import_ray()
 
 
 @contextlib.contextmanager
-def open_renderer(cluster: Optional[str], quiet: bool) -> Iterator[Any]:
-    """None (render here) without --cluster; else a RayRenderer on the connected cluster."""
+def open_renderer(cluster: Optional[str], quiet: bool, timeout: float = 5.0, verbose: bool = False) -> Iterator[Any]:
+    """None (render here) without --cluster; else a RayRenderer on the connected cluster (which
+    must answer within ``timeout`` seconds; ``verbose`` shows Ray's own messages)."""
     if cluster is None:
         yield None
         return
     from ..cluster.connect import connected
     from ..cluster.renderer import RayRenderer
 
-    with connected(cluster) as where:
+    with connected(cluster, timeout=timeout, verbose=verbose, exit_on_stop=True) as where:
         if not quiet:
             typer.echo(f"cluster: {where}", err=True)
         yield RayRenderer()

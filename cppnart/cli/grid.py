@@ -124,7 +124,7 @@ def grid(
     from ..render.request import MAX_CELLS, read_recipe_file, resolve_sheet
     from ..render.sheets import grid as make_grid
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     check_output(out, (".png",))
     if save_z is not None:
         check_output(save_z, (".npy",), "--save-z")
@@ -143,7 +143,7 @@ def grid(
     cells = len(request.latents) if request.latents is not None else len(request.seeds or ())
     local = flags.local_renderer()
     with (
-        open_renderer(flags.cluster, flags.silent) as cluster,
+        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster,
         progress(cells, f"{cells} cells", not flags.quiet) as advance,
     ):
         sheet = make_grid(request, on_cell=advance, renderer=cluster or local)

@@ -124,7 +124,7 @@ def morph(
     """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder (--audio: music video)."""
     from ..render.weight_morph import weights_of_runs
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     keyframes, out = _inputs_and_output(keyframes, out)
     size = parse_res(res) if res is not None else None
     plan = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "fps": fps}
@@ -153,7 +153,7 @@ def _latent_morph(
     local = flags.local_renderer()
     started = time.perf_counter()
     with (
-        open_renderer(flags.cluster, flags.silent) as cluster,
+        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster,
         progress(total, f"{total} frames", not flags.quiet) as advance,
     ):
         save_morph(request, out, cluster or local, advance, flags.force)

@@ -104,6 +104,17 @@ ClusterOption = Annotated[
     ),
 ]
 
+ClusterTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--cluster-timeout",
+        help="Seconds the --cluster address has to answer before the command gives up with one line.",
+    ),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Let Ray's own messages (connection notes, warnings) through to stderr.")
+]
+
 # --- outputs and reporting ------------------------------------------------------------------
 TileOption = Annotated[
     Optional[bool],
@@ -283,6 +294,8 @@ class RenderFlags(Reporting):
     precision: PrecisionOption = Precision.fp32  # type: ignore[attr-defined]
     force: ForceOption = False
     cluster: ClusterOption = None
+    cluster_timeout: ClusterTimeoutOption = 5.0  # cluster.connect.DEFAULT_TIMEOUT (not imported: Ray-free --help)
+    verbose: VerboseOption = False  # --cluster's: Ray's own messages
     as_json: JsonOption = False
     quiet: QuietOption = False
 
@@ -307,3 +320,12 @@ class RenderFlags(Reporting):
         from ..render.renderer import OnnxRenderer
 
         return OnnxRenderer(precision)
+
+
+@dataclass(frozen=True)
+class ClusterFlags:
+    """Where a command that can run elsewhere runs: --cluster, --cluster-timeout, --verbose."""
+
+    cluster: ClusterOption = None
+    cluster_timeout: ClusterTimeoutOption = 5.0
+    verbose: VerboseOption = False

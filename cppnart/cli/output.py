@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,7 +52,13 @@ def stop_note(signum: int) -> str:
     return "interrupted" if signum == 2 else f"stopped by signal {signum}"
 
 
+# The stops a command has reported itself; main() reports the others (typer turns a signal while
+# parsing into a silent exit 130).
+STOPS_REPORTED: list[int] = []
+
+
 def stopped(signum: int) -> NoReturn:
+    STOPS_REPORTED.append(signum)
     typer.echo(f"{stop_note(signum)}; no partial output was left behind", err=True)
     raise typer.Exit(128 + signum) from None
 
@@ -116,9 +123,33 @@ def check_ranged_options(options: dict[str, Any]) -> None:
 def emit(data: dict[str, Any], text: str, as_json: bool = False, quiet: bool = False) -> None:
     """The result of a command: ``data`` as one JSON line with --json, else ``text`` unless --quiet."""
     if as_json:
-        typer.echo(json.dumps(data, default=str))
+        typer.echo(json_line(data))
     elif not quiet:
         typer.echo(text)
+
+
+def json_line(data: Any) -> str:
+    """``data`` as one line of strict JSON: NaN and the infinities become null (Python's json would
+    write the bare words ``NaN`` and ``Infinity``, which no other JSON reader accepts), anything
+    else JSON cannot hold becomes its string.
+
+    >>> json_line({"loss": float("nan"), "steps": [1, float("inf")], "z": (0.5,)})
+    '{"loss": null, "steps": [1, null], "z": [0.5]}'
+    """
+    return json.dumps(_finite_json(data), default=str, allow_nan=False)
+
+
+def _finite_json(value: Any) -> Any:
+    """A copy of ``value`` with every non-finite float (numpy's too) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(item) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _finite_json(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 _RES = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")

@@ -85,7 +85,7 @@ def render(
     from ..io.atomic import check_new_folder
     from ..render.request import check_single_output, read_recipe_file, resolve_picture
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     check_single_output(tiles, out, bits or 8)
     if tiles is not None:
         check_new_folder(tiles)
@@ -104,7 +104,7 @@ def render(
     )
     local = flags.local_renderer(request.bits)  # --backend, --precision: checked before any work
     started = time.perf_counter()
-    with open_renderer(flags.cluster, flags.silent) as cluster:
+    with open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster:
         renderer = cluster or local
         if tiles is not None:
             target, count = _render_tiles(request, tiles, renderer, flags.quiet)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .cluster import check_cluster
-from .options import ClusterOption, TorchFlags, option_groups
+from .options import ClusterFlags, TorchFlags, option_groups
 from .output import emit, stop_note, user_errors
 
 app = typer.Typer()
@@ -44,7 +44,7 @@ def sweep(
         Optional[Path],
         typer.Option("--out", "-o", help="Sweep folder, one run folder inside per run. \\[default: sweeps/SPEC]"),
     ] = None,
-    cluster: ClusterOption = None,
+    cluster: ClusterFlags = ClusterFlags(),
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes.
@@ -53,7 +53,7 @@ def sweep(
     """
     from .train import require_torch
 
-    check_cluster(cluster)
+    check_cluster(cluster.cluster, cluster.cluster_timeout)
     from ..train.sweep import load_spec, plan_runs, write_summary
 
     out = out or Path("sweeps") / spec.stem
@@ -79,7 +79,7 @@ def sweep(
             typer.echo(f"best: {best}")
 
 
-def train_all(runs: list[Any], out: Path, cluster: Optional[str], flags: TorchFlags) -> dict[str, dict[str, Any]]:
+def train_all(runs: list[Any], out: Path, cluster: ClusterFlags, flags: TorchFlags) -> dict[str, dict[str, Any]]:
     """Every run's result by name: trained here one after another, or on the cluster."""
     from ..train.sweep import run_sweep
 
@@ -91,13 +91,15 @@ def train_all(runs: list[Any], out: Path, cluster: Optional[str], flags: TorchFl
             results[run.name] = result
             say(f"[{len(results)}/{len(runs)}] {run.name}: {'done' if fresh else 'already finished'}")
 
-    if cluster is None:
+    if cluster.cluster is None:
         collect(run_sweep(runs, out, device=flags.device.value, threads=flags.threads))
         return results
     from ..cluster.connect import connected
     from ..cluster.jobs import run_unordered
 
-    with connected(cluster) as where:
+    with connected(
+        cluster.cluster, timeout=cluster.cluster_timeout, verbose=cluster.verbose, exit_on_stop=True
+    ) as where:
         say(f"cluster: {where}")
         # One CPU per run and one torch thread each: the cluster runs as many runs as it has CPUs.
         collect(run_sweep(runs, out, run_unordered, device=flags.device.value, threads=flags.threads or 1))

@@ -1,20 +1,27 @@
-"""A small ONNX graph builder over ``onnx.helper``: unique names, constants, activations by table name.
+"""A small ONNX graph builder: unique names, constants, activations by table name.
 
 g = GraphBuilder()
 h = g.activation("tanh", g.op("MatMul", "coords", g.const("w", w)))
-graph = g.graph("cppn", inputs, outputs)
+graph = g.graph("cppn", inputs, outputs)        # an onnx.GraphProto (imports onnx)
+data = g.graph_bytes("cppn", inputs, outputs)   # its serialised bytes, without onnx (graph/proto.py)
+
+Nodes and initializers are kept as ``graph.proto`` values, so building a preset's graph never
+imports onnx (0.5-1.5 s of start-up, bench/startup.py); ``graph`` is there for code that edits
+the result with onnx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from ..configs.activations import OUTPUTS, check_backend
+from .proto import Node, Tensor, graph_bytes
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def _softplus(g: GraphBuilder, x: str) -> str:
@@ -43,8 +50,8 @@ class GraphBuilder:
     """Accumulates nodes and initializers with unique names."""
 
     def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
+        self.nodes: list[Node] = []
+        self.initializers: list[Tensor] = []
         self._count = 0
 
     def name(self, stem: str) -> str:
@@ -53,7 +60,7 @@ class GraphBuilder:
 
     def const(self, stem: str, array: Any) -> str:
         name = self.name(stem)
-        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        self.initializers.append(Tensor(name, np.asarray(array)))
         return name
 
     def scalar(self, value: float) -> str:
@@ -61,7 +68,7 @@ class GraphBuilder:
 
     def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
         out = out or self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        self.nodes.append(Node(op_type, list(inputs), [out], attrs))
         return out
 
     def rename(self, value: str, out: str) -> str:
@@ -84,4 +91,11 @@ class GraphBuilder:
         return x
 
     def graph(self, name: str, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto]):
-        return helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        """The graph as an ``onnx.GraphProto`` (inputs and outputs: onnx's or ``proto.ValueInfo``)."""
+        import onnx
+
+        return onnx.GraphProto.FromString(self.graph_bytes(name, inputs, outputs))
+
+    def graph_bytes(self, name: str, inputs: Sequence[Any], outputs: Sequence[Any]) -> bytes:
+        """The serialised GraphProto, the bytes ``graph(...).SerializeToString()`` gives, without onnx."""
+        return graph_bytes(name, self.nodes, inputs, outputs, self.initializers)

@@ -1,25 +1,31 @@
-"""ONNX models for CPPN weights, built with onnx.helper from numpy arrays (no torch).
+"""ONNX models for CPPN weights, built from numpy arrays (no torch, and no onnx on the way to bytes).
 
 The interface every coordinate generator shares (docs/design.md): inputs ``coords`` float32
 [N, 2] and ``z`` float32 [B, Z], output ``rgb`` float32 [B, N, C] in [0, 1], N and B dynamic.
 Metadata_props make a file self-describing: kind, interface, z_dim, channels, preset, seed,
 z_prior, version, and the config as JSON.
+
+``cppn_model_bytes`` is what a preset's render uses: the serialised file, written by
+``graph/proto.py`` without importing onnx. ``cppn_model`` and ``model_proto`` give the same bytes
+as an ``onnx.ModelProto`` for code that inspects or edits it (training, the viewer, tests).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper
 
 from ..__about__ import __version__
 from ..io.atomic import atomic_output
 from .builder import GraphBuilder
+from .proto import FLOAT, ValueInfo, model_bytes
 from .weights import CPPNWeights
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17
 IR_VERSION = 8  # the lowest IR that carries opset 17: readable by every onnxruntime since 1.11
@@ -27,6 +33,13 @@ IR_VERSION = 8  # the lowest IR that carries opset 17: readable by every onnxrun
 
 def cppn_graph(weights: CPPNWeights) -> onnx.GraphProto:
     """The graph of ``graph.numpy_forward.forward`` for these weights."""
+    import onnx
+
+    return onnx.GraphProto.FromString(cppn_graph_bytes(weights))
+
+
+def cppn_graph_bytes(weights: CPPNWeights) -> bytes:
+    """The serialised graph of ``cppn_graph``, built without onnx."""
     g = GraphBuilder()
     scale = np.float32(weights.scale)
     # Fold the input scale into the first layer's weights: one multiply less per coordinate.
@@ -51,26 +64,34 @@ def cppn_graph(weights: CPPNWeights) -> onnx.GraphProto:
     logits = g.op("Add", g.op("MatMul", h, g.const("w_out", weights.w_out)), g.const("b_out", weights.b_out))
     g.rename(g.squash(weights.output, logits), "rgb")
 
-    inputs = [
-        helper.make_tensor_value_info("coords", TensorProto.FLOAT, ["N", 2]),
-        helper.make_tensor_value_info("z", TensorProto.FLOAT, ["B", weights.z_dim]),
-    ]
-    outputs = [helper.make_tensor_value_info("rgb", TensorProto.FLOAT, ["B", "N", weights.channels])]
-    return g.graph("cppn", inputs, outputs)
+    inputs = [ValueInfo("coords", FLOAT, ["N", 2]), ValueInfo("z", FLOAT, ["B", weights.z_dim])]
+    outputs = [ValueInfo("rgb", FLOAT, ["B", "N", weights.channels])]
+    return g.graph_bytes("cppn", inputs, outputs)
+
+
+def metadata_props(metadata: dict[str, Any]) -> dict[str, str]:
+    """The metadata_props of a cppnart file: the version first, then ``metadata`` (non-strings as JSON)."""
+    meta = {"version": __version__, **metadata}
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
+
+
+def model_proto_bytes(graph: bytes, metadata: dict[str, Any]) -> bytes:
+    """A serialised model around serialised ``graph`` with cppnart's opset, IR version and metadata."""
+    return model_bytes(
+        graph,
+        ir_version=IR_VERSION,
+        opset=OPSET,
+        producer_name="cppnart",
+        producer_version=__version__,
+        metadata=metadata_props(metadata),
+    )
 
 
 def model_proto(graph: onnx.GraphProto, metadata: dict[str, Any]) -> onnx.ModelProto:
     """A model around ``graph`` with cppnart's opset, IR version and metadata (non-strings as JSON)."""
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="cppnart",
-        producer_version=__version__,
-    )
-    model.ir_version = IR_VERSION
-    meta = {"version": __version__, **metadata}
-    helper.set_model_props(model, {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()})
-    return model
+    import onnx
+
+    return onnx.ModelProto.FromString(model_proto_bytes(graph.SerializeToString(), metadata))
 
 
 def cppn_model(
@@ -84,6 +105,24 @@ def cppn_model(
     extra: dict[str, Any] | None = None,
 ) -> onnx.ModelProto:
     """A self-describing ONNX model for CPPN weights."""
+    import onnx
+
+    return onnx.ModelProto.FromString(
+        cppn_model_bytes(weights, preset=preset, seed=seed, config=config, z_prior=z_prior, kind=kind, extra=extra)
+    )
+
+
+def cppn_model_bytes(
+    weights: CPPNWeights,
+    *,
+    preset: str,
+    seed: int | None,
+    config: dict[str, Any],
+    z_prior: str = "uniform",
+    kind: str = "cppn",
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    """``cppn_model(...).SerializeToString()``, without importing onnx: what a preset's render uses."""
     metadata = {
         "kind": kind,
         "interface": "coords",
@@ -95,11 +134,12 @@ def cppn_model(
         "config": config,
         **(extra or {}),
     }
-    return model_proto(cppn_graph(weights), metadata)
+    return model_proto_bytes(cppn_graph_bytes(weights), metadata)
 
 
-def save_model(model: onnx.ModelProto, path: str | Path) -> Path:
-    """Write one self-contained .onnx file atomically."""
+def save_model(model: onnx.ModelProto | bytes, path: str | Path) -> Path:
+    """Write one self-contained .onnx file (a ModelProto or its bytes) atomically."""
+    data = model if isinstance(model, bytes) else model.SerializeToString()
     with atomic_output(path) as tmp:
-        tmp.write_bytes(model.SerializeToString())
+        tmp.write_bytes(data)
     return Path(path)

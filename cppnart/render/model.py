@@ -117,10 +117,9 @@ class Model:
         """Units of the network's widest layer (its largest weight matrix), None for image models."""
         if self.interface != "coords":
             return None
-        import onnx
+        from ..graph.proto import read_model  # not onnx: its import alone costs 0.5-1.5 s (bench/startup.py)
 
-        graph = onnx.load_from_string(self.onnx_bytes).graph
-        widths = [int(t.dims[1]) for t in graph.initializer if len(t.dims) == 2]
+        widths = [dims[1] for dims in read_model(self.onnx_bytes).initializer_dims if len(dims) == 2]
         return max(widths) if widths else None
 
     @property
@@ -263,34 +262,33 @@ class Model:
 
 
 def _read_onnx(path: Path) -> tuple[bytes, dict[str, str]]:
-    import onnx
-
+    from ..graph.proto import read_model  # what the checks need, without onnx's 0.5-1.5 s import
     from .onnx_checks import MAX_MODEL_BYTES, check_generator
 
     try:
         if path.stat().st_size > MAX_MODEL_BYTES:
             raise UserError(f"'{path}' is larger than an ONNX file can be ({MAX_MODEL_BYTES >> 30} GiB)")
         data = path.read_bytes()
-        proto = onnx.load_from_string(data)
+        proto = read_model(data)
     except OSError as exc:
         raise UserError(f"cannot read model file '{path}': {exc.strerror}") from None
     except UserError:
         raise
-    except Exception:  # protobuf's DecodeError and friends
+    except ValueError:  # graph.proto.DecodeError, or text that is not UTF-8
         raise UserError(f"'{path}' is not a valid ONNX file (corrupt or truncated); export it again") from None
     return data, check_generator(proto, str(path))
 
 
 def model_from_config(config: CPPNConfig, seed: int, source: str, device: str = "auto") -> Model:
     """Random weights for a CPPN config, as an in-memory ONNX model."""
-    from ..graph.export import cppn_model
+    from ..graph.export import cppn_model_bytes
+    from ..graph.proto import read_model
     from ..graph.weights import random_weights
 
-    proto = cppn_model(
+    data = cppn_model_bytes(
         random_weights(config, seed), preset=config.name, seed=seed, config=to_dict(config), z_prior=config.z_prior
     )
-    metadata = {p.key: p.value for p in proto.metadata_props}
-    return Model(proto.SerializeToString(), metadata, source, device)
+    return Model(data, read_model(data).metadata, source, device)
 
 
 def model_from_genome(genome: Any, source: str, device: str = "auto") -> Model:

@@ -12,14 +12,14 @@ from typing import Any
 
 from ..configs.schema import MAX_SIDE, RANGES, Range, check_ranges, loads_bounded
 from ..errors import UserError
+from ..graph.proto import ModelInfo, read_model
 
 MAX_MODEL_BYTES = 2 << 30  # protobuf's own limit for one message
 
 
-def _dims(value_info: Any) -> list[int | str]:
-    """The shape of a graph input/output: ints for fixed sizes, names for symbolic ones."""
-    shape = value_info.type.tensor_type.shape
-    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in shape.dim]
+def _info(proto: Any) -> ModelInfo:
+    """A file's ``graph.proto.ModelInfo``; an ``onnx.ModelProto`` is read through its bytes."""
+    return proto if isinstance(proto, ModelInfo) else read_model(proto.SerializeToString())
 
 
 def _int_field(meta: dict[str, str], key: str, where: str) -> int:
@@ -32,10 +32,12 @@ def _int_field(meta: dict[str, str], key: str, where: str) -> int:
 
 
 def check_generator(proto: Any, where: str) -> dict[str, str]:
-    """Metadata of a cppnart generator, every field checked against the graph; one-line errors."""
-    meta = {p.key: p.value for p in proto.metadata_props}
-    inputs = {i.name: _dims(i) for i in proto.graph.input}
-    outputs = [(o.name, _dims(o)) for o in proto.graph.output]
+    """Metadata of a cppnart generator (a ``graph.proto.ModelInfo`` or an onnx ModelProto), every
+    field checked against the graph; one-line errors."""
+    info = _info(proto)
+    meta = dict(info.metadata)
+    inputs = dict(info.inputs)
+    outputs = list(info.outputs)
     if "z" not in inputs or "z_dim" not in meta or "channels" not in meta:
         raise UserError(
             f"'{where}' is an ONNX file but not a cppnart generator (no z input or metadata); "
@@ -96,13 +98,14 @@ ENCODER_RANGES = {
 
 def check_encoder(proto: Any, where: str) -> dict[str, int]:
     """channels, crop, data_size and z_dim of a run's encoder, checked against its graph."""
-    meta = {p.key: p.value for p in proto.metadata_props}
+    info = _info(proto)
+    meta = info.metadata
     fields = {key: _int_field(meta, key, where) for key in ENCODER_RANGES}
     check_ranges(where, fields, ENCODER_RANGES)
     if fields["crop"] > fields["data_size"]:
         raise UserError(f"{where}: metadata crop {fields['crop']} exceeds data_size {fields['data_size']}")
-    inputs = {i.name: _dims(i) for i in proto.graph.input}
-    outputs = [_dims(o) for o in proto.graph.output]
+    inputs = dict(info.inputs)
+    outputs = [dims for _, dims in info.outputs]
     if set(inputs) != {"image"} or not _dims_ok(inputs["image"], 4, {1: fields["channels"]}):
         raise UserError(f"{where}: an encoder takes image [B, {fields['channels']}, H, W], got {inputs}")
     if len(outputs) < 1 or not _dims_ok(outputs[0], 2, {1: fields["z_dim"]}):
