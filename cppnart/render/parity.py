@@ -36,8 +36,8 @@ def probe_weights(activation: str, output: str, seed: int = 0) -> CPPNWeights:
 
 
 def probe_inputs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates [257, 2] reaching past the canvas (to +-1.5) and two latents [2, 3], seeded, so
-    every backend sees the same inputs, beyond the range a render uses."""
+    """The inputs every backend is compared on: seeded coordinates [257, 2] in [-1.5, 1.5], a little
+    past the default view's [-1, 1], and two latents [2, 3]."""
     rng = np.random.default_rng(seed)
     return rng.uniform(-1.5, 1.5, (257, 2)).astype(np.float32), rng.uniform(-1, 1, (2, 3)).astype(np.float32)
 
