@@ -198,7 +198,7 @@ class GanVaeStep:
 
     def reference(self, step: int) -> dict[str, float]:
         """One batch of the reference's schedule: VAE steps, generator steps until g_loss < g_stop,
-        and a discriminator step only while it is neither winning nor too far behind."""
+        and a discriminator step only while it is not already winning (d_loss > d_min, g_loss < g_max)."""
         s, nets = self.config.schedule, self.nets
         x = self.batch()
         for _ in range(s.vae_steps):
