@@ -28,6 +28,8 @@ EVAL_BATCH = 1000  # images per held-out accuracy pass (train/classifier.accurac
 
 @dataclass(frozen=True)
 class ClassifierConfig:
+    """A ``classifier`` preset: the CNN's layer sizes, the data split and the training schedule."""
+
     name: str = "classifier"
     description: str = ""
     kind: str = "classifier"

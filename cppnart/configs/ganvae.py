@@ -37,12 +37,16 @@ class CPPNGeneratorConfig:
 
 @dataclass(frozen=True)
 class EncoderConfig:
+    """The VAE encoder: ``layers`` dense softplus layers of ``width`` units, then mu and log sigma^2."""
+
     width: int = bounded(512, "width")
     layers: int = bounded(2, "layers")
 
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
+    """The GAN discriminator: one strided 5x5 conv per ``channels`` entry, then a linear logit."""
+
     channels: tuple[int, ...] = bounded((24, 48, 96), "width")  # one strided 5x5 conv per entry
     spectral_norm: bool = True  # the reference used batch norm; spectral norm keeps D's gradients tame
 
@@ -84,6 +88,8 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class GanVaeConfig:
+    """A ``ganvae`` preset: the data, the three networks, how they take turns, and what a run writes."""
+
     name: str = "ganvae"
     description: str = ""
     kind: str = "ganvae"

@@ -92,6 +92,8 @@ class DecoderConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """How a glyph run trains: steps, batch, the learning-rate schedule, the ink budget and its outputs."""
+
     steps: int = bounded(5000, POSITIVE_STEPS)
     batch_size: int = bounded(64, "batch_size")
     lr: float = bounded(1e-3, LEARNING_RATE)
@@ -135,11 +137,14 @@ class TrainConfig:
         return lr_at(step, self.steps, self.lr, self.lr_final, self.lr_schedule, self.warmup_steps, self.lr_decay)
 
     def describe_lr(self) -> str:
+        """The schedule in one line, printed at the start of a run (configs/schedule.describe_lr)."""
         return describe_lr(self.lr, self.lr_final, self.lr_schedule, self.lr_decay)
 
 
 @dataclass(frozen=True)
 class GlyphConfig:
+    """A ``glyph`` preset: the message size, the generator that draws it, the noise, the decoder and training."""
+
     name: str = "glyph"
     description: str = ""
     kind: str = "glyph"

@@ -64,6 +64,7 @@ def parse_preset(text: str, name: str, where: str) -> Any:
 
 
 def looks_like_path(source: str) -> bool:
+    """Whether a preset argument names a TOML file rather than a bundled preset (a path or ``.toml``)."""
     return source.endswith(".toml") or "/" in source or "\\" in source
 
 

@@ -58,6 +58,8 @@ class Innovations:
             self.links.setdefault((link.source, link.target), link.innovation)
 
     def link(self, source: int, target: int, taken: set[int]) -> int:
+        """The innovation number of a new link ``source -> target``: the one this run already gave that
+        link, unless the genome uses it (``taken``), else a fresh one."""
         number = self.links.get((source, target))
         if number is None or number in taken:
             number, self.next_link = self.next_link, self.next_link + 1
@@ -65,6 +67,8 @@ class Innovations:
         return number
 
     def split(self, innovation: int, taken: set[int]) -> int:
+        """The id of the node that splits link ``innovation``: shared with every genome that split the
+        same link, unless this genome already has that id (``taken``), else a fresh one."""
         node = self.splits.get(innovation)
         if node is None or node in taken:
             node, self.next_node = self.next_node, self.next_node + 1
@@ -72,6 +76,7 @@ class Innovations:
         return node
 
     def to_dict(self) -> dict[str, Any]:
+        """The markings as JSON-ready lists, so a breeding session saved to disk keeps numbering on."""
         return {
             "next_node": self.next_node,
             "next_link": self.next_link,
@@ -81,6 +86,7 @@ class Innovations:
 
     @classmethod
     def from_dict(cls, table: dict[str, Any]) -> Innovations:
+        """The markings that ``to_dict`` wrote, read back."""
         return cls(
             int(table["next_node"]),
             int(table["next_link"]),

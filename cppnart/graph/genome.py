@@ -100,10 +100,12 @@ class Genome:
 
     @property
     def by_id(self) -> dict[int, Node]:
+        """Each node under its id, for looking up a link's ends (built anew on every call)."""
         return {n.id: n for n in self.nodes}
 
     @property
     def inputs(self) -> tuple[Node, ...]:
+        """The input nodes (coordinates, bias and latent inputs) in the order the genome lists them."""
         return tuple(n for n in self.nodes if n.kind == "input")
 
     @property
@@ -124,13 +126,16 @@ class Genome:
 
     @property
     def channels(self) -> int:
+        """Channels of the picture: 1 for a grey genome, 3 for rgb and hsv."""
         return 1 if self.colour == "grey" else 3
 
     @property
     def enabled_links(self) -> tuple[Link, ...]:
+        """The links that take part in evaluation; disabled ones stay only as genes for crossover."""
         return tuple(link for link in self.links if link.enabled)
 
     def with_links(self, links: Iterable[Link]) -> Genome:
+        """A copy with these links instead, the rest unchanged (genomes are frozen; no validation here)."""
         return replace(self, links=tuple(links))
 
 

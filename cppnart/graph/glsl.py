@@ -60,6 +60,7 @@ class WeightLayout:
 
     @classmethod
     def of(cls, weights: CPPNWeights) -> WeightLayout:
+        """Lay out ``weights`` into one flat float32 buffer, in the order the shader indexes them."""
         scale = np.float32(weights.scale)
         arrays = [
             (weights.w_coords * scale).astype(np.float32),

@@ -42,18 +42,22 @@ class CPPNWeights:
 
     @property
     def z_dim(self) -> int:
+        """Length of the latent z the network takes (rows of ``w_z``)."""
         return self.w_z.shape[0]
 
     @property
     def channels(self) -> int:
+        """Output channels: 1 grey or 3 colour (columns of ``w_out``)."""
         return self.w_out.shape[1]
 
     @property
     def width(self) -> int:
+        """Units per layer: every layer of the network is as wide as the first (columns of ``w_z``)."""
         return self.w_z.shape[1]
 
 
 def weight_rng(seed: int) -> np.random.Generator:
+    """The generator that draws a CPPN's weights from its seed (kept apart from the latents' stream)."""
     # PCG64 streams are identical on every platform numpy supports: same seed, same weights.
     return np.random.default_rng([seed, 0])
 

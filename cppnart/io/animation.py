@@ -77,6 +77,8 @@ def frame_delays(count_so_far: int, fps: float, unit: float) -> int:
 
 
 def as_rgb(frame: np.ndarray) -> np.ndarray:
+    """A frame as [H, W, 3]: grey frames ([H, W] or [H, W, 1]) repeated into three channels, for
+    the encoders that take RGB only."""
     frame = np.asarray(frame)
     if frame.ndim == 2:
         frame = frame[..., None]
@@ -97,6 +99,7 @@ class FrameWriter:
     count: int = field(default=0, init=False)
 
     def add(self, frame: np.ndarray) -> None:
+        """Append one frame, refused unless it is uint8 at the writer's size (a wrong frame is a bug)."""
         frame = np.asarray(frame)
         if frame.shape[:2] != (self.height, self.width) or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width} uint8")
@@ -107,10 +110,10 @@ class FrameWriter:
         raise NotImplementedError
 
     def finish(self) -> None:
-        pass
+        """Complete the file after the last frame; a writer with nothing left to write does nothing."""
 
     def abort(self) -> None:
-        pass
+        """Let go of what the writer holds (files, processes) after an error, so its output can be removed."""
 
 
 @dataclass(eq=False)
@@ -125,10 +128,12 @@ class StreamWriter(FrameWriter):
         pass
 
     def finish(self) -> None:
+        """Write the format's trailer and close the file."""
         self._trailer()
         self.file.close()
 
     def abort(self) -> None:
+        """Close the file without a trailer (``atomic_output`` then removes it)."""
         self.file.close()
 
 
@@ -198,6 +203,8 @@ class GifWriter(StreamWriter):
 
     @property
     def shared(self) -> bool:
+        """Whether all frames use one global colour table (grey, or a ``global-*`` strategy) rather
+        than each its own."""
         return self.grey or self.strategy.startswith("global")
 
     def _header(self) -> None:
@@ -344,6 +351,7 @@ class Mp4Writer(FrameWriter):
             raise self._failure() from None
 
     def finish(self) -> None:
+        """Close ffmpeg's input and wait for it; a failed encode raises ``UserError`` with ffmpeg's reason."""
         assert self._proc.stdin is not None
         with contextlib.suppress(OSError):
             self._proc.stdin.close()
@@ -352,6 +360,7 @@ class Mp4Writer(FrameWriter):
         self._stderr.close()
 
     def abort(self) -> None:
+        """Kill ffmpeg and drop its log, never raising (an error is already on its way)."""
         with contextlib.suppress(Exception):
             self._proc.kill()
             self._proc.wait()

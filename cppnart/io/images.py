@@ -32,6 +32,9 @@ IDX_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: 
 
 @dataclass(frozen=True)
 class ImageSet:
+    """A loaded training set: every image in memory at one size, with labels and class names when the
+    source has them (``source`` names it in messages)."""
+
     images: np.ndarray  # float32 [N, C, H, W] in [0, 1]
     labels: np.ndarray | None  # int64 [N] or None
     source: str

@@ -20,6 +20,7 @@ from ..io.npy import load_npy
 
 
 def latent_rng(seed: int) -> np.random.Generator:
+    """The generator that draws latents from a seed, apart from the weights' stream (``graph.weights``)."""
     # A stream of its own, so `z sample --seed S` gives the z that `render --seed S` draws.
     return np.random.default_rng([seed, 1])
 

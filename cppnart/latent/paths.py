@@ -72,6 +72,8 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, t: np.ndarray | float, path: str = "lerp") -> np.ndarray:
+    """The latents at ``t`` on the way from ``a`` to ``b`` along the path named by ``path`` (one of
+    ``PATHS``); an unknown name is a ``UserError``."""
     if path == "lerp":
         return lerp(a, b, t)
     if path == "slerp":

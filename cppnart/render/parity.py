@@ -36,11 +36,15 @@ def probe_weights(activation: str, output: str, seed: int = 0) -> CPPNWeights:
 
 
 def probe_inputs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs every backend is compared on: seeded coordinates [257, 2] in [-1.5, 1.5], a little
+    past the default view's [-1, 1], and two latents [2, 3]."""
     rng = np.random.default_rng(seed)
     return rng.uniform(-1.5, 1.5, (257, 2)).astype(np.float32), rng.uniform(-1, 1, (2, 3)).astype(np.float32)
 
 
 def onnx_forward(weights: CPPNWeights, coords: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The ONNX backend for ``parity_table``: export ``weights`` and run them once in onnxruntime on
+    one CPU thread."""
     from .runtime import create_session
 
     proto = cppn_model(weights, preset="parity", seed=0, config={})

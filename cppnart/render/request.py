@@ -71,10 +71,12 @@ class PictureRequest:
 
     @property
     def width(self) -> int:
+        """Width of the picture in pixels (the canvas's, before any supersampling)."""
         return self.canvas.width
 
     @property
     def height(self) -> int:
+        """Height of the picture in pixels (the canvas's, before any supersampling)."""
         return self.canvas.height
 
     @property

@@ -32,6 +32,8 @@ VERSION = 1
 
 
 def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[str, Any]:
+    """Every RNG state a training step draws from (torch, CUDA, Python, numpy and the named
+    ``generators``), as tensors and plain lists that ``torch.load(weights_only=True)`` accepts."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
@@ -45,6 +47,7 @@ def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[st
 
 
 def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | None = None) -> None:
+    """Put back the states ``capture_rng`` took, so a resumed run draws what the first run would have."""
     torch.set_rng_state(state["torch"])
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))

@@ -81,12 +81,15 @@ def fit_target(config: FitConfig, image: str | Path | None, out: Path) -> np.nda
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two images in [0, 1] (infinite when they are equal)."""
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
 
 
 @dataclass
 class FitResult:
+    """What ``fit_image`` returns: steps reached, seconds, the PSNR of the fit and the run folder."""
+
     steps: int
     seconds: float
     psnr: float  # of the exported ONNX model rendered at the training size

@@ -54,6 +54,8 @@ HOLDOUT = 500  # images kept out of training to measure reconstruction error
 
 @dataclass
 class Nets:
+    """The three networks of a GAN-VAE run and their optimizers, kept together for steps and checkpoints."""
+
     encoder: Encoder
     generator: CPPN
     discriminator: Discriminator
@@ -62,6 +64,7 @@ class Nets:
     opt_d: torch.optim.Optimizer
 
     def states(self) -> dict[str, Any]:
+        """Every module and optimizer under the name its state has in the checkpoint."""
         return {
             "encoder": self.encoder,
             "generator": self.generator,
@@ -73,6 +76,7 @@ class Nets:
 
 
 def build_nets(config: GanVaeConfig, device: torch.device) -> Nets:
+    """Fresh networks and Adam optimizers for ``config`` on ``device``; the VAE rate follows the schedule."""
     s = config.schedule
     encoder = Encoder(config.encoder, config.channels * config.crop * config.crop, config.z_dim).to(device)
     generator = build_generator(config).to(device)
@@ -102,6 +106,7 @@ def random_crops(images: torch.Tensor, crop: int, generator: torch.Generator) ->
 
 
 def centre_crops(images: torch.Tensor, crop: int) -> torch.Tensor:
+    """The middle crop x crop window of every image [..., S, S]: the fixed view used for evaluation."""
     off = (images.shape[-1] - crop) // 2
     return images[..., off : off + crop, off : off + crop]
 
@@ -118,10 +123,12 @@ class GanVaeStep:
 
     # --- pieces ------------------------------------------------------------------------------
     def batch(self) -> torch.Tensor:
+        """A random batch of training images, each randomly cropped, on the device."""
         idx = torch.randint(0, len(self.train), (self.config.schedule.batch,), generator=self.rng)
         return random_crops(self.train[idx], self.config.crop, self.rng).to(self.device)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The generator's crop x crop images [B, C, crop, crop] for latents ``z`` [B, Z]."""
         return self.nets.generator.images(z, self.config.crop, self.config.crop, self.coords)
 
     def vae_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,6 +142,7 @@ class GanVaeStep:
         return rec, kl, recon, z
 
     def prior_z(self, count: int) -> torch.Tensor:
+        """``count`` latents from the N(0, I) prior, drawn from the run's generator (so resume is exact)."""
         return torch.randn(count, self.config.z_dim, generator=self.rng).to(self.device)
 
     def balanced_weight(self, rec: torch.Tensor, g_loss: torch.Tensor) -> float:
@@ -152,6 +160,7 @@ class GanVaeStep:
 
     @staticmethod
     def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """The discriminator's loss on logits of real and fake images."""
         # Cross-entropy with real = 1, fake = 0, averaged over both halves (0.69 = undecided).
         return 0.5 * (F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean())
 
@@ -160,6 +169,8 @@ class GanVaeStep:
         return self.stable(step) if self.config.schedule.kind == "stable" else self.reference(step)
 
     def stable(self, step: int) -> dict[str, float]:
+        """One batch of the default schedule (see the module docstring): a VAE step with the balanced
+        adversarial term after warm-up, then a discriminator step."""
         s, nets = self.config.schedule, self.nets
         x = self.batch()
         beta = s.beta * (min(1.0, step / s.kl_anneal_steps) if s.kl_anneal_steps else 1.0)
@@ -186,6 +197,8 @@ class GanVaeStep:
         return metrics
 
     def reference(self, step: int) -> dict[str, float]:
+        """One batch of the reference's schedule: VAE steps, generator steps until g_loss < g_stop,
+        and a discriminator step only while it is not already winning (d_loss > d_min, g_loss < g_max)."""
         s, nets = self.config.schedule, self.nets
         x = self.batch()
         for _ in range(s.vae_steps):
@@ -238,6 +251,7 @@ def reconstruction_error(nets: Nets, images: torch.Tensor, config: GanVaeConfig,
 
 @torch.no_grad()
 def encode_all(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: torch.device) -> np.ndarray:
+    """The encoder's mean latent [N, Z] of every image's centre crop (the data for ``latent_stats.npz``)."""
     x = centre_crops(images, config.crop).to(device)
     return torch.cat([nets.encoder(part)[0] for part in x.split(500)]).cpu().numpy()
 
@@ -247,6 +261,9 @@ def encode_all(nets: Nets, images: torch.Tensor, config: GanVaeConfig, device: t
 
 @dataclass
 class GanVaeResult:
+    """What ``train_ganvae`` returns: steps reached, seconds, held-out reconstruction error after and
+    before training, and the run folder."""
+
     steps: int
     seconds: float
     recon_mse: float
@@ -270,6 +287,8 @@ def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> Ima
 
 
 def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, held-out) images: the last tenth of the set, at most ``HOLDOUT``, is kept out to
+    measure reconstruction error on images the networks never saw."""
     images = torch.from_numpy(data.images)
     holdout = min(HOLDOUT, len(images) // 10)
     return images[: len(images) - holdout], images[len(images) - holdout :]

@@ -45,12 +45,17 @@ SAMPLE_SEED_OFFSET = 7
 
 @dataclass(frozen=True)
 class Recovery:
+    """How well the decoder reads messages back from noisy glyphs: the headline score of a glyph run."""
+
     r2: float  # 1 - MSE / var(message): 1 is perfect, 0 is "predict the mean"
     cosine: float  # mean cosine similarity between message and read-back message
 
 
 @dataclass(frozen=True)
 class TrainResult:
+    """What ``train_glyph`` returns: the run folder, steps reached, time and speed, the last evaluation
+    (None when none ran) and the exported ``model.onnx`` (None without export)."""
+
     out: Path
     steps: int
     seconds: float
@@ -68,10 +73,12 @@ class GlyphModels:
     noise: nn.Module
 
     def read_back(self, messages: torch.Tensor) -> torch.Tensor:
+        """The decoder's reading of ``messages`` drawn as glyphs and passed through the channel noise."""
         return self.decoder(self.noise(self.generator.images(messages)))
 
 
 def build_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
+    """Freshly initialised generator, decoder and noise pipeline for ``config``, on ``device``."""
     return GlyphModels(
         build_generator(config).to(device),
         GlyphDecoder(config).to(device),
@@ -80,6 +87,7 @@ def build_models(config: GlyphConfig, device: torch.device) -> GlyphModels:
 
 
 def config_from_checkpoint(payload: dict[str, Any], where: str) -> GlyphConfig:
+    """The glyph config a checkpoint was trained with; another family's checkpoint is a ``UserError``."""
     return checkpoint_config(payload, GlyphConfig, where)
 
 
@@ -355,6 +363,9 @@ class Look:
 
 @dataclass(frozen=True)
 class EvalReport:
+    """What ``evaluate_run`` measures of a glyph run against an untrained model of the same config:
+    recovery and look, plus the optional linear probe and reconstructions."""
+
     config: GlyphConfig
     step: int
     trained: Recovery

@@ -100,6 +100,7 @@ def export_onnx(
 
 
 def run_onnx(proto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Every output of the ONNX model ``proto`` for ``inputs`` (cast to float32), run by onnxruntime on the CPU."""
     from ..render.runtime import create_session
 
     session = create_session(proto.SerializeToString(), "cpu")

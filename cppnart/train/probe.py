@@ -26,6 +26,9 @@ TRAIN_SHARE = 0.8
 
 @dataclass(frozen=True)
 class ProbeReport:
+    """Linear-probe accuracy on the trained and a random decoder's features: whether training taught
+    the decoder anything about real images beyond what a random net gives."""
+
     trained: float  # held-out accuracy of the probe on the trained decoder's features
     random: float  # the same on a random decoder of the same shape
     chance: float  # 1 / number of classes
@@ -86,6 +89,9 @@ def probe_decoders(
 
 @dataclass(frozen=True)
 class Reconstruction:
+    """Real images sent through decoder then generator, by the trained and a random model, with each
+    model's mean squared error against the images."""
+
     images: np.ndarray  # [N, S, S, C] the data, resized to the glyph size
     trained: np.ndarray  # generator(decoder(image)) of the trained model, same shape
     random: np.ndarray  # the same through a random model

@@ -32,6 +32,7 @@ class Callbacks:
     every: Sequence[Every] = field(default_factory=tuple)
 
     def note(self, text: str) -> None:
+        """Pass one line of progress to ``on_note``, if the caller gave one."""
         if self.on_note is not None:
             self.on_note(text)
 

@@ -62,4 +62,5 @@ class Classifier(nn.Module):
         return found
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits [B, classes] for images [B, C, S, S] in [0, 1] (what ``classifier.onnx`` computes)."""
         return self.activations(images, {"logits"})["logits"]

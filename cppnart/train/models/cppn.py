@@ -179,6 +179,8 @@ class CPPN(nn.Module):
         return torch.stack([cos * x + sin * y, cos * y - sin * x], dim=-1)
 
     def forward(self, coords: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Colours [B, N, C] at coordinates [N, 2] for latents ``z`` [B, Z] (the ONNX "coords"
+        interface); without ``z``, the one picture of the coordinates alone, [1, N, C]."""
         if self.layout is not None and z is not None:
             h = self.coords_in(self.features(self.place(coords, z)))  # [B, N, W]
         else:

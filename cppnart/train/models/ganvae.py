@@ -20,6 +20,8 @@ from .cppn import CPPN
 
 
 def build_generator(config: GanVaeConfig) -> CPPN:
+    """The generator: a torch CPPN shaped like ``CPPNWeights`` with unbiased coordinates (as the
+    reference), so it exports through the same ONNX builder as random CPPNs."""
     return CPPN.shaped_like(
         config.generator, z_dim=config.z_dim, channels=config.channels, coords_bias=False, train_size=config.crop
     )
@@ -36,6 +38,7 @@ class Encoder(nn.Module):
         self.logvar = nn.Linear(config.width, z_dim)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The posterior's (mu, log sigma^2) [B, Z] each, for images [B, C, H, W] flattened."""
         h = images.flatten(1)
         for layer in self.body:
             h = F.softplus(layer(h))
@@ -57,6 +60,7 @@ class Discriminator(nn.Module):
         self.head = norm(nn.Linear(c_in * size * size, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """One real-vs-fake logit [B] per image [B, C, H, W] in [0, 1]."""
         h = images * 2 - 1  # centre the [0, 1] pixels
         for conv in self.convs:
             h = F.leaky_relu(conv(h), 0.2)

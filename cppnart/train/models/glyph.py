@@ -40,9 +40,12 @@ class ConvGlyphGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Glyphs [B, C, S, S] in [0, 1] for messages [B, M] (the ONNX "image" interface)."""
         return self.net(z[:, :, None, None])  # [B, M] -> [B, M, 1, 1] -> [B, C, S, S]
 
     def images(self, z: torch.Tensor) -> torch.Tensor:
+        """The same as ``forward``: the name every glyph generator answers to, so the training loop
+        draws glyphs the same way whichever generator the config names."""
         return self(z)
 
 
@@ -94,9 +97,12 @@ class InkGlyphGenerator(nn.Module):
         return 1.0 - opacity * (1.0 - colour), opacity  # white paper under ink of that colour
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Glyphs [B, C, S, S] in [0, 1] for messages [B, M], without the opacity ``paint`` also gives."""
         return self.paint(z)[0]
 
     def images(self, z: torch.Tensor) -> torch.Tensor:
+        """The same as ``forward``: the name every glyph generator answers to, so the training loop
+        draws glyphs the same way whichever generator the config names."""
         return self(z)
 
 
@@ -120,6 +126,7 @@ class GlyphDecoder(nn.Module):
         self.head = nn.Linear(sizes[-1] * side * side, config.message_size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The message [B, M] read back from glyph images [B, C, S, S]."""
         return self.head(self.features(images))
 
 

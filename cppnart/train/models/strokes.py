@@ -68,6 +68,8 @@ class StrokeGlyphGenerator(nn.Module):
         return points, width, ink, opacity
 
     def forward(self, coords: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Colours [B, N, C] at coordinates [N, 2]: each message's strokes painted in order over the
+        paper, edges softened by half a training pixel so the drawing stays differentiable."""
         points, width, ink, opacity = self.strokes(z)
         start = points[:, :, :-1, None, :]  # [B, K, S, 1, 2]
         along = points[:, :, 1:, None, :] - start
