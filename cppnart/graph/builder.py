@@ -55,18 +55,22 @@ class GraphBuilder:
         self._count = 0
 
     def name(self, stem: str) -> str:
+        """A fresh tensor name: ``stem`` and a running number, so nodes never collide."""
         self._count += 1
         return f"{stem}_{self._count}"
 
     def const(self, stem: str, array: Any) -> str:
+        """Add ``array`` as an initializer; returns its name."""
         name = self.name(stem)
         self.initializers.append(Tensor(name, np.asarray(array)))
         return name
 
     def scalar(self, value: float) -> str:
+        """A float32 scalar initializer (broadcast by the ops that use it)."""
         return self.const("c", np.float32(value))
 
     def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs: Any) -> str:
+        """Append one ONNX node of ``op_type`` on ``inputs``; returns its output's name."""
         out = out or self.name(op_type.lower())
         self.nodes.append(Node(op_type, list(inputs), [out], attrs))
         return out

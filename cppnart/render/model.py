@@ -27,6 +27,7 @@ from .canvas import DEFAULT_CHUNK, Canvas, chunk_for
 
 
 def draw_seed() -> int:
+    """A fresh random seed (below 2^31, so it reads well), printed and stored by whoever draws it."""
     return secrets.randbelow(2**31)
 
 
@@ -69,31 +70,38 @@ class Model:
     # --- what the file says about itself -------------------------------------------------
     @property
     def kind(self) -> str:
+        """The model kind its file names: cppn, genome, ganvae, glyph, fit, ... (cppn when unsaid)."""
         return self.metadata.get("kind", "cppn")
 
     @property
     def interface(self) -> str:
+        """``coords`` (colour at coordinates, any size) or ``image`` (a fixed-size image per latent)."""
         return self.metadata.get("interface", "coords")
 
     @property
     def z_dim(self) -> int:
+        """The size of one latent."""
         return int(self.metadata["z_dim"])
 
     @property
     def channels(self) -> int:
+        """Colour channels it draws: 1 (grey) or 3."""
         return int(self.metadata["channels"])
 
     @property
     def preset(self) -> str:
+        """The preset it was built from ('' when none)."""
         return self.metadata.get("preset", "")
 
     @property
     def seed(self) -> int | None:
+        """The seed of its weights (a preset's, or a training run's), None when none was involved."""
         seed = self.metadata.get("seed", "")
         return int(seed) if seed else None
 
     @property
     def z_prior(self) -> str:
+        """Where its latents come from: ``uniform`` on [-1, 1] or ``normal``."""
         return self.metadata.get("z_prior", "normal")
 
     @property
@@ -132,6 +140,7 @@ class Model:
 
     @property
     def session(self) -> Any:
+        """Its onnxruntime session, created on first use (on ``device``, with ``threads``)."""
         if self._session is None:
             from .runtime import create_session
 
@@ -164,6 +173,7 @@ class Model:
         return self._genome
 
     def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
+        """``z`` as a float32 batch [B, Z] of this model's size, or a one-line error naming ``what``."""
         return as_batch(z, self.z_dim, what)
 
     def canvas(

@@ -33,6 +33,7 @@ def _installed(dist: str) -> bool:
 
 
 def import_onnxruntime() -> Any:
+    """onnxruntime, or one line saying which pip command fixes a missing or doubled install."""
     cpu, gpu = _installed("onnxruntime"), _installed("onnxruntime-gpu")
     if cpu and gpu:
         raise UserError(
@@ -50,6 +51,7 @@ def import_onnxruntime() -> Any:
 
 
 def cpu_threads() -> int:
+    """The cores this process may use (its CPU affinity on Linux), onnxruntime's default thread count."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -57,6 +59,7 @@ def cpu_threads() -> int:
 
 
 def providers_for(device: str, available: list[str]) -> list[str]:
+    """onnxruntime's execution providers for ``device`` given the ``available`` ones; cuda without CUDA is refused."""
     device = check_device(device)
     if device == "cpu":
         return ["CPUExecutionProvider"]
