@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ..__about__ import __version__
-from . import dream, grid, info, latent, morph, render, sweep, train, view
+from . import draw, dream, grid, info, latent, mesh, morph, render, sweep, train, view
 
 app = typer.Typer(
     name="cppnart",
@@ -40,6 +40,8 @@ app.add_typer(render.app)
 app.add_typer(info.app)
 app.add_typer(morph.app)
 app.add_typer(grid.app)
+app.add_typer(draw.app)
+app.add_typer(mesh.app)
 app.add_typer(view.app)
 app.add_typer(latent.app, name="z")
 app.add_typer(train.train_app, name="train")
