@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .options import ModelArg, RenderFlags, SeedOption, ViewFlags, option_groups
+from .options import (
+    Device,
+    ForceOption,
+    JsonOption,
+    ModelArg,
+    OnnxDeviceOption,
+    QuietOption,
+    Reporting,
+    SeedOption,
+    ViewFlags,
+    option_groups,
+)
 from .output import check_output, emit, progress, user_errors
 
 app = typer.Typer()
+
+
+@dataclass(frozen=True)
+class OutputFlags(Reporting):
+    """The flags of `draw` and `mesh` that say where onnxruntime runs, what may be replaced and
+    what is printed: --device, --force, --json, --quiet."""
+
+    device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
+    force: ForceOption = False
+    as_json: JsonOption = False
+    quiet: QuietOption = False
 
 
 class Style(StrEnum):
@@ -94,7 +117,7 @@ def draw(
     z: ZOpt = None,
     from_file: FromFileOpt = None,
     look: ViewFlags = ViewFlags(),
-    flags: RenderFlags = RenderFlags(),
+    flags: OutputFlags = OutputFlags(),
 ) -> None:
     """Draw a CPPN as plotter lines: contours, hatching or streamlines, simplified and ordered."""  # fmt: skip
     from ..render.draw import resolve_drawing, save_drawing
@@ -106,7 +129,7 @@ def draw(
     request = resolve_drawing(
         model, recipe=read_recipe_file(from_file), seed=seed, z=z, style=style.value if style else None,
         levels=levels, spacing_mm=spacing, paper=paper, margin_mm=margin, density=density,
-        per_channel=per_channel, zoom=args["zoom"], center=args["center"], device=flags.device.value,
+        per_channel=per_channel, device=flags.device.value, **args,
     )  # fmt: skip
     with progress(request.picture.height, "tracing", not flags.silent) as advance:
         result = save_drawing(request, out, force=flags.force, on_rows=advance)

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UserError
-from .options import CenterOption, RenderFlags, SeedOption, ZoomOption, option_groups
+from .draw import OutputFlags
+from .options import CenterOption, SeedOption, ZoomOption, option_groups
 from .output import check_output, emit, parse_center, progress, user_errors
 
 app = typer.Typer()
@@ -109,7 +110,7 @@ def mesh(
     from_file: FromFileOpt = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
-    flags: RenderFlags = RenderFlags(),
+    flags: OutputFlags = OutputFlags(),
 ) -> None:
     """Mesh a CPPN: a 3-D model's level surface by marching cubes in slabs, or a 2-D picture's relief."""  # fmt: skip
     from ..render.mesh import SolidRequest, resolve_mesh, save_mesh

@@ -158,6 +158,8 @@ def resolve_drawing(
     per_channel: bool | None = None,
     zoom: float | None = None,
     center: Sequence[float] | None = None,
+    supersample: int | None = None,
+    chunk: int | None = None,
     device: str = "auto",
 ) -> DrawRequest:
     """The drawing these arguments ask for, with ``resolve_picture``'s precedence: an argument,
@@ -173,7 +175,10 @@ def resolve_drawing(
     dens = check_draw_param("density", pick("density", density, 4.0))
     area = drawing_area(page, margin)
     res = (max(2, round(area[0] * dens)), max(2, round(area[1] * dens)))
-    picture = resolve_picture(model, recipe=recipe, seed=seed, z=z, res=res, zoom=zoom, center=center, device=device)
+    picture = resolve_picture(
+        model, recipe=recipe, seed=seed, z=z, res=res, zoom=zoom, center=center,
+        supersample=supersample, chunk=chunk, device=device,
+    )  # fmt: skip
     return DrawRequest(
         picture,
         pick("style", style, "contours"),
