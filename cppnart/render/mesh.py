@@ -408,8 +408,9 @@ def relief_arrays(request: ReliefRequest) -> tuple[np.ndarray, np.ndarray, np.nd
     verts = np.concatenate([top.reshape(-1, 3), bottom, centre]).astype(np.float32)
     k = len(ring)
     ring_next, low, low_next = np.roll(ring, -1), n + np.arange(k), n + (np.arange(k) + 1) % k
-    walls = np.concatenate([np.stack([ring, low, ring_next], 1), np.stack([ring_next, low, low_next], 1)])
-    fan = np.stack([np.full(k, n + k), low_next, low], 1)
+    # the ring runs clockwise seen from above: these windings face outward, like the top's
+    walls = np.concatenate([np.stack([ring, ring_next, low], 1), np.stack([ring_next, low_next, low], 1)])
+    fan = np.stack([np.full(k, n + k), low, low_next], 1)
     faces = np.concatenate([top_faces, walls, fan]).astype(np.int32)
     if signed_volume(verts, faces) < 0:
         faces = faces[:, ::-1].copy()
