@@ -14,6 +14,8 @@ onnxruntime, no torch): names load on first use::
     sheet = cppnart.grid(cppnart.resolve_sheet("classic", seeds=range(1, 17)))   # sheet.save("grid.png")
     morph = cppnart.resolve_morph(cppnart.sample_z(8, seed=1, count=3), "classic", seed=7, res=(256, 256))
     cppnart.save_morph(morph, "morph.gif")             # the file `cppnart morph` writes, byte for byte
+    cppnart.save_drawing(cppnart.resolve_drawing("classic", seed=7, style="hatch", paper="A4"), "plot.svg")
+    cppnart.save_mesh(cppnart.resolve_mesh("solid", seed=7, res=256), "solid.glb")
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ _API = {
     "Grid": "render.sheets",
     "morph_frames": "render.frames",
     "save_animation": "io.animation",
+    "resolve_drawing": "render.draw",
+    "save_drawing": "render.draw",
+    "resolve_mesh": "render.mesh",
+    "save_mesh": "render.mesh",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
@@ -60,7 +66,11 @@ if TYPE_CHECKING:
     from .latent.io import load_z as load_z
     from .latent.io import sample_z as sample_z
     from .latent.io import save_z as save_z
+    from .render.draw import resolve_drawing as resolve_drawing
+    from .render.draw import save_drawing as save_drawing
     from .render.frames import morph_frames as morph_frames
+    from .render.mesh import resolve_mesh as resolve_mesh
+    from .render.mesh import save_mesh as save_mesh
     from .render.model import Model as Model
     from .render.model import load_model as load_model
     from .render.morph import save_morph as save_morph

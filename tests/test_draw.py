@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from .conftest import files_in, one_error_line
 
 pytest.importorskip("skimage")
 pytest.importorskip("vpype")
-from cppnart.render.draw import resolve_drawing, save_drawing  # noqa: E402
+from cppnart.render.draw import resolve_drawing, save_drawing
 
 INKSCAPE = "{http://www.inkscape.org/namespaces/inkscape}"
 
@@ -42,7 +41,7 @@ def test_every_style_parses_with_svgelements_inside_the_margins_in_inkscape_laye
     assert len(paths) == result.lines > 10
     for path in paths:
         x0, y0, x1, y1 = path.bbox()
-        assert 5.0 <= x0 and x1 <= 55.0 and 5.0 <= y0 and y1 <= 75.0, path.bbox()
+        assert x0 >= 5.0 and x1 <= 55.0 and y0 >= 5.0 and y1 <= 75.0, path.bbox()
 
 
 def test_per_channel_contours_are_three_pen_layers(tmp_path):
@@ -89,7 +88,10 @@ def test_contours_agree_with_the_thresholded_render_rasterised_by_cairosvg(tmp_p
 @pytest.mark.parametrize("style", ["contours", "hatch"])
 def test_ordering_cuts_pen_up_travel(tmp_path, style):
     result = save_drawing(small(style, levels=3), tmp_path / "d.svg")
-    print(f"{style}: pen-up {result.pen_up_before_mm:.0f} -> {result.pen_up_after_mm:.0f} mm, ratio {result.travel_ratio:.3f}")
+    print(
+        f"{style}: pen-up {result.pen_up_before_mm:.0f} -> {result.pen_up_after_mm:.0f} mm, "
+        f"ratio {result.travel_ratio:.3f}"
+    )
     assert result.travel_ratio < 0.7
 
 
@@ -103,7 +105,9 @@ def test_a_chunked_trace_draws_the_same_svg_as_a_whole_one(tmp_path, rows):
 
 def test_cli_draw_info_and_from_round_trip(runner, tmp_path):
     out = tmp_path / "a.svg"
-    result = run(runner, "draw", "classic", "--seed", 3, "--paper", "50x50mm", "--margin", 5, "--levels", 3, "-o", out, "--json")
+    result = run(
+        runner, "draw", "classic", "--seed", 3, "--paper", "50x50mm", "--margin", 5, "--levels", 3, "-o", out, "--json"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["path"] == str(out) and data["lines"] > 0 and data["pen_up_after_mm"] <= data["pen_up_before_mm"]
@@ -117,7 +121,9 @@ def test_cli_draw_info_and_from_round_trip(runner, tmp_path):
 def test_a_trained_style_onnx_file_draws(runner, tmp_path):
     onnx_file = tmp_path / "m.onnx"
     assert run(runner, "export", "grey", "--seed", 2, "-o", onnx_file).exit_code == 0
-    result = run(runner, "draw", onnx_file, "--paper", "40x40mm", "--margin", 2, "--style", "flow", "-o", tmp_path / "m.svg")
+    result = run(
+        runner, "draw", onnx_file, "--paper", "40x40mm", "--margin", 2, "--style", "flow", "-o", tmp_path / "m.svg"
+    )
     assert result.exit_code == 0, result.output
     assert "<path" in (tmp_path / "m.svg").read_text()
 

@@ -73,7 +73,9 @@ def test_vertex_colours_are_the_cppn_at_the_vertices(tmp_path):
     request = resolve_mesh("solid", seed=2, res=24)
     result = save_mesh(request, tmp_path / "c.ply")
     surface = solid_surface(request)
-    expected = colour_bytes(solid_forward(random_solid_weights(load_preset("solid"), 2), surface.verts, request.z)[0][:, 1:])
+    expected = colour_bytes(
+        solid_forward(random_solid_weights(load_preset("solid"), 2), surface.verts, request.z)[0][:, 1:]
+    )
     loaded = trimesh.load(result.path, process=False)
     got = np.asarray(loaded.visual.vertex_colors)[:, :3].astype(int)
     assert np.abs(got - expected.astype(int)).max() <= 1

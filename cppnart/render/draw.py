@@ -165,7 +165,8 @@ def resolve_drawing(
     """The drawing these arguments ask for, with ``resolve_picture``'s precedence: an argument,
     then the ``recipe``'s (an SVG cppnart drew, or a PNG's), then the defaults."""
     recipe = recipe or {}
-    options = recipe.get("drawing") if isinstance(recipe.get("drawing"), dict) else {}
+    found = recipe.get("drawing")
+    options: dict[str, Any] = found if isinstance(found, dict) else {}
 
     def pick(name: str, given: Any, default: Any) -> Any:
         return given if given is not None else options.get(name, default)
@@ -320,7 +321,8 @@ def save_drawing(
     request.check()
     recipe = request.recipe()
     refuse_replacing(path, lambda: _same(read_svg_recipe(path), recipe), force)
-    pens, before, after, down, count, points = [], 0.0, 0.0, 0.0, 0, 0
+    pens: list[PenLayer] = []
+    before, after, down, count, points = 0.0, 0.0, 0.0, 0, 0
     for label, colour, traced in trace_layers(request, on_rows):
         lines = simplify(to_page(traced, request), 0.125 / request.density)
         before += pen_up_mm(lines)

@@ -312,7 +312,8 @@ def resolve_mesh(
     ``recipe``'s, then the default). A 3-D model (a ``solid`` preset) gives its level surface; any
     2-D model with ``relief`` gives a height field of its picture."""
     recipe = recipe or {}
-    options = recipe.get("mesh") if isinstance(recipe.get("mesh"), dict) else {}
+    found = recipe.get("mesh")
+    options: dict[str, Any] = found if isinstance(found, dict) else {}
     relief = bool(relief) if relief is not None else options.get("kind") == "relief"
     size = _mesh_option("size_mm", size_mm, options, 80.0)
     if relief:
@@ -419,15 +420,17 @@ def relief_arrays(request: ReliefRequest) -> tuple[np.ndarray, np.ndarray, np.nd
     return verts, faces, colours
 
 
-def mesh_arrays(request: MeshRequest, on_planes: Callable[[int], None] | None = None) -> tuple[np.ndarray, ...]:
+def mesh_arrays(
+    request: MeshRequest, on_planes: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(vertices in mm, faces, colours uint8, mm per grid unit) of the request's mesh."""
     if isinstance(request, ReliefRequest):
         verts, faces, colours = relief_arrays(request)
-        return verts, faces, colours, np.float64(1.0)
+        return verts, faces, colours, 1.0
     surface = solid_surface(request, on_planes)
     colours = colour_bytes(request.model.field(surface.verts, request.z)[:, 1:4])  # the CPPN at each vertex
     verts, factor = to_millimetres(surface.verts, request.size_mm)
-    return verts, surface.faces, colours, np.float64(factor)
+    return verts, surface.faces, colours, factor
 
 
 def default_mesh_name(request: MeshRequest, suffix: str = ".glb") -> Path:

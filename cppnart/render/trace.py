@@ -126,7 +126,7 @@ def hatch_lines(bright: np.ndarray, threshold: float, angle_deg: float, spacing_
 def flow_lines(bright: np.ndarray, spacing_px: float, max_steps: int) -> list[Line]:
     """Streamlines along the gradient of ``bright``, seeded every ``spacing_px`` and kept at least
     half a spacing from each other (an occupancy grid; flat areas stay blank)."""
-    gy, gx = np.gradient(bright.astype(np.float64))
+    gy, gx = (np.asarray(g) for g in np.gradient(bright.astype(np.float64)))
     h, w = bright.shape
     rows, cols = np.meshgrid(
         np.arange(spacing_px / 2, h, spacing_px), np.arange(spacing_px / 2, w, spacing_px), indexing="ij"
