@@ -245,7 +245,7 @@ def trace_layers(
     spacing = request.spacing_mm * request.density
     if request.style == "hatch":
         lines = []
-        for k, level in enumerate(levels):
+        for k, level in enumerate(reversed(levels)):  # the widest (lightest) layer first, at 45 degrees
             lines += hatch_lines(bright, level, HATCH_ANGLES[k % len(HATCH_ANGLES)], spacing)
         return [("hatch", "#000000", sort_lines(lines))]
     steps = int(FLOW_LENGTH_MM * request.density * 2)
