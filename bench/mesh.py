@@ -4,6 +4,7 @@ same 3-D CPPN, one run; each side in a fresh child process so its peak RSS (ru_m
     python bench/mesh.py              # whole vs slabs at 256^3, then slabs alone at 512^3 (~3 min on 2 cores)
     python bench/mesh.py --quick      # 128^3 and 256^3 only
     python bench/mesh.py --res 1024   # slabs alone at another size too
+    python bench/mesh.py --pair 512   # both sides at 512^3 too (the whole side holds ~1.5 GB)
 
 The whole side is what one writes without slabs: sample every point into one res^3 float32
 array, pad it, one marching_cubes call. Its memory grows with res^3 (537 MB of samples alone at
@@ -68,6 +69,8 @@ def main() -> None:
         return
     pairs = [128, 256] if "--quick" in args else [256]
     alone = [] if "--quick" in args else [512]
+    if "--pair" in args:
+        pairs.append(int(args[args.index("--pair") + 1]))
     if "--res" in args:
         alone.append(int(args[args.index("--res") + 1]))
     print(f"{'side':<7}{'res':>6}{'s':>9}{'peak RSS MB':>13}{'over session':>14}{'vertices':>11}")

@@ -155,3 +155,14 @@ def test_a_foreign_svg_has_no_recipe(runner, tmp_path):
     foreign.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     assert "no cppnart recipe" in one_error_line(run(runner, "draw", "--from", foreign, "-o", tmp_path / "y.svg"))
     assert files_in(tmp_path) == ["f.svg"]
+
+
+def test_an_error_mid_trace_leaves_nothing(tmp_path):
+    """A stop while the picture is traced (raised from the progress callback, as a Ctrl-C is)."""
+
+    def stop(rows: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_drawing(small(), tmp_path / "x.svg", on_rows=stop)
+    assert files_in(tmp_path) == []

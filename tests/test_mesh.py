@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +136,16 @@ def test_stl_says_it_carries_no_recipe(runner, tmp_path):
     out = tmp_path / "s.stl"
     assert run(runner, "mesh", "solid", "--seed", 1, "--res", 12, "-o", out).exit_code == 0
     assert "no room for a recipe" in one_error_line(run(runner, "info", out))
+
+
+def test_ctrl_c_mid_mesh_leaves_nothing(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cppnart", "mesh", "solid", "--seed", "3", "--res", "320", "-q", "-o", "m.glb"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(3.0)  # start-up, then sampling (320^3 takes tens of seconds here)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted" in err.decode() and files_in(tmp_path) == []
