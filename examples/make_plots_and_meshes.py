@@ -1,7 +1,8 @@
 """Render the README's drawing and mesh pictures: plotter SVGs with their previews (rasterised
 by cairosvg, a real SVG renderer) and shaded views of meshes (read back by trimesh).
 
-    python examples/make_plots_and_meshes.py     # writes examples/gallery/plot-*.svg/png, mesh-*.png
+    python examples/make_plots_and_meshes.py     # writes examples/gallery/plot-previews.png,
+                                                 # plot-contours.svg and mesh-views.png
 
 Needs the draw, mesh and draw-test extras. The mesh views are a numpy + Pillow projection
 (painter's algorithm, Lambert shading of the vertex colours): trimesh's own offscreen render needs
@@ -31,7 +32,8 @@ def plot_previews() -> None:
         ("flow", {"spacing_mm": 1.5}),
     ):
         request = cppnart.resolve_drawing("classic", seed=7, style=style, paper="A5", margin_mm=10, **extra)
-        svg = HERE / f"plot-{style}.svg"
+        # the contours' SVG is kept as a sample to open in Inkscape or vpype; the others are megabytes
+        svg = HERE / "plot-contours.svg" if style == "contours" else Path(tempfile.mkdtemp()) / f"{style}.svg"
         cppnart.save_drawing(request, svg, force=True)
         png = Path(tempfile.mkdtemp()) / "p.png"
         cairosvg.svg2png(url=str(svg), write_to=str(png), output_width=340, background_color="white")

@@ -114,7 +114,7 @@ def test_cli_mesh_info_and_from_round_trip(runner, tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["solid", "--seed", "2", "--level", "0.999", "--res", "16"], "surface is empty"),
+        (["solid", "--seed", "2", "--level", "1", "--res", "16"], "surface is empty"),
         (["solid", "--res", "4096"], "CPPNART_MAX_SAMPLES"),
         (["solid", "--level", "2"], "--level must be at most 1"),
         (["classic", "--res", "16"], "--relief"),

@@ -37,8 +37,8 @@ class SolidConfig:
     scale: float = 3.0
     init_scale: float = 1.0
     bias_scale: float = 0.0
-    radius: float = 0.7
-    falloff: float = 6.0
+    radius: float = 0.6
+    falloff: float = 16.0
     z_prior: str = "uniform"
 
     def __post_init__(self) -> None:
