@@ -134,7 +134,9 @@ def test_a_trained_style_onnx_file_draws(runner, tmp_path):
         (["--paper", "0x0mm"], "--paper must be at least 10"),
         (["--paper", "10000x200mm"], "--paper must be at most 3000"),
         (["--paper", "B7"], "--paper must be"),
-        (["--margin", "40", "--paper", "60x60mm"], "no drawing area"),
+        (["--margin", "40", "--paper", "60x60mm"], "--margin 40 leaves no drawing area"),
+        (["--spacing", "0"], "--spacing must be at least 0.05"),
+        (["--levels", "0"], "--levels must be at least 1"),
         (["--style", "hatch", "--per-channel"], "--per-channel"),
     ],
 )
@@ -148,6 +150,17 @@ def test_an_unwritable_path_is_one_line(runner, tmp_path):
     result = run(runner, "draw", "classic", "-o", tmp_path / "missing" / "x.svg")
     assert "does not exist" in one_error_line(result)
     assert files_in(tmp_path) == []
+
+
+def test_a_damaged_recipe_is_one_line(runner, tmp_path):
+    good = tmp_path / "g.svg"
+    assert run(runner, "draw", "classic", "--seed", 1, "--paper", "30x30mm", "--margin", 2, "-o", good).exit_code == 0
+    bad = tmp_path / "b.svg"
+    bad.write_text(good.read_text().replace('"paper":[30.0,30.0]', '"paper":"huge"'))
+    assert "drawing.paper" in one_error_line(run(runner, "draw", "--from", bad, "-o", tmp_path / "o.svg"))
+    bad.write_text(good.read_text().replace('"style":"contours"', '"style":"crayon"'))
+    assert "--style must be one of" in one_error_line(run(runner, "draw", "--from", bad, "-o", tmp_path / "o.svg"))
+    assert sorted(files_in(tmp_path)) == ["b.svg", "g.svg"]
 
 
 def test_a_foreign_svg_has_no_recipe(runner, tmp_path):

@@ -119,6 +119,8 @@ def test_cli_mesh_info_and_from_round_trip(runner, tmp_path):
         (["solid", "--level", "2"], "--level must be at most 1"),
         (["classic", "--res", "16"], "--relief"),
         (["solid", "--size", "big"], "--size 'big' is not a length"),
+        (["solid", "--size", "0mm"], "--size must be at least 0.1"),
+        (["classic", "--relief", "--depth", "20m"], "--depth must be at most 10000"),
     ],
 )
 def test_bad_mesh_input_is_one_line_and_leaves_nothing(runner, tmp_path, args, words):

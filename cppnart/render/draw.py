@@ -171,7 +171,7 @@ def resolve_drawing(
     def pick(name: str, given: Any, default: Any) -> Any:
         return given if given is not None else options.get(name, default)
 
-    page = paper_size(paper if paper is not None else tuple(options.get("paper", PAPERS["A4"])))
+    page = paper_size(paper if paper is not None else _recipe_paper(options.get("paper", PAPERS["A4"])))
     margin = check_draw_param("margin_mm", pick("margin_mm", margin_mm, 15.0))
     dens = check_draw_param("density", pick("density", density, 4.0))
     area = drawing_area(page, margin)
@@ -189,8 +189,16 @@ def resolve_drawing(
         margin,
         dens,
         bool(pick("per_channel", per_channel, False)),
-        float(options.get("pen_mm", 0.3)),
+        check_draw_param("pen_mm", options.get("pen_mm", 0.3)),
     )
+
+
+def _recipe_paper(value: Any) -> tuple[float, float]:
+    """A recipe's ``drawing.paper``: [width, height] in mm (checked: recipes come from elsewhere)."""
+    numbers = isinstance(value, (list, tuple)) and len(value) == 2
+    if not numbers or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise UserError(f"the recipe's 'drawing.paper' must be [width, height] in mm, got {str(value)[:60]}")
+    return float(value[0]), float(value[1])
 
 
 # --- tracing, ordering, writing -----------------------------------------------------------------
