@@ -1,5 +1,5 @@
 """Render the README's drawing and mesh pictures: plotter SVGs with their previews (rasterised
-by cairosvg, a real SVG renderer) and shaded views of meshes (read back by trimesh).
+by cairosvg, a real SVG renderer) and shaded views of meshes (PLY files, z up, read back by trimesh).
 
     python examples/make_plots_and_meshes.py     # writes examples/gallery/plot-previews.png,
                                                  # plot-contours.svg and mesh-views.png
@@ -82,10 +82,10 @@ def mesh_views() -> None:
     folder = Path(tempfile.mkdtemp())
     views = []
     for seed in (3, 1):
-        out = folder / f"solid-{seed}.glb"
+        out = folder / f"solid-{seed}.ply"
         cppnart.save_mesh(cppnart.resolve_mesh("solid", seed=seed, res=160), out)
         views.append(mesh_view(out))
-    relief = folder / "relief.glb"
+    relief = folder / "relief.ply"
     cppnart.save_mesh(cppnart.resolve_mesh("classic", seed=7, relief=True, res=200, depth_mm=10.0), relief)
     views.append(mesh_view(relief, azimuth=20.0, elevation=-50.0))
     sheet = Image.new("RGB", (sum(v.width for v in views), views[0].height), "white")

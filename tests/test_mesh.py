@@ -68,7 +68,8 @@ def test_every_format_loads_in_trimesh_watertight_with_its_recipe(tmp_path, suff
     result = save_mesh(request, tmp_path / f"m{suffix}")
     mesh = trimesh.load(result.path, force="mesh", process=suffix == ".stl")
     assert mesh.is_watertight and len(mesh.faces) == result.faces
-    assert max(mesh.extents) == pytest.approx(50.0, rel=1e-4) and mesh.bounds[0][2] == pytest.approx(0.0, abs=1e-4)
+    up = 1 if suffix == ".glb" else 2  # glTF is y-up; the print formats z-up
+    assert max(mesh.extents) == pytest.approx(50.0, rel=1e-4) and mesh.bounds[0][up] == pytest.approx(0.0, abs=1e-4)
     assert mesh.volume == pytest.approx(result.volume_mm3, rel=1e-4)
     if suffix != ".stl":
         assert len(mesh.vertices) == result.vertices
@@ -92,7 +93,7 @@ def test_a_relief_of_a_2d_model_is_closed_underneath(tmp_path):
     result = save_mesh(request, tmp_path / "r.glb")
     mesh = trimesh.load(result.path, force="mesh", process=False)
     assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
-    assert mesh.bounds[0][2] == pytest.approx(0.0) and 1.0 <= mesh.bounds[1][2] <= 4.0 + 1e-4
+    assert mesh.bounds[0][1] == pytest.approx(0.0) and 1.0 <= mesh.bounds[1][1] <= 4.0 + 1e-4  # y-up glTF
     image = request.picture.model.render(request.picture.z, 32, 32)
     mean = float((image @ np.array([0.2126, 0.7152, 0.0722], np.float32)).mean())
     assert mesh.volume == pytest.approx(40.0 * 40.0 * (1.0 + 3.0 * mean), rel=0.03)  # base + mean height
@@ -131,6 +132,11 @@ def test_bad_mesh_input_is_one_line_and_leaves_nothing(runner, tmp_path, args, w
 
 def test_an_unwritable_mesh_path_is_one_line(runner, tmp_path):
     assert "does not exist" in one_error_line(run(runner, "mesh", "solid", "-o", tmp_path / "no" / "x.stl"))
+    assert files_in(tmp_path) == []
+
+
+def test_render_of_a_solid_preset_points_to_mesh(runner, tmp_path):
+    assert "cppnart mesh solid" in one_error_line(run(runner, "render", "solid", "-o", tmp_path / "x.png"))
     assert files_in(tmp_path) == []
 
 

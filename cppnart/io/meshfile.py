@@ -1,7 +1,8 @@
 """Mesh files, each writer beside its reader: binary PLY and OBJ (small writers of our own, a
 chunk of rows at a time), GLB (through trimesh), and binary STL.
 
-PLY, OBJ and GLB carry the recipe: a ``comment cppnart-recipe {json}`` header line (PLY), a
+Coordinates are millimetres, z up (a print bed's convention) except in GLB, which is y up as glTF
+requires. PLY, OBJ and GLB carry the recipe: a ``comment cppnart-recipe {json}`` header line (PLY), a
 ``# cppnart-recipe {json}`` first line (OBJ), the scene's ``extras`` (GLB). A binary STL has
 only an 80-byte header, too small for a recipe: it carries the model, seed and version there and
 ``read_mesh_recipe`` says to write PLY, OBJ or GLB for ``--from``.
@@ -80,7 +81,9 @@ def _write_glb(f: Any, verts: np.ndarray, faces: np.ndarray, colours: np.ndarray
     import trimesh
 
     rgba = np.hstack([colours, np.full((len(colours), 1), 255, np.uint8)])
-    mesh = trimesh.Trimesh(verts, faces, vertex_colors=rgba, process=False)
+    # glTF is y-up (the other formats keep a print bed's z-up): (x, y, z) -> (x, z, -y), a rotation
+    y_up = np.stack([verts[:, 0], verts[:, 2], -verts[:, 1]], axis=1)
+    mesh = trimesh.Trimesh(y_up, faces, vertex_colors=rgba, process=False)
     scene = trimesh.Scene(mesh)
     scene.metadata["cppnart"] = _recipe_text(recipe)
     f.write(trimesh.exchange.gltf.export_glb(scene))
