@@ -157,3 +157,26 @@ def test_ctrl_c_mid_mesh_leaves_nothing(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()
     assert "interrupted" in err.decode() and files_in(tmp_path) == []
+
+
+def test_a_volume_onnx_file_meshes_like_its_preset(runner, tmp_path):
+    preset = resolve_mesh("solid", seed=6, res=16)
+    model_file = tmp_path / "solid-6.onnx"
+    model_file.write_bytes(preset.model.onnx_bytes)
+    z_file = tmp_path / "z.npy"
+    np.save(z_file, preset.z[0])
+    out = tmp_path / "f.ply"
+    result = run(runner, "mesh", model_file, "--z", z_file, "--res", 16, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["vertices"] == len(solid_surface(preset).verts)
+
+
+def test_a_damaged_mesh_recipe_is_one_line(runner, tmp_path):
+    good = tmp_path / "g.obj"
+    assert run(runner, "mesh", "solid", "--seed", 1, "--res", 12, "-o", good).exit_code == 0
+    bad = tmp_path / "b.obj"
+    bad.write_text(good.read_text().replace('"res":12', '"res":"many"'))
+    assert "--res must be a number" in one_error_line(run(runner, "mesh", "--from", bad, "-o", tmp_path / "o.obj"))
+    bad.write_text(good.read_text().replace('"kind":"solid","z_dim"', '"kind":"solid","z_dim":-3,"x"'))
+    assert "the mesh's recipe" in one_error_line(run(runner, "mesh", "--from", bad, "-o", tmp_path / "o.obj"))
+    assert sorted(files_in(tmp_path)) == ["b.obj", "g.obj"]
