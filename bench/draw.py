@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 def main() -> None:
+    """Pen-up travel per style, then chunked against whole traces."""
     from cppnart.render.draw import resolve_drawing, save_drawing
 
     args = sys.argv[1:]

@@ -56,6 +56,7 @@ def child(side: str, res: int) -> dict:
 
 
 def run(side: str, res: int) -> dict:
+    """One side in a fresh child process (its own peak RSS)."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", side, str(res)], capture_output=True, text=True, check=True
     )
@@ -63,6 +64,7 @@ def run(side: str, res: int) -> dict:
 
 
 def main() -> None:
+    """The table and the ratios."""
     args = sys.argv[1:]
     if args[:1] == ["--child"]:
         print(json.dumps(child(args[1], int(args[2]))))

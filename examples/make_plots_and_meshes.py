@@ -23,6 +23,7 @@ HERE = Path(__file__).parent / "gallery"
 
 
 def plot_previews() -> None:
+    """Three A5 drawings of classic seed 7 and their previews side by side."""
     import cairosvg
 
     tiles = []
@@ -47,6 +48,7 @@ def plot_previews() -> None:
 
 
 def rotation(azimuth: float, elevation: float) -> np.ndarray:
+    """The view's rotation: ``azimuth`` about z, then ``elevation`` about x (degrees)."""
     a, e = np.deg2rad(azimuth), np.deg2rad(elevation)
     rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
     rx = np.array([[1, 0, 0], [0, np.cos(e), -np.sin(e)], [0, np.sin(e), np.cos(e)]])
@@ -79,6 +81,7 @@ def mesh_view(path: Path, size: int = 360, azimuth: float = 35.0, elevation: flo
 
 
 def mesh_views() -> None:
+    """Two solids and a relief, meshed and shown side by side."""
     folder = Path(tempfile.mkdtemp())
     views = []
     for seed in (3, 1):

@@ -36,6 +36,7 @@ class SolidWeights:
 
     @property
     def z_dim(self) -> int:
+        """The latent's size."""
         return int(self.w_z.shape[0])
 
 

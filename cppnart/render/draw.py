@@ -103,6 +103,7 @@ class DrawRequest:
 
     @property
     def area_mm(self) -> tuple[float, float]:
+        """The drawing area (the page less its margins), width and height in mm."""
         return drawing_area(self.page_mm, self.margin_mm)
 
     def recipe(self) -> dict[str, Any]:

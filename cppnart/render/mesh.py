@@ -271,10 +271,12 @@ class ReliefRequest:
 
     @property
     def model(self) -> Any:
+        """The picture's model."""
         return self.picture.model
 
     @property
     def seed(self) -> int | None:
+        """The picture's seed."""
         return self.picture.seed
 
     def recipe(self) -> dict[str, Any]:

@@ -43,14 +43,17 @@ class SolidModel:
 
     @property
     def z_dim(self) -> int:
+        """The latent's size (metadata ``z_dim``)."""
         return int(self.metadata["z_dim"])
 
     @property
     def preset(self) -> str:
+        """The preset the weights were drawn for ('' for a file without one)."""
         return self.metadata.get("preset", "")
 
     @property
     def seed(self) -> int | None:
+        """The weights' seed, None when unknown."""
         text = self.metadata.get("seed", "")
         return int(text) if text else None
 
@@ -61,10 +64,12 @@ class SolidModel:
 
     @property
     def label(self) -> str:
+        """Short name for file names and messages."""
         return self.preset or Path(self.source).stem
 
     @property
     def config(self) -> dict[str, Any] | None:
+        """The solid config the file carries (rebuilds a preset's weights from a recipe), or None."""
         text = self.metadata.get("config")
         return json.loads(text) if text else None
 
@@ -73,10 +78,12 @@ class SolidModel:
         return sample_z(self.z_dim, seed, self.metadata.get("z_prior", "uniform"), count)
 
     def check_z(self, z: np.ndarray, what: str = "z") -> np.ndarray:
+        """``z`` as a checked batch [B, Z] (``latent.io.as_batch``)."""
         return as_batch(z, self.z_dim, what)
 
     @property
     def session(self) -> Any:
+        """The onnxruntime session, made on first use."""
         if self._session is None:
             from .runtime import create_session
 
