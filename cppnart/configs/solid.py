@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from .activations import check_layers
 from .cppn import Z_PRIORS
-from .schema import Range, check_choice, check_ranges, fields_of
+from ..errors import UserError
+from .schema import Range, check_ranges
 
 SOLID_RANGES = {
     "radius": Range(0.0, 10.0, "the sphere the density falls off outside, in units of the [-1, 1] cube"),
@@ -52,7 +53,9 @@ class SolidConfig:
 
     def validate(self, where: str) -> None:
         """Ranges, layers and prior, each error naming the key and ``where``."""
-        check_ranges(where, fields_of(self, "z_dim width depth scale init_scale bias_scale"))
-        check_ranges(where, fields_of(self, "radius falloff"), SOLID_RANGES)
+        sizes = ("z_dim", "width", "depth", "scale", "init_scale", "bias_scale")
+        check_ranges(where, {key: getattr(self, key) for key in sizes})  # the 2-D CPPN's bounds
+        check_ranges(where, {"radius": self.radius, "falloff": self.falloff}, SOLID_RANGES)
         check_layers(where, self.activations, self.depth, self.output)
-        check_choice(where, "z_prior", self.z_prior, Z_PRIORS)
+        if self.z_prior not in Z_PRIORS:
+            raise UserError(f"{where}: 'z_prior' must be one of {', '.join(Z_PRIORS)}, got '{self.z_prior}'")
