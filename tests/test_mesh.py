@@ -130,6 +130,18 @@ def test_bad_mesh_input_is_one_line_and_leaves_nothing(runner, tmp_path, args, w
     assert files_in(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    "body, words",
+    [("width = 0", "'width' must be at least 1"), ('z_prior = "cauchy"', "'z_prior' must be one of"),
+     ("falloff = -1.0", "'falloff' must be at least 0"), ("colour = 1", "unknown key 'colour'")],
+)  # fmt: skip
+def test_a_bad_solid_preset_names_its_key(runner, tmp_path, body, words):
+    preset = tmp_path / "mine.toml"
+    preset.write_text(f'kind = "solid"\n{body}\n')
+    assert words in one_error_line(run(runner, "mesh", preset, "-o", tmp_path / "x.glb"))
+    assert files_in(tmp_path) == ["mine.toml"]
+
+
 def test_an_unwritable_mesh_path_is_one_line(runner, tmp_path):
     assert "does not exist" in one_error_line(run(runner, "mesh", "solid", "-o", tmp_path / "no" / "x.stl"))
     assert files_in(tmp_path) == []

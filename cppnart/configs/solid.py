@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UserError
 from .activations import check_layers
 from .cppn import Z_PRIORS
-from ..errors import UserError
 from .schema import Range, check_ranges
 
 SOLID_RANGES = {

@@ -160,11 +160,16 @@ def is_solid(source: str | Path) -> bool:
         except Exception:
             return False
         return any(p.key == "interface" and p.value == "volume" for p in proto.metadata_props)
-    if Path(text).is_dir():
-        return False
+    import tomllib
+
+    from ..configs.presets import preset_dir
+
+    # Only the table's kind decides: a solid preset with a mistake in it is still a solid, whose
+    # own error (load_solid's) names the key, not "a 2-D model".
+    path = Path(text) if looks_like_path(text) else preset_dir() / f"{text}.toml"
     try:
-        return isinstance(load_preset(text), SolidConfig)
-    except UserError:
+        return path.is_file() and tomllib.loads(path.read_text(encoding="utf-8")).get("kind") == "solid"
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
 
 
