@@ -18,6 +18,8 @@ onnxruntime, no torch): names load on first use::
     cppnart.save_loop(loop, "loop.webp")               # a seamless loop of a seamless tile
     video = cppnart.resolve_morph(["a.npy", "b.npy"], "classic", seed=7, audio="song.wav")
     cppnart.save_morph(video, "video.mp4")             # moves on the song's beats, carries its sound
+    cppnart.save_drawing(cppnart.resolve_drawing("classic", seed=7, style="hatch", paper="A4"), "plot.svg")
+    cppnart.save_mesh(cppnart.resolve_mesh("solid", seed=7, res=256), "solid.glb")
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ _API = {
     "save_loop": "render.loop",
     "AudioTiming": "io.audio",
     "analyse_audio": "io.audio",
+    "resolve_drawing": "render.draw",
+    "save_drawing": "render.draw",
+    "resolve_mesh": "render.mesh",
+    "save_mesh": "render.mesh",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
@@ -72,11 +78,15 @@ if TYPE_CHECKING:
     from .latent.io import load_z as load_z
     from .latent.io import sample_z as sample_z
     from .latent.io import save_z as save_z
+    from .render.draw import resolve_drawing as resolve_drawing
+    from .render.draw import save_drawing as save_drawing
     from .render.frames import morph_frames as morph_frames
     from .render.loop import LoopRequest as LoopRequest
     from .render.loop import loop_frames as loop_frames
     from .render.loop import resolve_loop as resolve_loop
     from .render.loop import save_loop as save_loop
+    from .render.mesh import resolve_mesh as resolve_mesh
+    from .render.mesh import save_mesh as save_mesh
     from .render.model import Model as Model
     from .render.model import load_model as load_model
     from .render.morph import save_morph as save_morph

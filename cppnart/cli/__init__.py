@@ -21,7 +21,7 @@ if Path(sys.argv[0]).name == "cppnart" or Path(sys.argv[0]).parts[-2:] == ("cppn
 import typer
 
 from ..__about__ import __version__
-from . import breed, dream, grid, info, latent, loop, morph, render, sweep, train, view
+from . import breed, draw, dream, grid, info, latent, loop, mesh, morph, render, sweep, train, view
 
 app = typer.Typer(
     name="cppnart",
@@ -52,6 +52,8 @@ app.add_typer(info.app)
 app.add_typer(morph.app)
 app.add_typer(loop.app)
 app.add_typer(grid.app)
+app.add_typer(draw.app)
+app.add_typer(mesh.app)
 app.add_typer(view.app)
 app.add_typer(latent.app, name="z")
 app.add_typer(train.train_app, name="train")

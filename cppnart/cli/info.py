@@ -38,7 +38,11 @@ def presets(as_json: JsonOption = False) -> None:
 @user_errors
 def info(
     model: Annotated[
-        str, typer.Argument(help="Preset name, preset .toml, .onnx file, run folder, genome, or a PNG cppnart made.")
+        str,
+        typer.Argument(
+            help="Preset name, preset .toml, .onnx file, run folder, genome, or a PNG, animation, SVG or mesh "
+            "cppnart made."
+        ),
     ],
     as_json: JsonOption = False,
 ) -> None:
@@ -63,10 +67,10 @@ def info(
                 rows = {**sheet, "cells": cells}
         else:
             rows = check_recipe(read_recipe(model), f"the recipe in '{model}'", Path(model).parent)
-    elif model.lower().endswith((".gif", ".mp4", ".webp")):
-        from ..io.metadata import read_animation_recipe
+    elif model.lower().endswith((".gif", ".mp4", ".webp", ".svg", ".glb", ".ply", ".obj", ".stl")):
+        from ..io.metadata import read_any_recipe
 
-        rows = check_recipe(read_animation_recipe(model), f"the recipe in '{model}'", Path(model).parent)
+        rows = check_recipe(read_any_recipe(model), f"the recipe in '{model}'", Path(model).parent)
     elif model.endswith(".onnx") or Path(model).is_dir() or model.lower().endswith((".json", ".xml", ".zip")):
         net = load_model(model)
         rows = {k: v for k, v in net.metadata.items() if k not in ("config", "genome")}

@@ -19,7 +19,16 @@ from ..errors import SIGNALS_RECEIVED, ParamError, UserError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Library parameter -> the flag users type, where the two differ.
-FLAGS = {"width": "--res", "height": "--res"}
+FLAGS = {
+    "width": "--res",
+    "height": "--res",
+    # draw and mesh take lengths in millimetres; their flags drop the unit
+    "spacing_mm": "--spacing",
+    "margin_mm": "--margin",
+    "size_mm": "--size",
+    "depth_mm": "--depth",
+    "base_mm": "--base",
+}
 
 
 def flag_for(param: str) -> str:

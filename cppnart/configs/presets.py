@@ -20,6 +20,7 @@ from .cppn import CPPNConfig
 from .ganvae import FitConfig, GanVaeConfig
 from .glyph import GlyphConfig
 from .schema import from_dict
+from .solid import SolidConfig
 
 DEFAULT_PRESET = "classic"  # what `cppnart render` draws when no model is named
 
@@ -31,6 +32,7 @@ KINDS: dict[str, type] = {
     "ganvae": GanVaeConfig,
     "fit": FitConfig,
     "classifier": ClassifierConfig,
+    "solid": SolidConfig,  # 3-D CPPNs for `cppnart mesh`
 }
 
 

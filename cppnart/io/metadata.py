@@ -264,7 +264,17 @@ def read_animation_recipe(path: str | Path) -> dict[str, Any]:
 
 
 def read_any_recipe(path: str | Path) -> dict[str, Any]:
-    """The recipe of any file cppnart makes: a PNG's, or an animation's (see read_animation_recipe)."""
-    if Path(path).suffix.lower() in ANIMATION_READERS:
+    """The recipe of any file cppnart makes: a PNG's, an animation's (see read_animation_recipe),
+    a drawing's (``io.svg``) or a mesh's (``io.meshfile``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in ANIMATION_READERS:
         return read_animation_recipe(path)
+    if suffix == ".svg":
+        from .svg import read_svg_recipe
+
+        return read_svg_recipe(path)
+    if suffix in (".glb", ".ply", ".obj", ".stl"):
+        from .meshfile import read_mesh_recipe
+
+        return read_mesh_recipe(path)
     return read_recipe(path)

@@ -332,6 +332,8 @@ def load_model(source: str | Path, seed: int | None = None, device: str = "auto"
         data, metadata = _read_onnx(path)
         return Model(data, metadata, str(path), device)
     config = load_preset(source)
+    if config.kind == "solid":
+        raise UserError(f"preset '{source}' is a 3-D model; make a mesh of it: `cppnart mesh {source} -o out.glb`")
     if not isinstance(config, CPPNConfig):
         raise UserError(
             f"preset '{source}' is a training recipe (kind '{config.kind}'); train it with "

@@ -1,0 +1,138 @@
+"""`cppnart mesh`: a 3-D CPPN's surface (or a 2-D picture's relief) as a printable mesh."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UserError
+from .draw import OutputFlags
+from .options import CenterOption, SeedOption, ZoomOption, option_groups
+from .output import check_output, emit, parse_center, progress, user_errors
+
+app = typer.Typer()
+MESH_OUT = (".glb", ".ply", ".obj", ".stl")
+
+
+def parse_mm(text: Optional[str], option: str) -> Optional[float]:
+    """'80mm', '80' or '8cm' -> millimetres.
+
+    >>> parse_mm("80mm", "--size"), parse_mm("8cm", "--size"), parse_mm(None, "--size")
+    (80.0, 80.0, None)
+    """
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(mm|cm|m)?\s*", text)
+    if not match:
+        raise UserError(f"{option} '{text}' is not a length; write it like {option} 80mm")
+    return float(match[1]) * {"mm": 1.0, "cm": 10.0, "m": 1000.0, None: 1.0}[match[2]]
+
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="A 3-D preset (solid), its .onnx, or with --relief any 2-D model. \\[default: solid]",
+        show_default=False,
+    ),
+]
+
+OutOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output .glb, .ply, .obj or .stl (STL carries no recipe). \\[default: MODEL-SEED-RES.glb]",
+        show_default=False,
+    ),
+]
+
+ResOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        help="Samples a side: the grid is RES^3 (a relief: RESxRES). \\[default: 128; relief 256]",
+        show_default=False,
+    ),
+]
+
+LevelOpt = Annotated[
+    Optional[float],
+    typer.Option(help="The density (0..1) where the surface lies. \\[default: 0.5]", show_default=False),
+]
+
+SizeOpt = Annotated[
+    Optional[str], typer.Option(help="The object's largest side, e.g. 80mm. \\[default: 80mm]", show_default=False)
+]
+
+ReliefOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--relief/--solid",
+        help="A height field of a 2-D model's brightness, closed underneath.",
+        show_default=False,
+    ),
+]
+
+DepthOpt = Annotated[
+    Optional[str], typer.Option(help="Relief height above its base. \\[default: 4mm]", show_default=False)
+]
+
+BaseOpt = Annotated[
+    Optional[str], typer.Option(help="Relief base under its lowest point. \\[default: 1mm]", show_default=False)
+]
+
+ZOpt = Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z].")]
+
+FromFileOpt = Annotated[
+    Optional[Path],
+    typer.Option("--from", help="Make again from the recipe of a mesh (or, with --relief, a PNG) cppnart made."),
+]
+
+
+@app.command(
+    epilog="Example: cppnart mesh solid --seed 7 --res 256 -o solid.glb   ·   cppnart mesh classic --relief -o tile.stl"
+)
+@user_errors
+@option_groups
+def mesh(
+    model: ModelOpt = None,
+    out: OutOpt = None,
+    res: ResOpt = None,
+    level: LevelOpt = None,
+    size: SizeOpt = None,
+    relief: ReliefOpt = None,
+    depth: DepthOpt = None,
+    base: BaseOpt = None,
+    seed: SeedOption = None,
+    z: ZOpt = None,
+    from_file: FromFileOpt = None,
+    zoom: ZoomOption = None,
+    center: CenterOption = None,
+    flags: OutputFlags = OutputFlags(),
+) -> None:
+    """Mesh a CPPN: a 3-D model's level surface by marching cubes in slabs, or a 2-D picture's relief."""  # fmt: skip
+    from ..render.mesh import SolidRequest, resolve_mesh, save_mesh
+    from ..render.request import read_recipe_file
+
+    if out is not None:
+        check_output(out, MESH_OUT)
+    request = resolve_mesh(
+        model, recipe=read_recipe_file(from_file), seed=seed, z=z, res=res, level=level,
+        size_mm=parse_mm(size, "--size"), relief=relief, depth_mm=parse_mm(depth, "--depth"),
+        base_mm=parse_mm(base, "--base"), zoom=zoom, center=parse_center(center) if center else None,
+        device=flags.device.value,
+    )  # fmt: skip
+    planes = request.res if isinstance(request, SolidRequest) else 1
+    with progress(planes, "sampling", not flags.silent) as advance:
+        result = save_mesh(request, out, force=flags.force, on_planes=advance)
+    grid = f"{request.res}^3" if isinstance(request, SolidRequest) else "relief"
+    emit(
+        {"path": str(result.path), "model": request.model.source, "seed": request.seed, "grid": grid,
+         "vertices": result.vertices, "faces": result.faces, "volume_mm3": round(result.volume_mm3, 1)},
+        f"seed {request.seed} · {request.model.label} · {grid} · {result.vertices} vertices, "
+        f"{result.faces} faces, {result.volume_mm3 / 1000:.1f} cm³ -> {result.path}",
+        flags.as_json,
+        flags.quiet,
+    )  # fmt: skip
