@@ -18,7 +18,10 @@ from typing import Any
 
 from ..errors import ParamError, UserError
 
-RAY_MISSING = "--cluster needs Ray: pip install 'cppnart[ray]' (or pip install ray), on this machine and on every node"
+RAY_MISSING = (
+    '--cluster needs Ray: from the cppnart folder, pip install ".[ray]" (or pip install "ray[client]"), '
+    "on this machine and on every node"
+)
 _ADDRESS = re.compile(r"^(auto|local|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")
 
 
