@@ -56,15 +56,18 @@ def _fmt(value: Any) -> str:
 
 
 def eta_text(seconds: float) -> str:
-    """A short time left: '45s', '12m', '2h05m'; '?' when unknown.
+    """A short time: '45s', '1m30s', '12m', '2h05m'; '?' when unknown.
 
-    >>> eta_text(45.2), eta_text(725), eta_text(7500), eta_text(float("nan"))
-    ('45s', '12m', '2h05m', '?')
+    >>> eta_text(45.2), eta_text(90), eta_text(725), eta_text(7500), eta_text(float("nan"))
+    ('45s', '1m30s', '12m', '2h05m', '?')
     """
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
-    if seconds < 60:
+    if seconds < 59.5:
         return f"{seconds:.0f}s"
+    if seconds < 600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes}m{rest:02d}s"
     if seconds < 3600:
         return f"{seconds / 60:.0f}m"
     hours, minutes = divmod(int(seconds // 60), 60)
@@ -106,7 +109,10 @@ class LiveView:
     """Progress of ``total`` steps (from ``start``): a rich bar on a terminal, paced plain lines elsewhere.
 
     ``update(step, metrics)`` after every step; ``note(text)`` for events (a sample sheet, a
-    checkpoint), shown above the bar on a terminal. ``clock`` is the time source (seconds).
+    checkpoint), shown above the bar on a terminal. ``header``: the title on a line of its own
+    above the bar (else in the bar's row and in front of every plain line); ``always_final``: a
+    last plain line even for work that ended within a couple of seconds (a run's final loss);
+    ``transient``: the bar disappears when done; ``clock``: the time source (seconds).
     """
 
     def __init__(
@@ -248,7 +254,12 @@ class LiveView:
 
 @contextmanager
 def counted(
-    total: int, description: str, show: bool, unit: str = "", console: Console | None = None
+    total: int,
+    description: str,
+    show: bool,
+    unit: str = "",
+    console: Console | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Callable[[int], None]]:
     """Progress of ``total`` pieces of work (rows, tiles, frames, digits): yields ``advance(n)``.
 
@@ -258,7 +269,9 @@ def counted(
     if not show:
         yield lambda n: None
         return
-    view = LiveView(description, total, unit=unit, console=console, header=False, always_final=False, transient=True)
+    view = LiveView(
+        description, total, unit=unit, console=console, header=False, always_final=False, transient=True, clock=clock
+    )
     with view:
         yield view.advance
 
