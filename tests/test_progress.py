@@ -44,7 +44,7 @@ def test_plain_lines_off_a_terminal_every_tenth_and_at_the_end():
     assert steps[-1] == 5000 and lines[-1].endswith("in 50s")
     assert 9 <= len(lines) <= 11  # one a tenth, plus the last
     assert all(b - a >= 500 for a, b in zip(steps, steps[1:-1]))
-    assert [m.group(3) for m in matches if m][0] == "100"  # 0.01 s a step
+    assert matches[0] is not None and matches[0].group(3) == "100"  # 0.01 s a step
     assert "eta 45s" in lines[0]  # 500 done in 5 s, 4500 to go
 
 
@@ -174,4 +174,30 @@ def test_z_fit_progress_off_a_terminal_and_quiet(tmp_path, monkeypatch, quiet):
     else:
         assert re.search(
             r"^step 12/12 \(100%\) [\d.]+ steps/s loss [\d.]+ fitting random twin in \S+$", result.stderr, re.M
+        )
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_training_progress_in_a_pipe_and_quiet(tmp_path, quiet):
+    """`cppnart train glyph` as a subprocess whose stderr is a pipe: the plain form, or nothing with --quiet."""
+    pytest.importorskip("torch")
+    import os
+    import subprocess
+    import sys
+
+    from .glyph_fixtures import TINY_GLYPH, write_tiny
+
+    preset = write_tiny(tmp_path, TINY_GLYPH.replace("steps = 40", "steps = 12"))
+    args = ["train", "glyph", "--preset", str(preset), "--out", str(tmp_path / "run"), "--device", "cpu"]
+    args += ["--threads", "1"] + (["--quiet"] if quiet else [])
+    env = {**os.environ, "CPPNART_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "cppnart", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    if quiet:
+        assert done.stderr == ""
+    else:
+        assert re.search(r"^step 12/12 \(100%\) [\d.]+ steps/s loss [\d.]+ lr \S+ .*in \S+$", done.stderr, re.M), (
+            done.stderr
         )
