@@ -14,6 +14,12 @@ onnxruntime, no torch): names load on first use::
     sheet = cppnart.grid(cppnart.resolve_sheet("classic", seeds=range(1, 17)))   # sheet.save("grid.png")
     morph = cppnart.resolve_morph(cppnart.sample_z(8, seed=1, count=3), "classic", seed=7, res=(256, 256))
     cppnart.save_morph(morph, "morph.gif")             # the file `cppnart morph` writes, byte for byte
+    sheet                                              # a Grid shows itself as a picture in a notebook
+
+Training and dream (the ``train`` extra) are here too, imported only when used, so the line
+above still loads no torch::
+
+    result = cppnart.train_glyph(cppnart.load_preset("glyph-quick"), "runs/glyphs", device="cpu")
 """
 
 from __future__ import annotations
@@ -48,6 +54,14 @@ _API = {
     "Grid": "render.sheets",
     "morph_frames": "render.frames",
     "save_animation": "io.animation",
+    # torch, on first use (the ``train`` extra); "module:attribute" where the names differ
+    "train_glyph": "train.glyph",
+    "train_ganvae": "train.ganvae",
+    "train_classifier": "train.classifier",
+    "train_fit": "train.fit:fit_image",
+    "fit_latents": "train.zfit",
+    "dream": "train.dream",
+    "DreamSettings": "train.dream",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
@@ -75,12 +89,20 @@ if TYPE_CHECKING:
     from .render.sheets import Grid as Grid
     from .render.sheets import grid as grid
     from .render.tiles import save_tiles as save_tiles
+    from .train.classifier import train_classifier as train_classifier
+    from .train.dream import DreamSettings as DreamSettings
+    from .train.dream import dream as dream
+    from .train.fit import fit_image as train_fit  # noqa: F401 (in __all__ through _API)
+    from .train.ganvae import train_ganvae as train_ganvae
+    from .train.glyph import train_glyph as train_glyph
+    from .train.zfit import fit_latents as fit_latents
 
 
 def __getattr__(name: str) -> Any:
     if name not in _API:
         raise AttributeError(f"module 'cppnart' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    module, _, attribute = _API[name].partition(":")
+    value = getattr(importlib.import_module(f".{module}", __name__), attribute or name)
     globals()[name] = value
     return value
 

@@ -298,7 +298,8 @@ def fit(
     fits = _fit_both((trained, twin), wanted, steps, seed, restarts, quiet=output.silent)
     if sheet is not None:
         rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
-        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size))
+        names = [name if i == 0 else "" for name in ("target", "fit", "random twin") for i in range(len(wanted))]
+        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size), labels=names, background=0.1)
     output.write(
         fits[0].z,
         f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {len(wanted)} image(s)",

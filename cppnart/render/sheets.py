@@ -202,6 +202,12 @@ class Grid:
     def latents(self) -> np.ndarray:
         return np.asarray([c.z for c in self.cells], dtype=np.float32)
 
+    def _repr_png_(self) -> bytes:
+        """The sheet as PNG bytes: a notebook (IPython's display) shows a Grid as its picture."""
+        from ..io.png import encode_small_png
+
+        return encode_small_png(np.ascontiguousarray(self.image, dtype=np.uint8), compress_level=1)
+
     def render_command(self, index: int, sheet_path: str | Path) -> str:
         """The shell command that renders cell ``index`` large."""
         cell, source = self.cells[index], shlex.quote(self.model.source)

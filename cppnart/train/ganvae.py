@@ -365,4 +365,13 @@ def export_run(
     x = centre_crops(show, config.crop).to(device)
     with torch.no_grad():
         recon = nets.generator.images(nets.encoder(x)[0], config.crop, config.crop)
-    save_sheet(out / "recon.png", torch.cat([x, recon]), cols=16, upscale=3, background=0.5, channels_last=False)
+    labels = [name if i == 0 else "" for name in ("data", "reconstruction") for i in range(len(x))]  # rows named
+    save_sheet(
+        out / "recon.png",
+        torch.cat([x, recon]),
+        cols=len(x),
+        upscale=3,
+        background=0.5,
+        labels=labels,
+        channels_last=False,
+    )
