@@ -308,7 +308,9 @@ def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = 
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), canvas.width, canvas.height, request.cols, request.gap, canvas.supersample)
-    weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
+    # A trained model's file holds its weights: no weights seed (its metadata's seed is the training's).
+    one_seed = model.seed if model.from_preset else None
+    weight_seeds = list(cell_seeds) if nets is not None else [one_seed] * len(z_all)
     source = renderer or Renderer()
     if nets is None:
         images = list(render_frames(model, z_all, canvas, on_frame=on_cell, renderer=source))

@@ -262,7 +262,9 @@ def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> Ima
         source, config.channels, resize=config.data_size if resize else None, limit=config.data_limit, seed=config.seed
     )
     if data.size != (config.data_size, config.data_size):
-        data = ImageSet(resize_images(data.images, config.data_size), data.labels, data.source)
+        data = ImageSet(
+            resize_images(data.images, config.data_size), data.labels, data.source, available=data.available
+        )
     if len(data.images) < 2:
         raise UserError(f"data '{source}' holds {len(data.images)} image(s); training needs at least 2")
     return data
@@ -324,6 +326,8 @@ def train_ganvae(
                 "data_limit": config.data_limit,
                 "data_seed": config.seed,
                 "images": len(train),
+                # a set larger than data_limit is cut to it (ganvae-fashion: 20,000 of 60,000): say so
+                **({"images_available": data.available} if data.available is not None else {}),
             },
         )
     return result
