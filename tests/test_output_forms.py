@@ -167,3 +167,18 @@ def test_fashion_preset_says_it_uses_a_third_of_the_images():
 
     config = load_preset("ganvae-fashion")
     assert config.data_limit == 20000 and "20,000 of the 60,000" in config.description
+
+
+def test_a_ganvae_run_on_a_cut_set_says_so_in_its_summary(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from .test_ganvae_cli import TINY_GANVAE
+
+    monkeypatch.setenv("CPPNART_CACHE", str(tmp_path / "cache"))
+    images = np.random.default_rng(1).integers(0, 255, (90, 16, 16))
+    data = write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(TINY_GANVAE.replace("data_limit = 120", "data_limit = 60").replace("steps = 12", "steps = 2"))
+    result = invoke("train", "ganvae", "--data", data, "--preset", preset, "--out", tmp_path / "run", "--threads", 1)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["images_available"] == 90 and summary["data_limit"] == 60
