@@ -40,10 +40,11 @@ from rich.table import Column
 from rich.text import Text
 
 # Plain lines: a share of the work or a heartbeat, whichever comes first. Work that ends within
-# QUIET_FOR_S seconds (a small grid, a short render) prints nothing at all off a terminal.
+# QUIET_FOR_S seconds (a small grid, a short render, a few tiles) prints nothing at all off a
+# terminal, so scripts and logs of quick commands stay as they were.
 LINE_EVERY_SHARE = 0.10
 LINE_EVERY_S = 30.0
-QUIET_FOR_S = 2.0
+QUIET_FOR_S = 5.0
 # Characters of the bar's row besides the metrics ('━━━╸  step 1200/5000  24% 5.26 steps/s  eta
 # 0:12:02'): the metrics get the rest of the terminal's width, so the row never wraps.
 BAR_ROW_WITHOUT_METRICS = 68
@@ -111,7 +112,7 @@ class LiveView:
     ``update(step, metrics)`` after every step; ``note(text)`` for events (a sample sheet, a
     checkpoint), shown above the bar on a terminal. ``header``: the title on a line of its own
     above the bar (else in the bar's row and in front of every plain line); ``always_final``: a
-    last plain line even for work that ended within a couple of seconds (a run's final loss);
+    last plain line even for work that ended within a few seconds (a run's final loss);
     ``transient``: the bar disappears when done; ``clock``: the time source (seconds).
     """
 
@@ -263,7 +264,7 @@ def counted(
 ) -> Iterator[Callable[[int], None]]:
     """Progress of ``total`` pieces of work (rows, tiles, frames, digits): yields ``advance(n)``.
 
-    A bar on a terminal, paced plain lines elsewhere once the work has run a couple of seconds,
+    A bar on a terminal, paced plain lines elsewhere once the work has run a few seconds,
     nothing when ``show`` is false.
     """
     if not show:

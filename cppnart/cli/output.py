@@ -175,7 +175,7 @@ def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") ->
 @contextmanager
 def progress(total: int, description: str, show: bool, unit: str = "") -> Iterator[Callable[[int], None]]:
     """Progress on stderr (``live.counted``): a rich bar on a terminal, paced plain lines elsewhere
-    once the work has run a couple of seconds; a no-op callback when hidden (--quiet)."""
+    once the work has run a few seconds; a no-op callback when hidden (--quiet)."""
     from .live import counted
 
     with counted(total, description, show, unit=unit) as advance:
