@@ -14,7 +14,8 @@ passed, and one at the end,
 
     step 1200/5000 (24%) 5.3 steps/s loss 0.0123 eta 12m
 
-``quiet`` silences both. Metrics keep their last value, so a metric computed only every K
+but nothing for work that ends within 5 s (except a training run's last line). ``quiet``
+silences both. Metrics keep their last value, so a metric computed only every K
 steps (R², cosine) stays visible in between.
 """
 
