@@ -35,7 +35,6 @@ from rich.progress import (
     Task,
     TaskProgressColumn,
     TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Column
 from rich.text import Text
@@ -46,9 +45,9 @@ from rich.text import Text
 LINE_EVERY_SHARE = 0.10
 LINE_EVERY_S = 30.0
 QUIET_FOR_S = 5.0
-# Characters of the bar's row besides the metrics ('━━━╸  step 1200/5000  24% 5.26 steps/s  eta
-# 0:12:02'): the metrics get the rest of the terminal's width, so the row never wraps.
-BAR_ROW_WITHOUT_METRICS = 68
+# Characters of the bar's row besides the metrics (' ━━━╸  step 1200/5000  24% 5.26 steps/s  eta
+# 1h05m' and spare): the metrics get the rest of the terminal's width, so the row never wraps.
+BAR_ROW_WITHOUT_METRICS = 66
 
 
 def _fmt(value: Any) -> str:
@@ -105,6 +104,14 @@ class _Speed(ProgressColumn):
         return Text(
             "" if speed is None else f"{speed:.3g} {_per(task.fields.get('unit', ''))}", style="progress.data.speed"
         )
+
+
+class _Eta(ProgressColumn):
+    """'eta 12m' as the plain lines write it, from rich's estimate of the time left."""
+
+    def render(self, task: Task) -> Text:
+        left = task.time_remaining
+        return Text(f"eta {eta_text(math.nan if left is None else left)}", style="progress.remaining")
 
 
 class LiveView:
@@ -179,7 +186,7 @@ class LiveView:
 
     @staticmethod
     def columns() -> tuple[ProgressColumn, ...]:
-        """The bar's columns: description, bar, 'step 1200/5000', speed, metrics, 'eta 12:05'."""
+        """The bar's columns: description, bar, 'step 1200/5000', '24%', speed, metrics, 'eta 12m'."""
         return (
             TextColumn("{task.description}"),
             BarColumn(bar_width=16),
@@ -187,8 +194,7 @@ class LiveView:
             TaskProgressColumn(table_column=Column(no_wrap=True)),
             _Speed(table_column=Column(no_wrap=True)),
             TextColumn("{task.fields[metrics]}", table_column=Column(no_wrap=True)),
-            TextColumn("eta"),
-            TimeRemainingColumn(table_column=Column(no_wrap=True)),
+            _Eta(table_column=Column(no_wrap=True)),
         )
 
     # --- updates -------------------------------------------------------------------------------
