@@ -84,7 +84,14 @@ def test_import_cppnart_stays_light_and_training_is_reachable():
         cppnart.train_everything  # noqa: B018
 
 
-CLONE_HINT = re.compile(r'from the cppnart folder, pip install "\.\[(\w+)\]"')
+CLONE_HINT = re.compile(
+    r'(?:from the cppnart folder, pip install "\.\[(\w+)\]")|(?:pip install "\.\[(\w+)\]" in the cppnart folder)'
+)
+
+
+def extra_named(hint: str) -> str | None:
+    found = CLONE_HINT.search(hint)
+    return None if found is None else found.group(1) or found.group(2)
 
 
 def test_no_hint_names_an_index_install_of_cppnart():
@@ -103,8 +110,8 @@ def test_the_view_ray_and_digits_hints_name_the_clones_extras():
     from cppnart.cli.view import VIEW_EXTRA
     from cppnart.cluster.connect import RAY_MISSING
 
-    assert CLONE_HINT.search(VIEW_EXTRA).group(1) == "view"  # type: ignore[union-attr]
-    assert CLONE_HINT.search(RAY_MISSING).group(1) == "ray"  # type: ignore[union-attr]
+    assert extra_named(VIEW_EXTRA) == "view"
+    assert extra_named(RAY_MISSING) == "ray"
 
 
 def test_eval_ganvae_without_scipy_and_no_digits_cache_is_one_line_naming_the_fix(tmp_path):
@@ -127,7 +134,7 @@ def test_eval_ganvae_without_scipy_and_no_digits_cache_is_one_line_naming_the_fi
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert CLONE_HINT.search(lines[0]).group(1) == "train"  # type: ignore[union-attr]
+    assert extra_named(lines[0]) == "train"
     assert "scipy" in lines[0] and "IDX file or an image folder" in lines[0]
 
 
@@ -182,3 +189,15 @@ def test_a_ganvae_run_on_a_cut_set_says_so_in_its_summary(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["images_available"] == 90 and summary["data_limit"] == 60
+
+
+def test_view_without_the_extra_says_how_to_install_it(tmp_path):
+    """A Python where starlette is missing, as on an install without the view extra: one line, exit 2."""
+    code = "import sys; sys.modules['starlette'] = None; from cppnart.cli import main; sys.argv[0] = 'cppnart'; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "view", "classic", "--no-browser"], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: `cppnart view` needs starlette") and extra_named(line) == "view"

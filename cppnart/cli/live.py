@@ -92,8 +92,9 @@ def metrics_text(metrics: dict[str, Any], room: int | None = None) -> str:
     return " ".join(shown)
 
 
-def _per(unit: str) -> str:
-    return f"{unit}s/s" if unit else "/s"
+def _rate(rate: float, unit: str) -> str:
+    """'5.26 steps/s', or '120/s' for work without a unit name."""
+    return f"{rate:.3g} {unit}s/s" if unit else f"{rate:.3g}/s"
 
 
 class _Speed(ProgressColumn):
@@ -101,9 +102,7 @@ class _Speed(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(
-            "" if speed is None else f"{speed:.3g} {_per(task.fields.get('unit', ''))}", style="progress.data.speed"
-        )
+        return Text("" if speed is None else _rate(speed, task.fields.get("unit", "")), style="progress.data.speed")
 
 
 class _Eta(ProgressColumn):
@@ -249,7 +248,7 @@ class LiveView:
         parts = [
             "" if self.header else f"{self.title}: ",
             f"{self.unit} " if self.unit else "",
-            f"{self.step}/{self.total} ({100 * share:.0f}%) {rate:.3g} {_per(self.unit)}",
+            f"{self.step}/{self.total} ({100 * share:.0f}%) {_rate(rate, self.unit)}",
             f" {metrics_text(self.metrics)}" if self.metrics else "",
             f" eta {eta_text(eta)}" if self.step < self.total else f" in {eta_text(self.elapsed)}",
         ]
