@@ -201,3 +201,12 @@ def test_training_progress_in_a_pipe_and_quiet(tmp_path, quiet):
         assert re.search(r"^step 12/12 \(100%\) [\d.]+ steps/s loss [\d.]+ lr \S+ .*in \S+$", done.stderr, re.M), (
             done.stderr
         )
+
+
+def test_no_last_line_when_the_work_fails():
+    """A failure's one-line error stays the only line: no progress line before it."""
+    clock, out = Clock(), io.StringIO()
+    with pytest.raises(OSError), LiveView("t", 50, console=Console(file=out), clock=clock) as view:
+        view.update(10, {"loss": 0.5})
+        raise OSError("disk full")
+    assert out.getvalue() == ""

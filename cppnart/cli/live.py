@@ -178,6 +178,8 @@ class LiveView:
             self._progress.stop()
             self._progress = None
             return
+        if exc[0] is not None:
+            return  # an error or a stop: its own one line says what happened, not a progress line
         if self.quiet or self.step == self.start or (self._last_line is not None and self._last_line[1] == self.step):
             return  # nothing done, or its line is out already
         if self.always_final or self._last_line is not None or self.elapsed >= QUIET_FOR_S:
