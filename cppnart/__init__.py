@@ -1,7 +1,10 @@
 """cppnart: neural generative art with compositional pattern-producing networks.
 
 A small API for notebooks; the CLI is a thin layer over it. ``import cppnart`` is light (no
-onnxruntime, no torch): names load on first use::
+onnxruntime, no torch): names load on first use, training and dream (the ``train`` extra)
+included: ``cppnart.train_glyph(cppnart.load_preset("glyph-quick"), "runs/glyphs")``,
+``train_ganvae``, ``train_classifier``, ``train_fit``, ``fit_latents``, ``dream``. A ``Grid``
+shows itself as a picture in a notebook::
 
     import cppnart
     net = cppnart.load_model("classic", seed=7)        # preset name, .toml, .onnx or run folder
@@ -14,12 +17,6 @@ onnxruntime, no torch): names load on first use::
     sheet = cppnart.grid(cppnart.resolve_sheet("classic", seeds=range(1, 17)))   # sheet.save("grid.png")
     morph = cppnart.resolve_morph(cppnart.sample_z(8, seed=1, count=3), "classic", seed=7, res=(256, 256))
     cppnart.save_morph(morph, "morph.gif")             # the file `cppnart morph` writes, byte for byte
-    sheet                                              # a Grid shows itself as a picture in a notebook
-
-Training and dream (the ``train`` extra) are here too, imported only when used, so the line
-above still loads no torch::
-
-    result = cppnart.train_glyph(cppnart.load_preset("glyph-quick"), "runs/glyphs", device="cpu")
 """
 
 from __future__ import annotations
@@ -32,6 +29,15 @@ from .errors import ParamError, UserError
 
 # public name -> module that defines it (imported on first access)
 _API = {
+    # torch, on first use (the ``train`` extra); "module:attribute" where the names differ
+    "train_glyph": "train.glyph",
+    "train_ganvae": "train.ganvae",
+    "train_classifier": "train.classifier",
+    "train_fit": "train.fit:fit_image",
+    "fit_latents": "train.zfit",
+    "dream": "train.dream",
+    "DreamSettings": "train.dream",
+    # the render side
     "Model": "render.model",
     "load_model": "render.model",
     "View": "configs.view",
@@ -54,14 +60,6 @@ _API = {
     "Grid": "render.sheets",
     "morph_frames": "render.frames",
     "save_animation": "io.animation",
-    # torch, on first use (the ``train`` extra); "module:attribute" where the names differ
-    "train_glyph": "train.glyph",
-    "train_ganvae": "train.ganvae",
-    "train_classifier": "train.classifier",
-    "train_fit": "train.fit:fit_image",
-    "fit_latents": "train.zfit",
-    "dream": "train.dream",
-    "DreamSettings": "train.dream",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
