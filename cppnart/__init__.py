@@ -1,7 +1,10 @@
 """cppnart: neural generative art with compositional pattern-producing networks.
 
 A small API for notebooks; the CLI is a thin layer over it. ``import cppnart`` is light (no
-onnxruntime, no torch): names load on first use::
+onnxruntime, no torch): names load on first use, training and dream (the ``train`` extra)
+included: ``cppnart.train_glyph(cppnart.load_preset("glyph-quick"), "runs/glyphs")``,
+``train_ganvae``, ``train_classifier``, ``train_fit``, ``fit_latents``, ``dream``. A ``Grid``
+shows itself as a picture in a notebook::
 
     import cppnart
     net = cppnart.load_model("classic", seed=7)        # preset name, .toml, .onnx or run folder
@@ -32,6 +35,15 @@ from .errors import ParamError, UserError
 
 # public name -> module that defines it (imported on first access)
 _API = {
+    # torch, on first use (the ``train`` extra); "module:attribute" where the names differ
+    "train_glyph": "train.glyph",
+    "train_ganvae": "train.ganvae",
+    "train_classifier": "train.classifier",
+    "train_fit": "train.fit:fit_image",
+    "fit_latents": "train.zfit",
+    "dream": "train.dream",
+    "DreamSettings": "train.dream",
+    # the render side
     "Model": "render.model",
     "load_model": "render.model",
     "View": "configs.view",
@@ -101,12 +113,20 @@ if TYPE_CHECKING:
     from .render.sheets import Grid as Grid
     from .render.sheets import grid as grid
     from .render.tiles import save_tiles as save_tiles
+    from .train.classifier import train_classifier as train_classifier
+    from .train.dream import DreamSettings as DreamSettings
+    from .train.dream import dream as dream
+    from .train.fit import fit_image as train_fit  # noqa: F401 (in __all__ through _API)
+    from .train.ganvae import train_ganvae as train_ganvae
+    from .train.glyph import train_glyph as train_glyph
+    from .train.zfit import fit_latents as fit_latents
 
 
 def __getattr__(name: str) -> Any:
     if name not in _API:
         raise AttributeError(f"module 'cppnart' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    module, _, attribute = _API[name].partition(":")
+    value = getattr(importlib.import_module(f".{module}", __name__), attribute or name)
     globals()[name] = value
     return value
 

@@ -135,7 +135,7 @@ def test_package_data_ships_the_vendored_openseadragon():
     assert unmatched == []
 
 
-@pytest.mark.skipif(sync_api is None, reason="no playwright (pip install 'cppnart[browser-test]')")
+@pytest.mark.skipif(sync_api is None, reason='no playwright (pip install ".[browser-test]")')
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_openseadragon_shows_the_pyramid_and_its_deepest_pixels(server, rendered, tmp_path):
     levels: list[int] = []

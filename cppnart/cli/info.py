@@ -17,9 +17,10 @@ app = typer.Typer()
 @app.command(epilog="Example: cppnart presets")
 @user_errors
 def presets(as_json: JsonOption = False) -> None:
-    """List the bundled presets with a one-line description."""
+    """List the bundled presets, one line each: name, kind, description (TSV when piped)."""
+    import sys
+
     from rich.console import Console
-    from rich.table import Table
 
     from ..configs.presets import load_preset, preset_names
 
@@ -27,11 +28,18 @@ def presets(as_json: JsonOption = False) -> None:
     if as_json:
         emit({"presets": [{"name": c.name, "kind": c.kind, "description": c.description} for c in configs]}, "", True)
         return
-    # Sized to the terminal: the description column wraps at word boundaries, never mid-word.
-    table = Table("preset", "kind", "description", box=None, pad_edge=False)
-    for config in configs:
-        table.add_row(config.name, config.kind, config.description)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: tab-separated, whole descriptions, for cut and awk
+        sys.stdout.write("".join(f"{c.name}\t{c.kind}\t{c.description}\n" for c in configs))
+        return
+    # One line a preset at any width: the description is cut to the terminal with an ellipsis.
+    rows = [("preset", "kind", "description")] + [(c.name, c.kind, c.description) for c in configs]
+    name_w, kind_w = (max(len(row[i]) for row in rows) for i in (0, 1))
+    for i, (name, kind, description) in enumerate(rows):
+        line = f"{name:<{name_w}}  {kind:<{kind_w}}  {description}"
+        console.print(
+            line, style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis", markup=False, highlight=False
+        )
 
 
 @app.command(epilog="Example: cppnart info classic   ·   cppnart info model.onnx   ·   cppnart info poster.png")

@@ -29,6 +29,11 @@ class LatentOut:
     as_json: JsonOption = False
     quiet: QuietOption = False
 
+    @property
+    def silent(self) -> bool:
+        """No prose or progress on stderr: --json or --quiet."""
+        return self.as_json or self.quiet
+
     def __post_init__(self) -> None:
         check_output(self.out, (".npy",))
 
@@ -224,6 +229,21 @@ def encode(
     output.write(z, f" from {len(images)} image(s)")
 
 
+def _fit_both(generators: tuple[Any, Any], wanted: Any, steps: int, seed: int, restarts: int, quiet: bool) -> list[Any]:
+    """The trained generator's fit, then its random twin's, under one progress bar of 2 x steps."""
+    from ..train.zfit import fit_latents
+    from .live import LiveView
+
+    fits = []
+    with LiveView(f"z fit · {len(wanted)} image(s) × {restarts} starts", 2 * steps, quiet=quiet) as view:
+        for done, (generator, which) in enumerate(zip(generators, ("trained", "random twin"))):
+            report = lambda step, loss, at=done * steps, which=which: view.update(
+                at + step, {"loss": loss, "fitting": which}
+            )
+            fits.append(fit_latents(generator, wanted, steps=steps, seed=seed, restarts=restarts, on_step=report))
+    return fits
+
+
 @app.command(
     "fit",
     epilog="Examples: cppnart z fit builtin:digits --count 8 --model runs/glyphs -o z.npy --sheet fit.png    "
@@ -269,14 +289,17 @@ def fit(
     require_torch()
     from ..io.images import images_at
     from ..render.sheets import save_sheet
-    from ..train.zfit import fit_latents, load_generators
+    from ..train.zfit import load_generators
+    from .live import drawing_progress
 
     trained, twin = load_generators(model, seed, size)
-    wanted = images_at(targets, trained.channels, trained.size, count).images
-    fits = [fit_latents(g, wanted, steps=steps, seed=seed, restarts=restarts) for g in (trained, twin)]
+    with drawing_progress(not output.silent):
+        wanted = images_at(targets, trained.channels, trained.size, count).images
+    fits = _fit_both((trained, twin), wanted, steps, seed, restarts, quiet=output.silent)
     if sheet is not None:
         rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
-        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size))
+        names = [name if i == 0 else "" for name in ("target", "fit", "random twin") for i in range(len(wanted))]
+        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size), labels=names, background=0.1)
     output.write(
         fits[0].z,
         f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {len(wanted)} image(s)",

@@ -213,23 +213,10 @@ def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") ->
 
 
 @contextmanager
-def progress(total: int, description: str, show: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (terminals only); a no-op callback when hidden."""
-    if not show:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+def progress(total: int, description: str, show: bool, unit: str = "") -> Iterator[Callable[[int], None]]:
+    """Progress on stderr (``live.counted``): a rich bar on a terminal, paced plain lines elsewhere
+    once the work has run a few seconds; a no-op callback when hidden (--quiet)."""
+    from .live import counted
 
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+    with counted(total, description, show, unit=unit) as advance:
+        yield advance

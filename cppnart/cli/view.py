@@ -15,7 +15,7 @@ from .output import parse_center, user_errors
 
 app = typer.Typer()
 
-VIEW_EXTRA = 'pip install "cppnart[view]"'
+VIEW_EXTRA = 'pip install ".[view]" in the cppnart folder'  # cppnart is on no index: the clone's extra
 
 
 @app.command(epilog="Example: cppnart view classic --seed 7   (then move the sliders)")

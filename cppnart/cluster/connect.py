@@ -26,7 +26,10 @@ from typing import Any
 from ..errors import ParamError, UserError
 from .watchdog import exit_on_stop as exit_on_stop_watch
 
-RAY_MISSING = "--cluster needs Ray: pip install 'cppnart[ray]' (or pip install ray), on this machine and on every node"
+RAY_MISSING = (
+    '--cluster needs Ray: from the cppnart folder, pip install ".[ray]" (or pip install "ray[client]"), '
+    "on this machine and on every node"
+)
 _ADDRESS = re.compile(r"^(auto|local|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")
 DEFAULT_TIMEOUT = 5.0  # seconds for an address to answer: a LAN or a tunnel answers in well under one
 MAX_TIMEOUT = 600.0

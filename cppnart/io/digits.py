@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -235,11 +237,29 @@ def _fit_mnist_box(pixels: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+OnProgress = Callable[[int, int], None]  # (digits drawn so far, digits to draw)
+_ON_PROGRESS: ContextVar[OnProgress | None] = ContextVar("cppnart_digits_on_progress", default=None)
+PROGRESS_EVERY = 100  # digits between two calls of on_progress (~0.5 s of drawing)
+
+
+@contextlib.contextmanager
+def reporting_progress(on_progress: OnProgress | None) -> Iterator[None]:
+    """Inside, every ``synthetic_digits`` call that is not given its own ``on_progress`` reports to
+    this one: for a front end several calls above the data loader (training, probes, z fit)."""
+    token = _ON_PROGRESS.set(on_progress)
+    try:
+        yield
+    finally:
+        _ON_PROGRESS.reset(token)
+
+
+def synthetic_digits(count: int, seed: int = 0, on_progress: OnProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``count`` 28x28 handwriting-like digits [count, 28, 28] in [0, 1] and their labels [count].
 
     Drawing takes ~4 ms a digit, so sets are cached in ``$CPPNART_CACHE`` (default
     ~/.cache/cppnart) keyed by count, seed and generator version; delete the folder to redraw.
+    While it draws, ``on_progress(done, count)`` is called every 100 digits and at the end (a
+    cached set calls nothing); without it, the one of an enclosing ``reporting_progress``.
     """
     cache = _cache_dir() / f"digits-v{DIGITS_VERSION}-{count}-{seed}.npz"
     if cache.is_file():
@@ -248,7 +268,7 @@ def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
                 return stored["images"], stored["labels"]
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is redrawn below
-    images, labels = _draw_digits(count, seed)
+    images, labels = _draw_digits(count, seed, on_progress or _ON_PROGRESS.get())
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(cache) as tmp, open(tmp, "wb") as f:
@@ -265,11 +285,14 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("CPPNART_CACHE") or Path.home() / ".cache" / "cppnart")
 
 
-def _draw_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _draw_digits(count: int, seed: int, on_progress: OnProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
     import importlib.util
 
     if importlib.util.find_spec("scipy") is None:
-        raise UserError("builtin:digits needs scipy to draw its digits: pip install 'cppnart[train]'")
+        raise UserError(
+            "builtin:digits needs scipy to draw its digits (once; they are cached): from the cppnart folder, "
+            'pip install ".[train]" (or pip install scipy), or use an MNIST IDX file or an image folder as the data'
+        )
     rng = np.random.default_rng([seed, 7])
     fonts = _fonts()
     labels = np.arange(count) % 10
@@ -284,4 +307,6 @@ def _draw_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         pixels = np.asarray(_affine(image, rng), dtype=np.float32) / 255.0
         pixels = _elastic(pixels, rng, alpha=rng.uniform(0.0, 4.0))
         images[i] = _fit_mnist_box(pixels)
+        if on_progress is not None and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == count):
+            on_progress(i + 1, count)
     return images, labels.astype(np.int64)

@@ -39,6 +39,7 @@ class ImageSet:
     labels: np.ndarray | None  # int64 [N] or None
     source: str
     classes: tuple[str, ...] | None = None  # class names by label (a folder's subfolders)
+    available: int | None = None  # images the source holds, where ``limit`` took fewer
 
     @property
     def size(self) -> tuple[int, int]:
@@ -92,7 +93,11 @@ def load_images(
             raise UserError(f"data '{text}' not found; pass an image folder, an MNIST IDX file or {BUILTIN_DIGITS}")
     if limit is not None and len(data.images) > limit:
         data = ImageSet(
-            data.images[:limit], None if data.labels is None else data.labels[:limit], data.source, data.classes
+            data.images[:limit],
+            None if data.labels is None else data.labels[:limit],
+            data.source,
+            data.classes,
+            available=len(data.images),
         )
     images = data.images
     if images.shape[1] != channels:
@@ -100,7 +105,9 @@ def load_images(
         images = np.repeat(images, channels, axis=1) if images.shape[1] == 1 else _luma(images)
     if resize is not None and images.shape[2:] != (resize, resize):
         images = resize_images(images, resize)
-    return ImageSet(np.ascontiguousarray(images, dtype=np.float32), data.labels, data.source, data.classes)
+    return ImageSet(
+        np.ascontiguousarray(images, dtype=np.float32), data.labels, data.source, data.classes, data.available
+    )
 
 
 # --- MNIST IDX ---------------------------------------------------------------------------

@@ -202,6 +202,12 @@ class Grid:
     def latents(self) -> np.ndarray:
         return np.asarray([c.z for c in self.cells], dtype=np.float32)
 
+    def _repr_png_(self) -> bytes:
+        """The sheet as PNG bytes: a notebook (IPython's display) shows a Grid as its picture."""
+        from ..io.png import encode_small_png
+
+        return encode_small_png(np.ascontiguousarray(self.image, dtype=np.uint8), compress_level=1)
+
     def render_command(self, index: int, sheet_path: str | Path) -> str:
         """The shell command that renders cell ``index`` large."""
         cell, source = self.cells[index], shlex.quote(self.model.source)
@@ -306,7 +312,9 @@ def render_sheet(request: SheetRequest, on_cell: Callable[[int], None] | None = 
     if len(z_all) > MAX_CELLS:
         raise UserError(f"{len(z_all)} cells are more than {MAX_CELLS}; split them over several sheets")
     check_sheet_size(len(z_all), canvas.width, canvas.height, request.cols, request.gap, canvas.supersample)
-    weight_seeds = list(cell_seeds) if nets is not None else [model.seed] * len(z_all)
+    # A trained model's file holds its weights: no weights seed (its metadata's seed is the training's).
+    one_seed = model.seed if model.from_preset else None
+    weight_seeds = list(cell_seeds) if nets is not None else [one_seed] * len(z_all)
     source = renderer or Renderer()
     if nets is None:
         images = list(render_frames(model, z_all, canvas, on_frame=on_cell, renderer=source))

@@ -280,7 +280,9 @@ def load_training_images(source: str, config: GanVaeConfig, resize: bool) -> Ima
         source, config.channels, resize=config.data_size if resize else None, limit=config.data_limit, seed=config.seed
     )
     if data.size != (config.data_size, config.data_size):
-        data = ImageSet(resize_images(data.images, config.data_size), data.labels, data.source)
+        data = ImageSet(
+            resize_images(data.images, config.data_size), data.labels, data.source, available=data.available
+        )
     if len(data.images) < 2:
         raise UserError(f"data '{source}' holds {len(data.images)} image(s); training needs at least 2")
     return data
@@ -344,6 +346,8 @@ def train_ganvae(
                 "data_limit": config.data_limit,
                 "data_seed": config.seed,
                 "images": len(train),
+                # a set larger than data_limit is cut to it (ganvae-fashion: 20,000 of 60,000): say so
+                **({"images_available": data.available} if data.available is not None else {}),
             },
         )
     return result
@@ -387,4 +391,13 @@ def export_run(
     x = centre_crops(show, config.crop).to(device)
     with torch.no_grad():
         recon = nets.generator.images(nets.encoder(x)[0], config.crop, config.crop)
-    save_sheet(out / "recon.png", torch.cat([x, recon]), cols=16, upscale=3, background=0.5, channels_last=False)
+    labels = [name if i == 0 else "" for name in ("data", "reconstruction") for i in range(len(x))]  # rows named
+    save_sheet(
+        out / "recon.png",
+        torch.cat([x, recon]),
+        cols=len(x),
+        upscale=3,
+        background=0.5,
+        labels=labels,
+        channels_last=False,
+    )

@@ -142,12 +142,14 @@ def fit_latents(
     prior: float = 1e-3,
     seed: int = 0,
     restarts: int = 4,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> LatentFit:
     """Latents that make ``generator`` draw ``targets`` [N, C, H, W] (at its size) most closely.
 
     Adam on z alone; ``prior`` weights a pull towards N(0, I) so z stays where the generator was
     trained (and renders sensibly elsewhere); ``restarts`` random starts per target, the best kept,
-    because a CPPN's loss surface in z has many basins.
+    because a CPPN's loss surface in z has many basins. ``on_step(step, loss)`` after every step
+    (steps done, the best restarts' mean MSE), for a front end's progress.
     """
     for name, value in (("steps", steps), ("restarts", restarts)):
         if value < 1:
@@ -166,13 +168,15 @@ def fit_latents(
     goal = want.repeat(restarts, 1, 1, 1)
     optimiser = torch.optim.Adam([z], lr=lr)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         optimiser.zero_grad()
         per_image = F.mse_loss(generator.draw(z), goal, reduction="none").mean(dim=(1, 2, 3))
         loss = per_image.mean() + prior * (z**2).mean()
         loss.backward()
         optimiser.step()
         losses.append(float(per_image.detach().view(restarts, n).min(0).values.mean()))
+        if on_step is not None:
+            on_step(step + 1, losses[-1])
     with torch.no_grad():
         drawn = generator.draw(z)
         errors = F.mse_loss(drawn, goal, reduction="none").mean(dim=(1, 2, 3)).view(restarts, n)
