@@ -122,7 +122,8 @@ def _render_poster(request: Any, out: Optional[Path], renderer: Any, flags: Rend
     if out is None:
         out = check_writable(request.default_name())
     big = request.canvas.samples() > PROGRESS_PIXELS or renderer is not None
-    with progress(request.height, f"rendering {request.width}x{request.height}", big and not flags.quiet) as advance:
+    what = f"rendering {request.width}x{request.height}"
+    with progress(request.height, what, big and not flags.quiet, unit="row") as advance:
         return save_poster(request, path=out, renderer=renderer, on_rows=advance, force=flags.force)
 
 

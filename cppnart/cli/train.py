@@ -124,12 +124,14 @@ def train_family(
     What differs between families is their row in ``train.families``."""
     from ..train.device import allocation_errors, choose_device, training_precision
     from ..train.families import FAMILIES
+    from .live import drawing_progress
 
     family = FAMILIES[kind]
     config, payload = start_run(kind, out, run, flags)
     start = int(payload["step"]) if payload else 0
     with allocation_errors(f"train {kind} {config.name}"):
-        inputs = family.load(config, source, out=out, payload=payload, resize=resize)
+        with drawing_progress(not flags.silent):  # the first builtin:digits draws 20,000 digits: say so
+            inputs = family.load(config, source, out=out, payload=payload, resize=resize)
         choose_device(flags.device.value)  # a device torch lacks is refused before the live view
         if family.banner is not None and not flags.silent:
             typer.echo(family.banner(config, inputs, flags.device.value, start), err=True)
@@ -268,16 +270,18 @@ def eval_glyph(
         raise UserError(f"--probe-count must be between 50 and 100000, got {probe_count}")
     require_torch()
     from ..train.glyph import evaluate_run
+    from .live import drawing_progress
 
-    report = evaluate_run(
-        run,
-        count=count,
-        seed=seed,
-        device=device.value,
-        probe=probe,
-        probe_count=probe_count,
-        reconstruct_from=reconstruct,
-    )
+    with drawing_progress(not as_json):
+        report = evaluate_run(
+            run,
+            count=count,
+            seed=seed,
+            device=device.value,
+            probe=probe,
+            probe_count=probe_count,
+            reconstruct_from=reconstruct,
+        )
     extra = {} if report.reconstruction is None else {"reconstruction": _reconstruction_sheet(report, run)}
     rows = {
         "trained": (report.trained, report.trained_look),
@@ -306,7 +310,10 @@ def _reconstruction_sheet(report: Any, run: Path) -> dict[str, Any]:
     recon = report.reconstruction
     sheet = (run if run.is_dir() else run.parent) / "reconstruction.png"
     stacked = np.concatenate([recon.images, recon.trained, recon.random])
-    save_sheet(sheet, stacked, cols=len(recon.images), upscale=max(1, 64 // recon.images.shape[1]))
+    # each row says what it holds, under its first cell
+    labels = [name if i == 0 else "" for name in ("data", "trained", "random") for i in range(len(recon.images))]
+    upscale = max(1, 64 // recon.images.shape[1])
+    save_sheet(sheet, stacked, cols=len(recon.images), upscale=upscale, labels=labels, background=0.1)
     return {"sheet": str(sheet), "mse": recon.mse_trained, "mse_random": recon.mse_random}
 
 
