@@ -192,3 +192,21 @@ def test_a_damaged_mesh_recipe_is_one_line(runner, tmp_path):
     bad.write_text(good.read_text().replace('"kind":"solid","z_dim"', '"kind":"solid","z_dim":-3,"x"'))
     assert "the mesh's recipe" in one_error_line(run(runner, "mesh", "--from", bad, "-o", tmp_path / "o.obj"))
     assert sorted(files_in(tmp_path)) == ["b.obj", "g.obj"]
+
+
+def test_a_tiled_relief_joins_its_neighbours_without_a_step(tmp_path, runner):
+    """--tile --relief: the height field of the picture's seamless tile, so copies laid side by side
+    (or printed and put together) meet as neighbouring pixels do; a solid refuses --tile."""
+    from cppnart.render.mesh import relief_arrays
+
+    request = resolve_mesh("classic", seed=7, relief=True, res=48, tile=True)
+    verts, _, _ = relief_arrays(request)
+    heights = verts[: 48 * 48, 2].reshape(48, 48)
+    inside = max(np.abs(np.diff(heights, axis=0)).max(), np.abs(np.diff(heights, axis=1)).max())
+    across = max(np.abs(heights[:, 0] - heights[:, -1]).max(), np.abs(heights[0] - heights[-1]).max())
+    assert across <= inside
+    line = one_error_line(run(runner, "mesh", "solid", "--res", 8, "--tile", "-o", tmp_path / "s.glb"))
+    assert "--tile is for reliefs" in line and files_in(tmp_path) == []
+    out = tmp_path / "tile.ply"
+    assert run(runner, "mesh", "classic", "--relief", "--tile", "--res", 24, "-o", out).exit_code == 0
+    assert trimesh.load(out, force="mesh", process=False).is_watertight

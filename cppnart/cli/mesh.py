@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UserError
 from .draw import OutputFlags
-from .options import CenterOption, SeedOption, ZoomOption, option_groups
+from .options import CenterOption, SeedOption, TileOption, ZoomOption, option_groups
 from .output import check_output, emit, parse_center, progress, user_errors
 
 app = typer.Typer()
@@ -110,6 +110,7 @@ def mesh(
     from_file: FromFileOpt = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
+    tile: TileOption = None,
     flags: OutputFlags = OutputFlags(),
 ) -> None:
     """Mesh a CPPN: a 3-D model's level surface by marching cubes in slabs, or a 2-D picture's relief."""  # fmt: skip
@@ -121,7 +122,7 @@ def mesh(
     request = resolve_mesh(
         model, recipe=read_recipe_file(from_file), seed=seed, z=z, res=res, level=level,
         size_mm=parse_mm(size, "--size"), relief=relief, depth_mm=parse_mm(depth, "--depth"),
-        base_mm=parse_mm(base, "--base"), zoom=zoom, center=parse_center(center) if center else None,
+        base_mm=parse_mm(base, "--base"), zoom=zoom, center=parse_center(center) if center else None, tile=tile,
         device=flags.device.value,
     )  # fmt: skip
     planes = request.res if isinstance(request, SolidRequest) else 1

@@ -313,12 +313,14 @@ def resolve_mesh(
     base_mm: float | None = None,
     zoom: float | None = None,
     center: Sequence[float] | None = None,
+    tile: bool | None = None,
     slab: int = SLAB_PLANES,
     device: str = "auto",
 ) -> MeshRequest:
     """The mesh these arguments ask for, with ``resolve_picture``'s precedence (argument, then the
     ``recipe``'s, then the default). A 3-D model (a ``solid`` preset) gives its level surface; any
-    2-D model with ``relief`` gives a height field of its picture."""
+    2-D model with ``relief`` gives a height field of its picture, a seamless relief tile with
+    ``tile`` (the picture's seamless tile: ``render.seamless``)."""
     recipe = recipe or {}
     found = recipe.get("mesh")
     options: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -327,14 +329,17 @@ def resolve_mesh(
     if relief:
         n = _mesh_option("res", res, {}, DEFAULT_RELIEF_RES) if res is not None else None
         picture = resolve_picture(
-            model, recipe=recipe, seed=seed, z=z, res=(n, n) if n else None, zoom=zoom, center=center, device=device
-        )
+            model, recipe=recipe, seed=seed, z=z, res=(n, n) if n else None, zoom=zoom, center=center, tile=tile,
+            device=device,
+        )  # fmt: skip
         if res is None and not recipe.get("res"):
             picture = picture.resized(DEFAULT_RELIEF_RES, DEFAULT_RELIEF_RES)
         depth = _mesh_option("depth_mm", depth_mm, options, 4.0)
         return ReliefRequest(picture, size, depth, _mesh_option("base_mm", base_mm, options, 1.0))
     if zoom is not None or center is not None:
         raise UserError("--zoom and --center frame 2-D pictures; a solid is always the [-1, 1] cube")
+    if tile:
+        raise ParamError("tile", "is for reliefs: a solid is one closed object, not a tile")
     chosen = resolve_seed(recipe, seed)
     net = _resolve_solid(model, recipe, chosen, device)
     latent = resolve_z(net, z, recipe, chosen, seed is not None)  # type: ignore[arg-type]
