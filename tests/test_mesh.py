@@ -199,12 +199,14 @@ def test_a_tiled_relief_joins_its_neighbours_without_a_step(tmp_path, runner):
     (or printed and put together) meet as neighbouring pixels do; a solid refuses --tile."""
     from cppnart.render.mesh import relief_arrays
 
-    request = resolve_mesh("classic", seed=7, relief=True, res=48, tile=True)
-    verts, _, _ = relief_arrays(request)
-    heights = verts[: 48 * 48, 2].reshape(48, 48)
-    inside = max(np.abs(np.diff(heights, axis=0)).max(), np.abs(np.diff(heights, axis=1)).max())
-    across = max(np.abs(heights[:, 0] - heights[:, -1]).max(), np.abs(heights[0] - heights[-1]).max())
-    assert across <= inside
+    def step_across_over_step_inside(tile: bool) -> float:
+        verts, _, _ = relief_arrays(resolve_mesh("classic", seed=7, relief=True, res=48, tile=tile))
+        heights = verts[: 48 * 48, 2].reshape(48, 48)
+        inside = np.abs(np.diff(heights, axis=1)).mean()  # between neighbouring columns
+        return float(np.abs(heights[:, 0] - heights[:, -1]).mean() / inside)  # last column to the first
+
+    # measured: 0.67 tiled, 7.3 not (classic, seed 7, 48x48)
+    assert step_across_over_step_inside(True) < 1.5 < 3 < step_across_over_step_inside(False)
     line = one_error_line(run(runner, "mesh", "solid", "--res", 8, "--tile", "-o", tmp_path / "s.glb"))
     assert "--tile is for reliefs" in line and files_in(tmp_path) == []
     out = tmp_path / "tile.ply"
