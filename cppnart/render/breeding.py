@@ -254,8 +254,29 @@ def child_model(session: BreedingSession, generation: int | None, child: int, de
     return model
 
 
+EXPORTS = {"genome": ".genome.json", "onnx": ".onnx", "glsl": ".glsl"}
+
+
+def child_file(session: BreedingSession, generation: int | None, child: int, fmt: str) -> tuple[str, bytes]:
+    """(file name, bytes) of a child as ``cppnart export`` writes it: its genome (``genome``), the
+    ONNX model ``cppnart render`` runs (``onnx``) or a ShaderToy shader of it (``glsl``)."""
+    if fmt not in EXPORTS:
+        raise ParamError("format", f"must be one of {', '.join(EXPORTS)}, got {str(fmt)[:40]!r}")
+    g = session.index(generation)
+    genome, name = session.child(g, child), child_name(g, child)
+    if fmt == "genome":
+        data = (json.dumps(genome_to_dict(genome), indent=1) + "\n").encode("utf-8")  # as write_genome
+    elif fmt == "onnx":
+        data = child_model(session, g, child).onnx_bytes
+    else:
+        from ..graph.genome_glsl import genome_shadertoy_shader
+
+        data = genome_shadertoy_shader(genome, title=f"cppnart {name}").encode("utf-8")
+    return name + EXPORTS[fmt], data
+
+
 def start_session(
-    parent: Genome, seed: int = 0, what: str = "all", strength: float = 0.5, count: int = 16
+    parent: Genome, seed: int = 0, what: str = "all", strength: float = 0.25, count: int = 16
 ) -> BreedingSession:
     """Generation 0: ``count`` children of ``parent``, seeded by ``seed``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:

@@ -36,6 +36,7 @@ from ..graph.weights import CPPNWeights
 from ..io.budget import check_budget
 from ..io.png import quantize
 from ..render.model import Model
+from .breed_api import BreedDesk, breed_routes
 from .catalogue import (
     FRAME_SIDE,
     POSTER_SIDE,
@@ -126,9 +127,11 @@ def create_app(
     initial: dict[str, Any] | None = None,
     heartbeat: float = 5.0,
     gate: RenderGate | None = None,
+    breeding: BreedDesk | None = None,
 ) -> Any:
     """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on; ``gate``
-    bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting)."""
+    bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting);
+    ``breeding`` is the breeding session (``view --breed``; the page's 'breed' button starts one)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
@@ -139,6 +142,7 @@ def create_app(
     out = Path(out_dir)
     desk = PosterDesk(out, heartbeat)
     frames = gate or RenderGate(FRAME_SLOTS, FRAME_QUEUE)
+    breeder = breeding or BreedDesk()
 
     def pick(params: Any) -> tuple[str, Model]:
         name = params.get("model") or catalogue.default
@@ -149,7 +153,9 @@ def create_app(
         return page_with_token(STATIC / "index.html", request.app.state.token)
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}})
+        # A breeding session under way opens the page on its grid (a reload shows the same generation).
+        answer = {"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}}
+        return JSONResponse({**answer, "breeding": breeder.session is not None})
 
     async def model(request: Request) -> Response:
         name, net = pick(request.query_params)
@@ -230,10 +236,11 @@ def create_app(
         Route("/api/poster", poster_state, methods=["GET"]),
         Route("/api/poster/cancel", poster_cancel, methods=["POST"]),
         Route("/files/{name:path}", files),
+        *breed_routes(catalogue, breeder, frames, desk),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = guarded_app(routes, {UserError: user_error, HTTPException: http_error})
-    app.state.desk, app.state.frames = desk, frames
+    app.state.desk, app.state.frames, app.state.breeding = desk, frames, breeder
     return app
 
 
