@@ -12,15 +12,15 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from PIL import Image
+from typer.testing import CliRunner
 
-from cppnart.cli import app as cli  # noqa: E402
-from cppnart.io.metadata import read_recipe  # noqa: E402
-from cppnart.render.breeding import load_history  # noqa: E402
-from cppnart.view.server import ViewerServer  # noqa: E402
-from tests.test_view_security import Raw, one_json_line  # noqa: E402
-from tests.view_fixtures import viewer_app  # noqa: E402
+from cppnart.cli import app as cli
+from cppnart.io.metadata import read_recipe
+from cppnart.render.breeding import load_history
+from cppnart.view.server import ViewerServer
+from tests.test_view_security import Raw, one_json_line
+from tests.view_fixtures import viewer_app
 
 JSON = {"Content-Type": "application/json"}
 

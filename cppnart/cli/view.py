@@ -42,7 +42,9 @@ def view(
     ] = False,
     history: Annotated[
         Optional[Path],
-        typer.Option(help="Breeding history (JSON): reopened when it exists, saved after every pick (implies --breed)."),
+        typer.Option(
+            help="Breeding history (JSON): reopened when it exists, saved after every pick (implies --breed)."
+        ),
     ] = None,
 ) -> None:
     """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets.

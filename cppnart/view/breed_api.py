@@ -256,4 +256,3 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
         *(Route(f"/api/breed/{n}", f, methods=["POST"]) for n, f in posts.items()),
         *(Route(f"/api/breed/{n}", f) for n, f in gets.items()),
     ]
-
