@@ -69,7 +69,7 @@ def page_generation_times(parent: Genome, label: str, repeat: int, cell: int = 1
     """What a click on the breeding page costs the server: the pick, then 16 frames (server frames)."""
     from cppnart.configs.view import View
     from cppnart.render.breeding import child_model, start_session
-    from cppnart.view.server import frame_png
+    from cppnart.view.frames import frame_png
 
     session = start_session(parent, seed=1)
 

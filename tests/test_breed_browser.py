@@ -30,6 +30,7 @@ from cppnart.render.breeding import child_model, load_history, open_session  # n
 from cppnart.view.breed_api import BreedDesk  # noqa: E402
 from cppnart.view.catalogue import Catalogue  # noqa: E402
 from cppnart.view.server import ViewerServer, create_app, initial_state  # noqa: E402
+from tests.view_fixtures import viewer_app  # noqa: E402
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
@@ -245,6 +246,25 @@ def test_children_drawn_by_their_shaders_match_server_frames(browser, served):
         assert diff.mean() < 1.0 and np.percentile(diff, 99.9) <= 4, (diff.mean(), diff.max())
     finally:
         pg.close()
+
+
+def test_the_viewer_s_breed_button_breeds_the_picture_shown(browser, tmp_path):
+    app, models = viewer_app(tmp_path)
+    with ViewerServer(app, port=0) as server:
+        pg = browser.new_page(viewport={"width": 1100, "height": 1000})
+        try:
+            pg.goto(f"{server.url}?cell=64&size=64x64")
+            pg.evaluate("window.cppnart.breedReady")
+            assert pg.is_hidden("#breed")
+            pg.evaluate("window.cppnart.load('tanh-sigmoid', null, [0.3, -0.2, 0.5])")
+            pg.click("#breed-open")
+            pg.wait_for_function("window.cppnart.breed.drawn() > 0")
+            assert pg.evaluate("window.cppnart.breed.state().count") == 16
+            ancestor = app.state.breeding.session.steps[0].parents[0]
+            want = quantize(models["tanh-sigmoid"].render(np.asarray([[0.3, -0.2, 0.5]], np.float32), 64, 64))
+            assert np.abs(quantize(render_genome(ancestor, 64, 64)).astype(int) - want).max() <= 1
+        finally:
+            pg.close()
 
 
 def test_screenshot_of_the_breeding_grid(browser, tmp_path):

@@ -145,10 +145,12 @@ class BreedingSession:
 
     @property
     def can_undo(self) -> bool:
+        """Whether a generation comes before the one shown."""
         return self.cursor > 0
 
     @property
     def can_redo(self) -> bool:
+        """Whether an undone generation lies ahead."""
         return self.cursor < len(self.steps) - 1
 
     # --- transitions ---------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ from ..render.breeding import (
 )
 from ..render.model import Model
 from .catalogue import POSTER_SIDE, POSTER_SUPERSAMPLE, Catalogue, RequestError, get_int, get_z, narrowed
+from .frames import check_frame_budget, frame_png
+from .http import read_json
 
 # A grid cell: 16 children at 128^2 draw in ~0.2 s of server frames (bench/breed.py); 512 is a big cell.
 BREED_SIDE = narrowed("width", 512, "a breeding grid cell; open the child in the slider view for more")
@@ -60,14 +62,16 @@ class BreedDesk:
         self._models: OrderedDict[tuple[int, int], Model] = OrderedDict()
 
     def active(self) -> BreedingSession:
+        """The session, or 409 before the page (or `view --breed`) started one."""
         if self.session is None:
             raise RequestError("no breeding yet: press 'breed' on the page (or start `cppnart view --breed`)", 409)
         return self.session
 
-    def change(self, action: Any, *args: Any) -> dict[str, Any]:
-        """Run a transition under the lock, save the history file, answer the new state."""
+    def change(self, action: Any) -> dict[str, Any]:
+        """Run ``action()`` (a transition, which looks the session up itself) under the lock, save
+        the history file, answer the new state."""
         with self.lock:
-            action(*args)
+            action()
             if self.history is not None:
                 save_history(self.active(), self.history)
             return self.state()
@@ -140,8 +144,6 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
 
     from ..graph.genome_glsl import genome_fragment_shader
     from ..render.breed import genome_of_model
-    from .http import read_json
-    from .server import check_frame_budget, frame_png
 
     async def body_of(request: Request, what: str) -> dict[str, Any]:
         body = await read_json(request, what)
@@ -173,26 +175,31 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
         if not isinstance(picks, list) or not 1 <= len(picks) <= MAX_PICKS:
             raise RequestError(f"picks must be a list of 1 to {MAX_PICKS} children")
         picks = [get_int({"picks": p}, "picks", spec=CHILD) for p in picks]
-        session = desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, session.pick, picks, *_settings(body).values()))
+        settings = _settings(body)
+        desk.active()
+        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().pick(picks, **settings)))
 
     async def again(request: Request) -> Response:
         body = await body_of(request, "the request")
-        session = desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, session.again, *_settings(body).values()))
+        settings = _settings(body)
+        desk.active()
+        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().again(**settings)))
 
     async def undo(request: Request) -> Response:
         await body_of(request, "the request")
-        return JSONResponse(await run_in_threadpool(desk.change, desk.active().undo))
+        desk.active()
+        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().undo()))
 
     async def redo(request: Request) -> Response:
         await body_of(request, "the request")
-        return JSONResponse(await run_in_threadpool(desk.change, desk.active().redo))
+        desk.active()
+        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().redo()))
 
     async def goto(request: Request) -> Response:
         body = await body_of(request, "the request")
         generation = get_int(body, "generation", spec=GENERATION)
-        return JSONResponse(await run_in_threadpool(desk.change, desk.active().goto, generation))
+        desk.active()
+        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().goto(generation)))
 
     async def frame(request: Request) -> Response:
         params = request.query_params

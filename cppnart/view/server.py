@@ -17,7 +17,6 @@ frame holds its 8-bit pixels and one band of floats, not the whole float image.
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 import time
@@ -28,13 +27,10 @@ import numpy as np
 import onnx
 
 from ..configs.schema import RANGES, Range
-from ..configs.view import View
 from ..errors import UserError
 from ..graph.glsl import WeightLayout, fragment_shader
 from ..graph.onnx_weights import weights_from_onnx
 from ..graph.weights import CPPNWeights
-from ..io.budget import check_budget
-from ..io.png import quantize
 from ..render.model import Model
 from .breed_api import BreedDesk, breed_routes
 from .catalogue import (
@@ -49,6 +45,7 @@ from .catalogue import (
     get_view,
     get_z,
 )
+from .frames import check_frame_budget, frame_png
 from .http import RenderGate, allow_host, guarded_app, http_error, page_with_token, read_json, user_error
 from .posters import PosterDesk
 
@@ -98,27 +95,6 @@ def model_info(name: str, model: Model) -> dict[str, Any]:
         info["shader"] = fragment_shader(weights)
         info["texture"] = [width, height]
     return info
-
-
-def frame_png(model: Model, z: np.ndarray, width: int, height: int, view: View) -> bytes:
-    """One frame as PNG bytes, quantized band by band into one 8-bit image (no float copy of it)."""
-    from PIL import Image
-
-    pixels = np.empty((height, width, model.channels), np.uint8)
-    row = 0
-    for band in model.bands(z, width, height, view):  # [1, rows, W, C]
-        pixels[row : row + band.shape[1]] = quantize(band[0])
-        row += band.shape[1]
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def check_frame_budget(model: Model, width: int, height: int) -> None:
-    """A frame holds its 8-bit pixels and its PNG (at most about as large) besides the band the
-    renderer checks itself: refused before any work when that is over the memory budget."""
-    pixels = float(width) * height
-    check_budget(f"a {width}x{height} frame", samples=pixels, memory=2.0 * pixels * model.channels)
 
 
 def create_app(
