@@ -211,8 +211,8 @@ def test_a_child_opens_in_the_slider_view(page):
     name = f"bred-g{state['generation']}-1"
     page.wait_for_function(f"window.cppnart.state.name === '{name}'")
     assert page.is_hidden("#breed") and page.is_visible("#panel")
-    page.click("#breed-open")  # back to the same breeding grid
-    page.wait_for_selector("#breed:not([hidden])")
+    press(page, "open")  # back to the same breeding grid, drawn again
+    assert page.is_visible("#breed")
     assert page.evaluate("window.cppnart.breed.state().generation") == state["generation"]
 
 
