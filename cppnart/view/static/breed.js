@@ -71,7 +71,7 @@ function childQuery(generation, child, extra = {}) {
 }
 
 async function drawChildServer(target, generation, child) {
-  const q = childQuery(generation, child, { width: String(CELL), height: String(CELL) });
+  const q = childQuery(generation, child, { width: String(target.width), height: String(target.height) });
   for (let tries = 0; ; tries++) {
     try {
       const blob = await (await api(`/api/breed/frame?${q}`)).blob();
@@ -273,11 +273,13 @@ async function showGeneration(s) {
   grid.style.gridTemplateColumns = `repeat(${Math.round(Math.sqrt(s.count))}, max-content)`;
   const cells = s.children.map((child) => cell(s, child));
   grid.append(...cells.map((c) => c.box));
-  showLineage(s);
+  $("breed-lineage").textContent = "";
   try {
-    // The shader draws one child at a time; server frames come two at a time (the render gate).
-    if (breed.mode === "gl") for (const [i, c] of cells.entries()) await drawChild(c.canvas, s.generation, i, s.children[i].z);
-    else await Promise.all(cells.map((c, i) => drawChild(c.canvas, s.generation, i, s.children[i].z)));
+    // The shader draws one child at a time; server frames are asked four at a time, within the
+    // server's render gate (two rendering, eight waiting), so a generation never meets a 503.
+    const draw = (i) => drawChild(cells[i].canvas, s.generation, i, s.children[i].z);
+    await inTurn(cells.length, breed.mode === "gl" ? 1 : 4, draw);
+    if (breed.state === s) await showLineage(s);
   } catch (e) {
     note(e.message);
   }
@@ -286,19 +288,32 @@ async function showGeneration(s) {
   while (breed.waiters.length) breed.waiters.shift()();
 }
 
-function showLineage(s) {
+async function inTurn(count, width, work) {
+  // work(0) .. work(count - 1), at most `width` running at once.
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, count) }, lane));
+}
+
+async function showLineage(s) {
   // Every generation's first parent, back to the first ancestor; the ones undone (redo) dimmed.
   const strip = $("breed-lineage");
   strip.textContent = "";
   const first = Math.max(0, s.generations - 24);
+  const thumbs = [];
   for (let g = first; g < s.generations; g++) {
-    const img = document.createElement("img");
-    img.src = withToken(`/api/breed/frame?${childQuery(g, -1, { width: "48", height: "48" })}`);
-    img.title = `generation ${g}` + (s.lineage[g].picked.length ? `: bred from child ${s.lineage[g].picked.join(" × ")}` : ": the first ancestor");
-    img.className = g === s.generation ? "current" : g > s.generation ? "ahead" : "";
-    img.addEventListener("click", () => change("/api/breed/goto", { generation: g }));
-    strip.append(img);
+    const thumb = document.createElement("canvas");
+    thumb.width = thumb.height = 48;
+    const why = s.lineage[g].picked.length ? `bred from child ${s.lineage[g].picked.join(" × ")}` : "the first ancestor";
+    thumb.title = `generation ${g}: ${why}`;
+    thumb.className = g === s.generation ? "current" : g > s.generation ? "ahead" : "";
+    thumb.addEventListener("click", () => change("/api/breed/goto", { generation: g }));
+    strip.append(thumb);
+    thumbs.push([thumb, g]);
   }
+  await inTurn(thumbs.length, 4, (i) => drawChildServer(thumbs[i][0], thumbs[i][1], -1));
 }
 
 function showBreeding(on) {
