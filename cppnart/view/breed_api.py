@@ -76,11 +76,17 @@ class BreedDesk:
                 save_history(self.active(), self.history)
             return self.state()
 
+    def read(self, look: Any) -> Any:
+        """``look(session)`` under the lock: children evicted from memory are drawn again, and
+        never while a transition changes the session."""
+        with self.lock:
+            return look(self.session)
+
     def model(self, generation: int, child: int) -> Model:
         """A child compiled to ONNX, with its lineage (the last few kept: a grid asks 16 at once)."""
-        session = self.active()
-        key = (session.steps[session.index(generation)].key, child)
         with self.lock:
+            session = self.active()
+            key = (session.steps[session.index(generation)].key, child)
             if key not in self._models:
                 self._models[key] = child_model(session, generation, child)
                 while len(self._models) > 2 * max(COUNTS) + 8:
@@ -152,7 +158,7 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
         return {k: v for k, v in body.items() if v is not None}
 
     async def state(request: Request) -> Response:
-        return JSONResponse(desk.state())
+        return JSONResponse(await run_in_threadpool(desk.read, lambda _: desk.state()))
 
     async def start(request: Request) -> Response:
         body = await body_of(request, "the breeding request")
@@ -214,20 +220,23 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
 
     async def shader(request: Request) -> Response:
         generation, child = _child(request.query_params)
-        genome = desk.active().child(generation, child)
+        desk.active()
+        genome = await run_in_threadpool(desk.read, lambda s: s.child(generation, child))
         text = await run_in_threadpool(genome_fragment_shader, genome)
         return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
 
     async def file(request: Request) -> Response:
         generation, child = _child(request.query_params)
         fmt = request.query_params.get("format", "genome")
-        name, data = await run_in_threadpool(child_file, desk.active(), generation, child, fmt)
+        desk.active()
+        name, data = await run_in_threadpool(desk.read, lambda s: child_file(s, generation, child, fmt))
         kind = {"onnx": "application/octet-stream", "glsl": "text/plain; charset=utf-8"}.get(fmt, "application/json")
         headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
         return Response(data, media_type=kind, headers=headers)
 
     async def history(request: Request) -> Response:
-        table = history_to_dict(desk.active())
+        desk.active()
+        table = await run_in_threadpool(desk.read, history_to_dict)
         headers = {"Content-Disposition": 'attachment; filename="breeding.history.json"'}
         return JSONResponse(table, headers=headers)
 
