@@ -238,6 +238,7 @@ class ViewerServer:
         self.thread = threading.Thread(target=self.server.run, name="cppnart-view", daemon=True)
 
     def start(self, timeout: float = 20.0) -> ViewerServer:
+        """Serve from the background thread once it listens; a UserError if it cannot (port in use)."""
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -250,10 +251,12 @@ class ViewerServer:
 
     @property
     def port(self) -> int:
+        """The port it listens on (the one the system picked for port 0)."""
         return int(self.server.servers[0].sockets[0].getsockname()[1])
 
     @property
     def url(self) -> str:
+        """The page's address, e.g. ``http://127.0.0.1:8765/``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
 
