@@ -1,6 +1,9 @@
 """Breeding speed, and what a genome costs to render against a preset of the same cost.
 
-1. one generation of 16 children (mutate, crossover, score novelty) at 128x128, the breeding page's
+1. the breeding page's click: a new generation of 16 children (``render.breeding`` pick) and its 16
+   server frames at 128x128, each child compiled to ONNX and encoded as PNG as ``/api/breed/frame``
+   does, from a Picbreeder-sized genome and from `classic`'s genome;
+   one generation of 16 children (mutate, crossover, score novelty) at 128x128, the breeding page's
    size, from a Picbreeder-sized genome and from the `classic` preset's genome; and 16 children
    drawn at 128x128 through ONNX (server frames);
 2. a 23-node genome (the skull when ../shared has it, else a random genome grown to 23 nodes)
@@ -62,6 +65,31 @@ def generation_times(parent: Genome, label: str, repeat: int) -> None:
     print(f"{label:38s} generation of 16 at 128x128 {seconds * 1000:7.0f} ms · 16 ONNX frames {frames * 1000:6.0f} ms")
 
 
+def page_generation_times(parent: Genome, label: str, repeat: int, cell: int = 128) -> None:
+    """What a click on the breeding page costs the server: the pick, then 16 frames (server frames)."""
+    from cppnart.configs.view import View
+    from cppnart.render.breeding import child_model, start_session
+    from cppnart.view.frames import frame_png
+
+    session = start_session(parent, seed=1)
+
+    def click() -> None:
+        session.undo() if session.can_undo else None
+        session.pick([0])
+
+    def frames() -> None:
+        for i in range(16):
+            model = child_model(session, None, i)
+            frame_png(model, model.sample_z(0), cell, cell, View())
+
+    pick = best(click, repeat)
+    drawn = best(frames, repeat)
+    print(
+        f"{label:38s} page click: new generation {pick * 1000:6.0f} ms + 16 server frames at {cell}x{cell} "
+        f"{drawn * 1000:6.0f} ms = {(pick + drawn) * 1000:6.0f} ms"
+    )
+
+
 def render_time(model, width: int, height: int, repeat: int) -> float:
     model.render(None, 64, 64)  # session built, outside the timing
     return best(lambda: model.render(None, width, height), repeat)
@@ -103,6 +131,8 @@ def main() -> None:
 
     genome, label = genome_23()
     classic = load_model("classic", seed=7)
+    page_generation_times(genome, label, args.repeat)
+    page_generation_times(genome_of_model(classic, 7), "classic's genome (143 nodes, 3651 links)", args.repeat)
     generation_times(genome, label, args.repeat)
     generation_times(genome_of_model(classic, 7), "classic's genome (143 nodes, 3651 links)", args.repeat)
 

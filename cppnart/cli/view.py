@@ -37,6 +37,15 @@ def view(
         Path, typer.Option("--out", "-o", help="Folder for the posters the page renders (the only files it serves).")
     ] = Path("posters"),
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
+    breed: Annotated[
+        bool, typer.Option("--breed", help="Open on the breeding grid: children of MODEL (a random genome if none).")
+    ] = False,
+    history: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Breeding history (JSON): reopened when it exists, saved after every pick (implies --breed)."
+        ),
+    ] = None,
 ) -> None:
     """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets.
 
@@ -61,6 +70,11 @@ def view(
 
     from ..view.pyramid import is_pyramid_path
 
+    if breed or history is not None:
+        if zoom is not None or center is not None:
+            raise UserError("--zoom and --center apply to the slider view; the breeding grid shows the whole picture")
+        _serve_breeding(model, seed, from_image, history, host, port, browser, out)
+        return
     if model is not None and is_pyramid_path(model):
         if seed is not None or from_image is not None or zoom is not None or center is not None:
             raise UserError("--seed, --from, --zoom and --center apply to models; a pyramid is already rendered")
@@ -81,6 +95,31 @@ def view(
     app_ = create_app(Catalogue.around(net, name), out, initial)
     server = ViewerServer(app_, host, port).start()
     typer.echo(f"cppnart view: {net.label} at {server.url}  (posters go to {out}/; Ctrl-C stops)")
+    _serve_until_stopped(server, browser)
+
+
+def _serve_breeding(
+    model: Optional[str], seed: Optional[int], from_image: Optional[Path], history: Optional[Path],
+    host: str, port: int, browser: bool, out: Path,
+) -> None:  # fmt: skip
+    """`cppnart view --breed`: the breeding grid on a session the library opens (or reopens)."""
+    from ..render.breeding import child_model, open_session, save_history
+    from ..view.breed_api import BreedDesk
+    from ..view.catalogue import Catalogue
+    from ..view.server import ViewerServer, create_app, initial_state
+
+    if history is not None and history.exists() and not history.is_file():
+        raise UserError(f"--history '{history}' is a folder; give a .json file")
+    session = open_session(model, history, seed if seed is not None else 0, from_image)
+    if history is not None:
+        save_history(session, history)  # the file exists from the start, and a bad path fails now
+    first = child_model(session, 0, -1)
+    initial = initial_state(None, first.sample_z(0), None)
+    _warn_host(host)
+    app_ = create_app(Catalogue.around(first, first.label), out, initial, breeding=BreedDesk(session, history))
+    server = ViewerServer(app_, host, port).start()
+    where = f"; history in {history}" if history else ""
+    typer.echo(f"cppnart view --breed: generation {session.cursor} at {server.url}  (posters go to {out}/{where})")
     _serve_until_stopped(server, browser)
 
 

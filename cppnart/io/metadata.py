@@ -28,6 +28,7 @@ GRID_KEY = "cppnart-grid"  # PNG text chunk of a contact sheet: every cell's see
 # A genome goes into the recipe when it fits Pillow's 1 MiB text-chunk limit with room to spare
 # (a 32-wide preset's genome is 260 KB; `wide`'s 8.9 MB is rendered again from its file).
 MAX_RECIPE_GENOME = 512 << 10
+MAX_RECIPE_LINEAGE = 256 << 10  # with the genome's 512 KB, still under Pillow's 1 MiB
 
 
 class ModelFacts(Protocol):
@@ -84,6 +85,9 @@ def make_recipe(
     genome = model.metadata.get("genome") if model.kind == "genome" else None
     if genome and len(genome) <= MAX_RECIPE_GENOME:
         recipe["genome"] = json.loads(genome)
+    lineage = model.metadata.get("lineage") if model.kind == "genome" else None
+    if lineage and len(lineage) <= MAX_RECIPE_LINEAGE:  # a bred child's picks back to its first ancestor
+        recipe["lineage"] = json.loads(lineage)
     if model.metadata.get("tile"):  # a seamless tile: `torus` or `reflect` (render.seamless)
         recipe["tile"] = model.metadata["tile"]
     return recipe

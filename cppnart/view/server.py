@@ -17,7 +17,6 @@ frame holds its 8-bit pixels and one band of floats, not the whole float image.
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 import time
@@ -28,14 +27,12 @@ import numpy as np
 import onnx
 
 from ..configs.schema import RANGES, Range
-from ..configs.view import View
 from ..errors import UserError
 from ..graph.glsl import WeightLayout, fragment_shader
 from ..graph.onnx_weights import weights_from_onnx
 from ..graph.weights import CPPNWeights
-from ..io.budget import check_budget
-from ..io.png import quantize
 from ..render.model import Model
+from .breed_api import BreedDesk, breed_routes
 from .catalogue import (
     FRAME_SIDE,
     POSTER_SIDE,
@@ -48,6 +45,7 @@ from .catalogue import (
     get_view,
     get_z,
 )
+from .frames import check_frame_budget, frame_png
 from .http import RenderGate, allow_host, guarded_app, http_error, page_with_token, read_json, user_error
 from .posters import PosterDesk
 
@@ -99,36 +97,17 @@ def model_info(name: str, model: Model) -> dict[str, Any]:
     return info
 
 
-def frame_png(model: Model, z: np.ndarray, width: int, height: int, view: View) -> bytes:
-    """One frame as PNG bytes, quantized band by band into one 8-bit image (no float copy of it)."""
-    from PIL import Image
-
-    pixels = np.empty((height, width, model.channels), np.uint8)
-    row = 0
-    for band in model.bands(z, width, height, view):  # [1, rows, W, C]
-        pixels[row : row + band.shape[1]] = quantize(band[0])
-        row += band.shape[1]
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def check_frame_budget(model: Model, width: int, height: int) -> None:
-    """A frame holds its 8-bit pixels and its PNG (at most about as large) besides the band the
-    renderer checks itself: refused before any work when that is over the memory budget."""
-    pixels = float(width) * height
-    check_budget(f"a {width}x{height} frame", samples=pixels, memory=2.0 * pixels * model.channels)
-
-
 def create_app(
     catalogue: Catalogue,
     out_dir: str | Path,
     initial: dict[str, Any] | None = None,
     heartbeat: float = 5.0,
     gate: RenderGate | None = None,
+    breeding: BreedDesk | None = None,
 ) -> Any:
     """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on; ``gate``
-    bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting)."""
+    bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting);
+    ``breeding`` is the breeding session (``view --breed``; the page's 'breed' button starts one)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
@@ -139,6 +118,7 @@ def create_app(
     out = Path(out_dir)
     desk = PosterDesk(out, heartbeat)
     frames = gate or RenderGate(FRAME_SLOTS, FRAME_QUEUE)
+    breeder = breeding or BreedDesk()
 
     def pick(params: Any) -> tuple[str, Model]:
         name = params.get("model") or catalogue.default
@@ -149,7 +129,9 @@ def create_app(
         return page_with_token(STATIC / "index.html", request.app.state.token)
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}})
+        # A breeding session under way opens the page on its grid (a reload shows the same generation).
+        answer = {"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}}
+        return JSONResponse({**answer, "breeding": breeder.session is not None})
 
     async def model(request: Request) -> Response:
         name, net = pick(request.query_params)
@@ -230,10 +212,11 @@ def create_app(
         Route("/api/poster", poster_state, methods=["GET"]),
         Route("/api/poster/cancel", poster_cancel, methods=["POST"]),
         Route("/files/{name:path}", files),
+        *breed_routes(catalogue, breeder, frames, desk),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = guarded_app(routes, {UserError: user_error, HTTPException: http_error})
-    app.state.desk, app.state.frames = desk, frames
+    app.state.desk, app.state.frames, app.state.breeding = desk, frames, breeder
     return app
 
 
@@ -255,6 +238,7 @@ class ViewerServer:
         self.thread = threading.Thread(target=self.server.run, name="cppnart-view", daemon=True)
 
     def start(self, timeout: float = 20.0) -> ViewerServer:
+        """Serve from the background thread once it listens; a UserError if it cannot (port in use)."""
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -267,10 +251,12 @@ class ViewerServer:
 
     @property
     def port(self) -> int:
+        """The port it listens on (the one the system picked for port 0)."""
         return int(self.server.servers[0].sockets[0].getsockname()[1])
 
     @property
     def url(self) -> str:
+        """The page's address, e.g. ``http://127.0.0.1:8765/``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
 
