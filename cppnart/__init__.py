@@ -126,7 +126,16 @@ def __getattr__(name: str) -> Any:
     if name not in _API:
         raise AttributeError(f"module 'cppnart' has no attribute {name!r}")
     module, _, attribute = _API[name].partition(":")
-    value = getattr(importlib.import_module(f".{module}", __name__), attribute or name)
+    try:
+        imported = importlib.import_module(f".{module}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("torch", "kornia"):
+            raise
+        raise ImportError(
+            f"cppnart.{name} trains with torch, which is not installed; from the cppnart folder: "
+            'pip install torch==2.13.0 && pip install -e ".[train]" (the README says which torch to take)'
+        ) from None
+    value = getattr(imported, attribute or name)
     globals()[name] = value
     return value
 

@@ -54,9 +54,16 @@ def test_import_cppnart_is_light_and_rendering_never_loads_torch():
 
 
 def test_every_public_name_has_a_docstring():
+    """Every name `import cppnart` offers; without torch the training names say how to get it."""
     import cppnart
+
+    from .conftest import HAVE_TORCH
 
     for name in cppnart.__all__:
         if name == "__version__":
+            continue
+        if not HAVE_TORCH and cppnart._API.get(name, "").startswith("train."):
+            with pytest.raises(ImportError, match=r'pip install -e "\.\[train\]"'):
+                getattr(cppnart, name)
             continue
         assert (getattr(cppnart, name).__doc__ or "").strip(), name
