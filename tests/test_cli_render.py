@@ -137,7 +137,9 @@ def test_z_sample_is_the_z_render_draws(runner, tmp_path):
     run(runner, "render", "--res", "20x12", "--seed", 12, "-o", tmp_path / "a.png")
     run(runner, "render", "--res", "20x12", "--seed", 12, "--z", z, "-o", tmp_path / "b.png")
     assert np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "b.png"))
-    run(runner, "z", "sample", "--dim", 8, "--seed", 13, "-o", z)
+    refused = run(runner, "z", "sample", "--dim", 8, "--seed", 13, "-o", z)  # other latents: the overwrite rule
+    assert refused.exit_code == 2 and "pass --force to replace it" in refused.output
+    assert run(runner, "z", "sample", "--dim", 8, "--seed", 13, "-o", z, "--force").exit_code == 0
     run(runner, "render", "--res", "20x12", "--seed", 12, "--z", z, "-o", tmp_path / "c.png")
     assert not np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "c.png"))
 

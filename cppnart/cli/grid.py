@@ -152,7 +152,7 @@ def grid(
     if save_z is not None:
         from ..latent.io import save_z as write_z
 
-        write_z(save_z, sheet.latents())
+        write_z(save_z, sheet.latents(), flags.force)
     _report(sheet, out, time.perf_counter() - started, report, flags)
 
 

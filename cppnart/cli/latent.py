@@ -10,7 +10,18 @@ import typer
 
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from .options import Ease, EaseOption, JsonOption, NpyOut, PathKind, PathOption, Prior, QuietOption, option_groups
+from .options import (
+    Ease,
+    EaseOption,
+    ForceOption,
+    JsonOption,
+    NpyOut,
+    PathKind,
+    PathOption,
+    Prior,
+    QuietOption,
+    option_groups,
+)
 from .output import check_output, emit, user_errors
 
 app = typer.Typer(
@@ -28,6 +39,7 @@ class LatentOut:
     out: NpyOut
     as_json: JsonOption = False
     quiet: QuietOption = False
+    force: ForceOption = False
 
     @property
     def silent(self) -> bool:
@@ -41,7 +53,7 @@ class LatentOut:
         """Save the latent(s) and say what went where: one latent as [Z], several as [B, Z]."""
         from ..latent.io import save_z
 
-        save_z(self.out, z)
+        save_z(self.out, z, self.force)
         shape = [z.shape[1]] if z.shape[0] == 1 else [z.shape[0], z.shape[1]]
         prefix = f"seed {extra['seed']} · " if extra.get("seed") is not None else ""
         data = {"path": str(self.out), "shape": shape, **extra, "z": z.tolist()}

@@ -140,7 +140,10 @@ JsonOption = Annotated[
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Replace an existing file that holds a different picture, sheet or animation.")
+    bool,
+    typer.Option(
+        "--force", help="Replace an existing file that holds a different picture, sheet, animation or latent."
+    ),
 ]
 
 # --- training ------------------------------------------------------------------------------

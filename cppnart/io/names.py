@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import PARAM, ParamError, UserError
 
 # The fields that decide the pixels; version and preset labels do not.
 PICTURE_KEYS = ("model", "seed", "z", "res", "zoom", "center", "supersample", "bits", "config")
@@ -67,13 +67,17 @@ def holds_picture(path: str | Path, recipe: dict[str, Any]) -> bool:
     return picture_of(read_recipe(path)) == picture_of(recipe)
 
 
-def check_replace(path: str | Path, recipe: dict[str, Any], force: bool, option: str = "--force") -> None:
+def check_replace(path: str | Path, recipe: dict[str, Any], force: bool) -> None:
     """Refuse to replace an existing file unless it holds the same picture's recipe (or ``force``)."""
-    refuse_replacing(path, lambda: holds_picture(path, recipe), force, option)
+    refuse_replacing(path, lambda: holds_picture(path, recipe), force)
 
 
-def refuse_replacing(path: str | Path, same: Callable[[], bool], force: bool, option: str = "--force") -> None:
-    """Refuse to replace an existing file unless ``same()`` says it already holds this picture."""
+def refuse_replacing(
+    path: str | Path, same: Callable[[], bool], force: bool, what: str = "a different picture"
+) -> None:
+    """Refuse to replace an existing file unless ``same()`` says it already holds this output (or
+    ``force``): the one overwrite rule of every picture, animation, sheet, drawing, mesh and latent.
+    The error is a ``ParamError`` of ``force``, so the CLI names ``--force``."""
     path = Path(path)
     if force or not path.exists() or path.is_dir():
         return
@@ -82,6 +86,6 @@ def refuse_replacing(path: str | Path, same: Callable[[], bool], force: bool, op
     except (UserError, ValueError, TypeError, KeyError, AttributeError):  # not ours, or not comparable
         unchanged = False
     if not unchanged:
-        raise UserError(
-            f"'{path}' already exists and holds a different picture; pass {option} to replace it or choose another -o"
+        raise ParamError(
+            "force", f"'{path}' already exists and holds {what}; pass {PARAM} to replace it or write elsewhere"
         )

@@ -16,6 +16,7 @@ import numpy as np
 from ..configs.schema import check_param
 from ..errors import UserError
 from ..io.atomic import atomic_output
+from ..io.names import refuse_replacing
 from ..io.npy import load_npy
 
 
@@ -65,8 +66,9 @@ def load_z(path: str | Path, z_dim: int | None = None) -> np.ndarray:
     return as_batch(z, z_dim if z_dim is not None else (z.shape[-1] if z.ndim else 0), what=f"latent file '{path}'")
 
 
-def save_z(path: str | Path, z: np.ndarray) -> Path:
-    """Write a latent atomically; a single latent is stored with shape [Z]."""
+def save_z(path: str | Path, z: np.ndarray, force: bool = False) -> Path:
+    """Write a latent atomically; a single latent is stored with shape [Z]. A file that already
+    holds other latents is refused unless ``force`` (the one overwrite rule of pictures, too)."""
     z = np.asarray(z, dtype=np.float32)
     if z.size == 0 or z.ndim not in (1, 2):
         raise UserError(f"refusing to save a latent of shape {tuple(z.shape)} to '{path}'; a latent is [Z] or [B, Z]")
@@ -76,8 +78,15 @@ def save_z(path: str | Path, z: np.ndarray) -> Path:
         )
     if z.ndim == 2 and z.shape[0] == 1:
         z = z[0]
+    refuse_replacing(path, lambda: _holds(path, z), force, what="other latents")
     buffer = io.BytesIO()
     np.save(buffer, z, allow_pickle=False)
     with atomic_output(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return Path(path)
+
+
+def _holds(path: str | Path, z: np.ndarray) -> bool:
+    """Whether the .npy at ``path`` already holds exactly ``z``."""
+    held = load_npy(path)
+    return held.shape == z.shape and bool(np.array_equal(held, z))
