@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import PARAM, ParamError, UserError
 
 RATE = 22050  # Hz: onsets live well below 11 kHz
 HOP = 512  # samples between spectra: 43 per second, finer than any video frame rate up to 43 fps
@@ -86,8 +86,8 @@ def timing_from_recipe(data: Any, where: str) -> AudioTiming:
         raise UserError(f"{where}: the audio analysis is damaged")
     # A recipe may only name sound beside where it is rendered (as its models): never any file on the machine.
     if not Path(timing.source).resolve().is_relative_to(Path.cwd().resolve()):
-        raise UserError(
-            f"{where}: the sound '{timing.source[:200]}' is outside the current folder; pass --audio with the song"
+        raise ParamError(
+            "audio", f"{where}: the sound '{timing.source[:200]}' is outside the current folder; give {PARAM} the song"
         )
     return AudioTiming(timing.source, timing.fps, timing.seconds, envelope.astype(np.float32), beats)
 
@@ -248,7 +248,9 @@ def analyse_audio(path: str | Path, fps: float, seconds: float | None = None) ->
     if decoded <= 0 or samples < HOP:
         raise UserError(f"'{path}' holds no sound (0 s of audio); give a file with sound in it")
     if decoded > MAX_SECONDS:
-        raise UserError(f"'{path}' lasts more than {MAX_SECONDS / 3600:g} hours; render its first part with --seconds")
+        raise ParamError(
+            "seconds", f"'{path}' lasts more than {MAX_SECONDS / 3600:g} hours; render its first part with {PARAM}"
+        )
     wanted = declared if seconds is None else min(seconds, declared)
     if np.isfinite(wanted) and decoded < wanted - TRUNCATED_SLACK:
         raise UserError(
@@ -269,4 +271,4 @@ def check_sound_output(timing: AudioTiming, out: str | Path, kind: str) -> None:
             f"sound goes into an MP4 only; write '{Path(out).with_suffix('.mp4')}' (GIF and WebP are silent)"
         )
     if not Path(timing.source).is_file():
-        raise UserError(f"the sound '{timing.source}' the recipe names is not there; pass --audio with the song")
+        raise ParamError("audio", f"the sound '{timing.source}' the recipe names is not there; give {PARAM} the song")

@@ -165,7 +165,7 @@ def read_mesh_recipe(path: str | Path) -> dict[str, Any]:
     except (OSError, ValueError, UnicodeDecodeError, struct.error):
         raise UserError(f"'{path}' is not a mesh cppnart can read") from None
     if not text:
-        raise UserError(f"'{path}' carries no cppnart recipe; --from needs a file that cppnart made")
+        raise UserError(f"'{path}' carries no cppnart recipe; only files cppnart made carry one")
     recipe = loads_bounded(text, f"the recipe in '{path}'")
     if not isinstance(recipe, dict) or not isinstance(recipe.get("mesh"), dict):
         raise UserError(f"the cppnart recipe in '{path}' is damaged")

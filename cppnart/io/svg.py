@@ -89,7 +89,7 @@ def read_svg_recipe(path: str | Path) -> dict[str, Any]:
         raise UserError(f"cannot read '{path}': {exc.strerror}") from None
     match = _RECIPE.search(head)
     if match is None:
-        raise UserError(f"'{path}' carries no cppnart recipe; --from needs an SVG that cppnart drew")
+        raise UserError(f"'{path}' carries no cppnart recipe; only SVGs cppnart drew carry one")
     recipe = loads_bounded(unescape(match[1]), f"the recipe in '{path}'")
     if not isinstance(recipe, dict) or not isinstance(recipe.get("drawing"), dict):
         raise UserError(f"the cppnart recipe in '{path}' is damaged")

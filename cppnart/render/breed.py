@@ -27,7 +27,7 @@ import numpy as np
 
 from ..__about__ import __version__
 from ..configs.view import View
-from ..errors import ParamError, UserError
+from ..errors import PARAM, ParamError, UserError
 from ..graph.evolve import WHAT, Innovations, crossover, mutate, random_genome
 from ..graph.genome import Genome, genome_from_dict, genome_to_dict, read_bounded
 from .coords import grid
@@ -398,7 +398,9 @@ def breed_run(
         state = load_state(state_path)
     else:
         if state_path.exists():
-            raise UserError(f"breeding state '{state_path}' exists; pass --resume to continue it, or remove it")
+            raise ParamError(
+                "resume", f"breeding state '{state_path}' exists; pass {PARAM} to continue it, or remove it"
+            )
         state = start_breeding(parent, settings, colour)
         save_state(state, state_path)
     for _ in range(generations):

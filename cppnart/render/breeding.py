@@ -385,8 +385,8 @@ def open_session(
     if history is not None and Path(history).exists():
         if model is not None or from_image is not None:
             raise UserError(
-                f"breeding history '{history}' exists and reopens as it is; drop the model (or --from), "
-                "or give a new --history file"
+                f"breeding history '{history}' exists and reopens as it is; drop the model (and the image), "
+                "or give a new history file"
             )
         return load_history(history)
     parent = breeding_parent(model, from_image, seed)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..configs.schema import Range, check_param
-from ..errors import ParamError, UserError
+from ..errors import PARAM, ParamError, UserError
 from ..io.budget import check_budget
 from .request import PictureRequest, resolve_picture, resolve_seed, resolve_z
 from .solid import SolidModel, is_solid, load_solid, solid_from_table
@@ -337,7 +337,7 @@ def resolve_mesh(
         depth = _mesh_option("depth_mm", depth_mm, options, 4.0)
         return ReliefRequest(picture, size, depth, _mesh_option("base_mm", base_mm, options, 1.0))
     if zoom is not None or center is not None:
-        raise UserError("--zoom and --center frame 2-D pictures; a solid is always the [-1, 1] cube")
+        raise UserError("zoom and center frame 2-D pictures; a solid is always the [-1, 1] cube")
     if tile:
         raise ParamError("tile", "is for reliefs: a solid is one closed object, not a tile")
     chosen = resolve_seed(recipe, seed)
@@ -360,9 +360,8 @@ def _resolve_solid(model: Any, recipe: dict[str, Any], seed: int, device: str) -
         return model
     if model is not None:
         if not is_solid(model):
-            raise UserError(
-                f"'{model}' is a 2-D model; mesh it as a height field with --relief, "
-                "or name a 3-D preset such as 'solid'"
+            raise ParamError(
+                "relief", f"'{model}' is a 2-D model; mesh it as a height field with {PARAM}, or name a 3-D preset"
             )
         return load_solid(model, seed, device)
     config = recipe.get("config")

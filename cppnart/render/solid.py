@@ -17,7 +17,7 @@ import numpy as np
 from ..configs.presets import load_preset, looks_like_path
 from ..configs.schema import from_dict, to_dict
 from ..configs.solid import SolidConfig
-from ..errors import UserError
+from ..errors import PARAM, ParamError, UserError
 from ..latent.io import as_batch, sample_z
 from .bands import check_finite_output
 from .model import draw_seed
@@ -184,9 +184,10 @@ def load_solid(source: str | Path, seed: int | None = None, device: str = "auto"
         return SolidModel(data, meta, text, device)
     config = load_preset(text)
     if not isinstance(config, SolidConfig):
-        raise UserError(
-            f"'{text}' is a 2-D model (kind '{config.kind}'); mesh it as a height field with --relief, "
-            "or name a 3-D preset such as 'solid'"
+        raise ParamError(
+            "relief",
+            f"'{text}' is a 2-D model (kind '{config.kind}'); mesh it as a height field with {PARAM}, "
+            "or name a 3-D preset such as 'solid'",
         )
     if looks_like_path(text):
         text = str(Path(text).resolve())

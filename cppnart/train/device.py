@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..configs.devices import TRAIN_PRECISIONS, check_device
-from ..errors import UserError
+from ..errors import ParamError, UserError
 
 
 def choose_device(name: str = "auto") -> Any:
@@ -28,7 +28,7 @@ def choose_device(name: str = "auto") -> Any:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: torch sees no CUDA GPU (CPU-only torch or no driver); use --device cpu or auto")
+        raise ParamError("device", "cuda: torch sees no CUDA GPU (CPU-only torch or no driver); use cpu or auto")
     if name == "cuda":
         no_tf32()
     return torch.device(name)

@@ -140,7 +140,7 @@ def _glyph_banner(config: Any, inputs: None, device: str, start: int) -> str:
 
 def _glyph_report(result: Any, inputs: None, out: Path, start: int) -> str:
     if result.steps == start:
-        done = f"already at step {start}; nothing to train (pass a larger --steps to go on)"
+        done = f"already at step {start}; nothing to train (ask for more steps to go on)"
     else:
         done = f"trained to step {result.steps} in {result.seconds:.0f} s ({result.steps_per_second:.1f} steps/s)"
         if result.final:

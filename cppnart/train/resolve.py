@@ -39,11 +39,11 @@ def resolve_run(
         if preset is not None and (diff := _first_difference(_model_part(config), _model_part(preset))):
             key, theirs, mine = diff
             raise UserError(
-                f"--resume: the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
-                f"'{preset.name}' has {mine}; resume without --preset or choose another --out"
+                f"the run in '{out}' has {key.replace('_', ' ')} {theirs} but preset "
+                f"'{preset.name}' has {mine}; resume it without a preset, or start a new run elsewhere"
             )
         if seed is not None and seed != family.seed(config):
-            raise ParamError("seed", f"cannot change on --resume (the run uses seed {family.seed(config)})")
+            raise ParamError("seed", f"cannot change when a run resumes (the run uses seed {family.seed(config)})")
     elif preset is None:
         raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
     else:

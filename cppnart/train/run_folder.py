@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import PARAM, ParamError
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -19,19 +19,21 @@ def check_run_folder(out: Path, resume: bool) -> Path:
     """Refuse a run folder we cannot or must not write, without side effects."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out '{out}' is a file; give a folder for the run")
+        raise ParamError("out", f"'{out}' is a file; give a folder for the run")
     if resume:
         if not (out / CHECKPOINT).is_file():
-            raise UserError(f"--resume: '{out}' holds no {CHECKPOINT}; start the run without --resume")
+            raise ParamError("resume", f"'{out}' holds no {CHECKPOINT} to resume from; start the run without {PARAM}")
     elif (out / CHECKPOINT).exists() or (out / "model.onnx").exists():
-        raise UserError(f"'{out}' already holds a training run; pass --resume to continue it or choose another --out")
+        raise ParamError(
+            "resume", f"'{out}' already holds a training run; pass {PARAM} to continue it or train elsewhere"
+        )
     existing = out
     while not existing.exists():  # the nearest ancestor that exists is where mkdir will start
         existing = existing.parent
     if not existing.is_dir():
-        raise UserError(f"cannot create run folder '{out}': '{existing}' is a file; choose another --out")
+        raise ParamError("out", f"cannot create run folder '{out}': '{existing}' is a file; choose another {PARAM}")
     if not os.access(existing, os.W_OK):
-        raise UserError(f"cannot write to '{existing}' (permission denied); choose another --out")
+        raise ParamError("out", f"cannot write to '{existing}' (permission denied); choose another {PARAM}")
     return out
 
 
@@ -41,5 +43,5 @@ def make_run_folder(out: Path, resume: bool) -> Path:
     try:
         (out / "samples").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create run folder '{out}': {exc.strerror}; choose another --out") from None
+        raise ParamError("out", f"cannot create run folder '{out}': {exc.strerror}; choose another {PARAM}") from None
     return out
