@@ -148,8 +148,9 @@ def test_the_shaders_tile_is_the_librarys_and_follows_the_zoom(page):
         mosaic = np.frombuffer(base64.b64decode(pixels["base64"]), np.uint8).reshape(H, W, 4)[..., :3]
         copy = assert_three_by_three_copies_that_tile(mosaic.astype(np.float64))
         z = np.asarray(page.evaluate("Array.from(window.cppnart.state.z)"), np.float32)
-        request = resolve_picture("classic", seed=7, z=z[None], res=(W // 3, H // 3), zoom=zoom, center=(cx, cy), tile=True)
-        want = quantize(request.model.render(request.z[0], W // 3, H // 3, view=View(zoom, (cx, cy))))
+        size, view = (W // 3, H // 3), View(zoom, (cx, cy))
+        request = resolve_picture("classic", seed=7, z=z[None], res=size, zoom=zoom, center=view.center, tile=True)
+        want = quantize(request.model.render(request.z[0], *size, view=view))
         diff = np.abs(copy - want.astype(np.float64)) / 255
         assert diff.mean() < 1 / 255 and np.percentile(diff, 99) < 8 / 255, (zoom, diff.mean(), diff.max())
 

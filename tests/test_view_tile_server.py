@@ -14,18 +14,18 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from PIL import Image
+from typer.testing import CliRunner
 
-from cppnart.cli import app as cli  # noqa: E402
-from cppnart.configs.view import View  # noqa: E402
-from cppnart.io.metadata import read_recipe  # noqa: E402
-from cppnart.io.png import quantize  # noqa: E402
-from cppnart.render.model import load_model  # noqa: E402
-from cppnart.render.request import resolve_picture  # noqa: E402
-from cppnart.view.server import ViewerServer  # noqa: E402
-from tests.test_view_server import Client, wait_for  # noqa: E402
-from tests.view_fixtures import viewer_app  # noqa: E402
+from cppnart.cli import app as cli
+from cppnart.configs.view import View
+from cppnart.io.metadata import read_recipe
+from cppnart.io.png import quantize
+from cppnart.render.model import load_model
+from cppnart.render.request import resolve_picture
+from cppnart.view.server import ViewerServer
+from tests.test_view_server import Client, wait_for
+from tests.view_fixtures import viewer_app
 
 
 @pytest.fixture
