@@ -8,10 +8,13 @@ initializers named ``w_coords_*``, ``w_z_*``, ``b0_*``, ``w_*`` / ``b_*`` per hi
 recognised from those runs, and the result is accepted only if rebuilding the graph from it
 gives the same ops and the same arrays, so a graph of another shape (a FiLM generator, a conv
 glyph model) is never misread: it gets ``None`` and is rendered by onnxruntime instead.
+A seamless tile's torus front (``graph.periodic``) is read too: its periods are the file's
+``tile_periods`` (exact, where the graph holds only float32 constants made from them).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ from onnx import numpy_helper
 from ..configs.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .builder import GraphBuilder
 from .export import cppn_graph
+from .periodic import torus_front
 from .weights import CPPNWeights
 
 
@@ -33,6 +37,19 @@ def _ops_of(emit: Any) -> list[str]:
 HIDDEN_OPS = {name: _ops_of(lambda g, name=name: g.activation(name, "x")) for name in HIDDEN_ACTIVATIONS}
 OUTPUT_OPS = {name: _ops_of(lambda g, name=name: g.squash(name, "x")) for name in OUTPUT_ACTIVATIONS}
 FIRST_LAYER_OPS = ["Mul", "ReduceSum", "Sqrt", "Concat", "MatMul", "MatMul", "Add", "Unsqueeze", "Add"]
+TORUS_FIRST_OPS = _ops_of(lambda g: torus_front(g, "coords", (1.0, 1.0))) + FIRST_LAYER_OPS[4:]
+
+
+def _torus_periods(model: onnx.ModelProto) -> tuple[float, float] | None:
+    """(Px, Py) of a torus tile's file (its ``tile`` and ``tile_periods`` metadata), else None."""
+    meta = {p.key: p.value for p in model.metadata_props}
+    if meta.get("tile") != "torus":
+        return None
+    try:
+        px, py = (float(v) for v in json.loads(meta.get("tile_periods", "")))
+    except (ValueError, TypeError):
+        return None
+    return px, py
 
 
 def _match(ops: list[str], at: int, layers: int, residual: bool) -> tuple[list[str], str] | None:
@@ -78,16 +95,19 @@ def weights_from_onnx(model: onnx.ModelProto) -> CPPNWeights | None:
     except KeyError:
         return None
     hidden = tuple(zip(arrays.get("w", []), arrays.get("b", [])))
-    if ops[: len(FIRST_LAYER_OPS)] != FIRST_LAYER_OPS:
+    periods = _torus_periods(model)
+    first = FIRST_LAYER_OPS if periods is None else TORUS_FIRST_OPS
+    if ops[: len(first)] != first:
         return None
     for residual in (False, True):
-        found = _match(ops, len(FIRST_LAYER_OPS), len(hidden) + 1, residual)
+        found = _match(ops, len(first), len(hidden) + 1, residual)
         if found is None:
             continue
         activations, output = found
         weights = CPPNWeights(
-            scale=1.0, activations=tuple(activations), output=output, residual=residual, hidden=hidden, **layers
-        )
+            scale=1.0, activations=tuple(activations), output=output, residual=residual, hidden=hidden,
+            periods=periods, **layers,
+        )  # fmt: skip
         if _same_graph(cppn_graph(weights), graph):
             return weights
     return None

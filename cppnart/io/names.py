@@ -1,7 +1,7 @@
 """Default output names that encode the recipe, and no silent replacement of a different picture.
 
 ``recipe_name`` turns a render's recipe into a file name: the model, the seed, the size, and a
-short digest of everything else (z, view, supersampling, depth) when any of it is not the
+short digest of everything else (z, view, supersampling, depth, a tile) when any of it is not the
 default, so two different pictures never get the same default name. ``check_replace`` refuses
 to write over a PNG that holds a different recipe unless ``force`` is given.
 """
@@ -17,9 +17,10 @@ from typing import Any
 
 from ..errors import PARAM, ParamError, UserError
 
-# The fields that decide the pixels; version and preset labels do not.
-PICTURE_KEYS = ("model", "seed", "z", "res", "zoom", "center", "supersample", "bits", "config")
-DEFAULTS = {"zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8}
+# The fields that decide the pixels; version and preset labels do not. A seamless tile ("tile":
+# torus or reflect) is another picture than the plain one: another name, and not replaced by it.
+PICTURE_KEYS = ("model", "seed", "z", "res", "zoom", "center", "supersample", "bits", "config", "tile")
+DEFAULTS = {"zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8, "tile": None}
 
 
 def _clean(text: str) -> str:

@@ -10,6 +10,7 @@ against the library's ``RANGES``, narrowed where one request from the page may a
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,12 +22,14 @@ from ..configs.presets import load_preset, preset_names
 from ..configs.schema import RANGES, Range, check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
+from ..render.canvas import Canvas
 from ..render.model import Model, load_model
 
 MAX_FRAME_SIDE = 4096  # server-rendered frames: a window's worth of pixels
 MAX_POSTER_SIDE = 16384  # posters: 268 Mpx at most through the chunked renderer
 MAX_SUPERSAMPLE = 8
 SHEET_CELLS = 64
+TILED_KEPT = 8  # seamless tiles kept built (each holds an onnxruntime session once it has drawn)
 
 
 class RequestError(UserError):
@@ -49,6 +52,8 @@ class Catalogue:
     models: dict[str, Model | None]  # None: a bundled preset not loaded yet
     default: str
     _cache: OrderedDict[tuple[str, int], Model] = field(default_factory=OrderedDict)
+    _tiles: OrderedDict[tuple[Any, ...], tuple[Model, Model]] = field(default_factory=OrderedDict)
+    _tiles_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def around(cls, model: Model, name: str, presets: bool = True) -> Catalogue:
@@ -78,6 +83,35 @@ class Catalogue:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
         return self._cache[key]
+
+    def tiled(self, model: Model, canvas: Canvas) -> Model:
+        """``render.seamless.tiled_model(model, canvas)``, the model that draws ``canvas`` as a
+        seamless tile, kept for the next frames of the same tile (a torus depends on the canvas's
+        periods only, so a pan reuses it; a reflection also on the view's centre, where it folds)."""
+        from ..render.seamless import periods_of, tile_method, tiled_model
+
+        method = tile_method(model)  # refuses an image model, with the words `render --tile` uses
+        key: tuple[Any, ...] = (id(model), method, periods_of(canvas))
+        if method == "reflect":
+            key += (tuple(canvas.view.center),)
+        with self._tiles_lock:
+            kept = self._tiles.get(key)
+            if kept is not None and kept[0] is model:
+                self._tiles.move_to_end(key)
+                return kept[1]
+        tile = tiled_model(model, canvas)
+        with self._tiles_lock:
+            self._tiles[key] = (model, tile)
+            while len(self._tiles) > TILED_KEPT:
+                self._tiles.popitem(last=False)
+        return tile
+
+
+def tiling_of(model: Model) -> str | None:
+    """How ``model`` tiles ('torus' or 'reflect', ``render.seamless.tile_method``), None for an image model."""
+    from ..render.seamless import tile_method
+
+    return tile_method(model) if model.interface == "coords" else None
 
 
 # Query keys -> the library range (configs.schema.RANGES) they are checked against.
@@ -135,6 +169,20 @@ def get_float(params: Any, key: str, default: float) -> float:
     if value is None:
         return default
     return float(check_param(key, value, RANGES[LIBRARY_KEYS.get(key, key)]))
+
+
+FLAG_TEXT = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+def get_flag(params: Any, key: str) -> bool:
+    """A yes/no parameter: JSON true/false, or query text 1, 0, true, false (absent or empty: no)."""
+    value = params.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in FLAG_TEXT:
+        return FLAG_TEXT[value.strip().lower()]
+    shown = value[:40] if isinstance(value, str) else type(value).__name__
+    raise ParamError(key, f"must be 1 or 0 (true or false), got {shown!r}")
 
 
 def get_view(params: Any) -> View:

@@ -13,6 +13,11 @@ bodies, a per-server token the page carries). Frames are rendered ``FRAME_SLOTS`
 ``FRAME_QUEUE`` more waiting (``http.RenderGate``; beyond that 503 with Retry-After), each one
 sized against the memory budget first (``io.budget``) and quantized band by band, so a 4096^2
 frame holds its 8-bit pixels and one band of floats, not the whole float image.
+
+``tile=1`` (with ``width``, ``height``, ``zoom``, ``cx``, ``cy``: the tile's canvas) asks
+``/api/model``, ``/api/weights`` and ``/api/frame`` for the model's seamless tile of that canvas
+(``render.seamless``: the torus shader of a random CPPN, reflection frames otherwise), and a
+poster with ``"tile": true`` is the tiled poster `cppnart render --tile` writes.
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ from .catalogue import (
     SHEET_COUNT,
     Catalogue,
     RequestError,
+    get_flag,
     get_int,
     get_size,
     get_view,
     get_z,
+    tiling_of,
 )
 from .frames import check_frame_budget, frame_png
 from .http import RenderGate, allow_host, guarded_app, http_error, page_with_token, read_json, user_error
@@ -89,6 +96,8 @@ def model_info(name: str, model: Model) -> dict[str, Any]:
         "native_size": model.native_size,
         "shader": None,
         "texture": None,
+        "tiling": tiling_of(model),  # how it would tile: torus, reflect, or None (an image model)
+        "tile": model.metadata.get("tile"),  # how this one does: None when it is not a tile
     }
     if weights is not None:
         _, width, height = WeightLayout.of(weights).texture()
@@ -125,6 +134,14 @@ def create_app(
         seed = get_int(params, "seed") if params.get("seed") not in (None, "") else None
         return name, catalogue.get(str(name), seed)
 
+    def shown(params: Any, net: Model, side: Range = FRAME_SIDE, supersample: int = 1) -> Model:
+        """``net``, or with ``tile`` its seamless tile of the canvas ``width`` x ``height`` at the view
+        asked (call it in a worker thread: a torus front is a new network, a reflection a new graph)."""
+        if not get_flag(params, "tile"):
+            return net
+        width, height = get_size(params, side)
+        return catalogue.tiled(net, net.canvas(width, height, get_view(params), supersample))
+
     async def index(request: Request) -> Response:
         return page_with_token(STATIC / "index.html", request.app.state.token)
 
@@ -135,10 +152,12 @@ def create_app(
 
     async def model(request: Request) -> Response:
         name, net = pick(request.query_params)
-        return JSONResponse(await run_in_threadpool(model_info, name, net))
+        tile = await run_in_threadpool(shown, request.query_params, net)
+        return JSONResponse(await run_in_threadpool(model_info, name, tile))
 
     async def weights(request: Request) -> Response:
         _, net = pick(request.query_params)
+        net = await run_in_threadpool(shown, request.query_params, net)
         found = await run_in_threadpool(shader_weights, net)
         if found is None:
             raise RequestError(f"model '{net.label}' has no shader form; ask /api/frame for server-rendered frames")
@@ -156,8 +175,9 @@ def create_app(
         z = get_z(params, net)
         width, height = get_size(params, FRAME_SIDE)
         view = get_view(params)
+        get_flag(params, "tile")  # a bad flag is refused before the queue
         check_frame_budget(net, width, height)
-        png = await frames.run(frame_png, net, z, width, height, view)
+        png = await frames.run(lambda: frame_png(shown(params, net), z, width, height, view))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def sheet(request: Request) -> Response:
@@ -182,7 +202,9 @@ def create_app(
         z = get_z(params, net)
         # The seed that names the file: a preset's weights seed; a model file's z seed (as `cppnart render`).
         zseed = get_int(params, "zseed") if params.get("zseed") is not None else None
-        job = desk.start(net, z, width, height, view, supersample, net.seed if net.from_preset else zseed)
+        seed = net.seed if net.from_preset else zseed
+        net = await run_in_threadpool(shown, params, net, POSTER_SIDE, supersample)  # "tile": true: `render --tile`
+        job = desk.start(net, z, width, height, view, supersample, seed)
         return JSONResponse(job.as_json(), status_code=202)
 
     async def poster_state(request: Request) -> Response:

@@ -5,7 +5,12 @@
 // uniforms, so a slider move costs one draw. Other models, and browsers without WebGL2, show
 // frames the server renders with onnxruntime, as do software WebGL renderers. URL options: ?size=WxH
 // fixes the canvas size in pixels (tests, benches), ?gl=0 forces server frames, ?gl=1 the shader
-// even on software WebGL, ?model=NAME&seed=N opens that model.
+// even on software WebGL, ?model=NAME&seed=N opens that model, ?tile=1 with the tile toggle on.
+//
+// The tile toggle shows the model's seamless tile (cppnart/render/seamless.py, chosen by the
+// server: a torus front for random CPPNs, drawn by its shader; reflection for other models, by
+// server frames) three by three: the tile is drawn once, at a third of the window, and copied
+// nine times into the 2D canvas, so what shows at the copies' edges is the tile's own wrap.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -29,6 +34,8 @@ const state = {
   playing: false,
   speed: 1,
   poster: false,
+  tile: false, // the tile toggle: the seamless tile, shown 3x3
+  tileKey: null, // the tile canvas (size and zoom) the loaded torus shader was built for
 };
 
 let gl = null;
@@ -79,16 +86,39 @@ function canvasSize() {
   return [Math.max(1, Math.round(innerWidth * dpr)), Math.max(1, Math.round(innerHeight * dpr))];
 }
 
+function tileSize() {
+  // One copy of the tile: a third of the window each way (the 3x3 mosaic fills it).
+  const [w, h] = canvasSize();
+  return [Math.max(1, Math.floor(w / 3)), Math.max(1, Math.floor(h / 3))];
+}
+
 function fitCanvases() {
   const [w, h] = canvasSize();
-  for (const canvas of [$("gl"), $("cpu")]) {
-    if (canvas.width !== w || canvas.height !== h) {
-      canvas.width = w;
-      canvas.height = h;
+  const [tw, th] = tileSize();
+  // With the tile on, the GL canvas draws one tile (hidden) and the 2D canvas shows it 3x3.
+  const sizes = state.tile ? [[tw, th], [3 * tw, 3 * th]] : [[w, h], [w, h]];
+  [$("gl"), $("cpu")].forEach((canvas, i) => {
+    const [cw, ch] = sizes[i];
+    if (canvas.width !== cw || canvas.height !== ch) {
+      canvas.width = cw;
+      canvas.height = ch;
     }
-    canvas.style.width = fixedSize ? `${w}px` : "100%";
-    canvas.style.height = fixedSize ? `${h}px` : "100%";
-  }
+    canvas.style.width = fixedSize ? `${cw}px` : "100%";
+    canvas.style.height = fixedSize ? `${ch}px` : "100%";
+  });
+}
+
+function shownCanvas() {
+  return state.mode === "gl" && !state.tile ? $("gl") : $("cpu");
+}
+
+function paintMosaic(tile) {
+  // The tile, copied three by three into the 2D canvas (1:1 when it is the GL canvas).
+  const canvas = $("cpu");
+  const [tw, th] = [canvas.width / 3, canvas.height / 3];
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = true;
+  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) ctx.drawImage(tile, col * tw, row * th, tw, th);
 }
 
 // ---- WebGL2 ------------------------------------------------------------------------------
@@ -151,6 +181,7 @@ function drawGL() {
   gl.uniform2f(uniforms.u_center, state.center[0], state.center[1]);
   gl.uniform2f(uniforms.u_size, w, h);
   gl.drawArrays(gl.TRIANGLES, 0, 3);
+  if (state.tile) paintMosaic($("gl"));
 }
 
 // ---- server frames -----------------------------------------------------------------------
@@ -165,16 +196,24 @@ async function drawServer() {
   serverBusy = true;
   try {
     const canvas = $("cpu");
+    // One frame or, with the tile on, one tile (a third of the canvas each way), which the server
+    // renders as the model's seamless tile of that size (tile=1).
+    const [cw, ch] = state.tile ? [canvas.width / 3, canvas.height / 3] : [canvas.width, canvas.height];
     // A server frame costs a full onnxruntime render: ask for at most ~1 Mpx and let the canvas scale it.
-    const shrink = Math.max(1, Math.sqrt((canvas.width * canvas.height) / 1048576));
-    const w = Math.max(1, Math.round(canvas.width / shrink));
-    const h = Math.max(1, Math.round(canvas.height / shrink));
-    const q = query({ width: w, height: h, ...viewParams(), z: Array.from(state.z).join(",") });
-    const blob = await (await api(`/api/frame?${q}`)).blob();
+    const shrink = Math.max(1, Math.sqrt((cw * ch) / 1048576));
+    const w = Math.max(1, Math.round(cw / shrink));
+    const h = Math.max(1, Math.round(ch / shrink));
+    const extra = { width: w, height: h, ...viewParams(), z: Array.from(state.z).join(",") };
+    if (state.tile) extra.tile = "1";
+    const blob = await (await api(`/api/frame?${query(extra)}`)).blob();
     const image = await createImageBitmap(blob);
-    const ctx = canvas.getContext("2d");
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    if (state.tile) {
+      paintMosaic(image);
+    } else {
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    }
   } catch (e) {
     say(e.message);
   } finally {
@@ -199,6 +238,7 @@ async function frame() {
   drawPending = false;
   if (!state.info) return;
   fitCanvases();
+  if (state.mode === "gl" && state.tile && state.tileKey !== tileKey()) await reloadTileShader();
   if (state.mode === "gl") drawGL();
   else {
     await drawServer();
@@ -218,28 +258,80 @@ function viewParams() {
 }
 
 // ---- model -------------------------------------------------------------------------------
+function tileKey() {
+  // What a torus tile's periods follow: the tile's size (its aspect) and the zoom.
+  return `${tileSize().join("x")}@${state.zoom}`;
+}
+
+function tileQuery(q) {
+  // The tile's canvas, for /api/model and /api/weights with tile=1 (the server builds the tile of it).
+  const [w, h] = tileSize();
+  const t = new URLSearchParams(q);
+  for (const [k, v] of Object.entries({ tile: "1", width: w, height: h, ...viewParams() })) t.set(k, String(v));
+  return t;
+}
+
+async function loadShader(info, q) {
+  // Compile the model's shader and upload its weights; the problem's words when it cannot.
+  if (!info.shader || !gl) return false;
+  program = compile(info.shader);
+  const data = await (await api(`/api/weights?${q}`)).arrayBuffer();
+  upload(new Float32Array(data), info.texture[0], info.texture[1]);
+  return true;
+}
+
+async function reloadTileShader() {
+  // The zoom or the window changed the torus' periods: the server builds the tile's shader again.
+  const key = tileKey();
+  const q = tileQuery(query());
+  try {
+    const info = await (await api(`/api/model?${q}`)).json();
+    if (await loadShader(info, q)) state.tileKey = key;
+  } catch (e) {
+    say(e.message);
+    state.tileKey = key; // not again for the same canvas
+  }
+}
+
+const TILINGS = {
+  torus: "tiles on a torus: its coordinates go round one, so the network keeps its look",
+  reflect: "tiles by reflection: its inputs cannot change, so the picture is mirrored at the view's centre",
+};
+
+function showTiling(info) {
+  const box = $("tile");
+  box.disabled = !info.tiling;
+  if (!info.tiling) state.tile = box.checked = false;
+  $("tile-note").textContent = info.tiling
+    ? `${state.tile ? "3x3 copies of the tile: " : ""}${TILINGS[info.tiling]}`
+    : "draws a fixed-size image, not a function of coordinates: it cannot tile";
+}
+
 async function loadModel(name, seed, z = null, zSeed = undefined) {
   const q = new URLSearchParams({ model: name });
   if (seed !== null && seed !== undefined) q.set("seed", String(seed));
-  const info = await (await api(`/api/model?${q}`)).json();
+  let info = await (await api(`/api/model?${q}`)).json();
+  showTiling(info);
+  let shaderQuery = q;
+  if (state.tile) {
+    shaderQuery = tileQuery(q);
+    info = await (await api(`/api/model?${shaderQuery}`)).json();
+  }
   let mode = "server";
   let why = glProblem || "this model is not a coordinate CPPN cppnart built; frames come from the server";
-  if (info.shader && gl) {
-    try {
-      program = compile(info.shader);
-      const data = await (await api(`/api/weights?${q}`)).arrayBuffer();
-      upload(new Float32Array(data), info.texture[0], info.texture[1]);
-      mode = "gl";
-    } catch (e) {
-      why = e.message;
-    }
+  if (state.tile && info.tile === "reflect") why = glProblem || "a reflection tile is rendered by the server";
+  try {
+    if (await loadShader(info, shaderQuery)) mode = "gl";
+  } catch (e) {
+    why = e.message;
   }
   state.name = name;
   state.info = info;
   state.seed = info.seed ?? 0;
   state.mode = mode;
-  $("gl").hidden = mode !== "gl";
-  $("cpu").hidden = mode === "gl";
+  state.tileKey = state.tile ? tileKey() : null;
+  $("gl").hidden = mode !== "gl" || state.tile;
+  $("cpu").hidden = mode === "gl" && !state.tile;
   $("mode").textContent = mode === "gl" ? "drawn by a WebGL2 shader of the model's weights" : `server frames: ${why}`;
   $("model").value = name;
   $("seed").value = String(state.seed);
@@ -334,6 +426,7 @@ function commandLine() {
   if (state.center[0] !== 0 || state.center[1] !== 0) parts.push(`--center ${state.center[0]},${state.center[1]}`);
   const ss = parseInt($("poster-ss").value, 10);
   if (ss > 1) parts.push(`--supersample ${ss}`);
+  if (state.tile) parts.push("--tile");
   parts.push(`-o ${shellQuote(`${info.label}-${info.from_preset ? state.seed : "z"}.png`)}`);
   return parts.join(" ");
 }
@@ -428,19 +521,23 @@ function setPlaying(on) {
 }
 
 // ---- zoom and pan: wheel, drag, pinch ----------------------------------------------------
-function planeAt(px, py) {
-  const canvas = state.mode === "gl" ? $("gl") : $("cpu");
+function planeAt(px, py, wrap = false) {
+  // The plane point under a pointer; with the tile on, in the copy's frame (``wrap``: in the copy
+  // under the pointer, for zooming about it; otherwise the first copy's, continued, for drags).
+  const canvas = shownCanvas();
   const rect = canvas.getBoundingClientRect();
-  const x = ((px - rect.left) * canvas.width) / rect.width;
-  const y = ((py - rect.top) * canvas.height) / rect.height;
-  const half = Math.min(canvas.width, canvas.height) / 2;
-  return [(x - canvas.width / 2) / half / state.zoom + state.center[0], (y - canvas.height / 2) / half / state.zoom + state.center[1]];
+  let x = ((px - rect.left) * canvas.width) / rect.width;
+  let y = ((py - rect.top) * canvas.height) / rect.height;
+  const [w, h] = state.tile ? [canvas.width / 3, canvas.height / 3] : [canvas.width, canvas.height];
+  if (state.tile && wrap) [x, y] = [((x % w) + w) % w, ((y % h) + h) % h];
+  const half = Math.min(w, h) / 2;
+  return [(x - w / 2) / half / state.zoom + state.center[0], (y - h / 2) / half / state.zoom + state.center[1]];
 }
 
 function zoomAbout(px, py, factor) {
-  const before = planeAt(px, py);
+  const before = planeAt(px, py, true);
   state.zoom = Math.min(1e6, Math.max(1e-4, state.zoom * factor));
-  const after = planeAt(px, py);
+  const after = planeAt(px, py, true);
   state.center = [state.center[0] + before[0] - after[0], state.center[1] + before[1] - after[1]];
   updateCommand();
   requestDraw();
@@ -478,7 +575,7 @@ function onPointerUp(event) {
 
 // ---- download, poster, contact sheet -----------------------------------------------------
 function downloadView() {
-  const canvas = state.mode === "gl" ? $("gl") : $("cpu");
+  const canvas = shownCanvas();
   if (state.mode === "gl") drawGL();
   canvas.toBlob((blob) => {
     const link = document.createElement("a");
@@ -503,6 +600,7 @@ async function renderPoster() {
     width: size[0],
     height: size[1],
     supersample: parseInt($("poster-ss").value, 10) || 1,
+    tile: state.tile, // the seamless tile, as `cppnart render --tile`
     ...viewParams(),
   };
   $("poster-file").hidden = true;
@@ -596,7 +694,7 @@ function pixels() {
   let bytes;
   let w;
   let h;
-  if (state.mode === "gl") {
+  if (shownCanvas() === $("gl")) {
     [w, h] = [$("gl").width, $("gl").height];
     const raw = new Uint8Array(w * h * 4);
     gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, raw);
@@ -634,6 +732,7 @@ window.cppnart = {
   },
   setZ: (z) => setZ(z, null),
   command: () => commandLine(),
+  setTile: (on) => setTile(on),
   finish,
   drawNow() {
     // Draw and wait for the GPU; returns milliseconds (benches).
@@ -648,8 +747,18 @@ window.cppnart = {
 // ---- start -------------------------------------------------------------------------------
 let glProblem = null;
 
+async function setTile(on) {
+  // The tile toggle: the model again, as its seamless tile (or not), with the same latent.
+  state.tile = Boolean(on) && !$("tile").disabled;
+  $("tile").checked = state.tile;
+  fitCanvases();
+  await loadModel(state.name, state.info.from_preset ? state.seed : null, Array.from(state.z), state.zSeed);
+  updateCommand();
+}
+
 async function start() {
   glProblem = initGL();
+  state.tile = $("tile").checked = params.get("tile") === "1";
   fitCanvases();
   const { models, default: first, initial } = await (await api("/api/models")).json();
   for (const name of models) {
@@ -671,6 +780,7 @@ async function start() {
   });
   $("new-z").addEventListener("click", () => drawZ(Math.floor(Math.random() * 2 ** 31)).catch((e) => say(e.message)));
   $("reset-view").addEventListener("click", () => window.cppnart.setView(1, 0, 0));
+  $("tile").addEventListener("change", () => setTile($("tile").checked).catch((e) => say(e.message)));
   $("play").addEventListener("click", () => setPlaying(!state.playing));
   $("speed").addEventListener("input", () => (state.speed = parseFloat($("speed").value)));
   $("copy").addEventListener("click", async () => {
