@@ -67,6 +67,7 @@ STOPS_REPORTED: list[int] = []
 
 
 def stopped(signum: int) -> NoReturn:
+    """Say how the command was stopped (one line) and exit 128 + the signal's number."""
     STOPS_REPORTED.append(signum)
     typer.echo(f"{stop_note(signum)}; no partial output was left behind", err=True)
     raise typer.Exit(128 + signum) from None
@@ -182,6 +183,7 @@ def parse_res(text: str, option: str = "--res") -> tuple[int, int]:
 
 
 def parse_center(text: str) -> tuple[float, float]:
+    """'X,Y' -> (x, y), both finite; a one-line error naming --center otherwise."""
     parts = text.split(",")
     try:
         if len(parts) != 2:
@@ -196,11 +198,6 @@ def parse_center(text: str) -> tuple[float, float]:
 
 def _finite(v: float) -> bool:
     return v == v and abs(v) != float("inf")
-
-
-def check_positive(value: float | None, option: str) -> None:
-    if value is not None and not (value > 0 and _finite(float(value))):
-        raise UserError(f"{option} must be a positive number, got {value}")
 
 
 def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") -> Path:

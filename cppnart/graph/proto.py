@@ -72,6 +72,7 @@ class Node:
     attributes: dict[str, Any] = field(default_factory=dict)
 
     def encode(self) -> bytes:
+        """The NodeProto's wire bytes (inputs, outputs, op type, attributes sorted by name, as onnx writes them)."""
         out = [_str(1, name) for name in self.input] + [_str(2, name) for name in self.output]
         out.append(_str(4, self.op_type))
         attributes = sorted((k, v) for k, v in self.attributes.items() if v is not None)
@@ -104,6 +105,7 @@ class Tensor:
     array: np.ndarray
 
     def encode(self) -> bytes:
+        """The TensorProto's wire bytes: dims, data type, name and the raw little-endian data."""
         array = np.asarray(self.array)
         if array.dtype not in DATA_TYPES:
             raise TypeError(f"initializer {self.name!r}: no ONNX type for dtype {array.dtype}")
@@ -121,6 +123,7 @@ class ValueInfo:
     shape: Sequence[int | str]
 
     def encode(self) -> bytes:
+        """The ValueInfoProto's wire bytes: name and tensor type (element type and shape, dims fixed or named)."""
         dims = b"".join(_bytes(1, _int(1, d) if isinstance(d, int) else _str(2, d)) for d in self.shape)
         tensor = _int(1, self.elem_type) + _bytes(2, dims)
         return _str(1, self.name) + _bytes(2, _bytes(1, tensor))

@@ -39,34 +39,43 @@ class ModelFacts(Protocol):
     metadata: dict[str, str]
 
     @property
-    def preset(self) -> str: ...
+    def preset(self) -> str:
+        """The preset it was built from ('' when none)."""
 
     @property
-    def seed(self) -> int | None: ...
+    def seed(self) -> int | None:
+        """The seed of its weights, None when none was involved."""
 
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> str:
+        """Its kind (cppn, genome, ganvae, ...)."""
 
 
 class CanvasFacts(Protocol):
     """What a recipe records of a canvas (``render.canvas.Canvas`` has it)."""
 
     @property
-    def width(self) -> int: ...
+    def width(self) -> int:
+        """Pixels across."""
 
     @property
-    def height(self) -> int: ...
+    def height(self) -> int:
+        """Pixels down."""
 
     @property
-    def view(self) -> View: ...
+    def view(self) -> View:
+        """The part of the plane shown."""
 
     @property
-    def supersample(self) -> int: ...
+    def supersample(self) -> int:
+        """Samples per pixel along each side."""
 
 
 def make_recipe(
     model: ModelFacts, z: np.ndarray, width: int, height: int, view: View, supersample: int, bits: int
 ) -> dict[str, Any]:
+    """The recipe of one picture (model, preset, seed, z, size, view, sampling, bit depth, version, and
+    the config, genome, tile and lineage where they apply): what ``--from`` renders again."""
     config = model.metadata.get("config")
     recipe: dict[str, Any] = {
         "model": model.source,

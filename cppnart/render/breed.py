@@ -85,6 +85,7 @@ class BreedState:
     _features: np.ndarray | None = field(default=None, repr=False)  # the archive's renders, flattened
 
     def archive_features(self) -> np.ndarray:
+        """The small renders' features of every archived genome, kept while the archive is unchanged."""
         if self._features is None or len(self._features) != len(self.archive):
             self._features = np.stack([features(g, self.settings.size) for g in self.archive])
         return self._features
@@ -208,6 +209,7 @@ def children_of(
 
 
 def state_to_dict(state: BreedState) -> dict[str, Any]:
+    """The state as the JSON table the state file holds (format, version, settings, archive, population)."""
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,

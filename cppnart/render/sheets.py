@@ -159,6 +159,7 @@ class Grid:
     supersample: int = 1
 
     def metadata(self) -> dict[str, Any]:
+        """What the sheet's PNG carries under ``cppnart-grid``: model, layout, view, each cell's label, seed and z."""
         return {
             "model": self.model.source,
             "preset": self.model.preset,
@@ -200,6 +201,7 @@ class Grid:
         )
 
     def latents(self) -> np.ndarray:
+        """Every cell's latent [N, Z], in cell order (what ``grid --save-z`` writes)."""
         return np.asarray([c.z for c in self.cells], dtype=np.float32)
 
     def _repr_png_(self) -> bytes:

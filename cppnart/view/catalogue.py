@@ -65,6 +65,7 @@ class Catalogue:
         return cls(models, name)
 
     def names(self) -> list[str]:
+        """The model names the page may ask for, in menu order."""
         return list(self.models)
 
     def get(self, name: str, seed: int | None) -> Model:

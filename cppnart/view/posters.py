@@ -47,6 +47,7 @@ class PosterJob:
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def as_json(self) -> dict[str, Any]:
+        """The job as the page reads it: name, state, progress, message and the file's URL once done."""
         return {
             "name": self.name,
             "state": self.state,
@@ -112,11 +113,13 @@ class PosterDesk:
         return job
 
     def poll(self) -> PosterJob | None:
+        """The current job, marked as polled now (a job nobody polls for ``heartbeat`` seconds stops)."""
         if self.job is not None:
             self.job.polled = time.monotonic()
         return self.job
 
     def stop(self) -> None:
+        """Ask the running poster to stop at its next band."""
         if self.job is not None:
             self.job.cancel.set()
 
