@@ -18,79 +18,95 @@ app = typer.Typer()
 VIEW_EXTRA = 'pip install ".[view]" in the cppnart folder'  # cppnart is on no index: the clone's extra
 
 
+FromImageOption = Annotated[
+    Optional[Path], typer.Option("--from", help="Open on the model, seed, z and view a cppnart PNG carries.")
+]
+PortOption = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")]
+HostOption = Annotated[
+    str, typer.Option(help="Address to bind. Anything but 127.0.0.1/localhost lets other machines in.")
+]
+BrowserOption = Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a browser.")]
+PosterFolderOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Folder for the posters the page renders (the only files it serves).")
+]
+BreedOption = Annotated[
+    bool, typer.Option("--breed", help="Open on the breeding grid: children of MODEL (a random genome if none).")
+]
+HistoryOption = Annotated[
+    Optional[Path],
+    typer.Option(help="Breeding history (JSON): reopened when it exists, saved after every pick (implies --breed)."),
+]
+
+
 @app.command(epilog="Example: cppnart view classic --seed 7   (then move the sliders)")
 @user_errors
 def view(
     model: ModelArg = None,
     seed: SeedOption = None,
-    from_image: Annotated[
-        Optional[Path], typer.Option("--from", help="Open on the model, seed, z and view a cppnart PNG carries.")
-    ] = None,
+    from_image: FromImageOption = None,
     zoom: ZoomOption = None,
     center: CenterOption = None,
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8765,
-    host: Annotated[
-        str, typer.Option(help="Address to bind. Anything but 127.0.0.1/localhost lets other machines in.")
-    ] = "127.0.0.1",
-    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a browser.")] = True,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the posters the page renders (the only files it serves).")
-    ] = Path("posters"),
+    port: PortOption = 8765,
+    host: HostOption = "127.0.0.1",
+    browser: BrowserOption = True,
+    out: PosterFolderOption = Path("posters"),
     device: OnnxDeviceOption = Device.auto,  # type: ignore[attr-defined]
-    breed: Annotated[
-        bool, typer.Option("--breed", help="Open on the breeding grid: children of MODEL (a random genome if none).")
-    ] = False,
-    history: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="Breeding history (JSON): reopened when it exists, saved after every pick (implies --breed)."
-        ),
-    ] = None,
+    breed: BreedOption = False,
+    history: HistoryOption = None,
 ) -> None:
     """Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets.
 
     Given a Deep Zoom pyramid (the .dzi, or the folder `render --tiles` wrote), show it in OpenSeadragon.
     """
-    try:
-        from ..view.catalogue import Catalogue
-        from ..view.server import ViewerServer, create_app, initial_state
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("starlette", "uvicorn"):
-            raise
-        raise UserError(f"`cppnart view` needs {exc.name}; install the viewer with: {VIEW_EXTRA}") from None
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise UserError(f"`cppnart view` needs {exc.name}; install the viewer with: {VIEW_EXTRA}") from None
+    _check_viewer_installed()
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, got {port}")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out '{out}' is a file; give a folder for the posters")
-
     from ..view.pyramid import is_pyramid_path
 
     if breed or history is not None:
         if zoom is not None or center is not None:
             raise UserError("--zoom and --center apply to the slider view; the breeding grid shows the whole picture")
         _serve_breeding(model, seed, from_image, history, host, port, browser, out)
-        return
-    if model is not None and is_pyramid_path(model):
+    elif model is not None and is_pyramid_path(model):
         if seed is not None or from_image is not None or zoom is not None or center is not None:
             raise UserError("--seed, --from, --zoom and --center apply to models; a pyramid is already rendered")
         _serve_pyramid(model, host, port, browser)
-        return
+    else:
+        _serve_model(model, seed, from_image, zoom, center, device.value, host, port, browser, out)
+
+
+def _check_viewer_installed() -> None:
+    """The viewer's extra (starlette, uvicorn), or one line naming the install."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        from ..view import server  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("starlette", "uvicorn"):
+            raise
+        raise UserError(f"`cppnart view` needs {exc.name}; install the viewer with: {VIEW_EXTRA}") from None
+
+
+def _serve_model(
+    model: Optional[str], seed: Optional[int], from_image: Optional[Path], zoom: Optional[float],
+    center: Optional[str], device: str, host: str, port: int, browser: bool, out: Path,
+) -> None:  # fmt: skip
+    """The slider view of the picture these options ask for (``render.request.resolve_picture``)."""
     from ..render.request import read_recipe_file, resolve_picture
+    from ..view.catalogue import Catalogue
+    from ..view.server import ViewerServer, create_app, initial_state
 
     recipe = read_recipe_file(from_image)
     request = resolve_picture(
-        model, recipe=recipe, seed=seed, zoom=zoom, center=parse_center(center) if center else None, device=device.value
+        model, recipe=recipe, seed=seed, zoom=zoom, center=parse_center(center) if center else None, device=device
     )
     net, z, frame = request.model, request.z, request.canvas.view
     name = net.label if net.from_preset and model is None and not recipe else (model or net.label)
     zseed = request.seed if request.z_from_seed else None
     initial = initial_state(net.seed, z, zseed, frame.zoom, frame.center)
-
     _warn_host(host)
     app_ = create_app(Catalogue.around(net, name), out, initial)
     server = ViewerServer(app_, host, port).start()
