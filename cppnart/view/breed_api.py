@@ -143,27 +143,53 @@ def _child(params: Any) -> tuple[int | None, int]:
 
 def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: Any) -> list[Any]:
     """The routes of the breeding page, on ``desk``; frames through the server's render gate."""
-    from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
+    return BreedRoutes(catalogue, desk, frames, posters).routes()
 
-    from ..graph.genome_glsl import genome_fragment_shader
-    from ..render.breed import genome_of_model
 
-    async def body_of(request: Request, what: str) -> dict[str, Any]:
+class BreedRoutes:
+    """The breeding page's handlers: each parses its request through the library's ranges and asks
+    the desk's session (``render.breeding``) for one change or one answer."""
+
+    def __init__(self, catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: Any) -> None:
+        self.catalogue, self.desk, self.frames, self.posters = catalogue, desk, frames, posters
+
+    def routes(self) -> list[Any]:
+        """``/api/breed`` (the state), its POSTs (changes) and GETs (pictures and files)."""
+        from starlette.routing import Route
+
+        posts = {"start": self.start, "pick": self.pick, "again": self.again, "undo": self.undo}
+        posts |= {"redo": self.redo, "goto": self.goto, "poster": self.poster, "open": self.open_child}
+        gets = {"frame": self.frame, "shader": self.shader, "file": self.file, "history": self.history}
+        return [
+            Route("/api/breed", self.state),
+            *(Route(f"/api/breed/{n}", f, methods=["POST"]) for n, f in posts.items()),
+            *(Route(f"/api/breed/{n}", f) for n, f in gets.items()),
+        ]
+
+    async def body_of(self, request: Any, what: str) -> dict[str, Any]:
+        """The JSON object of a state-changing request (guarded: token, Origin, JSON), without nulls."""
         body = await read_json(request, what)
         if not isinstance(body, dict):
             raise RequestError(f"{what} must be a JSON object")
         return {k: v for k, v in body.items() if v is not None}
 
-    async def state(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(desk.read, lambda _: desk.state()))
+    async def state(self, request: Any) -> Any:
+        """The session as the page draws it (inactive when none)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
 
-    async def start(request: Request) -> Response:
-        body = await body_of(request, "the breeding request")
-        name = str(body.get("model") or catalogue.default)
-        net = catalogue.get(name, get_int(body, "seed") if "seed" in body else None)
+        return JSONResponse(await run_in_threadpool(self.desk.read, lambda _: self.desk.state()))
+
+    async def start(self, request: Any) -> Any:
+        """A new session from a model of the catalogue (its genome and z), with the settings asked."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        from ..render.breed import genome_of_model
+
+        body = await self.body_of(request, "the breeding request")
+        name = str(body.get("model") or self.catalogue.default)
+        net = self.catalogue.get(name, get_int(body, "seed") if "seed" in body else None)
         z = get_z(body, net)[0]
         seed = get_int(body, "breed_seed", 0, spec=BREED_SEED)
         settings = _settings(body)
@@ -171,104 +197,143 @@ def breed_routes(catalogue: Catalogue, desk: BreedDesk, frames: Any, posters: An
         def begin() -> None:
             parent = check_breedable(genome_of_model(net, net.seed, z))
             chosen = {k: v for k, v in settings.items() if v is not None}
-            desk.session = start_session(parent, seed, **chosen)
+            self.desk.session = start_session(parent, seed, **chosen)
 
-        return JSONResponse(await run_in_threadpool(desk.change, begin))
+        return JSONResponse(await run_in_threadpool(self.desk.change, begin))
 
-    async def pick(request: Request) -> Response:
-        body = await body_of(request, "the pick")
+    async def pick(self, request: Any) -> Any:
+        """The next generation from the picked children (several: crossed)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        body = await self.body_of(request, "the pick")
         picks = body.get("picks")
         if not isinstance(picks, list) or not 1 <= len(picks) <= MAX_PICKS:
             raise RequestError(f"picks must be a list of 1 to {MAX_PICKS} children")
         picks = [get_int({"picks": p}, "picks", spec=CHILD) for p in picks]
         settings = _settings(body)
-        desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().pick(picks, **settings)))
+        self.desk.active()
+        return JSONResponse(
+            await run_in_threadpool(self.desk.change, lambda: self.desk.active().pick(picks, **settings))
+        )
 
-    async def again(request: Request) -> Response:
-        body = await body_of(request, "the request")
+    async def again(self, request: Any) -> Any:
+        """New children of the same parents."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        body = await self.body_of(request, "the request")
         settings = _settings(body)
-        desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().again(**settings)))
+        self.desk.active()
+        return JSONResponse(await run_in_threadpool(self.desk.change, lambda: self.desk.active().again(**settings)))
 
-    async def undo(request: Request) -> Response:
-        await body_of(request, "the request")
-        desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().undo()))
+    async def undo(self, request: Any) -> Any:
+        """Back one generation."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
 
-    async def redo(request: Request) -> Response:
-        await body_of(request, "the request")
-        desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().redo()))
+        await self.body_of(request, "the request")
+        self.desk.active()
+        return JSONResponse(await run_in_threadpool(self.desk.change, lambda: self.desk.active().undo()))
 
-    async def goto(request: Request) -> Response:
-        body = await body_of(request, "the request")
+    async def redo(self, request: Any) -> Any:
+        """Forward one generation."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        await self.body_of(request, "the request")
+        self.desk.active()
+        return JSONResponse(await run_in_threadpool(self.desk.change, lambda: self.desk.active().redo()))
+
+    async def goto(self, request: Any) -> Any:
+        """Back to a generation of the lineage."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        body = await self.body_of(request, "the request")
         generation = get_int(body, "generation", spec=GENERATION)
-        desk.active()
-        return JSONResponse(await run_in_threadpool(desk.change, lambda: desk.active().goto(generation)))
+        self.desk.active()
+        return JSONResponse(await run_in_threadpool(self.desk.change, lambda: self.desk.active().goto(generation)))
 
-    async def frame(request: Request) -> Response:
+    async def frame(self, request: Any) -> Any:
+        """One child drawn here, as PNG (browsers without WebGL2)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
         params = request.query_params
         generation, child = _child(params)
         width, height = get_int(params, "width", spec=BREED_SIDE), get_int(params, "height", spec=BREED_SIDE)
-        net = await run_in_threadpool(desk.model, desk.active().index(generation), child)
+        net = await run_in_threadpool(self.desk.model, self.desk.active().index(generation), child)
         check_frame_budget(net, width, height)
         from ..configs.view import View
 
-        png = await frames.run(frame_png, net, net.sample_z(0), width, height, View())
+        png = await self.frames.run(frame_png, net, net.sample_z(0), width, height, View())
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    async def shader(request: Request) -> Response:
+    async def shader(self, request: Any) -> Any:
+        """One child's WebGL2 fragment shader."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
+        from ..graph.genome_glsl import genome_fragment_shader
+
         generation, child = _child(request.query_params)
-        desk.active()
-        genome = await run_in_threadpool(desk.read, lambda s: s.child(generation, child))
+        self.desk.active()
+        genome = await run_in_threadpool(self.desk.read, lambda s: s.child(generation, child))
         text = await run_in_threadpool(genome_fragment_shader, genome)
         return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
 
-    async def file(request: Request) -> Response:
+    async def file(self, request: Any) -> Any:
+        """One child as a download: its genome, ONNX or GLSL."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
         generation, child = _child(request.query_params)
         fmt = request.query_params.get("format", "genome")
-        desk.active()
-        name, data = await run_in_threadpool(desk.read, lambda s: child_file(s, generation, child, fmt))
+        self.desk.active()
+        name, data = await run_in_threadpool(self.desk.read, lambda s: child_file(s, generation, child, fmt))
         kind = {"onnx": "application/octet-stream", "glsl": "text/plain; charset=utf-8"}.get(fmt, "application/json")
         headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
         return Response(data, media_type=kind, headers=headers)
 
-    async def history(request: Request) -> Response:
-        desk.active()
-        table = await run_in_threadpool(desk.read, history_to_dict)
+    async def history(self, request: Any) -> Any:
+        """The breeding history as a download."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        self.desk.active()
+        table = await run_in_threadpool(self.desk.read, history_to_dict)
         headers = {"Content-Disposition": 'attachment; filename="breeding.history.json"'}
         return JSONResponse(table, headers=headers)
 
-    async def poster(request: Request) -> Response:
-        body = await body_of(request, "the poster request")
+    async def poster(self, request: Any) -> Any:
+        """A poster of one child (its recipe carries the genome and the lineage)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        body = await self.body_of(request, "the poster request")
         generation, child = _child(body)
         width, height = get_int(body, "width", spec=POSTER_SIDE), get_int(body, "height", spec=POSTER_SIDE)
         supersample = get_int(body, "supersample", 1, spec=POSTER_SUPERSAMPLE)
         from ..configs.view import View
 
-        net = await run_in_threadpool(desk.model, desk.active().index(generation), child)
-        job = posters.start(net, net.sample_z(0), width, height, View(), supersample, None)
+        net = await run_in_threadpool(self.desk.model, self.desk.active().index(generation), child)
+        job = self.posters.start(net, net.sample_z(0), width, height, View(), supersample, None)
         return JSONResponse(job.as_json(), status_code=202)
 
-    async def open_child(request: Request) -> Response:
-        body = await body_of(request, "the request")
-        generation, child = _child(body)
-        g = desk.active().index(generation)
-        net = await run_in_threadpool(desk.model, g, child)
-        name = child_name(g, child)
-        catalogue.models.pop(name, None)
-        catalogue.models[name] = net
-        bred = [n for n in catalogue.models if n.startswith("bred-") and n != catalogue.default]
-        for old in bred[:-MAX_BRED_MODELS]:
-            del catalogue.models[old]
-        return JSONResponse({"model": name})
+    async def open_child(self, request: Any) -> Any:
+        """One child as a model of the catalogue, for the slider view (the last few are kept)."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
 
-    posts = {"start": start, "pick": pick, "again": again, "undo": undo, "redo": redo, "goto": goto}
-    posts |= {"poster": poster, "open": open_child}
-    gets = {"frame": frame, "shader": shader, "file": file, "history": history}
-    return [
-        Route("/api/breed", state),
-        *(Route(f"/api/breed/{n}", f, methods=["POST"]) for n, f in posts.items()),
-        *(Route(f"/api/breed/{n}", f) for n, f in gets.items()),
-    ]
+        body = await self.body_of(request, "the request")
+        generation, child = _child(body)
+        g = self.desk.active().index(generation)
+        net = await run_in_threadpool(self.desk.model, g, child)
+        name = child_name(g, child)
+        self.catalogue.models.pop(name, None)
+        self.catalogue.models[name] = net
+        bred = [n for n in self.catalogue.models if n.startswith("bred-") and n != self.catalogue.default]
+        for old in bred[:-MAX_BRED_MODELS]:
+            del self.catalogue.models[old]
+        return JSONResponse({"model": name})

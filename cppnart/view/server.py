@@ -117,85 +117,144 @@ def create_app(
     """The starlette app. ``initial`` (seed, z, zoom, center) is what the page opens on; ``gate``
     bounds the frames rendered at once (``FRAME_SLOTS`` running, ``FRAME_QUEUE`` waiting);
     ``breeding`` is the breeding session (``view --breed``; the page's 'breed' button starts one)."""
-    from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
-    from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, Response
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import StaticFiles
 
-    out = Path(out_dir)
-    desk = PosterDesk(out, heartbeat)
-    frames = gate or RenderGate(FRAME_SLOTS, FRAME_QUEUE)
-    breeder = breeding or BreedDesk()
+    handlers = ViewerRoutes(catalogue, Path(out_dir), initial or {}, heartbeat, gate, breeding)
+    app = guarded_app(handlers.routes(), {UserError: user_error, HTTPException: http_error})
+    app.state.desk, app.state.frames, app.state.breeding = handlers.desk, handlers.frames, handlers.breeder
+    return app
 
-    def pick(params: Any) -> tuple[str, Model]:
-        name = params.get("model") or catalogue.default
+
+class ViewerRoutes:
+    """The viewer's request handlers over one catalogue, poster desk, render gate and breeding desk:
+    each parses its query through the library's ranges and calls one library function."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        out: Path,
+        initial: dict[str, Any],
+        heartbeat: float,
+        gate: RenderGate | None,
+        breeding: BreedDesk | None,
+    ) -> None:
+        self.catalogue, self.out, self.initial = catalogue, out, initial
+        self.desk = PosterDesk(out, heartbeat)
+        self.frames = gate or RenderGate(FRAME_SLOTS, FRAME_QUEUE)
+        self.breeder = breeding or BreedDesk()
+
+    def routes(self) -> list[Any]:
+        """The app's routes: the page, its API, the posters folder, the breeding page, the static files."""
+        from starlette.routing import Mount, Route
+        from starlette.staticfiles import StaticFiles
+
+        return [
+            Route("/", self.index),
+            Route("/api/models", self.models),
+            Route("/api/model", self.model),
+            Route("/api/weights", self.weights),
+            Route("/api/z", self.latent),
+            Route("/api/frame", self.frame),
+            Route("/api/sheet", self.sheet),
+            Route("/api/poster", self.poster_start, methods=["POST"]),
+            Route("/api/poster", self.poster_state, methods=["GET"]),
+            Route("/api/poster/cancel", self.poster_cancel, methods=["POST"]),
+            Route("/files/{name:path}", self.files),
+            *breed_routes(self.catalogue, self.breeder, self.frames, self.desk),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+
+    def pick(self, params: Any) -> tuple[str, Model]:
+        """The model a query names (the catalogue's default when none) with its weights' seed."""
+        name = params.get("model") or self.catalogue.default
         seed = get_int(params, "seed") if params.get("seed") not in (None, "") else None
-        return name, catalogue.get(str(name), seed)
+        return name, self.catalogue.get(str(name), seed)
 
-    def shown(params: Any, net: Model, side: Range = FRAME_SIDE, supersample: int = 1) -> Model:
+    def shown(self, params: Any, net: Model, side: Range = FRAME_SIDE, supersample: int = 1) -> Model:
         """``net``, or with ``tile`` its seamless tile of the canvas ``width`` x ``height`` at the view
         asked (call it in a worker thread: a torus front is a new network, a reflection a new graph)."""
         if not get_flag(params, "tile"):
             return net
         width, height = get_size(params, side)
-        return catalogue.tiled(net, net.canvas(width, height, get_view(params), supersample))
+        return self.catalogue.tiled(net, net.canvas(width, height, get_view(params), supersample))
 
-    async def index(request: Request) -> Response:
+    async def index(self, request: Any) -> Any:
+        """The page, with this server's token in it."""
         return page_with_token(STATIC / "index.html", request.app.state.token)
 
-    async def models(request: Request) -> Response:
-        # A breeding session under way opens the page on its grid (a reload shows the same generation).
-        answer = {"models": catalogue.names(), "default": catalogue.default, "initial": initial or {}}
-        return JSONResponse({**answer, "breeding": breeder.session is not None})
+    async def models(self, request: Any) -> Any:
+        """The catalogue and what the page opens on; a breeding session under way opens its grid."""
+        from starlette.responses import JSONResponse
 
-    async def model(request: Request) -> Response:
-        name, net = pick(request.query_params)
-        tile = await run_in_threadpool(shown, request.query_params, net)
+        answer = {"models": self.catalogue.names(), "default": self.catalogue.default, "initial": self.initial}
+        return JSONResponse({**answer, "breeding": self.breeder.session is not None})
+
+    async def model(self, request: Any) -> Any:
+        """What the page needs to draw a model (its shader when it has one), tiled when asked."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
+        name, net = self.pick(request.query_params)
+        tile = await run_in_threadpool(self.shown, request.query_params, net)
         return JSONResponse(await run_in_threadpool(model_info, name, tile))
 
-    async def weights(request: Request) -> Response:
-        _, net = pick(request.query_params)
-        net = await run_in_threadpool(shown, request.query_params, net)
+    async def weights(self, request: Any) -> Any:
+        """The shader's weight texture, as raw float32 bytes."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
+        _, net = self.pick(request.query_params)
+        net = await run_in_threadpool(self.shown, request.query_params, net)
         found = await run_in_threadpool(shader_weights, net)
         if found is None:
             raise RequestError(f"model '{net.label}' has no shader form; ask /api/frame for server-rendered frames")
         data, _, _ = WeightLayout.of(found).texture()
         return Response(data.tobytes(), media_type="application/octet-stream")
 
-    async def latent(request: Request) -> Response:
-        _, net = pick(request.query_params)
+    async def latent(self, request: Any) -> Any:
+        """The z a seed draws for the model."""
+        from starlette.responses import JSONResponse
+
+        _, net = self.pick(request.query_params)
         seed = get_int(request.query_params, "zseed")
         return JSONResponse({"z": [float(v) for v in net.sample_z(seed)[0]], "zseed": seed})
 
-    async def frame(request: Request) -> Response:
+    async def frame(self, request: Any) -> Any:
+        """One PNG frame rendered here (browsers without WebGL2, and models without a shader)."""
+        from starlette.responses import Response
+
         params = request.query_params
-        _, net = pick(params)
+        _, net = self.pick(params)
         z = get_z(params, net)
         width, height = get_size(params, FRAME_SIDE)
         view = get_view(params)
         get_flag(params, "tile")  # a bad flag is refused before the queue
         check_frame_budget(net, width, height)
-        png = await frames.run(lambda: frame_png(shown(params, net), z, width, height, view))
+        png = await self.frames.run(lambda: frame_png(self.shown(params, net), z, width, height, view))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    async def sheet(request: Request) -> Response:
+    async def sheet(self, request: Any) -> Any:
         """Seeds (weights and z, as `grid --seeds`) or latents (z seeds of the current weights) for a contact sheet."""
+        from starlette.responses import JSONResponse
+
         params = request.query_params
-        _, net = pick(params)
+        _, net = self.pick(params)
         count = get_int(params, "count", 12, spec=SHEET_COUNT)
         last_first = Range(0, int(RANGES["seed"].high) - count + 1, "the sheet's seeds are stored as 64-bit integers")
         first = get_int(params, "first", spec=last_first)
         cells = [{"seed": first + i, "z": [float(v) for v in net.sample_z(first + i)[0]]} for i in range(count)]
         return JSONResponse({"cells": cells})
 
-    async def poster_start(request: Request) -> Response:
+    async def poster_start(self, request: Any) -> Any:
+        """Start a poster of the picture the page shows (202), named and written as `cppnart render` does."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+
         body = await read_json(request, "the poster request")
         if not isinstance(body, dict):
             raise RequestError("the poster request must be a JSON object")
         params = {k: v for k, v in body.items() if v is not None}
-        name, net = pick(params)
+        name, net = self.pick(params)
         width, height = get_size(params, POSTER_SIDE)
         supersample = get_int(params, "supersample", 1, spec=POSTER_SUPERSAMPLE)
         view = get_view(params)
@@ -203,43 +262,33 @@ def create_app(
         # The seed that names the file: a preset's weights seed; a model file's z seed (as `cppnart render`).
         zseed = get_int(params, "zseed") if params.get("zseed") is not None else None
         seed = net.seed if net.from_preset else zseed
-        net = await run_in_threadpool(shown, params, net, POSTER_SIDE, supersample)  # "tile": true: `render --tile`
-        job = desk.start(net, z, width, height, view, supersample, seed)
+        net = await run_in_threadpool(self.shown, params, net, POSTER_SIDE, supersample)  # "tile": true: --tile
+        job = self.desk.start(net, z, width, height, view, supersample, seed)
         return JSONResponse(job.as_json(), status_code=202)
 
-    async def poster_state(request: Request) -> Response:
-        job = desk.poll()
+    async def poster_state(self, request: Any) -> Any:
+        """The running (or last) poster's state; polling keeps it alive."""
+        from starlette.responses import JSONResponse
+
+        job = self.desk.poll()
         return JSONResponse(job.as_json() if job else {"state": "idle"})
 
-    async def poster_cancel(request: Request) -> Response:
-        desk.stop()
+    async def poster_cancel(self, request: Any) -> Any:
+        """Stop the running poster at its next band (it leaves no file)."""
+        from starlette.responses import JSONResponse
+
+        self.desk.stop()
         return JSONResponse({"state": "cancelling"})
 
-    async def files(request: Request) -> Response:
+    async def files(self, request: Any) -> Any:
+        """A poster from the output folder, by plain file name only."""
+        from starlette.responses import FileResponse
+
         name = request.path_params["name"]
-        path = out / name
+        path = self.out / name
         if not FILE_NAME.match(name) or not path.is_file():
             raise RequestError(f"no file '{name}' in the viewer's output folder", 404)
         return FileResponse(path, media_type="image/png", filename=name)
-
-    routes = [
-        Route("/", index),
-        Route("/api/models", models),
-        Route("/api/model", model),
-        Route("/api/weights", weights),
-        Route("/api/z", latent),
-        Route("/api/frame", frame),
-        Route("/api/sheet", sheet),
-        Route("/api/poster", poster_start, methods=["POST"]),
-        Route("/api/poster", poster_state, methods=["GET"]),
-        Route("/api/poster/cancel", poster_cancel, methods=["POST"]),
-        Route("/files/{name:path}", files),
-        *breed_routes(catalogue, breeder, frames, desk),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
-    app = guarded_app(routes, {UserError: user_error, HTTPException: http_error})
-    app.state.desk, app.state.frames, app.state.breeding = desk, frames, breeder
-    return app
 
 
 class ViewerServer:
