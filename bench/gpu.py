@@ -3,7 +3,7 @@
     python bench/gpu.py                  # on a CUDA machine: everything, under 8 minutes (each measure has a budget)
     python bench/gpu.py --quick          # small sizes, few steps; without CUDA the CPU stands in (checks the script)
     python bench/gpu.py --json out.json  # also write every number as JSON
-    python -m pytest -q -m gpu tests/test_gpu_render.py tests/test_gpu_torch.py   # the GPU's own checks
+    python -m pytest -q -m gpu tests/render/test_gpu_render.py tests/train/test_gpu_torch.py   # the GPU's own checks
 
 Needs torch and numpy; onnxruntime-gpu where installed (its rows are skipped otherwise, and the
 torch rows where torch sees no CUDA). Prints, in one run:

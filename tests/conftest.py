@@ -20,7 +20,11 @@ HERE = Path(__file__).parent
 _NEEDS_TORCH = re.compile(
     r'^(import torch|import kornia|from cppnart\.train)|one_torch_thread|"train", "(glyph|ganvae|fit)"', re.M
 )
-TORCH_MODULES = {p.name for p in HERE.glob("test_*.py") if _NEEDS_TORCH.search(p.read_text(encoding="utf-8"))}
+TORCH_MODULES = {
+    p.relative_to(HERE).as_posix()
+    for p in HERE.rglob("test_*.py")
+    if _NEEDS_TORCH.search(p.read_text(encoding="utf-8"))
+}
 HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("kornia") is not None
 collect_ignore = [] if HAVE_TORCH else sorted(TORCH_MODULES)
 
@@ -33,7 +37,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in TORCH_MODULES:
+        if item.path.is_relative_to(HERE) and item.path.relative_to(HERE).as_posix() in TORCH_MODULES:
             item.add_marker(pytest.mark.torch)
 
 

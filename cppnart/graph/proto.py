@@ -6,7 +6,7 @@ five message types and a loaded file is asked for its metadata, its inputs and o
 initializers' shapes. So the graph builder writes the bytes here and the render side reads them
 here; ``onnx`` stays where graphs come from torch or are edited. The writer emits fields in
 field-number order with proto2 presence, as protobuf's own serialiser does, so the bytes are
-those ``onnx.helper`` + ``SerializeToString`` gave (tests/test_startup.py compares every preset).
+those ``onnx.helper`` + ``SerializeToString`` gave (tests/cli/test_startup.py compares every preset).
 
 Field numbers are onnx.proto's (onnx/onnx-ml.proto, IR version 8 and later).
 """

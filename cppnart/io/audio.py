@@ -10,7 +10,7 @@ detector librosa's ``onset_strength`` also uses), normalised to [0, 1] over the 
 passages and sharper attacks move the picture further; and the **beats**, the frames where the
 envelope peaks (a local maximum above ``BEAT_THRESHOLD`` and ``MIN_BEAT_GAP`` after the one before).
 librosa is not used: it does not install here (numba), and this numpy detector finds every click of
-a synthetic click track within one frame (tests/test_audio.py) and analyses a 3-minute MP3 in 1.0 s,
+a synthetic click track within one frame (tests/io/test_audio.py) and analyses a 3-minute MP3 in 1.0 s,
 MP3 decode included (measured on this machine's 2 shared CPUs).
 
 ``AudioTiming`` is what a render needs and what its recipe stores, so a render can be redone

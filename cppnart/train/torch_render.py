@@ -9,7 +9,7 @@ order with the torch op of the same meaning (the table below), so it needs no co
 (onnx2torch needs torchvision, which does not import beside this torch) and runs exactly the
 graph onnxruntime runs: same weights, same op order (the scale folded into the first layer, the
 softplus as relu(x) + log(1 + exp(-|x|))). On the CPU it matches onnxruntime to float rounding
-(tests/test_gpu_torch.py states the tolerance). TF32 is switched off, as in onnxruntime's CUDA
+(tests/train/test_gpu_torch.py states the tolerance). TF32 is switched off, as in onnxruntime's CUDA
 sessions (``render.runtime.cuda_provider_options``): the first layer multiplies the coordinates.
 Only coordinate generators (coords, z -> rgb) are taken; an op outside the table is a one-line
 error naming it.
