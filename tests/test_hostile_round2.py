@@ -1,0 +1,475 @@
+"""Hostile and careless inputs for the commands added this round (issue 31's last bullet): loop,
+--tile, --audio, draw, mesh, breed, genome files as models, --backend/--precision, --cluster-timeout
+and foreign .onnx files in dream/layers.
+
+A seeded table (no Hypothesis: every run tries the same cases, so a failure names its case). Each
+case runs the real CLI in this process at tiny sizes and must end one of two ways: exit 2 with
+exactly one line ``error: ...`` and nothing left behind, or -- where the input is in fact valid --
+exit 0 with only the named output(s) added. Each case is bounded in time (SIGALRM, 60 s: generous;
+no tighter duration assert). The last test prints the distinct cases per command, like
+test_hostile_inputs does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import signal
+import struct
+import wave
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cppnart.cli import app
+
+from .conftest import TINY_PRESET, files_in
+from .genome_fixtures import GREY_XML, INPUTS, picbreeder_xml
+
+TRIED: dict[str, set[str]] = {}
+CASE_SECONDS = 60  # a generous bound per case: a hang fails, a slow machine does not
+
+# --- files the cases read --------------------------------------------------------------------------
+
+RNG = random.Random(31)
+RANDOM_BYTES = bytes(RNG.randrange(256) for _ in range(2000))
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + RANDOM_BYTES[:200]
+
+GENOME = {
+    "format": "cppnart-genome", "version": 1, "colour": "grey", "squash": "abs", "z": [],
+    "nodes": [{"id": 0, "type": "input", "activation": "identity", "label": "x"},
+              {"id": 1, "type": "input", "activation": "identity", "label": "y"},
+              {"id": 2, "type": "input", "activation": "identity", "label": "d"},
+              {"id": 3, "type": "input", "activation": "identity", "label": "bias"},
+              {"id": 4, "type": "hidden", "activation": "sin"},
+              {"id": 5, "type": "output", "activation": "signed_gaussian", "label": "ink"}],
+    "links": [{"innovation": 1, "source": 0, "target": 4, "weight": 2.0},
+              {"innovation": 2, "source": 4, "target": 5, "weight": 1.0},
+              {"innovation": 3, "source": 2, "target": 5, "weight": -1.0}],
+}  # fmt: skip
+
+
+def genome(**change: object) -> bytes:
+    return json.dumps({**GENOME, **change}).encode()
+
+
+def _links(*extra: dict) -> list[dict]:
+    return [*GENOME["links"], *extra]  # type: ignore[list-item]
+
+
+def _many_nodes(count: int) -> bytes:
+    """A genome of ``count`` hidden nodes, written as text (10^6 nodes is 40 MB: over the size bound)."""
+    nodes = ",".join(f'{{"id":{i},"type":"hidden","activation":"sin"}}' for i in range(10, 10 + count))
+    return json.dumps(GENOME).replace('"nodes": [', '"nodes": [' + nodes + ",", 1).encode()
+
+
+GENOMES = {
+    "empty": b"",
+    "random bytes": RANDOM_BYTES,
+    "not json": b"{{{",
+    "truncated": genome()[:150],
+    "a png": PNG_BYTES,
+    "json list": b"[1, 2, 3]",
+    "nested bomb": b"[" * 100_000 + b"]" * 100_000,
+    "nested nodes": genome(nodes=json.loads("[" * 50 + "]" * 50)),
+    "cycle": genome(links=_links({"innovation": 4, "source": 5, "target": 4, "weight": 1.0})),
+    "self loop": genome(links=_links({"innovation": 4, "source": 4, "target": 4, "weight": 1.0})),
+    "10^6 nodes": _many_nodes(1_000_000),
+    "300k nodes": _many_nodes(300_000),
+    "weight nan": genome().replace(b'"weight": 2.0', b'"weight": NaN'),
+    "weight 1e999": genome().replace(b'"weight": 2.0', b'"weight": 1e999'),
+    "weight string": genome().replace(b'"weight": 2.0', b'"weight": "two"'),
+    "unknown activation": genome().replace(b'"activation": "sin"', b'"activation": "teapot"'),
+    "duplicate ids": genome().replace(b'"id": 4', b'"id": 0'),
+    "link to nowhere": genome(links=_links({"innovation": 4, "source": 4, "target": 99, "weight": 1.0})),
+    "link into an input": genome(links=_links({"innovation": 4, "source": 4, "target": 0, "weight": 1.0})),
+    "no output": genome(nodes=GENOME["nodes"][:5], links=GENOME["links"][:1]),
+    "version 99": genome(version=99),
+    "format teapot": genome(format="teapot"),
+    "colour teapot": genome(colour="teapot"),
+    "z huge": genome(z=[0.0] * 100_000),
+    "z nan": genome(z=[float("nan")]),
+    "id float": genome().replace(b'"id": 4', b'"id": 4.5').replace(b'"source": 4', b'"source": 4.5'),
+    "id 1e30": genome().replace(b'"id": 4', b'"id": 1e30'),
+    "not utf-8": genome().replace(b'"sin"', b'"\xff\xfe"'),
+    "valid": genome(),
+}
+
+
+def _xml_entities() -> bytes:
+    lol = ['<!ENTITY a0 "lol">'] + [f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
+    return (f'<?xml version="1.0"?><!DOCTYPE data [{"".join(lol)}]>' + "<data><genome>&a9;</genome></data>").encode()
+
+
+XML_CASES = {
+    "empty": b"",
+    "random bytes": RANDOM_BYTES,
+    "truncated": GREY_XML[: len(GREY_XML) // 2],
+    "billion laughs": _xml_entities(),
+    "external entity": b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><data>&x;</data>',
+    "doctype": b'<?xml version="1.0"?><!DOCTYPE data SYSTEM "http://example.com/x.dtd">' + GREY_XML[39:],
+    "html": b"<html><body>not a genome</body></html>",
+    "node bomb": b"<data><genome><nodes>" + b"<node/>" * 100_000 + b"</nodes></genome></data>",
+    "cycle": picbreeder_xml([*INPUTS, (4, "out", "ink", "sin(x)"), (5, "hidden", "", "sin(x)")],
+                            [(1, 5, 1.0), (5, 4, 1.0), (4, 5, 1.0)]),  # fmt: skip
+    "weight nan": picbreeder_xml([*INPUTS, (4, "out", "ink", "sin(x)")], [(1, 4, float("nan"))]),
+    "unknown activation": picbreeder_xml([*INPUTS, (4, "out", "ink", "teapot(x)")], [(1, 4, 1.0)]),
+    "no outputs": picbreeder_xml(list(INPUTS), []),
+    "valid": GREY_XML,
+}
+
+
+def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+ZIP_CASES = {
+    "empty file": b"",
+    "random bytes": RANDOM_BYTES,
+    "empty zip": _zip({}),
+    "10000 entries": _zip({f"g{i}.xml": b"x" for i in range(10_000)}, zipfile.ZIP_STORED),
+    "zip bomb": _zip({"genome.xml": b"<" + bytes(64 << 20)}),
+    "no xml inside": _zip({"readme.txt": b"hello"}),
+    "zip in a zip": _zip({"inner.zip": _zip({"genome.xml": GREY_XML})}),
+    "traversal name": _zip({"../../genome.xml": GREY_XML}),
+    "truncated": _zip({"genome.xml": GREY_XML})[:60],
+    "billion laughs inside": _zip({"genome.xml": _xml_entities()}),
+    "valid": _zip({"genome.xml": GREY_XML}),
+}
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        t = np.arange(int(seconds * rate)) / rate
+        w.writeframes((np.sin(2 * np.pi * 220 * t) * (t % 0.25 < 0.05) * 20000).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def _wav_header(data_bytes: int, rate: int = 8000) -> bytes:
+    """A WAV header alone that declares ``data_bytes`` of 16-bit mono sound."""
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
+    return b"RIFF" + struct.pack("<I", 4 + len(fmt) + 8 + data_bytes) + b"WAVE" + fmt + b"data" + struct.pack("<I", data_bytes)
+
+
+AUDIO_CASES = {
+    "text as wav": ("song.wav", b"this is not a song\n" * 20),
+    "empty wav": ("song.wav", b""),
+    "truncated wav": ("song.wav", _wav(1.0)[:2000]),
+    "0 s wav": ("song.wav", _wav(0.0)),
+    "10-hour header": ("song.wav", _wav_header(10 * 3600 * 8000 * 2) + bytes(4000)),
+    "random mp3": ("song.mp3", RANDOM_BYTES),
+    "png as flac": ("song.flac", PNG_BYTES),
+    "valid wav": ("song.wav", _wav(0.5)),
+}
+
+# --- recipes that lie: SVG (draw), meshes (mesh), both read by --from and info ---------------------
+
+RECIPE = {"model": "tiny.toml", "preset": "tiny", "seed": 1, "z": [0.1, 0.2, 0.3, 0.4], "res": [16, 16],
+          "zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8, "version": "0.1.0"}  # fmt: skip
+DRAWING = {"style": "contours", "levels": 2, "spacing_mm": 1.0, "paper_mm": [20.0, 20.0], "margin_mm": 2.0,
+           "density": 1.0}  # fmt: skip
+MESH = {"kind": "solid", "res": 8, "level": 0.5, "size_mm": 80.0}
+
+
+def _svg(recipe_text: str, pad: int = 0) -> bytes:
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm">'
+    return (head + " " * pad + '<metadata><cppnart:recipe xmlns:cppnart="https://github.com/cppnart/cppnart">'
+            + recipe_text + "</cppnart:recipe></metadata></svg>\n").encode()  # fmt: skip
+
+
+def _drawing(**change: object) -> str:
+    return json.dumps({**RECIPE, "drawing": {**DRAWING, **change}})
+
+
+SVG_CASES = {
+    "random bytes": RANDOM_BYTES,
+    "empty": b"",
+    "no recipe": b'<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    "recipe not json": _svg("{{{"),
+    "recipe deep": _svg("[" * 100_000 + "]" * 100_000),
+    "recipe a list": _svg("[1, 2]"),
+    "recipe 8 MB in": _svg(_drawing(), pad=8 << 20),
+    "levels 1e9": _svg(_drawing(levels=10**9)),
+    "levels nan": _svg(_drawing(levels=float("nan"))),
+    "spacing 0": _svg(_drawing(spacing_mm=0)),
+    "spacing 1e-300": _svg(_drawing(spacing_mm=1e-300)),
+    "paper 1e9 mm": _svg(_drawing(paper_mm=[1e9, 1e9])),
+    "paper negative": _svg(_drawing(paper_mm=[-20, 20])),
+    "margin larger than paper": _svg(_drawing(margin_mm=50)),
+    "style teapot": _svg(_drawing(style="teapot")),
+    "density 1e6": _svg(_drawing(density=1e6)),
+    "drawing a string": _svg(json.dumps({**RECIPE, "drawing": "contours"})),
+    "model outside": _svg(json.dumps({**RECIPE, "model": "/etc/passwd", "drawing": DRAWING})),
+    "seed huge": _svg(json.dumps({**RECIPE, "seed": 2**80, "drawing": DRAWING})),
+    "res huge": _svg(json.dumps({**RECIPE, "res": [10**8, 10**8], "drawing": DRAWING})),
+    "entities": _xml_entities(),
+    "valid": _svg(_drawing()),
+}
+
+
+def _obj(recipe_text: str) -> bytes:
+    return f"# cppnart-recipe {recipe_text}\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".encode()
+
+
+def _ply(recipe_text: str) -> bytes:
+    return f"ply\nformat ascii 1.0\ncomment cppnart-recipe {recipe_text}\nelement vertex 0\nend_header\n".encode()
+
+
+def _glb(json_chunk: bytes, claimed: int | None = None) -> bytes:
+    size = len(json_chunk) if claimed is None else claimed
+    body = struct.pack("<II", size, 0x4E4F534A) + json_chunk
+    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+
+
+def _mesh(**change: object) -> str:
+    return json.dumps({**RECIPE, "model": "solid", "preset": "solid", "z": [0.1] * 8, "mesh": {**MESH, **change}})
+
+
+MESH_CASES = {
+    "obj random bytes": ("m.obj", RANDOM_BYTES),
+    "obj empty": ("m.obj", b""),
+    "obj no recipe": ("m.obj", b"v 0 0 0\n"),
+    "obj recipe not json": ("m.obj", _obj("{{{")),
+    "obj recipe deep": ("m.obj", _obj("[" * 100_000 + "]" * 100_000)),
+    "obj res 1e6": ("m.obj", _obj(_mesh(res=10**6))),
+    "obj res float": ("m.obj", _obj(_mesh(res=8.5))),
+    "obj level nan": ("m.obj", _obj(_mesh(level=float("nan")))),
+    "obj level 7": ("m.obj", _obj(_mesh(level=7))),
+    "obj size negative": ("m.obj", _obj(_mesh(size_mm=-80))),
+    "obj size 1e999": ("m.obj", _obj(_mesh(size_mm=1e999))),
+    "obj kind teapot": ("m.obj", _obj(_mesh(kind="teapot"))),
+    "obj mesh a list": ("m.obj", _obj(json.dumps({**RECIPE, "mesh": [1]}))),
+    "ply recipe not json": ("m.ply", _ply("{{{")),
+    "ply res 1e6": ("m.ply", _ply(_mesh(res=10**6))),
+    "ply huge header": ("m.ply", b"ply\nformat ascii 1.0\n" + b"comment " + b"x" * (6 << 20) + b"\nend_header\n"),
+    "glb random": ("m.glb", b"glTF" + RANDOM_BYTES),
+    "glb chunk size lies": ("m.glb", _glb(b'{"scenes":[]}', claimed=2**31)),
+    "glb json deep": ("m.glb", _glb(b"[" * 100_000 + b"]" * 100_000)),
+    "glb extras not json": ("m.glb", _glb(json.dumps({"scenes": [{"extras": {"cppnart": "{{{"}}]}).encode())),
+    "glb truncated": ("m.glb", _glb(b'{"scenes":[]}')[:15]),
+    "stl": ("m.stl", bytes(80) + struct.pack("<I", 0)),
+    "stl claims 10^9 faces": ("m.stl", bytes(80) + struct.pack("<I", 10**9)),
+    "png as glb": ("m.glb", PNG_BYTES),
+    "valid obj": ("m.obj", _obj(_mesh())),
+}
+
+# --- the table -------------------------------------------------------------------------------------
+
+LOOP = ["loop", "tiny.toml", "--seed", "1", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q"]
+DRAW = ["draw", "tiny.toml", "--seed", "1", "--paper", "20x20mm", "--margin", "2", "--levels", "2", "--density", "1"]
+MESH_ARGS = ["mesh", "--seed", "1", "--res", "8", "-q"]
+BREED = ["breed", "--generations", "1", "--population", "4", "--size", "16", "--cell", "16", "-q"]
+MORPH = ["morph", "a.npy", "b.npy", "-m", "tiny.toml", "--seed", "1", "--res", "16x16", "--frames", "2", "-q"]
+RENDER = ["render", "tiny.toml", "--seed", "1", "--res", "16x16", "-q"]
+
+BAD_NUMBERS = ["nan", "inf", "-inf", "1e999", "-1", "0", "1e12", "2.5", "abc", "", "0x10", "\u0661", "1_2"]
+
+
+class Case:
+    """One hostile input: the command's arguments, the files it reads, and the outputs it may make."""
+
+    def __init__(self, command: str, name: str, args: list[str], files: dict[str, bytes] | None = None,
+                 outputs: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.command, self.name, self.args, self.files, self.outputs = command, name, args, files or {}, outputs
+
+
+def _numbers(command: str, base: list[str], out: list[str], options: list[str], outputs: tuple[str, ...]) -> list[Case]:
+    return [Case(command, f"{opt} {v!r}", [*base, opt, v, *out], outputs=outputs) for opt in options for v in BAD_NUMBERS]
+
+
+def _cases() -> list[Case]:
+    cases: list[Case] = []
+    gif, svg, glb, png = ["-o", "o.gif"], ["-o", "o.svg"], ["-o", "o.glb"], ["-o", "o.png"]
+    # Bad numbers, option by option (the last of a repeated option wins).
+    loop_opts = ["--seconds", "--fps", "--laps", "--supersample", "--chunk", "--zoom", "--cluster-timeout"]
+    cases += _numbers("loop", LOOP, gif, loop_opts, ("o.gif",))
+    cases += _numbers("draw", DRAW, svg, ["--levels", "--spacing", "--margin", "--density", "--zoom"], ("o.svg",))
+    cases += _numbers("mesh", MESH_ARGS, glb, ["--res", "--level", "--zoom"], ("o.glb",))
+    breed_opts = ["--generations", "--population", "--strength", "--k", "--add", "--size", "--cell"]
+    cases += _numbers("breed", BREED, png, breed_opts, ("o.png", "o.breed.json"))
+    cases += _numbers("render", RENDER, png, ["--cluster-timeout"], ("o.png",))
+    # Bad text.
+    texts = {"loop": ("--res", ["16x", "x16", "0x0", "16x16x16", "99999x99999", "\n", "1e3x1e3", "-16x16"]),
+             "draw": ("--paper", ["A9", "0x0mm", "1e9x1e9mm", "-20x20mm", "20x20", "nanxnanmm", "20x20in", "\u0000"]),
+             "mesh": ("--size", ["0mm", "-1mm", "1e999mm", "80", "80ft", "nanmm", "", "80 mm mm"])}  # fmt: skip
+    outs = {"loop": (gif, ("o.gif",)), "draw": (svg, ("o.svg",)), "mesh": (glb, ("o.glb",))}
+    base = {"loop": LOOP, "draw": DRAW, "mesh": MESH_ARGS}
+    for command, (opt, values) in texts.items():
+        out, made = outs[command]
+        cases += [Case(command, f"{opt} {v!r}", [*base[command], opt, v, *out], outputs=made) for v in values]
+    for opt, values in {"--depth": ["0mm", "-4mm", "1e999mm", "4"], "--base": ["-1mm", "nanmm", "1e9mm"]}.items():
+        cases += [Case("mesh", f"--relief {opt} {v!r}", [*MESH_ARGS, "tiny.toml", "--relief", opt, v, *glb],
+                       outputs=("o.glb",)) for v in values]  # fmt: skip
+    cases += [Case("draw", f"--style {v!r}", [*DRAW, "--style", v, *svg]) for v in ["teapot", "", "CONTOURS"]]
+    cases += [Case("render", f"--backend {v!r}", [*RENDER, "--backend", v, *png]) for v in ["tensorflow", ""]]
+    cases += [Case("render", f"--precision {v!r}", [*RENDER, "--precision", v, *png]) for v in ["fp8", "fp64"]]
+    cases.append(Case("render", "--precision fp16 --bits 16", [*RENDER, "--precision", "fp16", "--bits", "16", *png]))
+    cases += [Case("loop", f"--gif-palette {v!r}", [*LOOP, "--gif-palette", v, *gif]) for v in ["teapot", "256"]]
+    cases.append(Case("loop", "--time without a random cppn", [*LOOP, "--time", "--tile", "--laps", "0", *gif]))
+    # Bad mesh/draw output names: wrong format under the right command, a folder, '.', nowhere.
+    for command, args in (("draw", DRAW), ("mesh", MESH_ARGS), ("loop", LOOP), ("breed", BREED)):
+        for out in ["o.txt", ".", "sub", "sub/", "no/such/dir/o.x", "/proc/o.x", "o."]:
+            target = out if not out.endswith(".x") else out[:-2] + {"draw": ".svg", "mesh": ".glb"}.get(command, ".png")
+            made = (target,) if command == "loop" and target == "o." else ()  # a folder of PNG frames: valid
+            cases.append(Case(command, f"-o {target!r}", [*args, "-o", target], {"sub/keep": b""}, made))
+    cases.append(Case("mesh", "-o .stl folder", [*MESH_ARGS, "-o", "dir.stl"], {"dir.stl/keep": b""}))
+    # Genome files as models: render and breed read them.
+    for name, data in GENOMES.items():
+        files = {"g.genome.json": data}
+        cases.append(Case("render genome", name, ["render", "g.genome.json", "--res", "16x16", "-q", *png], files,
+                          ("o.png",)))  # fmt: skip
+        cases.append(Case("breed genome", name, [*BREED, "g.genome.json", *png], files, ("o.png", "o.breed.json")))
+    for name, data in XML_CASES.items():
+        cases.append(Case("picbreeder xml", name, ["render", "g.xml", "--res", "16x16", "-q", *png], {"g.xml": data},
+                          ("o.png",)))  # fmt: skip
+    for name, data in ZIP_CASES.items():
+        cases.append(Case("picbreeder zip", name, ["render", "g.zip", "--res", "16x16", "-q", *png], {"g.zip": data},
+                          ("o.png",)))  # fmt: skip
+    # Audio for loop and morph.
+    for name, (file, data) in AUDIO_CASES.items():
+        cases.append(Case("loop --audio", name, [*LOOP, "--audio", file, "-o", "o.mp4"], {file: data}, ("o.mp4",)))
+        cases.append(Case("morph --audio", name, [*MORPH, "--audio", file, "-o", "o.mp4"], {file: data}, ("o.mp4",)))
+    extra = {"a folder": (["--audio", "sub", "-o", "o.mp4"], "o.mp4"), "missing": (["--audio", "none.wav", "-o", "o.mp4"], "o.mp4"),
+             "audio into a gif": (["--audio", "song.wav", "-o", "o.gif"], "o.gif")}  # fmt: skip
+    for name, (args, made) in extra.items():
+        cases.append(Case("loop --audio", name, [*LOOP, *args], {"sub/keep": b"", "song.wav": _wav(0.5)}, (made,)))
+    # Recipes that lie, for --from and info.
+    for name, data in SVG_CASES.items():
+        files = {"r.svg": data}
+        cases.append(Case("draw --from", name, ["draw", "--from", "r.svg", *svg], files, ("o.svg",)))
+        cases.append(Case("info svg", name, ["info", "r.svg"], files))
+    for name, (file, data) in MESH_CASES.items():
+        cases.append(Case("mesh --from", name, ["mesh", "--from", file, "-q", *glb], {file: data}, ("o.glb",)))
+        cases.append(Case("info mesh", name, ["info", file], {file: data}))
+    # Breeding state: --resume reads it; --take reads a sheet.
+    state_cases = {"empty": b"", "random bytes": RANDOM_BYTES, "not json": b"{{{", "deep": b"[" * 100_000 + b"]" * 100_000,
+                   "a list": b"[]", "wrong format": b'{"format": "teapot", "version": 1}',
+                   "version 99": b'{"format": "cppnart-breed-state", "version": 99}',
+                   "generation -1": b'{"format": "cppnart-breed-state", "version": 1, "generation": -1}'}  # fmt: skip
+    for name, data in state_cases.items():
+        cases.append(Case("breed --resume", name, [*BREED, "--resume", "--state", "s.breed.json", *png],
+                          {"s.breed.json": data}))  # fmt: skip
+    cases.append(Case("breed --resume", "state is a folder", [*BREED, "--resume", "--state", "sub", *png],
+                      {"sub/keep": b""}))  # fmt: skip
+    cases.append(Case("breed --resume", "no state", [*BREED, "--resume", *png]))
+    for value in ["-1", "999", "nan", "1.5"]:
+        cases.append(Case("breed --take", f"--take {value}", ["breed", "sheet.png", "--take", value, "-o", "t.genome.json"],
+                          {"sheet.png": PNG_BYTES}))  # fmt: skip
+    cases.append(Case("breed --take", "a plain png", ["breed", "plain.png", "--take", "0", "-o", "t.genome.json"],
+                      {"plain.png": b""}))  # fmt: skip
+    # Foreign .onnx for dream and layers (torch side).
+    for name, data in {"empty": b"", "random bytes": RANDOM_BYTES, "a png": PNG_BYTES, "truncated": b"\x08\x07\x12"}.items():
+        cases.append(Case("layers onnx", name, ["layers", "f.onnx"], {"f.onnx": data}))
+        cases.append(Case("dream onnx", name, ["dream", "f.onnx", "--steps", "1", "--res", "16", "-o", "d.png"],
+                          {"f.onnx": data}))  # fmt: skip
+    return cases
+
+
+CASES = _cases()
+IDS = [f"{c.command}: {c.name}" for c in CASES]
+assert len(set(IDS)) == len(IDS), [i for i in IDS if IDS.count(i) > 1]
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _TooSlow
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.toml").write_text(TINY_PRESET)
+    np.save(tmp_path / "a.npy", np.full(4, -0.5, np.float32))
+    np.save(tmp_path / "b.npy", np.array([0.5, -0.2, 0.9, 0.1], np.float32))
+    return tmp_path
+
+
+def _all_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _outcome(result) -> tuple[int, str]:
+    """Exit code and output the console script (``cli.main``) gives: click's usage errors become
+    one line and exit 2 there, as ``cli._run`` does."""
+    exc = result.exception
+    if exc is not None and "UsageError" in {c.__name__ for c in type(exc).__mro__}:
+        return 2, result.output + f"error: {exc.format_message()}\n"
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise exc
+    code = result.return_value if isinstance(result.return_value, int) else result.exit_code
+    return code, result.output
+
+
+def check_case(case: Case, runner, folder: Path) -> str:
+    """Run one case; returns 'refused' or 'accepted' and fails on anything else."""
+    for name, data in case.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    before = _all_files(folder)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(CASE_SECONDS)
+    try:
+        result = runner.invoke(app, case.args, standalone_mode=False)  # as the console script runs it
+    except _TooSlow:
+        pytest.fail(f"{case.command}: {case.name}: ran past {CASE_SECONDS} s")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    if isinstance(result.exception, _TooSlow):
+        pytest.fail(f"{case.command}: {case.name}: ran past {CASE_SECONDS} s")
+    TRIED.setdefault(case.command, set()).add(case.name)
+    after = _all_files(folder)
+    code, output = _outcome(result)
+    if code == 0:
+        added = sorted(set(after) - set(before))
+        assert {a.split("/")[0] for a in added} <= set(case.outputs) and set(before) <= set(after), (case.args, added, output)
+        assert case.command.startswith("info") or added, (case.args, "exit 0 but no output", output)
+        return "accepted"
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert code == 2, (case.args, code, output, result.exception)
+    assert len(lines) == 1 and lines[0].startswith("error: "), (case.args, output)
+    assert len(lines[0]) < 700, lines[0]
+    assert after == before, (case.args, sorted(set(after) ^ set(before)))
+    return "refused"
+
+
+# Bugs in files other helpers are editing this round (listed in the report for them).
+XFAIL: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=IDS)
+def test_hostile_input_is_refused_in_one_line_or_accepted(index: int, runner, work: Path) -> None:
+    case = CASES[index]
+    if IDS[index] in XFAIL:
+        pytest.xfail(XFAIL[IDS[index]])
+    check_case(case, runner, work)
+
+
+def test_valid_files_among_the_hostile_ones_are_accepted(runner, work: Path) -> None:
+    """The table's 'valid' rows are the control: each must succeed (else the table tests nothing)."""
+    for case in CASES:
+        if case.name in ("valid", "valid wav", "valid obj") and not case.command.startswith(("info", "breed genome")):
+            assert check_case(case, runner, work) == "accepted", IDS[CASES.index(case)]
+            for out in case.outputs:
+                (work / out).unlink(missing_ok=True)
+
+
+def test_zz_report_how_many_inputs_were_tried(capsys) -> None:
+    with capsys.disabled():
+        total = sum(len(v) for v in TRIED.values())
+        print(f"\ndistinct hostile inputs tried (round 2): {total} " + str({k: len(v) for k, v in sorted(TRIED.items())}))
