@@ -31,6 +31,7 @@ from .conftest import TINY_PRESET, files_in
 from .genome_fixtures import GREY_XML, INPUTS, picbreeder_xml
 
 TRIED: dict[str, set[str]] = {}
+ACCEPTED: set[str] = set()  # the cases that turned out valid (printed with the counts)
 CASE_SECONDS = 60  # a generous bound per case: a hang fails, a slow machine does not
 
 # --- files the cases read --------------------------------------------------------------------------
@@ -178,8 +179,8 @@ AUDIO_CASES = {
 
 RECIPE = {"model": "tiny.toml", "preset": "tiny", "seed": 1, "z": [0.1, 0.2, 0.3, 0.4], "res": [16, 16],
           "zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8, "version": "0.1.0"}  # fmt: skip
-DRAWING = {"style": "contours", "levels": 2, "spacing_mm": 1.0, "paper_mm": [20.0, 20.0], "margin_mm": 2.0,
-           "density": 1.0}  # fmt: skip
+DRAWING = {"style": "contours", "levels": 2, "spacing_mm": 1.0, "paper": [20.0, 20.0], "margin_mm": 2.0,
+           "density": 1.0, "per_channel": False, "pen_mm": 0.3}  # fmt: skip
 MESH = {"kind": "solid", "res": 8, "level": 0.5, "size_mm": 80.0}
 
 
@@ -205,8 +206,13 @@ SVG_CASES = {
     "levels nan": _svg(_drawing(levels=float("nan"))),
     "spacing 0": _svg(_drawing(spacing_mm=0)),
     "spacing 1e-300": _svg(_drawing(spacing_mm=1e-300)),
-    "paper 1e9 mm": _svg(_drawing(paper_mm=[1e9, 1e9])),
-    "paper negative": _svg(_drawing(paper_mm=[-20, 20])),
+    "paper 1e9 mm": _svg(_drawing(paper=[1e9, 1e9])),
+    "paper negative": _svg(_drawing(paper=[-20, 20])),
+    "paper nan": _svg(_drawing(paper=[float("nan"), 20])),
+    "paper a string": _svg(_drawing(paper="A4")),
+    "paper of three": _svg(_drawing(paper=[20, 20, 20])),
+    "pen nan": _svg(_drawing(pen_mm=float("nan"))),
+    "per_channel a string": _svg(_drawing(per_channel="yes")),
     "margin larger than paper": _svg(_drawing(margin_mm=50)),
     "style teapot": _svg(_drawing(style="teapot")),
     "density 1e6": _svg(_drawing(density=1e6)),
@@ -281,8 +287,9 @@ class Case:
     """One hostile input: the command's arguments, the files it reads, and the outputs it may make."""
 
     def __init__(self, command: str, name: str, args: list[str], files: dict[str, bytes] | None = None,
-                 outputs: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 outputs: tuple[str, ...] = (), expect: str = "") -> None:  # fmt: skip
         self.command, self.name, self.args, self.files, self.outputs = command, name, args, files or {}, outputs
+        self.expect = expect  # words the refusal must hold (else any one line will do)
 
 
 def _numbers(command: str, base: list[str], out: list[str], options: list[str], outputs: tuple[str, ...]) -> list[Case]:
@@ -317,6 +324,16 @@ def _cases() -> list[Case]:
     cases += [Case("render", f"--precision {v!r}", [*RENDER, "--precision", v, *png]) for v in ["fp8", "fp64"]]
     cases.append(Case("render", "--precision fp16 --bits 16", [*RENDER, "--precision", "fp16", "--bits", "16", *png]))
     cases += [Case("loop", f"--gif-palette {v!r}", [*LOOP, "--gif-palette", v, *gif]) for v in ["teapot", "256"]]
+    # --cluster-timeout is checked with --cluster (before Ray is imported); loop ignored it, and
+    # --backend/--precision, before this round's fix.
+    for command, args, out in (("loop", LOOP, gif), ("render", RENDER, png)):
+        for v in ["nan", "-1", "0", "1e999", "inf"]:
+            cases.append(Case(command, f"--cluster 127.0.0.1:9 --cluster-timeout {v!r}",
+                              [*args, "--cluster", "127.0.0.1:9", "--cluster-timeout", v, *out],
+                              expect="--cluster-timeout"))  # fmt: skip
+        for extra in (["--backend", "torch"], ["--precision", "fp16"]):
+            cases.append(Case(command, f"--cluster 127.0.0.1:9 {' '.join(extra)}",
+                              [*args, "--cluster", "127.0.0.1:9", *extra, *out], expect="render here"))  # fmt: skip
     cases.append(Case("loop", "--time without a random cppn", [*LOOP, "--time", "--tile", "--laps", "0", *gif]))
     # Bad mesh/draw output names: wrong format under the right command, a folder, '.', nowhere.
     for command, args in (("draw", DRAW), ("mesh", MESH_ARGS), ("loop", LOOP), ("breed", BREED)):
@@ -350,9 +367,11 @@ def _cases() -> list[Case]:
         files = {"r.svg": data}
         cases.append(Case("draw --from", name, ["draw", "--from", "r.svg", *svg], files, ("o.svg",)))
         cases.append(Case("info svg", name, ["info", "r.svg"], files))
+        cases.append(Case("info svg --json", name, ["info", "r.svg", "--json"], files))
     for name, (file, data) in MESH_CASES.items():
         cases.append(Case("mesh --from", name, ["mesh", "--from", file, "-q", *glb], {file: data}, ("o.glb",)))
         cases.append(Case("info mesh", name, ["info", file], {file: data}))
+        cases.append(Case("info mesh --json", name, ["info", file, "--json"], {file: data}))
     # Breeding state: --resume reads it; --take reads a sheet.
     state_cases = {"empty": b"", "random bytes": RANDOM_BYTES, "not json": b"{{{", "deep": b"[" * 100_000 + b"]" * 100_000,
                    "a list": b"[]", "wrong format": b'{"format": "teapot", "version": 1}',
@@ -439,11 +458,15 @@ def check_case(case: Case, runner, folder: Path) -> str:
         added = sorted(set(after) - set(before))
         assert {a.split("/")[0] for a in added} <= set(case.outputs) and set(before) <= set(after), (case.args, added, output)
         assert case.command.startswith("info") or added, (case.args, "exit 0 but no output", output)
+        if "--json" in case.args:  # always valid JSON: no NaN or Infinity (issue 31)
+            json.loads(output, parse_constant=lambda c: pytest.fail(f"{case.args}: {c} in --json output"))
+        ACCEPTED.add(f"{case.command}: {case.name}")
         return "accepted"
     lines = [line for line in output.splitlines() if line.strip()]
     assert code == 2, (case.args, code, output, result.exception)
     assert len(lines) == 1 and lines[0].startswith("error: "), (case.args, output)
     assert len(lines[0]) < 700, lines[0]
+    assert case.expect in lines[0], (case.args, lines[0])
     assert after == before, (case.args, sorted(set(after) ^ set(before)))
     return "refused"
 
@@ -473,3 +496,4 @@ def test_zz_report_how_many_inputs_were_tried(capsys) -> None:
     with capsys.disabled():
         total = sum(len(v) for v in TRIED.values())
         print(f"\ndistinct hostile inputs tried (round 2): {total} " + str({k: len(v) for k, v in sorted(TRIED.items())}))
+        print(f"of which valid, and accepted: {len(ACCEPTED)} {sorted(ACCEPTED)}")
