@@ -86,6 +86,8 @@ def user_errors(func: F) -> F:
             fail(str(exc))
         except KeyboardInterrupt as exc:
             stopped(getattr(exc, "signum", 2))
+        except typer.Exit:  # a command that said what its stop kept (breed): not a second, generic note
+            raise
         except RecursionError:  # a file nested deeper than any parser should follow (JSON in a PNG, ...)
             fail("an input file nests its data too deeply to be one cppnart wrote")
         except (OSError, MemoryError) as exc:
