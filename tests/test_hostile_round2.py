@@ -19,7 +19,6 @@ import signal
 import struct
 import wave
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import pytest
 
 from cppnart.cli import app
 
-from .conftest import TINY_PRESET, files_in
+from .conftest import TINY_PRESET
 from .genome_fixtures import GREY_XML, INPUTS, picbreeder_xml
 
 TRIED: dict[str, set[str]] = {}
@@ -41,17 +40,25 @@ RANDOM_BYTES = bytes(RNG.randrange(256) for _ in range(2000))
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + RANDOM_BYTES[:200]
 
 GENOME = {
-    "format": "cppnart-genome", "version": 1, "colour": "grey", "squash": "abs", "z": [],
-    "nodes": [{"id": 0, "type": "input", "activation": "identity", "label": "x"},
-              {"id": 1, "type": "input", "activation": "identity", "label": "y"},
-              {"id": 2, "type": "input", "activation": "identity", "label": "d"},
-              {"id": 3, "type": "input", "activation": "identity", "label": "bias"},
-              {"id": 4, "type": "hidden", "activation": "sin"},
-              {"id": 5, "type": "output", "activation": "signed_gaussian", "label": "ink"}],
-    "links": [{"innovation": 1, "source": 0, "target": 4, "weight": 2.0},
-              {"innovation": 2, "source": 4, "target": 5, "weight": 1.0},
-              {"innovation": 3, "source": 2, "target": 5, "weight": -1.0}],
-}  # fmt: skip
+    "format": "cppnart-genome",
+    "version": 1,
+    "colour": "grey",
+    "squash": "abs",
+    "z": [],
+    "nodes": [
+        {"id": 0, "type": "input", "activation": "identity", "label": "x"},
+        {"id": 1, "type": "input", "activation": "identity", "label": "y"},
+        {"id": 2, "type": "input", "activation": "identity", "label": "d"},
+        {"id": 3, "type": "input", "activation": "identity", "label": "bias"},
+        {"id": 4, "type": "hidden", "activation": "sin"},
+        {"id": 5, "type": "output", "activation": "signed_gaussian", "label": "ink"},
+    ],
+    "links": [
+        {"innovation": 1, "source": 0, "target": 4, "weight": 2.0},
+        {"innovation": 2, "source": 4, "target": 5, "weight": 1.0},
+        {"innovation": 3, "source": 2, "target": 5, "weight": -1.0},
+    ],
+}
 
 
 def genome(**change: object) -> bytes:
@@ -115,8 +122,9 @@ XML_CASES = {
     "doctype": b'<?xml version="1.0"?><!DOCTYPE data SYSTEM "http://example.com/x.dtd">' + GREY_XML[39:],
     "html": b"<html><body>not a genome</body></html>",
     "node bomb": b"<data><genome><nodes>" + b"<node/>" * 100_000 + b"</nodes></genome></data>",
-    "cycle": picbreeder_xml([*INPUTS, (4, "out", "ink", "sin(x)"), (5, "hidden", "", "sin(x)")],
-                            [(1, 5, 1.0), (5, 4, 1.0), (4, 5, 1.0)]),  # fmt: skip
+    "cycle": picbreeder_xml(
+        [*INPUTS, (4, "out", "ink", "sin(x)"), (5, "hidden", "", "sin(x)")], [(1, 5, 1.0), (5, 4, 1.0), (4, 5, 1.0)]
+    ),
     "weight nan": picbreeder_xml([*INPUTS, (4, "out", "ink", "sin(x)")], [(1, 4, float("nan"))]),
     "unknown activation": picbreeder_xml([*INPUTS, (4, "out", "ink", "teapot(x)")], [(1, 4, 1.0)]),
     "no outputs": picbreeder_xml(list(INPUTS), []),
@@ -161,7 +169,14 @@ def _wav(seconds: float, rate: int = 8000) -> bytes:
 def _wav_header(data_bytes: int, rate: int = 8000) -> bytes:
     """A WAV header alone that declares ``data_bytes`` of 16-bit mono sound."""
     fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
-    return b"RIFF" + struct.pack("<I", 4 + len(fmt) + 8 + data_bytes) + b"WAVE" + fmt + b"data" + struct.pack("<I", data_bytes)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + len(fmt) + 8 + data_bytes)
+        + b"WAVE"
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
 
 
 AUDIO_CASES = {
@@ -177,17 +192,40 @@ AUDIO_CASES = {
 
 # --- recipes that lie: SVG (draw), meshes (mesh), both read by --from and info ---------------------
 
-RECIPE = {"model": "tiny.toml", "preset": "tiny", "seed": 1, "z": [0.1, 0.2, 0.3, 0.4], "res": [16, 16],
-          "zoom": 1.0, "center": [0.0, 0.0], "supersample": 1, "bits": 8, "version": "0.1.0"}  # fmt: skip
-DRAWING = {"style": "contours", "levels": 2, "spacing_mm": 1.0, "paper": [20.0, 20.0], "margin_mm": 2.0,
-           "density": 1.0, "per_channel": False, "pen_mm": 0.3}  # fmt: skip
+RECIPE = {
+    "model": "tiny.toml",
+    "preset": "tiny",
+    "seed": 1,
+    "z": [0.1, 0.2, 0.3, 0.4],
+    "res": [16, 16],
+    "zoom": 1.0,
+    "center": [0.0, 0.0],
+    "supersample": 1,
+    "bits": 8,
+    "version": "0.1.0",
+}
+DRAWING = {
+    "style": "contours",
+    "levels": 2,
+    "spacing_mm": 1.0,
+    "paper": [20.0, 20.0],
+    "margin_mm": 2.0,
+    "density": 1.0,
+    "per_channel": False,
+    "pen_mm": 0.3,
+}
 MESH = {"kind": "solid", "res": 8, "level": 0.5, "size_mm": 80.0}
 
 
 def _svg(recipe_text: str, pad: int = 0) -> bytes:
     head = '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm">'
-    return (head + " " * pad + '<metadata><cppnart:recipe xmlns:cppnart="https://github.com/cppnart/cppnart">'
-            + recipe_text + "</cppnart:recipe></metadata></svg>\n").encode()  # fmt: skip
+    return (
+        head
+        + " " * pad
+        + '<metadata><cppnart:recipe xmlns:cppnart="https://github.com/cppnart/cppnart">'
+        + recipe_text
+        + "</cppnart:recipe></metadata></svg>\n"
+    ).encode()
 
 
 def _drawing(**change: object) -> str:
@@ -271,6 +309,57 @@ MESH_CASES = {
     "valid obj": ("m.obj", _obj(_mesh())),
 }
 
+# --- loop recipes that lie (a GIF's comment), for loop --from and info -----------------------------
+
+LOOP_RECIPE = {
+    "model": "tiny.toml",
+    "preset": "tiny",
+    "seed": 1,
+    "keyframes": [[-0.1, 0.1, -0.1, 0.4]],
+    "fps": 8.0,
+    "cycle": {"curve": "box", "seed": 1, "frames": 2, "laps": 1, "through": False, "time": False},
+    "res": [16, 16],
+    "zoom": 1.0,
+    "center": [0.0, 0.0],
+    "supersample": 1,
+}
+
+
+def _gif(recipe: object, raw: str | None = None) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    comment = raw if raw is not None else json.dumps({"cppnart-morph": recipe})
+    Image.new("RGB", (4, 4)).save(buffer, "GIF", comment=comment.encode())
+    return buffer.getvalue()
+
+
+def _cycle(**change: object) -> bytes:
+    return _gif({**LOOP_RECIPE, "cycle": {**LOOP_RECIPE["cycle"], **change}})  # type: ignore[dict-item]
+
+
+GIF_CASES = {
+    "frames 1e9": _cycle(frames=10**9),
+    "frames -1": _cycle(frames=-1),
+    "frames a float": _cycle(frames=2.5),
+    "laps 1e9": _cycle(laps=10**9),
+    "curve teapot": _cycle(curve="teapot"),
+    "time a string": _cycle(time="yes"),
+    "cycle a list": _gif({**LOOP_RECIPE, "cycle": [1]}),
+    "fps nan": _gif({**LOOP_RECIPE, "fps": float("nan")}),
+    "fps 1e9": _gif({**LOOP_RECIPE, "fps": 1e9}),
+    "keyframes 10^5": _gif({**LOOP_RECIPE, "keyframes": [[0.0] * 4] * 100_000}),
+    "keyframes ragged": _gif({**LOOP_RECIPE, "keyframes": [[0.0] * 4, [0.0] * 3]}),
+    "keyframes nan": _gif({**LOOP_RECIPE, "keyframes": [[float("nan")] * 4]}),
+    "tile teapot": _gif({**LOOP_RECIPE, "tile": "teapot"}),
+    "audio lies": _gif(
+        {**LOOP_RECIPE, "audio": {"source": "x.wav", "fps": 8, "seconds": 1e9, "envelope": [0.5], "beats": [-1]}}
+    ),
+    "audio a string": _gif({**LOOP_RECIPE, "audio": "song.wav"}),
+    "comment deep": _gif(None, '{"cppnart-morph":' + "[" * 100_000 + "]" * 100_000 + "}"),
+    "valid": _gif(LOOP_RECIPE),
+}
+
 # --- the table -------------------------------------------------------------------------------------
 
 LOOP = ["loop", "tiny.toml", "--seed", "1", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q"]
@@ -286,14 +375,23 @@ BAD_NUMBERS = ["nan", "inf", "-inf", "1e999", "-1", "0", "1e12", "2.5", "abc", "
 class Case:
     """One hostile input: the command's arguments, the files it reads, and the outputs it may make."""
 
-    def __init__(self, command: str, name: str, args: list[str], files: dict[str, bytes] | None = None,
-                 outputs: tuple[str, ...] = (), expect: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        command: str,
+        name: str,
+        args: list[str],
+        files: dict[str, bytes] | None = None,
+        outputs: tuple[str, ...] = (),
+        expect: str = "",
+    ) -> None:
         self.command, self.name, self.args, self.files, self.outputs = command, name, args, files or {}, outputs
         self.expect = expect  # words the refusal must hold (else any one line will do)
 
 
 def _numbers(command: str, base: list[str], out: list[str], options: list[str], outputs: tuple[str, ...]) -> list[Case]:
-    return [Case(command, f"{opt} {v!r}", [*base, opt, v, *out], outputs=outputs) for opt in options for v in BAD_NUMBERS]
+    return [
+        Case(command, f"{opt} {v!r}", [*base, opt, v, *out], outputs=outputs) for opt in options for v in BAD_NUMBERS
+    ]
 
 
 def _cases() -> list[Case]:
@@ -308,17 +406,23 @@ def _cases() -> list[Case]:
     cases += _numbers("breed", BREED, png, breed_opts, ("o.png", "o.breed.json"))
     cases += _numbers("render", RENDER, png, ["--cluster-timeout"], ("o.png",))
     # Bad text.
-    texts = {"loop": ("--res", ["16x", "x16", "0x0", "16x16x16", "99999x99999", "\n", "1e3x1e3", "-16x16"]),
-             "draw": ("--paper", ["A9", "0x0mm", "1e9x1e9mm", "-20x20mm", "20x20", "nanxnanmm", "20x20in", "\u0000"]),
-             "mesh": ("--size", ["0mm", "-1mm", "1e999mm", "80", "80ft", "nanmm", "", "80 mm mm"])}  # fmt: skip
+    texts = {
+        "loop": ("--res", ["16x", "x16", "0x0", "16x16x16", "99999x99999", "\n", "1e3x1e3", "-16x16"]),
+        "draw": ("--paper", ["A9", "0x0mm", "1e9x1e9mm", "-20x20mm", "20x20", "nanxnanmm", "20x20in", "\u0000"]),
+        "mesh": ("--size", ["0mm", "-1mm", "1e999mm", "80", "80ft", "nanmm", "", "80 mm mm"]),
+    }
     outs = {"loop": (gif, ("o.gif",)), "draw": (svg, ("o.svg",)), "mesh": (glb, ("o.glb",))}
     base = {"loop": LOOP, "draw": DRAW, "mesh": MESH_ARGS}
     for command, (opt, values) in texts.items():
         out, made = outs[command]
         cases += [Case(command, f"{opt} {v!r}", [*base[command], opt, v, *out], outputs=made) for v in values]
     for opt, values in {"--depth": ["0mm", "-4mm", "1e999mm", "4"], "--base": ["-1mm", "nanmm", "1e9mm"]}.items():
-        cases += [Case("mesh", f"--relief {opt} {v!r}", [*MESH_ARGS, "tiny.toml", "--relief", opt, v, *glb],
-                       outputs=("o.glb",)) for v in values]  # fmt: skip
+        cases += [
+            Case(
+                "mesh", f"--relief {opt} {v!r}", [*MESH_ARGS, "tiny.toml", "--relief", opt, v, *glb], outputs=("o.glb",)
+            )
+            for v in values
+        ]
     cases += [Case("draw", f"--style {v!r}", [*DRAW, "--style", v, *svg]) for v in ["teapot", "", "CONTOURS"]]
     cases += [Case("render", f"--backend {v!r}", [*RENDER, "--backend", v, *png]) for v in ["tensorflow", ""]]
     cases += [Case("render", f"--precision {v!r}", [*RENDER, "--precision", v, *png]) for v in ["fp8", "fp64"]]
@@ -328,12 +432,23 @@ def _cases() -> list[Case]:
     # --backend/--precision, before this round's fix.
     for command, args, out in (("loop", LOOP, gif), ("render", RENDER, png)):
         for v in ["nan", "-1", "0", "1e999", "inf"]:
-            cases.append(Case(command, f"--cluster 127.0.0.1:9 --cluster-timeout {v!r}",
-                              [*args, "--cluster", "127.0.0.1:9", "--cluster-timeout", v, *out],
-                              expect="--cluster-timeout"))  # fmt: skip
+            cases.append(
+                Case(
+                    command,
+                    f"--cluster 127.0.0.1:9 --cluster-timeout {v!r}",
+                    [*args, "--cluster", "127.0.0.1:9", "--cluster-timeout", v, *out],
+                    expect="--cluster-timeout",
+                )
+            )
         for extra in (["--backend", "torch"], ["--precision", "fp16"]):
-            cases.append(Case(command, f"--cluster 127.0.0.1:9 {' '.join(extra)}",
-                              [*args, "--cluster", "127.0.0.1:9", *extra, *out], expect="render here"))  # fmt: skip
+            cases.append(
+                Case(
+                    command,
+                    f"--cluster 127.0.0.1:9 {' '.join(extra)}",
+                    [*args, "--cluster", "127.0.0.1:9", *extra, *out],
+                    expect="render here",
+                )
+            )
     cases.append(Case("loop", "--time without a random cppn", [*LOOP, "--time", "--tile", "--laps", "0", *gif]))
     # Bad mesh/draw output names: wrong format under the right command, a folder, '.', nowhere.
     for command, args in (("draw", DRAW), ("mesh", MESH_ARGS), ("loop", LOOP), ("breed", BREED)):
@@ -345,21 +460,27 @@ def _cases() -> list[Case]:
     # Genome files as models: render and breed read them.
     for name, data in GENOMES.items():
         files = {"g.genome.json": data}
-        cases.append(Case("render genome", name, ["render", "g.genome.json", "--res", "16x16", "-q", *png], files,
-                          ("o.png",)))  # fmt: skip
+        cases.append(
+            Case("render genome", name, ["render", "g.genome.json", "--res", "16x16", "-q", *png], files, ("o.png",))
+        )
         cases.append(Case("breed genome", name, [*BREED, "g.genome.json", *png], files, ("o.png", "o.breed.json")))
     for name, data in XML_CASES.items():
-        cases.append(Case("picbreeder xml", name, ["render", "g.xml", "--res", "16x16", "-q", *png], {"g.xml": data},
-                          ("o.png",)))  # fmt: skip
+        cases.append(
+            Case("picbreeder xml", name, ["render", "g.xml", "--res", "16x16", "-q", *png], {"g.xml": data}, ("o.png",))
+        )
     for name, data in ZIP_CASES.items():
-        cases.append(Case("picbreeder zip", name, ["render", "g.zip", "--res", "16x16", "-q", *png], {"g.zip": data},
-                          ("o.png",)))  # fmt: skip
+        cases.append(
+            Case("picbreeder zip", name, ["render", "g.zip", "--res", "16x16", "-q", *png], {"g.zip": data}, ("o.png",))
+        )
     # Audio for loop and morph.
     for name, (file, data) in AUDIO_CASES.items():
         cases.append(Case("loop --audio", name, [*LOOP, "--audio", file, "-o", "o.mp4"], {file: data}, ("o.mp4",)))
         cases.append(Case("morph --audio", name, [*MORPH, "--audio", file, "-o", "o.mp4"], {file: data}, ("o.mp4",)))
-    extra = {"a folder": (["--audio", "sub", "-o", "o.mp4"], "o.mp4"), "missing": (["--audio", "none.wav", "-o", "o.mp4"], "o.mp4"),
-             "audio into a gif": (["--audio", "song.wav", "-o", "o.gif"], "o.gif")}  # fmt: skip
+    extra = {
+        "a folder": (["--audio", "sub", "-o", "o.mp4"], "o.mp4"),
+        "missing": (["--audio", "none.wav", "-o", "o.mp4"], "o.mp4"),
+        "audio into a gif": (["--audio", "song.wav", "-o", "o.gif"], "o.gif"),
+    }
     for name, (args, made) in extra.items():
         cases.append(Case("loop --audio", name, [*LOOP, *args], {"sub/keep": b"", "song.wav": _wav(0.5)}, (made,)))
     # Recipes that lie, for --from and info.
@@ -373,26 +494,125 @@ def _cases() -> list[Case]:
         cases.append(Case("info mesh", name, ["info", file], {file: data}))
         cases.append(Case("info mesh --json", name, ["info", file, "--json"], {file: data}))
     # Breeding state: --resume reads it; --take reads a sheet.
-    state_cases = {"empty": b"", "random bytes": RANDOM_BYTES, "not json": b"{{{", "deep": b"[" * 100_000 + b"]" * 100_000,
-                   "a list": b"[]", "wrong format": b'{"format": "teapot", "version": 1}',
-                   "version 99": b'{"format": "cppnart-breed-state", "version": 99}',
-                   "generation -1": b'{"format": "cppnart-breed-state", "version": 1, "generation": -1}'}  # fmt: skip
+    state_cases = {
+        "empty": b"",
+        "random bytes": RANDOM_BYTES,
+        "not json": b"{{{",
+        "deep": b"[" * 100_000 + b"]" * 100_000,
+        "a list": b"[]",
+        "wrong format": b'{"format": "teapot", "version": 1}',
+        "version 99": b'{"format": "cppnart-breed-state", "version": 99}',
+        "generation -1": b'{"format": "cppnart-breed-state", "version": 1, "generation": -1}',
+    }
     for name, data in state_cases.items():
-        cases.append(Case("breed --resume", name, [*BREED, "--resume", "--state", "s.breed.json", *png],
-                          {"s.breed.json": data}))  # fmt: skip
-    cases.append(Case("breed --resume", "state is a folder", [*BREED, "--resume", "--state", "sub", *png],
-                      {"sub/keep": b""}))  # fmt: skip
+        cases.append(
+            Case("breed --resume", name, [*BREED, "--resume", "--state", "s.breed.json", *png], {"s.breed.json": data})
+        )
+    cases.append(
+        Case("breed --resume", "state is a folder", [*BREED, "--resume", "--state", "sub", *png], {"sub/keep": b""})
+    )
     cases.append(Case("breed --resume", "no state", [*BREED, "--resume", *png]))
     for value in ["-1", "999", "nan", "1.5"]:
-        cases.append(Case("breed --take", f"--take {value}", ["breed", "sheet.png", "--take", value, "-o", "t.genome.json"],
-                          {"sheet.png": PNG_BYTES}))  # fmt: skip
-    cases.append(Case("breed --take", "a plain png", ["breed", "plain.png", "--take", "0", "-o", "t.genome.json"],
-                      {"plain.png": b""}))  # fmt: skip
+        cases.append(
+            Case(
+                "breed --take",
+                f"--take {value}",
+                ["breed", "sheet.png", "--take", value, "-o", "t.genome.json"],
+                {"sheet.png": PNG_BYTES},
+            )
+        )
+    cases.append(
+        Case(
+            "breed --take",
+            "a plain png",
+            ["breed", "plain.png", "--take", "0", "-o", "t.genome.json"],
+            {"plain.png": b""},
+        )
+    )
+    # Loop recipes that lie, latents that lie (--through, --z), and --tile where it cannot apply.
+    for name, data in GIF_CASES.items():
+        cases.append(
+            Case(
+                "loop --from",
+                name,
+                ["loop", "--from", "r.gif", "--seconds", "0.25", "-q", *gif],
+                {"r.gif": data},
+                ("o.gif",),
+            )
+        )
+        cases.append(Case("info gif --json", name, ["info", "r.gif", "--json"], {"r.gif": data}))
+    npys = {
+        "nan": np.full((2, 4), np.nan, np.float32),
+        "wrong size": np.zeros((2, 5), np.float32),
+        "one latent": np.zeros((1, 4), np.float32),
+        "10^5 latents": np.zeros((100_000, 4), np.float32),
+        "rank 3": np.zeros((2, 2, 4), np.float32),
+        "empty": np.zeros((0, 4), np.float32),
+        "strings": np.array([["a"] * 4] * 2),
+        "1e30": np.full((2, 4), 1e30, np.float32),
+    }
+    for name, array in npys.items():
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        files = {"t.npy": buffer.getvalue()}
+        cases.append(Case("loop --through", name, [*LOOP, "--through", "t.npy", *gif], files, ("o.gif",)))
+        cases.append(Case("draw --z", name, [*DRAW, "--z", "t.npy", *svg], files, ("o.svg",)))
+        cases.append(Case("mesh --z", name, [*MESH_ARGS, "--z", "t.npy", *glb], files, ("o.glb",)))
+    for name, files in {
+        "random bytes": {"t.npy": RANDOM_BYTES},
+        "a png": {"t.npy": PNG_BYTES},
+        "missing": {},
+        "a folder": {"t.npy/keep": b""},
+    }.items():
+        cases.append(Case("loop --through", name, [*LOOP, "--through", "t.npy", *gif], files))
+        cases.append(Case("draw --z", name, [*DRAW, "--z", "t.npy", *svg], files))
+    cases.append(Case("loop --through", "a plain png", [*LOOP, "--through", "p.png", *gif], {"p.png": PNG_BYTES}))
+    tiles = {
+        "render --tile --tiles .": ["render", "tiny.toml", "--seed", "1", "--res", "64x64", "--tile", "--tiles", "."],
+        "render --tile genome": ["render", "g.genome.json", "--res", "16x16", "--tile", "-q", *png],
+        "grid --tile --cols 0": [
+            "grid",
+            "-m",
+            "tiny.toml",
+            "--seeds",
+            "1-2",
+            "--cell",
+            "16x16",
+            "--tile",
+            "--cols",
+            "0",
+            *png,
+        ],
+        "morph --tile --frames 0": [*MORPH, "--tile", "--frames", "0", *gif],
+        "loop --time --no-tile": [*LOOP, "--time", "--no-tile", *gif],
+        "mesh --relief a solid": [*MESH_ARGS, "--relief", "solid", *glb],
+        "mesh a 2-D model": [*MESH_ARGS, "tiny.toml", *glb],
+        "mesh --zoom on a solid": [*MESH_ARGS, "--zoom", "2", *glb],
+        "draw a solid": ["draw", "solid", "--seed", "1", "--paper", "20x20mm", "--margin", "2", *svg],
+        "render --backend torch --device cuda": [*RENDER, "--backend", "torch", "--device", "cuda", *png],
+        "render --device cuda --precision fp16": [*RENDER, "--device", "cuda", "--precision", "fp16", *png],
+    }
+    for name, args in tiles.items():
+        made = ("o.png", "o.gif", "o.glb", "o.svg")  # accepted where the combination makes sense
+        cases.append(Case("combinations", name, args, {"g.genome.json": genome()}, made))
+    for name, data in {"random .onnx": RANDOM_BYTES, "empty .onnx": b""}.items():
+        cases.append(Case("breed parent", name, [*BREED, "p.onnx", *png], {"p.onnx": data}))
+    cases.append(Case("breed parent", "a folder", [*BREED, "sub", *png], {"sub/keep": b""}))
+    cases.append(Case("breed parent", "missing preset", [*BREED, "no-such-preset", *png]))
+    cases.append(Case("breed parent", "a solid", [*BREED, "solid", *png]))
     # Foreign .onnx for dream and layers (torch side).
-    for name, data in {"empty": b"", "random bytes": RANDOM_BYTES, "a png": PNG_BYTES, "truncated": b"\x08\x07\x12"}.items():
+    for name, data in {
+        "empty": b"",
+        "random bytes": RANDOM_BYTES,
+        "a png": PNG_BYTES,
+        "truncated": b"\x08\x07\x12",
+    }.items():
         cases.append(Case("layers onnx", name, ["layers", "f.onnx"], {"f.onnx": data}))
-        cases.append(Case("dream onnx", name, ["dream", "f.onnx", "--steps", "1", "--res", "16", "-o", "d.png"],
-                          {"f.onnx": data}))  # fmt: skip
+        cases.append(
+            Case(
+                "dream onnx", name, ["dream", "f.onnx", "--steps", "1", "--res", "16", "-o", "d.png"], {"f.onnx": data}
+            )
+        )
     return cases
 
 
@@ -409,8 +629,17 @@ def _alarm(signum: int, frame: object) -> None:
     raise _TooSlow
 
 
+_COMMAND: list[object] = []
+
+
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import typer.testing
+    from typer.main import get_command
+
+    # The same click tree for every case: building it takes 60 ms, two thirds of a refused case.
+    _COMMAND[:] = _COMMAND or [get_command(app)]
+    monkeypatch.setattr(typer.testing, "_get_command", lambda _app: _COMMAND[0])
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.toml").write_text(TINY_PRESET)
     np.save(tmp_path / "a.npy", np.full(4, -0.5, np.float32))
@@ -456,7 +685,11 @@ def check_case(case: Case, runner, folder: Path) -> str:
     code, output = _outcome(result)
     if code == 0:
         added = sorted(set(after) - set(before))
-        assert {a.split("/")[0] for a in added} <= set(case.outputs) and set(before) <= set(after), (case.args, added, output)
+        assert {a.split("/")[0] for a in added} <= set(case.outputs) and set(before) <= set(after), (
+            case.args,
+            added,
+            output,
+        )
         assert case.command.startswith("info") or added, (case.args, "exit 0 but no output", output)
         if "--json" in case.args:  # always valid JSON: no NaN or Infinity (issue 31)
             json.loads(output, parse_constant=lambda c: pytest.fail(f"{case.args}: {c} in --json output"))
@@ -495,5 +728,7 @@ def test_valid_files_among_the_hostile_ones_are_accepted(runner, work: Path) -> 
 def test_zz_report_how_many_inputs_were_tried(capsys) -> None:
     with capsys.disabled():
         total = sum(len(v) for v in TRIED.values())
-        print(f"\ndistinct hostile inputs tried (round 2): {total} " + str({k: len(v) for k, v in sorted(TRIED.items())}))
+        print(
+            f"\ndistinct hostile inputs tried (round 2): {total} " + str({k: len(v) for k, v in sorted(TRIED.items())})
+        )
         print(f"of which valid, and accepted: {len(ACCEPTED)} {sorted(ACCEPTED)}")

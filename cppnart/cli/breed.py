@@ -119,4 +119,5 @@ def _says_the_state_was_kept(state: Path) -> Iterator[None]:
         message = system_error(exc)
         if message is None or not state.is_file():
             raise
-        fail(f"{message.split(' (nothing was left behind)')[0]}; kept the breeding state '{state}' (--resume continues it)")
+        kept = f"kept the breeding state '{state}' (--resume continues it)"
+        fail(f"{message.split(' (nothing was left behind)')[0]}; {kept}")
