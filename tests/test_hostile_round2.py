@@ -19,6 +19,7 @@ import signal
 import struct
 import wave
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -360,6 +361,36 @@ GIF_CASES = {
     "valid": _gif(LOOP_RECIPE),
 }
 
+# --- foreign .onnx files for dream and layers ------------------------------------------------------
+
+
+def _classifier(side: int, rank: int = 4) -> bytes:
+    """A tiny 'classifier' (mean colour -> 3 logits) whose fixed input is 3 x side x side."""
+    from onnx import TensorProto, helper
+
+    dims = [1, 3, side, side] if rank == 4 else [1, 3 * side]
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)
+    logits = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])
+    axes = [2, 3] if rank == 4 else [1]
+    nodes = [helper.make_node("ReduceMean", ["image"], ["m"], axes=axes, keepdims=0)]
+    nodes.append(helper.make_node("Identity", ["m"], ["logits"]))
+    proto = helper.make_model(
+        helper.make_graph(nodes, "clf", [image], [logits]), opset_imports=[helper.make_opsetid("", 13)]
+    )
+    proto.ir_version = 8
+    return proto.SerializeToString()
+
+
+def _cppn_onnx() -> bytes:
+    from cppnart.render.model import load_model
+
+    Path("cppn.toml").write_text(TINY_PRESET)
+    try:
+        return load_model("cppn.toml", seed=1).onnx_bytes
+    finally:
+        Path("cppn.toml").unlink()
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 LOOP = ["loop", "tiny.toml", "--seed", "1", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q"]
@@ -380,7 +411,7 @@ class Case:
         command: str,
         name: str,
         args: list[str],
-        files: dict[str, bytes] | None = None,
+        files: dict[str, bytes | Callable[[], bytes]] | None = None,
         outputs: tuple[str, ...] = (),
         expect: str = "",
     ) -> None:
@@ -601,18 +632,19 @@ def _cases() -> list[Case]:
     cases.append(Case("breed parent", "missing preset", [*BREED, "no-such-preset", *png]))
     cases.append(Case("breed parent", "a solid", [*BREED, "solid", *png]))
     # Foreign .onnx for dream and layers (torch side).
-    for name, data in {
+    foreign = {
         "empty": b"",
         "random bytes": RANDOM_BYTES,
         "a png": PNG_BYTES,
         "truncated": b"\x08\x07\x12",
-    }.items():
+        "a cppn": _cppn_onnx,
+        "no hidden layers": lambda: _classifier(16),
+        "input 10^5 a side": lambda: _classifier(100_000),
+        "input of rank 2": lambda: _classifier(16, rank=2),
+    }
+    for name, data in foreign.items():
         cases.append(Case("layers onnx", name, ["layers", "f.onnx"], {"f.onnx": data}))
-        cases.append(
-            Case(
-                "dream onnx", name, ["dream", "f.onnx", "--steps", "1", "--res", "16", "-o", "d.png"], {"f.onnx": data}
-            )
-        )
+        cases.append(Case("dream onnx", name, ["dream", "f.onnx", "--steps", "1", "-o", "d.png"], {"f.onnx": data}))
     return cases
 
 
@@ -667,7 +699,7 @@ def check_case(case: Case, runner, folder: Path) -> str:
     """Run one case; returns 'refused' or 'accepted' and fails on anything else."""
     for name, data in case.files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+        (folder / name).write_bytes(data() if callable(data) else data)
     before = _all_files(folder)
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(CASE_SECONDS)
@@ -690,7 +722,7 @@ def check_case(case: Case, runner, folder: Path) -> str:
             added,
             output,
         )
-        assert case.command.startswith("info") or added, (case.args, "exit 0 but no output", output)
+        assert case.command.startswith(("info", "layers")) or added, (case.args, "exit 0 but no output", output)
         if "--json" in case.args:  # always valid JSON: no NaN or Infinity (issue 31)
             json.loads(output, parse_constant=lambda c: pytest.fail(f"{case.args}: {c} in --json output"))
         ACCEPTED.add(f"{case.command}: {case.name}")
@@ -704,16 +736,21 @@ def check_case(case: Case, runner, folder: Path) -> str:
     return "refused"
 
 
-# Bugs in files other helpers are editing this round (listed in the report for them).
-XFAIL: dict[str, str] = {}
+# Bugs in files other helpers are editing this round (train/targets.py): listed in the report for them.
+_HUGE = (
+    "train/targets.py _describe probes a foreign classifier with torch.zeros(1, C, H, W) at its input's own "
+    "side, unchecked: a 3x100000x100000 input is a torch RuntimeError traceback (120 GB), not one line"
+)
+XFAIL: dict[str, str] = {"layers onnx: input 10^5 a side": _HUGE, "dream onnx: input 10^5 a side": _HUGE}
+PARAMS = [
+    pytest.param(i, id=name, marks=[pytest.mark.xfail(strict=True, reason=XFAIL[name])] if name in XFAIL else [])
+    for i, name in enumerate(IDS)
+]
 
 
-@pytest.mark.parametrize("index", range(len(CASES)), ids=IDS)
+@pytest.mark.parametrize("index", PARAMS)
 def test_hostile_input_is_refused_in_one_line_or_accepted(index: int, runner, work: Path) -> None:
-    case = CASES[index]
-    if IDS[index] in XFAIL:
-        pytest.xfail(XFAIL[IDS[index]])
-    check_case(case, runner, work)
+    check_case(CASES[index], runner, work)
 
 
 def test_valid_files_among_the_hostile_ones_are_accepted(runner, work: Path) -> None:
