@@ -391,6 +391,46 @@ def _cppn_onnx() -> bytes:
         Path("cppn.toml").unlink()
 
 
+# --- archive sheets that lie, for breed --take ------------------------------------------------------
+
+
+def _sheet(text: str | None) -> Callable[[], bytes]:
+    """A PNG whose breeding metadata is ``text`` (a real archive sheet's text chunk, or a lie)."""
+
+    def make() -> bytes:
+        from cppnart.io.png import write_png
+
+        write_png(
+            "s.tmp.png",
+            1,
+            1,
+            3,
+            [np.zeros((1, 1, 3), np.float32)],
+            text={} if text is None else {"cppnart-breed": text},
+        )
+        try:
+            return Path("s.tmp.png").read_bytes()
+        finally:
+            Path("s.tmp.png").unlink()
+
+    return make
+
+
+def _cells(*genomes: object) -> str:
+    return json.dumps({"cells": [{"genome": g} for g in genomes]})
+
+
+SHEET_CASES = {
+    "no metadata": _sheet(None),
+    "not json": _sheet("{{{"),
+    "deep": _sheet("[" * 100_000 + "]" * 100_000),
+    "cells a dict": _sheet('{"cells": {"genome": 1}}'),
+    "no cells": _sheet("{}"),
+    "a cycle": _sheet(_cells(json.loads(GENOMES["cycle"]))),
+    "10^5 empty cells": _sheet(json.dumps({"cells": [{}] * 100_000})),
+    "genome a string": _sheet(_cells("genome")),
+}
+
 # --- the table -------------------------------------------------------------------------------------
 
 LOOP = ["loop", "tiny.toml", "--seed", "1", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q"]
@@ -631,6 +671,63 @@ def _cases() -> list[Case]:
     cases.append(Case("breed parent", "a folder", [*BREED, "sub", *png], {"sub/keep": b""}))
     cases.append(Case("breed parent", "missing preset", [*BREED, "no-such-preset", *png]))
     cases.append(Case("breed parent", "a solid", [*BREED, "solid", *png]))
+    for name, make in SHEET_CASES.items():
+        args = ["breed", "sheet.png", "--take", "0", "-o", "t.genome.json"]
+        cases.append(Case("breed --take sheet", name, args, {"sheet.png": make}))
+    valid = _sheet(_cells(json.loads(GENOMES["valid"])))
+    for value in ["1", "-1", "99"]:
+        args = ["breed", "sheet.png", "--take", value, "-o", "t.genome.json"]
+        cases.append(Case("breed --take sheet", f"one cell, --take {value}", args, {"sheet.png": valid}))
+    cases.append(
+        Case(
+            "breed --take sheet",
+            "valid",
+            ["breed", "sheet.png", "--take", "0", "-o", "t.genome.json"],
+            {"sheet.png": valid},
+            ("t.genome.json",),
+        )
+    )
+    cases.append(
+        Case(
+            "breed --take sheet", "-o a png", ["breed", "sheet.png", "--take", "0", "-o", "t.png"], {"sheet.png": valid}
+        )
+    )
+    # Genomes in the other commands that take a model.
+    for name in ("cycle", "10^6 nodes", "weight nan", "no output", "valid"):
+        files = {"g.genome.json": GENOMES[name]}
+        made = ("o.gif", "o.svg", "o.glb")
+        cases.append(
+            Case(
+                "loop genome",
+                name,
+                ["loop", "g.genome.json", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q", *gif],
+                files,
+                made,
+            )
+        )
+        cases.append(
+            Case(
+                "draw genome",
+                name,
+                [
+                    "draw",
+                    "g.genome.json",
+                    "--paper",
+                    "20x20mm",
+                    "--margin",
+                    "2",
+                    "--levels",
+                    "2",
+                    "--density",
+                    "1",
+                    "-q",
+                    *svg,
+                ],
+                files,
+                made,
+            )
+        )
+        cases.append(Case("mesh --relief genome", name, [*MESH_ARGS, "g.genome.json", "--relief", *glb], files, made))
     # Foreign .onnx for dream and layers (torch side).
     foreign = {
         "empty": b"",
