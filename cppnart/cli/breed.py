@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -82,7 +84,12 @@ def breed(
     check_output(out, (".png",))
     settings = BreedSettings(seed, population, what.value, strength, k, add, 0.2, size).check()
     parent = None if resume else breeding_parent(model, from_image, seed)
-    with progress(generations, f"breeding {generations} generations", not quiet and not as_json) as advance:
+    # breed_run's default state path; a fresh run refuses an existing one, so what is there after a stop is ours
+    kept = state if state is not None else out.with_suffix(".breed.json")
+    with (
+        _says_the_state_was_kept(kept),
+        progress(generations, f"breeding {generations} generations", not quiet and not as_json) as advance,
+    ):
         summary = breed_run(
             parent, settings, generations, out, state, resume, colour.value, cell, on_generation=lambda s: advance(1)
         )
@@ -91,3 +98,26 @@ def breed(
         f"-> {summary['path']} (state {summary['state']}, {summary['seconds']:.1f} s)"
     )
     emit(summary, text, as_json, quiet)
+
+
+@contextmanager
+def _says_the_state_was_kept(state: Path) -> Iterator[None]:
+    """A stop signal or a full disk after the first save keeps the resumable state file: say so,
+    where the generic ending would say that nothing was left behind."""
+    from .output import STOPS_REPORTED, fail, stop_note, system_error
+
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if not state.is_file():
+            raise
+        signum = getattr(exc, "signum", 2)
+        STOPS_REPORTED.append(signum)
+        typer.echo(f"{stop_note(signum)}; kept the breeding state '{state}'; continue it with --resume", err=True)
+        raise typer.Exit(128 + signum) from None
+    except OSError as exc:
+        message = system_error(exc)
+        if message is None or not state.is_file():
+            raise
+        kept = f"kept the breeding state '{state}' (--resume continues it)"
+        fail(f"{message.split(' (nothing was left behind)')[0]}; {kept}")

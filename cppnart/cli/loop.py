@@ -78,19 +78,20 @@ def loop(
     from ..render.loop import resolve_loop, save_loop
     from ..render.request import read_recipe_file
 
-    check_cluster(flags.cluster)
+    check_cluster(flags.cluster, flags.cluster_timeout)
     request = resolve_loop(
         model, recipe=read_recipe_file(from_image), seed=seed, through=through, seconds=seconds, fps=fps,
         res=parse_res(res) if res is not None else None, tile=tile, time=time_loop or None, audio=audio,
         laps=laps, device=flags.device.value, gif_palette=gif_palette.value, **look.request_args(),
     )  # fmt: skip
+    local = flags.local_renderer()  # --backend, --precision: checked before any work
     started = time.perf_counter()
     with (
-        open_renderer(flags.cluster, flags.silent) as renderer,
+        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster,
         progress(request.frames, f"{request.frames} frames", not flags.quiet) as advance,
     ):
-        save_loop(request, out, renderer, advance, flags.force)
-        report = cluster_report(renderer)
+        save_loop(request, out, cluster or local, advance, flags.force)
+        report = cluster_report(cluster)
     _report(request, out, time.perf_counter() - started, report, flags)
 
 

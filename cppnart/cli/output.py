@@ -87,6 +87,8 @@ def user_errors(func: F) -> F:
             fail(str(exc))
         except KeyboardInterrupt as exc:
             stopped(getattr(exc, "signum", 2))
+        except typer.Exit:  # a command that said what its stop kept (breed): not a second, generic note
+            raise
         except RecursionError:  # a file nested deeper than any parser should follow (JSON in a PNG, ...)
             fail("an input file nests its data too deeply to be one cppnart wrote")
         except (OSError, MemoryError) as exc:
@@ -106,6 +108,8 @@ def system_error(exc: BaseException) -> str | None:
     """One line for the faults of the machine, not of cppnart: a full disk, no permission, no memory."""
     import errno
 
+    from ..io.atomic import TMP_MARK
+
     if isinstance(exc, MemoryError):
         return "out of memory; ask for a smaller size (or fewer frames, cells, steps)"
     if not isinstance(exc, OSError):
@@ -117,6 +121,10 @@ def system_error(exc: BaseException) -> str | None:
         return f"permission denied{where}: {exc.strerror}"
     if exc.errno in (errno.EIO, errno.EFBIG, errno.EMFILE, errno.ENFILE, errno.ENAMETOOLONG):
         return f"{exc.strerror}{where}"
+    # A folder that exists but takes no new files (/proc, /sys): only our own temporaries are mapped,
+    # so a file cppnart expected to read and did not find stays a bug, not a one-liner.
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR) and TMP_MARK in Path(exc.filename or "").name:
+        return f"cannot create files in '{Path(exc.filename).parent}' ({exc.strerror}); choose another output path"
     return None
 
 
