@@ -296,6 +296,22 @@ def check_fields(config: Any, where: str, prefix: str = "") -> None:
             check_field(where, f"{prefix}{f.name}", value, f.metadata)
 
 
+def check_settings(settings: Any) -> Any:
+    """Every declared range and choice of a library settings value (not a file: errors are
+    ``ParamError``s naming the field, which the CLI turns into its flag); returns it."""
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        spec = f.metadata.get("range")
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            problem = spec and _range_problem(item, spec)
+            if problem:
+                raise ParamError(f.name, problem)
+        choices = f.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ParamError(f.name, f"must be one of {', '.join(str(c) for c in choices)}, got {value!r}")
+    return settings
+
+
 def field_ranges(cls: type) -> dict[str, Range]:
     """Every bounded field of a settings dataclass: name -> its ``Range`` (what other front ends
     parse with, such as the viewer's query and dream's settings)."""

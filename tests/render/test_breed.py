@@ -186,3 +186,20 @@ def test_breeding_from_a_poster_starts_from_its_picture(tmp_path: Path):
     want = genome_of_model(load_model("classic", seed=5), 5)
     np.testing.assert_allclose(features(parent, 16), features(want, 16), atol=1e-6)
     assert breeding_parent(None, None, 0) is None
+
+
+def test_a_generation_too_large_for_memory_is_refused_before_any_render(tmp_path, monkeypatch):
+    """Breeding sizes its generation's renders against CPPNART_MAX_MEMORY first; settings name their field."""
+    from cppnart.errors import ParamError
+    from cppnart.render.breed import BreedSettings
+
+    monkeypatch.setenv("CPPNART_MAX_MEMORY", str(1 << 30))
+    out = tmp_path / "archive.png"
+    args = ["breed", "--generations", "1", "--population", "256", "--size", "512", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "breeding 256 children of 512x512 would hold" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    with pytest.raises(ParamError, match=r"^population must be at least 2, got 1$"):
+        BreedSettings(population=1).check()
+    with pytest.raises(ParamError, match=r"^strength must be in \(0, 10\], got 0$"):
+        BreedSettings(strength=0.0).check()
