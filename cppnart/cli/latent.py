@@ -308,13 +308,25 @@ def fit(
     with drawing_progress(not output.silent):
         wanted = images_at(targets, trained.channels, trained.size, count).images
     fits = _fit_both((trained, twin), wanted, steps, seed, restarts, quiet=output.silent)
-    if sheet is not None:
-        rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
-        names = [name if i == 0 else "" for name in ("target", "fit", "random twin") for i in range(len(wanted))]
-        save_sheet(sheet, rows, cols=len(wanted), upscale=max(1, 96 // trained.size), labels=names, background=0.1)
+    fresh_sheet = sheet is not None and not sheet.exists()
+    try:  # the latents and the sheet are one result: a failure of either leaves neither new file
+        if sheet is not None:
+            rows = np.concatenate([wanted.transpose(0, 2, 3, 1), fits[0].images, fits[1].images])
+            names = [n if i == 0 else "" for n in ("target", "fit", "random twin") for i in range(len(wanted))]
+            upscale = max(1, 96 // trained.size)
+            save_sheet(sheet, rows, cols=len(wanted), upscale=upscale, labels=names, background=0.1)
+        _write_fit(output, fits, len(wanted), trained, twin)
+    except BaseException:
+        if fresh_sheet and sheet is not None:
+            sheet.unlink(missing_ok=True)
+        raise
+
+
+def _write_fit(output: LatentOut, fits: list[Any], count: int, trained: Any, twin: Any) -> None:
+    """The fitted latents to -o and the line (or JSON) that reports them."""
     output.write(
         fits[0].z,
-        f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {len(wanted)} image(s)",
+        f" · MSE {fits[0].loss:.4f} (frozen random twin {fits[1].loss:.4f}) over {count} image(s)",
         mse=fits[0].loss,
         mse_random=fits[1].loss,
         model=trained.name,

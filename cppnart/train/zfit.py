@@ -29,13 +29,18 @@ from ..configs.glyph import GlyphConfig
 from ..configs.presets import load_preset
 from ..errors import ParamError, UserError
 from ..graph.weights import random_weights
+from ..io.budget import check_budget
 from .checkpoint import checkpoint_config, load_checkpoint, restore
+from .device import allocation_errors
 from .models.cppn import CPPN
 from .run_folder import CHECKPOINT
 
 MAX_SIZE = 512  # z fit draws every target at this side on every step: larger is hours on a CPU
 RANDOM_TWIN_SEED = 1  # a run's twin: a generator of its architecture, freshly initialised from this seed
 RANDOM_TWIN_SEED_OFFSET = 1  # a preset's twin: the network of the next weight seed
+# Floats a pixel of one start holds for backward, across the generator's layers: a generous bound for
+# the CPPN and glyph generators z fit takes (widest hidden layers of 128 to 512 units).
+ACTIVATIONS_PER_PIXEL = 1024
 
 
 @dataclass
@@ -163,26 +168,30 @@ def fit_latents(
             f"must be [N, {generator.channels}, {generator.size}, {generator.size}], got {tuple(want.shape)}",
         )
     n = want.shape[0]
+    # Sized before torch allocates: every start draws a whole image, and backward keeps each layer's
+    # activations (up to ACTIVATIONS_PER_PIXEL floats a pixel); torch's own failure is one line too.
+    per_start = float(generator.size) ** 2 * (generator.channels + ACTIVATIONS_PER_PIXEL) * 4
+    what = f"z fit of {n} image(s) x {restarts} start(s) at {generator.size}x{generator.size}"
+    check_budget(what, memory=restarts * n * per_start)
     gen = torch.Generator().manual_seed(seed)
     z = (0.5 * torch.randn(restarts * n, generator.z_dim, generator=gen)).requires_grad_(True)
     goal = want.repeat(restarts, 1, 1, 1)
     optimiser = torch.optim.Adam([z], lr=lr)
     losses = []
-    for step in range(steps):
-        optimiser.zero_grad()
-        per_image = F.mse_loss(generator.draw(z), goal, reduction="none").mean(dim=(1, 2, 3))
-        loss = per_image.mean() + prior * (z**2).mean()
-        loss.backward()
-        optimiser.step()
-        losses.append(float(per_image.detach().view(restarts, n).min(0).values.mean()))
-        if on_step is not None:
-            on_step(step + 1, losses[-1])
-    with torch.no_grad():
-        drawn = generator.draw(z)
-        errors = F.mse_loss(drawn, goal, reduction="none").mean(dim=(1, 2, 3)).view(restarts, n)
-        best = errors.argmin(0)
-        pick = best * n + torch.arange(n)
-        images = drawn[pick].permute(0, 2, 3, 1).clamp(0, 1).numpy()
-        return LatentFit(
-            z[pick].detach().numpy().astype(np.float32), images, float(errors.min(0).values.mean()), losses
-        )
+    with allocation_errors(what):
+        for step in range(steps):
+            optimiser.zero_grad()
+            per_image = F.mse_loss(generator.draw(z), goal, reduction="none").mean(dim=(1, 2, 3))
+            loss = per_image.mean() + prior * (z**2).mean()
+            loss.backward()
+            optimiser.step()
+            losses.append(float(per_image.detach().view(restarts, n).min(0).values.mean()))
+            if on_step is not None:
+                on_step(step + 1, losses[-1])
+        with torch.no_grad():
+            drawn = generator.draw(z)
+            errors = F.mse_loss(drawn, goal, reduction="none").mean(dim=(1, 2, 3)).view(restarts, n)
+    best = errors.argmin(0)
+    pick = best * n + torch.arange(n)
+    images = drawn[pick].permute(0, 2, 3, 1).clamp(0, 1).numpy()
+    return LatentFit(z[pick].detach().numpy().astype(np.float32), images, float(errors.min(0).values.mean()), losses)
