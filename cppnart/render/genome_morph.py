@@ -25,7 +25,7 @@ from ..io.png import quantize
 from ..latent.paths import EASINGS, path_length
 
 
-def keyframe_genome(path: str | Path) -> Genome | None:
+def genome_of_file(path: str | Path) -> Genome | None:
     """The genome of a keyframe: a genome file's, or the one a PNG's recipe carries; None otherwise
     (a .npy latent, a PNG of another model, a run folder)."""
     from ..graph.genome_io import read_genome
@@ -49,7 +49,7 @@ def genomes_of_keyframes(paths: Sequence[str | Path]) -> list[Genome] | None:
         return None
     genomes = []
     for path in paths:
-        genome = keyframe_genome(path)
+        genome = genome_of_file(path)
         if genome is None:
             return None
         genomes.append(genome)
