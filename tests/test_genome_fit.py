@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from PIL import Image
 
 from cppnart.configs.ganvae import FitConfig
 from cppnart.graph.evolve import mutate, random_genome
-from cppnart.graph.genome import evaluate, write_genome
+from cppnart.graph.genome import evaluate, validate, write_genome
 from cppnart.graph.genome_io import read_genome
 from cppnart.render.coords import grid
 from cppnart.render.model import load_model
@@ -132,3 +133,52 @@ def test_a_bad_starting_genome_is_one_line_and_leaves_no_run(tmp_path, args, wor
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def z_genome():
+    """A colour genome whose picture hangs on its two z inputs (every z input linked into the graph)."""
+    rng = np.random.default_rng(11)
+    genome = random_genome(rng, "rgb", hidden=4, z_inputs=2, links=16)
+    z_ids = [n.id for n in genome.inputs if n.label.startswith("z")]
+    targets = [k.target for k in genome.links]
+    fed = {k.source for k in genome.links}
+    extra = [
+        replace(genome.links[0], source=z, target=targets[i % len(targets)], weight=2.0, innovation=900 + i)
+        for i, z in enumerate(z_ids)
+        if z not in fed
+    ]
+    return validate(genome.with_links([*genome.links, *extra]))
+
+
+def test_z_fit_finds_the_latent_of_a_genome(tmp_path):
+    from cppnart.train.zfit import fit_latents, load_generators
+
+    write_genome(z_genome(), tmp_path / "z.genome.json")
+    trained, twin = load_generators(tmp_path / "z.genome.json", seed=0, size=SIZE)
+    assert trained.z_dim == 2 and trained.channels == 3
+    z_true = torch.tensor([[0.6, -0.4]])
+    with torch.no_grad():
+        target = trained.draw(z_true).numpy()
+    fit = fit_latents(trained, target, steps=80, restarts=3, seed=1)
+    other = fit_latents(twin, target, steps=80, restarts=3, seed=1)
+    assert fit.loss < 0.2 * fit.losses[0] and fit.loss < 0.2 * other.loss, (fit.loss, fit.losses[0], other.loss)
+    # through the command: the latents it writes render with the genome as the picture asked for
+    Image.fromarray((target[0].transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(tmp_path / "want.png")
+    done = cli("z", "fit", "want.png", "--model", "z.genome.json", "--size", "16", "--steps", "80", "--restarts", "3",
+               "-o", "z.npy", "--json", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["mse"] < report["mse_random"]
+    shown = cli("render", "z.genome.json", "--z", "z.npy", "--res", "16x16", "-o", "got.png", "--quiet", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    got = np.asarray(Image.open(tmp_path / "got.png").convert("RGB"), np.float32) / 255
+    assert psnr(got, target[0].transpose(1, 2, 0)) > 25
+
+
+def test_z_fit_of_a_genome_without_z_inputs_is_one_line(tmp_path):
+    genome, target = start_and_target()
+    write_genome(genome, tmp_path / "g.genome.json")
+    Image.fromarray((target * 255).round().astype(np.uint8)).save(tmp_path / "want.png")
+    done = cli("z", "fit", "want.png", "--model", "g.genome.json", "--size", "16", "-o", "z.npy", cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "no z inputs" in done.stderr
+    assert not (tmp_path / "z.npy").exists()

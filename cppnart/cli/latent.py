@@ -268,7 +268,13 @@ def fit(
         list[str], typer.Argument(help="Image file(s), or one data source: builtin:digits, an IDX file, a folder.")
     ],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="A glyph or ganvae run folder, or a CPPN preset (with --seed).")
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A glyph or ganvae run folder, a CPPN preset (with --seed), or a genome with z inputs "
+            "(a genome file, a PNG of one, a genome .onnx, a `train fit --init` run).",
+        ),
     ],
     output: LatentOut,
     seed: Annotated[int, typer.Option(help="A preset's weight seed (and the random starts' seed).")] = 0,
