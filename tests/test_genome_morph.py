@@ -89,6 +89,10 @@ def test_genome_morph_of_pngs_that_carry_genomes_and_a_loop(tmp_path, pair):
     pixels = [np.asarray(Image.open(p).convert("RGB"), np.int16) for p in pngs]
     assert np.abs(pixels[0] - np.asarray(Image.open(tmp_path / "a.png").convert("RGB"), np.int16)).max() == 0
     assert np.abs(pixels[4] - np.asarray(Image.open(tmp_path / "b.png").convert("RGB"), np.int16)).max() == 0
+    # every frame carries its own recipe: --from draws the mixed genome of frame 2 again
+    again = cli("render", "--from", str(pngs[2]), "-o", "again.png", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert np.abs(np.asarray(Image.open(tmp_path / "again.png").convert("RGB"), np.int16) - pixels[2]).max() == 0
     # the way back mixes b into a (halfway, the same mix as on the way there), never a's copy
     assert np.abs(pixels[6] - pixels[0]).mean() > 3 and np.abs(pixels[6] - pixels[2]).mean() < 2
 

@@ -120,25 +120,35 @@ def morph(
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder (--audio: music video)."""
-    from ..render.genome_morph import genomes_of_keyframes
-    from ..render.weight_morph import weights_of_runs
-
     check_cluster(flags.cluster, flags.cluster_timeout)
     keyframes, out = _inputs_and_output(keyframes, out)
     size = parse_res(res) if res is not None else None
     plan = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "fps": fps}
-    run_weights = weights_of_runs(keyframes)
-    if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
-        music.refuse_for_weights()
-        _weight_morph(run_weights, keyframes, out, size, plan, gif_palette.value, flags)
-        return
-    genomes = genomes_of_keyframes(keyframes)
-    if genomes is not None:  # genome files or PNGs of genomes (bred pictures): mix the genomes
-        music.refuse_for_weights()
-        _genome_morph(genomes, keyframes, out, size, plan, gif_palette.value, flags)
+    if _model_morph(keyframes, out, size, plan, gif_palette.value, flags, music):
         return
     plan.update(path=path.value, batch=batch, gif_palette=gif_palette.value, **music.request_args())
     _latent_morph(keyframes, out, size, model, from_image, seed, look, flags, plan)
+
+
+def _model_morph(
+    keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], plan: dict[str, Any], gif_palette: str,
+    flags: RenderFlags, music: MusicFlags,
+) -> bool:  # fmt: skip
+    """A morph between models instead of through one model's latents, when every keyframe is a run
+    folder with weights.npz (their weights mixed) or a genome (file or PNG: the genomes mixed)."""
+    from ..render.genome_morph import genomes_of_keyframes
+    from ..render.weight_morph import weights_of_runs
+
+    run_weights = weights_of_runs(keyframes)
+    genomes = genomes_of_keyframes(keyframes) if run_weights is None else None
+    if run_weights is None and genomes is None:
+        return False
+    music.refuse_for_weights()  # neither has a latent path to time or tile
+    if run_weights is not None:
+        _weight_morph(run_weights, keyframes, out, size, plan, gif_palette, flags)
+    else:
+        _genome_morph(genomes or [], keyframes, out, size, plan, gif_palette, flags)
+    return True
 
 
 def _latent_morph(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class GenomeMorphRequest:
             refuse_replacing(out, lambda: read_animation_recipe(out) == self.recipe(), force)
         return kind
 
+    @cached_property
     def steps(self) -> list[tuple[int, int, float]]:
         """Each frame as (keyframe a, keyframe b, t): ``plan_path``'s timing (transitions of
         ``frames`` counting their start, ``hold`` repeats, ``loop`` heading back to the first
@@ -139,11 +141,22 @@ class GenomeMorphRequest:
         """The genome ``t`` of the way from keyframe ``a`` to keyframe ``b``."""
         return lerp_genomes(self.genomes[a], self.genomes[b], t)
 
+    def frame_recipe(self, index: int) -> dict[str, Any]:
+        """The render recipe of frame ``index`` (its mixed genome inline): what each PNG of a frame
+        folder carries, so ``render --from frame.png`` draws that frame again."""
+        from ..configs.view import View
+        from ..io.metadata import make_recipe
+        from .model import model_from_genome
+
+        genome = self.genome_at(*self.steps[index])
+        z = np.asarray(genome.z or [0.0] * genome.z_dim, np.float32)
+        return make_recipe(model_from_genome(genome, "genome morph"), z, self.width, self.height, View(), 1, 8)
+
     def frames_stream(self, on_frame: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
         """uint8 frames [H, W, C], one mixed genome at a time (memory holds one frame)."""
         from .model import model_from_genome
 
-        for a, b, t in self.steps():
+        for a, b, t in self.steps:
             genome = self.genome_at(a, b, t)
             model = model_from_genome(genome, "genome morph", self.device)
             z = np.asarray([genome.z or [0.0] * genome.z_dim], np.float32)

@@ -118,7 +118,11 @@ def save_genome_morph(
     different animation already at ``out`` is refused unless ``force``."""
     from ..io.animation import GIF_DEFAULT_STRATEGY
 
-    request.check_output(out, force)
+    kind = request.check_output(out, force)
+
+    def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
+        return png_text(request.frame_recipe(i))
+
     return save_animation(
         out,
         request.frames_stream(on_frame),
@@ -128,6 +132,7 @@ def save_genome_morph(
         request.fps,
         loop=True,
         comment=animation_comment(request.recipe()),
+        frame_text=frame_text if kind == "frames" else None,
         frame_count=request.frame_count,
         gif_strategy=request.gif_palette or GIF_DEFAULT_STRATEGY,
     )
