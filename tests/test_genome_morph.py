@@ -140,3 +140,26 @@ def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, pair):
     done = cli("morph", str(a), str(broken), "-o", str(tmp_path / "y.gif"), cwd=tmp_path)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "y.gif").exists()
+
+
+def test_pngs_rendered_at_another_z_morph_from_the_picture_they_show(tmp_path):
+    """A PNG of a genome rendered with --z shows the genome at that z: the morph starts there."""
+    from cppnart.graph.genome import validate
+
+    rng = np.random.default_rng(11)
+    genome = random_genome(rng, "rgb", hidden=4, z_inputs=1, links=14)
+    z_id = next(n.id for n in genome.inputs if n.label == "z0")
+    link = replace(genome.links[0], source=z_id, weight=3.0, innovation=999)
+    write_genome(validate(genome.with_links([*genome.links, link])), tmp_path / "z.genome.json")
+    for name, value in (("lo", -0.9), ("hi", 0.9)):
+        np.save(tmp_path / f"{name}.npy", np.array([value], np.float32))
+        done = cli("render", "z.genome.json", "--z", f"{name}.npy", "--res", "16x16", "-o", f"{name}.png", "--quiet",
+                   cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    lo, hi = (np.asarray(Image.open(tmp_path / f"{n}.png").convert("RGB"), np.int16) for n in ("lo", "hi"))
+    assert np.abs(lo - hi).mean() > 3
+    done = cli("morph", "lo.png", "hi.png", "-o", "frames", "--res", "16x16", "--frames", "3", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pngs = sorted((tmp_path / "frames").glob("*.png"))
+    first, last = (np.asarray(Image.open(p).convert("RGB"), np.int16) for p in (pngs[0], pngs[-1]))
+    assert np.abs(first - lo).max() == 0 and np.abs(last - hi).max() == 0

@@ -12,7 +12,7 @@ only one genome has fades in or out, so the first and last frames are exactly th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,8 @@ from ..latent.paths import EASINGS, path_length
 
 
 def genome_of_file(path: str | Path) -> Genome | None:
-    """The genome of a keyframe: a genome file's, or the one a PNG's recipe carries; None otherwise
-    (a .npy latent, a PNG of another model, a run folder)."""
+    """The genome of a file: a genome file's, or the one a PNG's recipe carries (with the recipe's z
+    as its own); None otherwise (a .npy latent, a PNG of another model, a run folder)."""
     from ..graph.genome_io import read_genome
     from ..io.metadata import read_recipe
 
@@ -37,10 +37,19 @@ def genome_of_file(path: str | Path) -> Genome | None:
         return None
     if path.suffix.lower() == ".png":
         try:
-            table = read_recipe(path).get("genome")
+            recipe = read_recipe(path)
         except UserError:  # not a picture cppnart made: the latent morph says what is wrong
             return None
-        return genome_from_dict(table, f"the genome in '{path}'") if isinstance(table, dict) else None
+        if not isinstance(recipe.get("genome"), dict):
+            return None
+        genome = genome_from_dict(recipe["genome"], f"the genome in '{path}'")
+        z = recipe.get("z")
+        if genome.z_inputs and isinstance(z, list) and len(z) >= genome.z_inputs:
+            try:  # the picture is the genome at the recipe's z (a --z render moves a genome's own)
+                genome = replace(genome, z=tuple(float(v) for v in z[: genome.z_inputs]))
+            except (TypeError, ValueError):
+                raise UserError(f"the recipe in '{path}' has a damaged 'z'") from None
+        return genome
     return read_genome(path) if is_genome_path(str(path)) else None
 
 
