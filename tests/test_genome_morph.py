@@ -4,8 +4,11 @@ genomes (``lerp_genomes`` along the path), read back by a second reader (Pillow,
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -163,3 +166,21 @@ def test_pngs_rendered_at_another_z_morph_from_the_picture_they_show(tmp_path):
     pngs = sorted((tmp_path / "frames").glob("*.png"))
     first, last = (np.asarray(Image.open(p).convert("RGB"), np.int16) for p in (pngs[0], pngs[-1]))
     assert np.abs(first - lo).max() == 0 and np.abs(last - hi).max() == 0
+
+
+def test_ctrl_c_mid_genome_morph_leaves_nothing(tmp_path, pair):
+    a, b = pair
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cppnart", "morph", str(a), str(b), "-o", "out.gif", "--res", "256x256",
+         "--frames", "2000", "--quiet"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(".tmp-" in p.name for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first frame is being written: the signal lands mid-morph
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert len(err.decode().strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.genome.json", "b.genome.json"]
