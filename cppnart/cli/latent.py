@@ -256,6 +256,12 @@ def _fit_both(generators: tuple[Any, Any], wanted: Any, steps: int, seed: int, r
     return fits
 
 
+FIT_MODEL_HELP = (
+    "A glyph or ganvae run folder, a CPPN preset (with --seed), or a genome with z inputs "
+    "(a genome file, a PNG of one, a genome .onnx, a `train fit --init` run)."
+)
+
+
 @app.command(
     "fit",
     epilog="Examples: cppnart z fit builtin:digits --count 8 --model runs/glyphs -o z.npy --sheet fit.png    "
@@ -267,9 +273,7 @@ def fit(
     targets: Annotated[
         list[str], typer.Argument(help="Image file(s), or one data source: builtin:digits, an IDX file, a folder.")
     ],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="A glyph or ganvae run folder, or a CPPN preset (with --seed).")
-    ],
+    model: Annotated[str, typer.Option("--model", "-m", help=FIT_MODEL_HELP)],
     output: LatentOut,
     seed: Annotated[int, typer.Option(help="A preset's weight seed (and the random starts' seed).")] = 0,
     count: Annotated[int, typer.Option(help="Images to take from a data source.")] = 8,

@@ -46,11 +46,9 @@ class MusicFlags:
     tile: TileOption = None
 
     def refuse_for_weights(self) -> None:
-        """A weight morph of run folders has no latent path to time or tile."""
+        """A weight morph of run folders (or a genome morph) has no latent path to time or tile."""
         if self.audio is not None or self.tile:
-            raise UserError(
-                "--audio and --tile work on latent morphs of one model, not on weight morphs of run folders"
-            )
+            raise UserError("--audio and --tile work on latent morphs of one model, not on weight or genome morphs")
 
     def request_args(self) -> dict[str, Any]:
         """These flags as ``render.request.resolve_morph`` arguments."""
@@ -122,19 +120,35 @@ def morph(
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder (--audio: music video)."""
-    from ..render.weight_morph import weights_of_runs
-
     check_cluster(flags.cluster, flags.cluster_timeout)
     keyframes, out = _inputs_and_output(keyframes, out)
     size = parse_res(res) if res is not None else None
     plan = {"frames": frames, "hold": hold, "loop": loop, "ease": ease.value, "fps": fps}
-    run_weights = weights_of_runs(keyframes)
-    if run_weights is not None:  # run folders of one CPPN architecture (e.g. dreams): mix their weights
-        music.refuse_for_weights()
-        _weight_morph(run_weights, keyframes, out, size, plan, gif_palette.value, flags)
+    if _model_morph(keyframes, out, size, plan, gif_palette.value, flags, music):
         return
     plan.update(path=path.value, batch=batch, gif_palette=gif_palette.value, **music.request_args())
     _latent_morph(keyframes, out, size, model, from_image, seed, look, flags, plan)
+
+
+def _model_morph(
+    keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], plan: dict[str, Any], gif_palette: str,
+    flags: RenderFlags, music: MusicFlags,
+) -> bool:  # fmt: skip
+    """A morph between models instead of through one model's latents, when every keyframe is a run
+    folder with weights.npz (their weights mixed) or a genome (file or PNG: the genomes mixed)."""
+    from ..render.genome_morph import genomes_of_keyframes
+    from ..render.weight_morph import weights_of_runs
+
+    run_weights = weights_of_runs(keyframes)
+    genomes = genomes_of_keyframes(keyframes) if run_weights is None else None
+    if run_weights is None and genomes is None:
+        return False
+    music.refuse_for_weights()  # neither has a latent path to time or tile
+    if run_weights is not None:
+        _weight_morph(run_weights, keyframes, out, size, plan, gif_palette, flags)
+    else:
+        _genome_morph(genomes or [], keyframes, out, size, plan, gif_palette, flags)
+    return True
 
 
 def _latent_morph(
@@ -205,3 +219,29 @@ def _weight_morph(
         flags.as_json,
         flags.quiet,
     )
+
+
+def _genome_morph(
+    genomes: list, keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], plan: dict[str, Any],
+    gif_palette: str, flags: RenderFlags,
+) -> None:  # fmt: skip
+    """A morph between bred pictures: ``render.morph.save_genome_morph`` of the genomes' request."""
+    from ..render.genome_morph import resolve_genome_morph
+    from ..render.morph import save_genome_morph
+    from ..render.request import DEFAULT_MORPH_RES
+
+    width, height = size or DEFAULT_MORPH_RES
+    request = resolve_genome_morph(keyframes, width, height, genomes, **plan, device=flags.device.value,
+                                   gif_palette=gif_palette)  # fmt: skip
+    total = request.frame_count
+    started = time.perf_counter()
+    with progress(total, f"{total} frames", not flags.silent) as advance:
+        save_genome_morph(request, out, advance, flags.force)
+    elapsed = time.perf_counter() - started
+    emit(
+        {"path": str(out), "keyframes": len(genomes), "genomes": [str(k) for k in keyframes], "frames": total,
+         "res": [width, height], "seconds": round(elapsed, 3)},
+        f"genome morph of {len(genomes)} genomes, {total} frames {width}x{height} -> {out} ({elapsed:.1f} s)",
+        flags.as_json,
+        flags.quiet,
+    )  # fmt: skip

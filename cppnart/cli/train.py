@@ -117,11 +117,13 @@ DataOption = Annotated[
 
 
 def train_family(
-    kind: str, out: Path, run: RunFlags, flags: TorchFlags, source: Optional[str] = None, resize: bool = False
-) -> None:
+    kind: str, out: Path, run: RunFlags, flags: TorchFlags, source: Optional[str] = None, resize: bool = False,
+    **load: Any,
+) -> None:  # fmt: skip
     """The body of every `train` command: the run resolved, the family's inputs (``source``: its data
-    or image; the run's own on --resume), its opening line, the live run and its closing line.
-    What differs between families is their row in ``train.families``."""
+    or image; the run's own on --resume; ``load``: the family's own, e.g. fit's ``init``), its
+    opening line, the live run and its closing line. What differs between families is their row
+    in ``train.families``."""
     from ..train.device import allocation_errors, choose_device, training_precision
     from ..train.families import FAMILIES
     from .live import drawing_progress
@@ -131,7 +133,7 @@ def train_family(
     start = int(payload["step"]) if payload else 0
     with allocation_errors(f"train {kind} {config.name}"):
         with drawing_progress(not flags.silent):  # the first builtin:digits draws 20,000 digits: say so
-            inputs = family.load(config, source, out=out, payload=payload, resize=resize)
+            inputs = family.load(config, source, out=out, payload=payload, resize=resize, **load)
         choose_device(flags.device.value)  # a device torch lacks is refused before the live view
         if family.banner is not None and not flags.silent:
             typer.echo(family.banner(config, inputs, flags.device.value, start), err=True)
@@ -190,13 +192,22 @@ def train_fit(
         Optional[Path], typer.Argument(help="The image to fit (optional with --resume).", show_default=False)
     ] = None,
     out: RunOut = Path("runs/fit"),
+    init: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Start from a bred picture: a genome file, or a PNG whose recipe carries one. Its weights are "
+            "fitted, its structure kept; the run exports a genome model and genome.genome.json.",
+            show_default=False,
+        ),
+    ] = None,
     run: RunFlags = RunFlags(),
     flags: TorchFlags = TorchFlags(),
 ) -> None:
-    """Fit a CPPN to one image, export it, and render it at render_scale times the size."""
+    """Fit a CPPN (or, with --init, a bred genome's weights) to one image, export it, and render it larger."""
     if image is None and not run.resume:
         raise UserError("give the IMAGE to fit")
-    train_family("fit", out, run, flags, None if image is None else str(image))
+    extra = {"init": str(init)} if init is not None else {}
+    train_family("fit", out, run, flags, None if image is None else str(image), False, **extra)
 
 
 def _probe_text(probe: Any) -> str:

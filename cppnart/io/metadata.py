@@ -203,6 +203,14 @@ def weight_morph_recipe(keyframes: list[str], options: dict[str, Any]) -> dict[s
     return {"weights": list(keyframes), **options}
 
 
+def genome_morph_recipe(keyframes: list[str], options: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]:
+    """The recipe of a morph between genomes (``keyframes``: their files): the files under
+    ``genomes``, the path ``options``, and the ``first`` keyframe's genome inline with its file as
+    ``model`` (a render recipe: ``--from`` draws the first frame); ``read_animation_recipe`` reads it."""
+    genome = first if len(json.dumps(first)) <= MAX_RECIPE_GENOME else None
+    return {"model": keyframes[0], "genomes": list(keyframes), **options, **({"genome": genome} if genome else {})}
+
+
 def animation_comment(recipe: dict[str, Any], compact: bool = True) -> str:
     """The text an animation carries (GIF comment, MP4 comment tag, WebP chunk): ``read_animation_recipe``
     reads it back."""
@@ -253,7 +261,8 @@ ANIMATION_READERS = {".gif": _gif_comment, ".webp": _webp_comment, ".mp4": _mp4_
 
 def read_animation_recipe(path: str | Path) -> dict[str, Any]:
     """The morph recipe a GIF, MP4 or WebP made by `cppnart morph` carries, as a render recipe
-    (its first keyframe's z) plus ``keyframes`` and the morph options."""
+    (its first keyframe's z, or a genome morph's first genome) plus ``keyframes`` (``genomes``)
+    and the morph options."""
     from ..configs.schema import loads_bounded
 
     path = Path(path)
@@ -270,6 +279,8 @@ def read_animation_recipe(path: str | Path) -> dict[str, Any]:
         raise UserError(f"'{path}' carries no cppnart recipe; only files cppnart made carry one")
     data = loads_bounded(text, f"the recipe in '{path}'")
     morph = data.get(MORPH_KEY) if isinstance(data, dict) else None
+    if isinstance(morph, dict) and isinstance(morph.get("genomes"), list) and morph["genomes"]:
+        return dict(morph)  # a genome morph: already a render recipe of its first keyframe
     keyframes = morph.get("keyframes") if isinstance(morph, dict) else None
     if not isinstance(morph, dict) or not isinstance(keyframes, list) or not keyframes:
         raise UserError(f"the cppnart recipe in '{path}' is damaged")

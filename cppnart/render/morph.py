@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io.animation import save_animation
 from ..io.metadata import animation_comment, png_text, weight_morph_recipe
 from .frames import palette_sample, render_frames
 from .renderer import Renderer
 from .request import MorphRequest
+
+if TYPE_CHECKING:
+    from .genome_morph import GenomeMorphRequest
 
 
 def save_morph(
@@ -100,4 +103,36 @@ def save_weight_morph(
         comment=animation_comment(recipe, compact=False),
         frame_count=path_length(len(weights), frames, hold, loop),
         gif_strategy=gif_palette or GIF_DEFAULT_STRATEGY,
+    )
+
+
+def save_genome_morph(
+    request: GenomeMorphRequest,
+    out: str | Path,
+    on_frame: Callable[[int], None] | None = None,
+    force: bool = False,
+) -> Path:
+    """A morph between bred pictures by their genomes (``render.genome_morph.resolve_genome_morph``)
+    streamed into ``out`` (.gif, .mp4, .webp or a new folder of PNGs), carrying its recipe: every
+    frame the two keyframe genomes it lies between mixed by ``graph.evolve.lerp_genomes``. A
+    different animation already at ``out`` is refused unless ``force``."""
+    from ..io.animation import GIF_DEFAULT_STRATEGY
+
+    kind = request.check_output(out, force)
+
+    def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
+        return png_text(request.frame_recipe(i))
+
+    return save_animation(
+        out,
+        request.frames_stream(on_frame),
+        request.width,
+        request.height,
+        request.channels,
+        request.fps,
+        loop=True,
+        comment=animation_comment(request.recipe()),
+        frame_text=frame_text if kind == "frames" else None,
+        frame_count=request.frame_count,
+        gif_strategy=request.gif_palette or GIF_DEFAULT_STRATEGY,
     )

@@ -204,17 +204,24 @@ def _classifier_report(result: Any, images: Any, out: Path, start: int) -> str:
 
 
 # --- fit ----------------------------------------------------------------------------------------
-def _load_fit(config: Any, source: str | None, *, out: Path, payload: Any, resize: bool = False) -> Any:
-    from .fit import fit_target
+def _load_fit(
+    config: Any, source: str | None, *, out: Path, payload: Any, resize: bool = False, init: str | None = None
+) -> Any:
+    """The image to fit; with ``init`` (a bred picture's genome) kept in the run as its start."""
+    from .fit import fit_target, start_genome
 
-    return fit_target(config, source, out)
+    genome = start_genome(init, out, payload)
+    return fit_target(config, source, out, genome.channels if genome is not None else None)
 
 
 def _train_fit(config: Any, target: Any, out: Path, *, device: str, payload: Any, callbacks: Any) -> Any:
     from .device import choose_device
-    from .fit import fit_image
+    from .fit import fit_image, run_genome
 
-    return fit_image(config, target, out, device=choose_device(device), payload=payload, callbacks=callbacks)
+    genome = run_genome(out)  # a run started --init from a genome fits that genome's weights
+    return fit_image(
+        config, target, out, device=choose_device(device), payload=payload, callbacks=callbacks, genome=genome
+    )
 
 
 def _fit_report(result: Any, target: Any, out: Path, start: int) -> str:
@@ -261,7 +268,7 @@ FAMILIES: dict[str, Family] = {
             source="image",
             load=_load_fit,
             train=_train_fit,
-            scores=lambda r: {"psnr": r.psnr},
+            scores=lambda r: {"psnr": r.psnr, **({"psnr_start": r.psnr_start} if r.psnr_start is not None else {})},
             score=("psnr", True),
             files=(("model", "model.onnx"), ("render", "render.png")),
             report=_fit_report,

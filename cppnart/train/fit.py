@@ -10,6 +10,12 @@ rate). The run folder gets ``checkpoint.pt`` (every K steps and on Ctrl-C; exact
 ``target.npy`` (the fitted image, so ``--resume`` needs no image), ``samples/step-NNNNNN.png``,
 ``model.onnx`` (coords + dummy z of size 1), ``render.png`` at ``render_scale`` times the fitted
 size, and ``summary.json`` with the PSNR at training size.
+
+With a starting genome (`train fit photo.png --init bred.genome.json`: a bred picture's genome,
+or a PNG whose recipe carries one) the genome's weights are fitted instead, its structure fixed
+(``train.genome_torch.GenomeModule``): the run keeps it as ``init.genome.json`` (so ``--resume``
+needs nothing else) and exports a genome model (``model.onnx`` of kind genome) and the fitted
+``genome.genome.json``, which breeds, morphs and renders like any genome.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,13 +31,17 @@ import torch
 from ..configs.ganvae import FitConfig
 from ..configs.schema import to_dict
 from ..errors import UserError
-from ..graph.export import cppn_model, save_model
+from ..graph.export import cppn_model, model_proto, save_model
 from ..io.atomic import atomic_output
 from ..render.sheets import save_sheet
 from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .onnx_export import verify_onnx
 from .run import Callbacks, Session, set_lr
+
+if TYPE_CHECKING:
+    from ..graph.genome import Genome
+    from .genome_torch import GenomeModule
 
 
 def build_fit_cppn(config: FitConfig, generator: torch.Generator | None = None) -> CPPN:
@@ -63,12 +73,48 @@ def load_target(path: str | Path, config: FitConfig) -> np.ndarray:
 
 
 TARGET = "target.npy"  # the fitted image as float [H, W, C], kept in the run folder for --resume
+INIT_GENOME = "init.genome.json"  # the genome a --init run started from (its structure), for --resume
+FITTED_GENOME = "genome.genome.json"  # the fitted genome a --init run exports beside model.onnx
 
 
-def fit_target(config: FitConfig, image: str | Path | None, out: Path) -> np.ndarray:
-    """What a fit run fits: ``image`` (``load_target``), or with none the run's own ``target.npy``."""
+def start_genome(init: str | Path | None, out: Path, payload: dict[str, Any] | None) -> Genome | None:
+    """The genome a fit starts from: ``init`` (a genome file, or a PNG whose recipe carries one),
+    kept in the run folder as ``init.genome.json``; on resume the run's own; None for a plain CPPN."""
+    from ..errors import ParamError
+    from ..graph.genome import write_genome
+
+    kept = Path(out) / INIT_GENOME
+    if init is None:
+        return run_genome(out) if payload is not None else None
+    if payload is not None:
+        raise ParamError("init", "a resumed run keeps the genome it started from; resume it without one")
+    from ..render.genome_morph import genome_of_file
+
+    if not Path(init).is_file():
+        raise UserError(f"starting genome '{init}' not found")
+    genome = genome_of_file(init)
+    if genome is None:
+        raise UserError(f"'{init}' is neither a genome file nor a PNG whose recipe carries a genome")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_genome(genome, kept)
+    return genome
+
+
+def run_genome(out: Path) -> Genome | None:
+    """The genome a run in ``out`` started from (its ``init.genome.json``), None for a plain CPPN run."""
+    from ..graph.genome_io import read_genome
+
+    kept = Path(out) / INIT_GENOME
+    return read_genome(kept) if kept.is_file() else None
+
+
+def fit_target(config: FitConfig, image: str | Path | None, out: Path, channels: int | None = None) -> np.ndarray:
+    """What a fit run fits: ``image`` (``load_target``, as ``channels`` when given: a starting
+    genome's), or with none the run's own ``target.npy``."""
     if image is not None:
-        return load_target(image, config)
+        from dataclasses import replace
+
+        return load_target(image, config if channels is None else replace(config, channels=channels))
     path = Path(out) / TARGET
     if not path.is_file():
         raise UserError(f"'{out}' holds no {TARGET}; give the IMAGE to fit")
@@ -94,6 +140,7 @@ class FitResult:
     seconds: float
     psnr: float  # of the exported ONNX model rendered at the training size
     out: Path
+    psnr_start: float | None = None  # of the starting genome (a --init run), at the training size
 
 
 def fit_image(
@@ -105,14 +152,25 @@ def fit_image(
     payload: dict[str, Any] | None = None,
     callbacks: Callbacks = Callbacks(),
     export: bool = True,
+    genome: Genome | None = None,
 ) -> FitResult:
-    """Fit ``target`` [H, W, C] (or continue from ``payload``, a loaded checkpoint)."""
+    """Fit ``target`` [H, W, C] (or continue from ``payload``, a loaded checkpoint); with ``genome``
+    fit its weights (its structure fixed) instead of a new CPPN's."""
     note = callbacks.note
     height, width, channels = target.shape
-    if channels != config.channels:
-        raise UserError(f"the image has {channels} channels but the preset fits {config.channels}")
+    want = genome.channels if genome is not None else config.channels
+    if channels != want:
+        raise UserError(
+            f"the image has {channels} channels but the {'genome draws' if genome else 'preset fits'} {want}"
+        )
     rng = Session.seed_torch(config.seed)
-    model = build_fit_cppn(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
+    model: torch.nn.Module
+    if genome is not None:
+        from .genome_torch import GenomeModule
+
+        model = GenomeModule(genome).to(device)
+    else:
+        model = build_fit_cppn(config, generator=torch.Generator().manual_seed(config.seed + 2)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     states = {"model": model, "optimizer": optimizer}
     session = Session(config, out, callbacks, states, {"pixels": rng}, {"size": [width, height]})
@@ -155,18 +213,42 @@ def fit_image(
 
     steps, seconds = session.run(step_fn, start, config.steps, [Every(config.sample_every, samples)])
     result = FitResult(steps, seconds, psnr(render_now(), target), out)
+    scores: dict[str, Any] = {}
+    if genome is not None:
+        from ..graph.genome import evaluate
+
+        start_image = evaluate(genome, coords.cpu().numpy())[0].reshape(height, width, channels)
+        result.psnr_start = scores["psnr_start"] = psnr(start_image, target)
     if export:
-        result.psnr = export_fit(config, model, target, out)
-        session.summary(steps, seconds, device, {"psnr_training_size": result.psnr, "size": [width, height]})
+        if genome is not None:
+            result.psnr = export_genome_fit(config, model, target, out)  # type: ignore[arg-type]
+        else:
+            result.psnr = export_fit(config, model, target, out)  # type: ignore[arg-type]
+        summary = {"psnr_training_size": result.psnr, "size": [width, height], **scores}
+        session.summary(steps, seconds, device, summary)
     return result
+
+
+def export_genome_fit(config: FitConfig, model: GenomeModule, target: np.ndarray, out: Path) -> float:
+    """Write the fitted genome (``genome.genome.json``), its genome model (model.onnx, verified
+    against torch) and render.png; returns the PSNR of the ONNX model at the training size."""
+    from ..graph.genome import write_genome
+    from ..graph.genome_onnx import genome_graph, genome_metadata
+
+    height, width, _ = target.shape
+    genome = model.cpu().to_genome()
+    metadata = {**genome_metadata(genome, config.name), "train_size": f"{width}x{height}"}
+    proto = model_proto(genome_graph(genome), metadata)
+    z = torch.tensor([list(genome.z or [0.0] * genome.z_dim)] * 2)
+    verify_onnx(proto, model, {"coords": pixel_coords(min(width, 64), min(height, 48)), "z": z})
+    write_genome(genome, out / FITTED_GENOME)
+    save_model(proto, out / "model.onnx")
+    return _render_export(config, target, out, z[:1].numpy())
 
 
 def export_fit(config: FitConfig, model: CPPN, target: np.ndarray, out: Path) -> float:
     """Write model.onnx (verified against torch) and render.png; returns the PSNR of the ONNX
     model at the training size."""
-    from ..io.png import write_png
-    from ..render.model import load_model
-
     height, width, channels = target.shape
     proto = cppn_model(
         model.cpu().to_weights(),
@@ -179,8 +261,17 @@ def export_fit(config: FitConfig, model: CPPN, target: np.ndarray, out: Path) ->
     )
     verify_onnx(proto, model, {"coords": pixel_coords(min(width, 64), min(height, 48)), "z": torch.zeros(2, 1)})
     save_model(proto, out / "model.onnx")
+    return _render_export(config, target, out, np.zeros((1, 1), np.float32))
+
+
+def _render_export(config: FitConfig, target: np.ndarray, out: Path, z: np.ndarray) -> float:
+    """render.png of the exported model.onnx at ``render_scale`` times the size; the PSNR of the
+    model at the training size."""
+    from ..io.png import write_png
+    from ..render.model import load_model
+
+    height, width, channels = target.shape
     net = load_model(out / "model.onnx", device="cpu")
-    z = np.zeros((1, 1), np.float32)
     fitted = net.render(z, width, height)
     k = config.render_scale
     bands = (band[0] for band in net.bands(z, width * k, height * k))

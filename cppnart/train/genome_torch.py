@@ -66,7 +66,9 @@ class GenomeModule(nn.Module):
     def forward(self, coords: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """Colours [B, N, C] in [0, 1] for coordinates [N, 2] and latents [B, Z]."""
         if z is None:
-            z = torch.tensor([list(self.genome.z or [0.0] * self.genome.z_dim)], dtype=coords.dtype)
+            z = torch.tensor(
+                [list(self.genome.z or [0.0] * self.genome.z_dim)], dtype=coords.dtype, device=coords.device
+            )
         r = torch.sqrt((coords * coords).sum(dim=1, keepdim=True))
         features = torch.cat([coords, D_SCALE * r], dim=1)  # [N, 3]
         hidden: torch.Tensor | None = None

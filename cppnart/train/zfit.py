@@ -5,8 +5,10 @@ generator's weights fixed. The glyph post runs the same experiment against a fro
 generator of the same architecture; ``fit_latents`` is run on both so the gap says how much the
 training put the targets within the generator's reach.
 
-Generators: a glyph run (its generator), a ganvae run (its CPPN generator) or a CPPN preset with
-a weight seed (its random network, the numpy weights turned into the torch CPPN).
+Generators: a glyph run (its generator), a ganvae run (its CPPN generator), a CPPN preset with
+a weight seed (its random network, the numpy weights turned into the torch CPPN), or a genome with
+z inputs (a bred picture: its genome file, a PNG whose recipe carries it, a genome model .onnx or a
+`train fit --init` run), its z being its ``z`` inputs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
@@ -34,6 +36,9 @@ from .checkpoint import checkpoint_config, load_checkpoint, restore
 from .device import allocation_errors
 from .models.cppn import CPPN
 from .run_folder import CHECKPOINT
+
+if TYPE_CHECKING:
+    from ..graph.genome import Genome
 
 MAX_SIZE = 512  # z fit draws every target at this side on every step: larger is hours on a CPU
 RANDOM_TWIN_SEED = 1  # a run's twin: a generator of its architecture, freshly initialised from this seed
@@ -116,16 +121,61 @@ def _run_generators(run: Path, size: int | None) -> tuple[Generator, Generator]:
     )
 
 
+def _genome_of(path: Path) -> Genome | None:
+    """The genome ``path`` holds: a genome file, a PNG whose recipe carries one, a genome model
+    .onnx, or a run folder with the genome a `train fit --init` run exported; else None."""
+    from ..graph.genome import is_genome_path
+    from ..render.genome_morph import genome_of_file
+    from .fit import FITTED_GENOME
+
+    if path.is_dir():
+        path = path / FITTED_GENOME
+        return genome_of_file(path) if path.is_file() else None
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        from ..render.model import load_model
+
+        return load_model(path, device="cpu").genome
+    return genome_of_file(path) if path.suffix.lower() == ".png" or is_genome_path(str(path)) else None
+
+
+def _genome_generators(genome: Genome, source: str, seed: int, size: int) -> tuple[Generator, Generator]:
+    """The genome drawing from its z inputs, and its twin: the same graph with every link's weight
+    drawn afresh (normal, as spread as the genome's own), from weight seed ``seed + 1``."""
+    from dataclasses import replace
+
+    from .genome_torch import GenomeModule
+    from .models.cppn import pixel_coords
+
+    if genome.z_inputs == 0:
+        raise UserError(f"the genome of '{source}' has no z inputs: there is no latent to fit")
+    weights = np.array([k.weight for k in genome.links])
+    spread = max(0.5, float(weights.std()) if len(weights) else 1.0)
+    rng = np.random.default_rng(seed + RANDOM_TWIN_SEED_OFFSET)
+    twin = genome.with_links(replace(k, weight=float(rng.normal(0, spread))) for k in genome.links)
+    coords = pixel_coords(size, size)
+
+    def generator(g: Genome, name: str) -> Generator:
+        net = _frozen(GenomeModule(g))
+        draw = lambda z: net(coords, z).reshape(len(z), size, size, g.channels).permute(0, 3, 1, 2)
+        return Generator(draw, g.z_inputs, g.channels, size, name)
+
+    return generator(genome, source), generator(twin, f"{source} (weights of seed {seed + RANDOM_TWIN_SEED_OFFSET})")
+
+
 def load_generators(model: str | Path, seed: int = 0, size: int | None = None) -> tuple[Generator, Generator]:
     """The generator ``model`` names and its frozen random twin of the same architecture.
 
     ``model``: a glyph or ganvae run folder (or its checkpoint.pt): the twin is a freshly
     initialised generator of the run's architecture. A CPPN preset: the network of weight seed
-    ``seed``, the twin another seed's.
+    ``seed``, the twin another seed's. A genome with z inputs (see ``_genome_of``): the twin is its
+    graph with weights drawn from seed ``seed + 1``.
     """
     if size is not None and not 1 <= size <= MAX_SIZE:
         raise ParamError("size", f"must be between 1 and {MAX_SIZE} pixels, got {size}")
     path = Path(model)
+    genome = _genome_of(path)
+    if genome is not None:
+        return _genome_generators(genome, str(model), seed, 64 if size is None else size)
     if path.is_dir() or path.suffix == ".pt":
         return _run_generators(path, size)
     config = load_preset(str(model))
