@@ -26,6 +26,40 @@ from .output import emit, parse_res, progress, user_errors
 app = typer.Typer()
 
 
+LoopOutOption = Annotated[
+    Path, typer.Option("--out", "-o", help=".mp4, .gif, .webp, or a folder name for numbered PNG frames.")
+]
+SecondsOption = Annotated[
+    Optional[float],
+    typer.Option(help="Length in seconds (with --audio: the song's first seconds). \\[default: 8]", show_default=False),
+]
+LoopFpsOption = Annotated[Optional[float], typer.Option(help="Frames per second. \\[default: 30]", show_default=False)]
+LoopResOption = Annotated[
+    Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
+]
+ThroughOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        help="Pass through these latents, in order: repeat the flag, or give one .npy of [K, Z] "
+        "(PNGs cppnart made too).",
+        show_default=False,
+    ),
+]
+TimeLoopOption = Annotated[
+    bool,
+    typer.Option(
+        "--time", help="Hold the latent and move a seamless tile's coordinates once round instead (implies --tile)."
+    ),
+]
+LapsOption = Annotated[
+    Optional[int], typer.Option(help="Times round the loop in the file. \\[default: 1]", show_default=False)
+]
+LoopPaletteOption = Annotated[
+    GifPalette,  # type: ignore[valid-type]
+    typer.Option(help="GIF only: the palette strategy (see `cppnart morph --help`)."),
+]
+
+
 @app.command(
     epilog="Examples: cppnart loop classic -o loop.mp4 --seconds 8 --fps 30   ·   "
     "cppnart loop classic --through a.npy b.npy c.npy -o loop.webp   ·   cppnart loop sine --tile --time -o drift.gif"
@@ -34,44 +68,19 @@ app = typer.Typer()
 @option_groups
 def loop(
     model: ModelArg = None,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help=".mp4, .gif, .webp, or a folder name for numbered PNG frames.")
-    ] = Path("loop.mp4"),
+    out: LoopOutOption = Path("loop.mp4"),
     from_image: FromOption = None,
     seed: SeedOption = None,
-    seconds: Annotated[
-        Optional[float],
-        typer.Option(
-            help="Length in seconds (with --audio: the song's first seconds). \\[default: 8]", show_default=False
-        ),
-    ] = None,
-    fps: Annotated[Optional[float], typer.Option(help="Frames per second. \\[default: 30]", show_default=False)] = None,
-    res: Annotated[
-        Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
-    ] = None,
-    through: Annotated[
-        Optional[list[Path]],
-        typer.Option(
-            help="Pass through these latents, in order: repeat the flag, or give one .npy of [K, Z] "
-            "(PNGs cppnart made too).",
-            show_default=False,
-        ),
-    ] = None,
+    seconds: SecondsOption = None,
+    fps: LoopFpsOption = None,
+    res: LoopResOption = None,
+    through: ThroughOption = None,
     tile: TileOption = None,
-    time_loop: Annotated[
-        bool,
-        typer.Option(
-            "--time", help="Hold the latent and move a seamless tile's coordinates once round instead (implies --tile)."
-        ),
-    ] = False,
+    time_loop: TimeLoopOption = False,
     audio: AudioOption = None,
-    laps: Annotated[
-        Optional[int], typer.Option(help="Times round the loop in the file. \\[default: 1]", show_default=False)
-    ] = None,
+    laps: LapsOption = None,
     look: ViewFlags = ViewFlags(),
-    gif_palette: Annotated[
-        GifPalette, typer.Option(help="GIF only: the palette strategy (see `cppnart morph --help`).")  # type: ignore[valid-type]
-    ] = GifPalette(GIF_DEFAULT_STRATEGY),
+    gif_palette: LoopPaletteOption = GifPalette(GIF_DEFAULT_STRATEGY),
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a seamless loop: a closed path through latent space at constant speed, to MP4, GIF, WebP or PNGs."""
