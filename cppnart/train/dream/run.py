@@ -182,7 +182,7 @@ def probe_start(plan: Plan, target: Target, device: torch.device) -> Start:
     """The precursor probe: every start of the pool against every unit, without transforms; each
     solution starts from the start its unit responds to most (the k-th best for the k-th of a batch)."""
     outputs = plan.layer_outputs(target)
-    pool = probe_pool(plan.settings, target.channels, plan.size).to(device)
+    pool = probe_pool(plan.settings, target.channels, plan.size, target.data).to(device)
     with torch.no_grad():
         pool_values = plan.goal.goal.table(outputs(pool.images()))  # [P, N]
     order = pool_values.argsort(dim=0, descending=True)
@@ -385,17 +385,27 @@ def dream_request(
     batch: int = 1,
     device: str = "auto",
     threads: int | None = None,
+    input_size: tuple[int, int] | None = None,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
     **search: Any,
 ) -> DreamRequest:
     """What `cppnart dream` asks, checked before any work: load the target, resolve the unit
     (``target_class``, ``neuron`` as (c, y, x), ``channel`` as a number or "all"), build the
     settings from ``search`` (the other ``DreamSettings`` fields), size the run, check ``out``
-    and pick the device and CPU threads. Errors about the unit name the parameter that asked."""
+    and pick the device and CPU threads. Errors about the unit name the parameter that asked.
+    ``input_size`` (height, width), ``mean`` and ``std`` go to ``load_target`` (foreign models)."""
     from ..device import choose_device
 
     if out is not None:
         check_out(out)
-    target = source if isinstance(source, Target) else load_target(source)
+    if isinstance(source, Target):
+        target = source
+    else:
+        try:
+            target = load_target(source, size=input_size, mean=mean, std=std)
+        except ParamError as exc:
+            raise ParamError("input_size", exc.problem) if exc.param == "size" else exc from None
     name, units, position, every, origin = resolve_units(target, layer, channel, neuron, target_class)
     settings = DreamSettings(layer=name, units=units, neuron=position, **search)
     try:

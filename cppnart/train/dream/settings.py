@@ -13,7 +13,7 @@ from ...configs.schema import CONFIG_RANGES, RANGES, Range, check_param
 from ...errors import ParamError
 from ..targets import Layer, Target
 
-PARAMS = ("cppn", "fft", "pixel")
+PARAMS = ("cppn", "fft", "pixel", "maco")
 
 # The bounds of each number, with what they protect (said in the error).
 DREAM_RANGES: dict[str, Range] = {
