@@ -42,7 +42,9 @@ def svhn_samples() -> tuple[np.ndarray, list[int]]:
 
     found, digits = [], []
     for digit in (0, 1, 2, 5):
-        with importlib.resources.as_file(importlib.resources.files("ccexam") / "samples" / f"svhn_digit_{digit}.png") as f:
+        with importlib.resources.as_file(
+            importlib.resources.files("ccexam") / "samples" / f"svhn_digit_{digit}.png"
+        ) as f:
             picture = Image.open(f).convert("RGB").resize((32, 32))
         found.append(np.asarray(picture, np.float32).transpose(2, 0, 1) / 255.0)
         digits.append(digit)
@@ -163,10 +165,33 @@ def test_maco_optimises_the_phase_only():
     expected[:, 0, 0] = 0
     assert torch.allclose(pool.magnitude, expected)  # the data's own spectrum, fixed
     images = pool.images()
-    assert images.shape == (3, 3, 16, 16) and 0 < float(images.min()) and float(images.max()) < 1
+    assert images.shape == (3, 3, 16, 16) and float(images.min()) > 0 and float(images.max()) < 1
 
 
 def test_the_decorrelated_space_keeps_the_start_picture():
     start = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     for fft in (False, True):
         assert torch.allclose(PixelStack(start, fft=fft).images(), torch.sigmoid(start), atol=1e-5)
+
+
+def test_dataset_examples_sit_beside_each_visualisation(tmp_path, runner):
+    """With --data, the real images that excite each class logit most: in report.json (index,
+    activation, label) and beside the picture in sheet.png; for a class they are mostly that class."""
+    from PIL import Image
+
+    mnist = packaged_onnx("mnist", tmp_path / "mnist.onnx")
+    out = tmp_path / "d"
+    args = ["dream", str(mnist), "--class", "3", "--data", "builtin:digits", "--examples", "3", "--steps", "16"]
+    done = runner.invoke(app, [*args, "--probe", "2", "--out", str(out), "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads((out / "report.json").read_text())
+    shown = report["solutions"][0]["examples"]
+    assert report["data"] == "builtin:digits" and len(shown) == 3
+    assert [e["label"] for e in shown].count(3) >= 2, shown
+    assert shown[0]["activation"] >= shown[1]["activation"] >= shown[2]["activation"]
+    with Image.open(out / "sheet.png") as sheet:  # one row: the picture, then its three real images
+        assert sheet.width > 2.8 * sheet.height  # 4 cells of 56 px and a label strip
+    line = one_error_line(
+        runner.invoke(app, ["dream", str(mnist), "--class", "3", "--examples", "2", "--out", str(tmp_path / "e")])
+    )
+    assert "--examples needs real images" in line and not (tmp_path / "e").exists()

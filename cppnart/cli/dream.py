@@ -26,7 +26,12 @@ class SearchFlags:
 
     minimise: Annotated[bool, typer.Option("--minimise", help="Descend instead of climbing.")] = False
     diversity: Annotated[float, typer.Option(help="Weight of the diversity term (with --batch > 1).")] = 1.0
-    param: Annotated[str, typer.Option(help="cppn (exported, any size); fft, maco (phase only, natural magnitude) or pixel (optimisation size).")] = "cppn"
+    param: Annotated[
+        str,
+        typer.Option(
+            help="cppn (exported, any size); fft, maco (phase only, natural magnitude) or pixel (optimisation size)."
+        ),
+    ] = "cppn"
     steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 512
     lr: Annotated[float, typer.Option(help="Adam learning rate (cosine to a tenth over the last half).")] = 0.01
     tol: Annotated[
@@ -45,15 +50,37 @@ class InputFlags:
         Optional[str], typer.Option(help="Input size N or HxW, for an .onnx model that takes any size.")
     ] = None
     mean: Annotated[
-        Optional[str], typer.Option(help="Input mean per channel, e.g. 0.485,0.456,0.406 (default: the model's metadata).")
+        Optional[str],
+        typer.Option(help="Input mean per channel, e.g. 0.485,0.456,0.406 (default: the model's metadata)."),
     ] = None
     std: Annotated[
-        Optional[str], typer.Option(help="Input std per channel, e.g. 0.229,0.224,0.225 (default: the model's metadata).")
+        Optional[str],
+        typer.Option(help="Input std per channel, e.g. 0.229,0.224,0.225 (default: the model's metadata)."),
     ] = None
 
     def asked(self) -> dict[str, Any]:
         """The flags as ``load_target``'s parameters (``input_size``, ``mean``, ``std``)."""
-        return {"input_size": _size(self.size), "mean": _numbers("--mean", self.mean), "std": _numbers("--std", self.std)}
+        return {
+            "input_size": _size(self.size),
+            "mean": _numbers("--mean", self.mean),
+            "std": _numbers("--std", self.std),
+        }
+
+
+@dataclass(frozen=True)
+class DataFlags:
+    """Real images beside the visualisations: --data, --examples."""
+
+    data: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Real images (a folder, an IDX file, builtin:digits) to rank against and show.", show_default=False
+        ),
+    ] = None
+    examples: Annotated[
+        Optional[int],
+        typer.Option(help="Real images that excite each unit most, beside it in sheet.png (default 4 with --data)."),
+    ] = None
 
 
 def _numbers(flag: str, text: Optional[str]) -> Optional[tuple[float, ...]]:
@@ -135,7 +162,10 @@ def layers(target: TargetArg, inputs: InputFlags = InputFlags(), as_json: JsonOp
     norm = found.normalise
     said = "" if norm is None else f", normalised by mean {list(norm[0])} std {list(norm[1])}"
     text = "\n".join(
-        [f"{found.source} ({found.kind}): input {found.channels}x{h}x{w}{said}", f"{'layer':24s} {'channels':>8s}  size"]
+        [
+            f"{found.source} ({found.kind}): input {found.channels}x{h}x{w}{said}",
+            f"{'layer':24s} {'channels':>8s}  size",
+        ]
         + [f"{name:24s} {channels:8d}  {size}" for name, channels, size in rows]
     )
     emit(
@@ -174,6 +204,7 @@ def dream_command(
     batch: Annotated[int, typer.Option(help="Different solutions per unit, kept apart by a diversity term.")] = 1,
     search: SearchFlags = SearchFlags(),
     inputs: InputFlags = InputFlags(),
+    real: DataFlags = DataFlags(),
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
@@ -188,7 +219,8 @@ def dream_command(
     try:
         request = dream_request(
             target, out, layer=layer, channel=unit, neuron=position, target_class=target_class, batch=batch,
-            device=flags.device.value, threads=flags.threads, **inputs.asked(), **dataclasses.asdict(search),
+            device=flags.device.value, threads=flags.threads, **inputs.asked(), **dataclasses.asdict(real),
+            **dataclasses.asdict(search),
         )  # fmt: skip
     except ParamError as exc:
         raise UserError(exc.message_for(FLAGS.get(exc.param) or flag_for(exc.param))) from None

@@ -55,6 +55,7 @@ class Target:
     module: nn.Module | None = None
     normalise: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) applied before the net
     labels: np.ndarray | None = None  # the class of each of ``data``'s images, where known
+    data_source: str | None = None  # where ``data`` came from (a run's holdout.npz, or a user's --data)
 
     def run(self, images: torch.Tensor, layer: str) -> torch.Tensor:
         """The named layer's output for images [B, C, H, W] in [0, 1]."""
@@ -65,6 +66,21 @@ class Target:
         if name not in self.layers:
             raise UserError(f"{self.source} has no layer '{name}'; its layers: {', '.join(self.layers)}")
         return self.layers[name]
+
+
+def with_data(target: Target, source: str | Path) -> Target:
+    """``target`` with real images from ``source`` (what ``io.images.load_images`` reads: an image
+    folder, an IDX file, builtin:digits), resized to its input and with their labels where the
+    source has them: the images an activation is ranked among and the dataset examples."""
+    from dataclasses import replace
+
+    from ..io.images import load_images
+
+    h, w = target.size
+    if h != w:
+        raise ParamError("data", f"needs a square input; {target.source} takes {w}x{h} images")
+    found = load_images(source, channels=target.channels, resize=h, limit=MAX_HOLDOUT)
+    return replace(target, data=found.images, labels=found.labels, data_source=str(source))
 
 
 def _freeze(module: nn.Module) -> nn.Module:
@@ -156,7 +172,9 @@ def _classifier(path: Path, payload: dict[str, Any]) -> Target:
 
     size = (config.image_size, config.image_size)
     layers = _describe(forward, net.layer_names(), config.channels, size)
-    return Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+    found = Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+    found.data_source = None if data is None else str(holdout)
+    return found
 
 
 MAX_HOLDOUT = 2000  # real images an activation is ranked among; more are not read
