@@ -73,6 +73,12 @@ def sample(
             help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).",
         ),
     ] = False,
+    mixture: Annotated[
+        Optional[int],
+        typer.Option(
+            help="With --from-data: a mixture of K gaussians fitted to the run's latents (EM) instead of one."
+        ),
+    ] = None,
 ) -> None:
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""
     from ..latent.io import sample_z
@@ -88,8 +94,16 @@ def sample(
             raise UserError(
                 "--from-data takes its latents from a trained run: give --model RUN, without --dim or --prior"
             )
+        if mixture is not None:
+            from ..render.encoder import sample_from_mixture
+
+            z = sample_from_mixture(model, seed, count, mixture)
+            output.write(z, f" from a {mixture}-gaussian mixture of the data's latents", seed=seed, mixture=mixture)
+            return
         output.write(sample_from_data(model, seed, count), " from the data's latents", seed=seed)
         return
+    if mixture is not None:
+        raise UserError("--mixture fits the data's latents: give it with --from-data --model RUN")
     if dim is None:
         net = load_model(model or DEFAULT_PRESET, seed=0)
         dim, default_prior = net.z_dim, net.z_prior
@@ -285,3 +299,32 @@ def fit(
         model=trained.name,
         random_twin=twin.name,
     )
+
+
+@app.command("map", epilog="Example: cppnart z map runs/fashion --out runs/fashion-map")
+@user_errors
+def latent_map_command(
+    run: Annotated[str, typer.Argument(help="A `train ganvae` run folder (its encoder and generator).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for map.png, grid.png and map.json.")],
+    data: Annotated[
+        Optional[str],
+        typer.Option(help="Images to map (a folder, an IDX file, builtin:digits). \\[default: the run's]"),
+    ] = None,
+    count: Annotated[int, typer.Option(help="Images to encode.")] = 2000,
+    grid: Annotated[int, typer.Option(help="Grid points a side, decoded into grid.png.")] = 12,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """The map of a run's latent space: its data's latents in 2-D (PCA), by class, with their density,
+    and what a grid over the map decodes to, the gaps included."""
+    from ..render.latent_map import map_run
+
+    found = map_run(run, out, data=data, count=count, grid=grid)
+    explained = sum(found["explained_variance"])
+    text = (
+        f"{found['count']} latents of {found['data']} on 2 axes ({explained:.0%} of their variance); "
+        f"{found['gaps']} of {grid * grid} grid cells are gaps -> {out / 'map.png'}, {out / 'grid.png'}, "
+        f"{out / 'map.json'}"
+    )
+    keep = ("model", "data", "count", "grid", "projection", "explained_variance", "gaps", "class_centres")
+    emit({"out": str(out), **{k: found[k] for k in keep}}, text, as_json, quiet)
