@@ -155,7 +155,9 @@ def write_latent_map(found: LatentMap, out: Path) -> dict[str, Any]:
     grid = found.recipe["grid"]
     labels = [f"{r:.2f}" for r in relative]
     upscale = max(1, 48 // found.decoded.shape[-1])
-    save_sheet(out / "grid.png", found.decoded, cols=grid, labels=labels, upscale=upscale, channels_last=False)
+    save_sheet(
+        out / "grid.png", found.decoded, cols=grid, labels=labels, upscale=upscale, channels_last=False, background=0.1
+    )
     classes = None
     if found.labels is not None:
         classes = {
