@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sheet", type=Path, help="write the ten renders (28x28) here")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dreamer", choices=["mnist", "usps"], default="usps")
     parser.add_argument("--judge", choices=["mnist", "usps"], default="mnist")
     args = parser.parse_args()
@@ -56,7 +57,10 @@ def main() -> None:
     dreamer = load_target(dreamer_path)
     t0 = time.perf_counter()
     result = dream(
-        dreamer, DreamSettings(layer=list(dreamer.layers)[-1], steps=args.steps), tmp / "classes", all_channels=True
+        dreamer,
+        DreamSettings(layer=list(dreamer.layers)[-1], steps=args.steps, seed=args.seed),
+        tmp / "classes",
+        all_channels=True,
     )
     print(f"dreamed 10 classes of ccexam's {args.dreamer} net in {time.perf_counter() - t0:.0f} s ({args.steps} steps)")
     rows = {}
