@@ -8,7 +8,9 @@ The judge (`cppnart train classifier`, a small CNN) learns the data set's *other
 reads real images, not the generator's training images. Everything is judged through the run's
 exported ONNX files (what users render) and the judge's classifier.onnx, with onnxruntime:
 - ``--samples`` images from z ~ N(0, I): how many of the classes appear, the histogram, and the
-  judge's mean confidence (targets: 10/10 classes, confidence >= 0.8);
+  judge's mean confidence (targets: 10/10 classes, confidence >= 0.8); the same for latents drawn
+  from one Gaussian fitted to the data's latents (``z sample --from-data``) and from a
+  ``--mixture``-component Gaussian mixture fitted to them (``--from-data --mixture K``), beside it;
 - reconstructions (encoder mean -> generator) of images of the run's data that the run did not
   train on (past its data_limit): how often the judge reads back the class that went in
   (target >= 90%), against the judge's accuracy on the same images themselves, and how often it
@@ -31,7 +33,7 @@ import onnxruntime as ort
 from cppnart.configs.view import View
 from cppnart.io.images import load_images
 from cppnart.latent.io import sample_z
-from cppnart.render.encoder import RunEncoder
+from cppnart.render.encoder import RunEncoder, sample_from_data, sample_from_mixture
 from cppnart.render.model import load_model
 
 
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--recon", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixture", type=int, default=10, help="components of the fitted mixture")
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -84,6 +87,13 @@ def main() -> None:
     z = sample_z(model.z_dim, args.seed, "normal", args.samples)
     samples = model.render(z, side, side, view).transpose(0, 3, 1, 2)
     prior = report("samples z ~ N(0, I)", *classify(judge, samples), classes)
+    fitted = {}
+    for name, drawn in (
+        ("one gaussian", sample_from_data(args.run, args.seed, args.samples)),
+        (f"mixture of {args.mixture}", sample_from_mixture(args.run, args.seed, args.samples, args.mixture)),
+    ):
+        pictures = model.render(drawn, side, side, view).transpose(0, 3, 1, 2)
+        fitted[name] = report(f"samples from {name}", *classify(judge, pictures), classes)
 
     limit = int(summary.get("data_limit", config.get("data_limit", 20000)))
     data = load_images(args.data, limit=limit + args.recon)
@@ -105,6 +115,7 @@ def main() -> None:
         json.dumps(
             {
                 "prior": prior,
+                **fitted,
                 "reconstructions_recognised": float((read_back == labels).mean()),
                 "judge_on_images": float((direct == labels).mean()),
                 "agreement_with_judge_on_images": float((read_back == direct).mean()),

@@ -26,7 +26,12 @@ class SearchFlags:
 
     minimise: Annotated[bool, typer.Option("--minimise", help="Descend instead of climbing.")] = False
     diversity: Annotated[float, typer.Option(help="Weight of the diversity term (with --batch > 1).")] = 1.0
-    param: Annotated[str, typer.Option(help="cppn (exported, any size), fft or pixel (optimisation size).")] = "cppn"
+    param: Annotated[
+        str,
+        typer.Option(
+            help="cppn (exported, any size); fft, maco (phase only, natural magnitude) or pixel (optimisation size)."
+        ),
+    ] = "cppn"
     steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 512
     lr: Annotated[float, typer.Option(help="Adam learning rate (cosine to a tenth over the last half).")] = 0.01
     tol: Annotated[
@@ -35,6 +40,68 @@ class SearchFlags:
     probe: Annotated[int, typer.Option(help="Random starts probed before optimising.")] = 16
     transforms: Annotated[bool, typer.Option(help="kornia robustness transforms (pad, jitter, scale, rotate).")] = True
     seed: Annotated[int, typer.Option(help="Seed of the starts and the transforms.")] = 0
+
+
+@dataclass(frozen=True)
+class InputFlags:
+    """How a foreign .onnx classifier takes its images: --size, --mean, --std."""
+
+    size: Annotated[
+        Optional[str], typer.Option(help="Input size N or HxW, for an .onnx model that takes any size.")
+    ] = None
+    mean: Annotated[
+        Optional[str],
+        typer.Option(help="Input mean per channel, e.g. 0.485,0.456,0.406 (default: the model's metadata)."),
+    ] = None
+    std: Annotated[
+        Optional[str],
+        typer.Option(help="Input std per channel, e.g. 0.229,0.224,0.225 (default: the model's metadata)."),
+    ] = None
+
+    def asked(self) -> dict[str, Any]:
+        """The flags as ``load_target``'s parameters (``input_size``, ``mean``, ``std``)."""
+        return {
+            "input_size": _size(self.size),
+            "mean": _numbers("--mean", self.mean),
+            "std": _numbers("--std", self.std),
+        }
+
+
+@dataclass(frozen=True)
+class DataFlags:
+    """Real images beside the visualisations: --data, --examples."""
+
+    data: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Real images (a folder, an IDX file, builtin:digits) to rank against and show.", show_default=False
+        ),
+    ] = None
+    examples: Annotated[
+        Optional[int],
+        typer.Option(help="Real images that excite each unit most, beside it in sheet.png (default 4 with --data)."),
+    ] = None
+
+
+def _numbers(flag: str, text: Optional[str]) -> Optional[tuple[float, ...]]:
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UserError(f"{flag} '{text}' is not comma-separated numbers, e.g. 0.485,0.456,0.406") from None
+
+
+def _size(text: Optional[str]) -> Optional[tuple[int, int]]:
+    if text is None:
+        return None
+    try:
+        parts = [int(part) for part in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise UserError(f"--size '{text}' is not a size N or HxW, e.g. 224 or 224x224")
+    return (parts[0], parts[-1])
 
 
 TargetArg = Annotated[
@@ -46,13 +113,17 @@ TargetArg = Annotated[
 ]
 
 
-def _load(target: str, threads: Optional[int]) -> Any:
+def _load(target: str, threads: Optional[int], inputs: InputFlags) -> Any:
     from .train import require_torch
 
     require_torch(threads)
     from ..train.targets import load_target
 
-    return load_target(target)
+    asked = inputs.asked()
+    try:
+        return load_target(target, size=asked["input_size"], mean=asked["mean"], std=asked["std"])
+    except ParamError as exc:
+        raise UserError(exc.message_for(flag_for(exc.param))) from None
 
 
 def _neuron(text: Optional[str]) -> Optional[tuple[int, int, int]]:
@@ -75,20 +146,26 @@ def _channel(text: str) -> int | str:
 
 
 # Library parameters whose flag is not their name with dashes.
-FLAGS = {"target_class": "--class"}
+FLAGS = {"target_class": "--class", "input_size": "--size"}
 
 
 @app.command("layers", epilog="Example: cppnart layers runs/clf")
 @user_errors
-def layers(target: TargetArg, as_json: JsonOption = False) -> None:
+@option_groups
+def layers(target: TargetArg, inputs: InputFlags = InputFlags(), as_json: JsonOption = False) -> None:
     """The layers a target offers to `dream`, with channel counts and output sizes."""
-    found = _load(target, None)
+    found = _load(target, None, inputs)
     rows = [
         (name, layer.channels, "x".join(str(s) for s in layer.shape[1:]) or "1") for name, layer in found.layers.items()
     ]
     h, w = found.size
+    norm = found.normalise
+    said = "" if norm is None else f", normalised by mean {list(norm[0])} std {list(norm[1])}"
     text = "\n".join(
-        [f"{found.source} ({found.kind}): input {found.channels}x{h}x{w}", f"{'layer':24s} {'channels':>8s}  size"]
+        [
+            f"{found.source} ({found.kind}): input {found.channels}x{h}x{w}{said}",
+            f"{'layer':24s} {'channels':>8s}  size",
+        ]
         + [f"{name:24s} {channels:8d}  {size}" for name, channels, size in rows]
     )
     emit(
@@ -96,6 +173,7 @@ def layers(target: TargetArg, as_json: JsonOption = False) -> None:
             "target": found.source,
             "kind": found.kind,
             "input": [found.channels, h, w],
+            "normalise": None if norm is None else {"mean": list(norm[0]), "std": list(norm[1])},
             "layers": [{"name": n, "channels": c, "shape": list(found.layers[n].shape)} for n, c, _ in rows],
         },
         text,
@@ -125,6 +203,8 @@ def dream_command(
     ] = None,
     batch: Annotated[int, typer.Option(help="Different solutions per unit, kept apart by a diversity term.")] = 1,
     search: SearchFlags = SearchFlags(),
+    inputs: InputFlags = InputFlags(),
+    real: DataFlags = DataFlags(),
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
@@ -139,7 +219,8 @@ def dream_command(
     try:
         request = dream_request(
             target, out, layer=layer, channel=unit, neuron=position, target_class=target_class, batch=batch,
-            device=flags.device.value, threads=flags.threads, **dataclasses.asdict(search),
+            device=flags.device.value, threads=flags.threads, **inputs.asked(), **dataclasses.asdict(real),
+            **dataclasses.asdict(search),
         )  # fmt: skip
     except ParamError as exc:
         raise UserError(exc.message_for(FLAGS.get(exc.param) or flag_for(exc.param))) from None

@@ -60,36 +60,45 @@ class LatentOut:
         emit(data, f"{prefix}z {shape}{note} -> {self.out}", self.as_json, self.quiet)
 
 
+DimOption = Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")]
+SampleModelOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]",
+        show_default=False,
+    ),
+]
+PriorOption = Annotated[
+    Optional[Prior],  # type: ignore[valid-type]
+    typer.Option(help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False),
+]
+FromDataOption = Annotated[
+    bool,
+    typer.Option(
+        "--from-data",
+        help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).",
+    ),
+]
+MixtureOption = Annotated[
+    Optional[int],
+    typer.Option(help="With --from-data: a mixture of K gaussians fitted to the run's latents (EM) instead of one."),
+]
+
+
 @app.command("sample", epilog="Example: cppnart z sample --model classic --seed 3 -o z.npy")
 @user_errors
 @option_groups
 def sample(
     output: LatentOut,
-    dim: Annotated[Optional[int], typer.Option(help="Latent size (instead of --model).")] = None,
-    model: Annotated[
-        Optional[str],
-        typer.Option(
-            "--model",
-            "-m",
-            help=f"Take size and prior from this model or preset. \\[default: {DEFAULT_PRESET}]",
-            show_default=False,
-        ),
-    ] = None,
+    dim: DimOption = None,
+    model: SampleModelOption = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed; drawn and printed when omitted.")] = None,
     count: Annotated[int, typer.Option(help="How many latents (shape [COUNT, Z] when above 1).")] = 1,
-    prior: Annotated[
-        Optional[Prior],
-        typer.Option(  # type: ignore[valid-type]
-            help="uniform [-1, 1] or standard normal. \\[default: the model's]", show_default=False
-        ),
-    ] = None,
-    from_data: Annotated[
-        bool,
-        typer.Option(
-            "--from-data",
-            help="Draw from the gaussian fitted to a `train ganvae` run's encoded training images (--model RUN).",
-        ),
-    ] = False,
+    prior: PriorOption = None,
+    from_data: FromDataOption = False,
+    mixture: MixtureOption = None,
 ) -> None:
     """Write random latent vector(s) to a .npy file. With the same --seed, `cppnart render` draws this z."""
     from ..latent.io import sample_z
@@ -105,8 +114,16 @@ def sample(
             raise UserError(
                 "--from-data takes its latents from a trained run: give --model RUN, without --dim or --prior"
             )
+        if mixture is not None:
+            from ..render.encoder import sample_from_mixture
+
+            z = sample_from_mixture(model, seed, count, mixture)
+            output.write(z, f" from a {mixture}-gaussian mixture of the data's latents", seed=seed, mixture=mixture)
+            return
         output.write(sample_from_data(model, seed, count), " from the data's latents", seed=seed)
         return
+    if mixture is not None:
+        raise UserError("--mixture fits the data's latents: give it with --from-data --model RUN")
     if dim is None:
         net = load_model(model or DEFAULT_PRESET, seed=0)
         dim, default_prior = net.z_dim, net.z_prior
@@ -336,3 +353,32 @@ def _write_fit(output: LatentOut, fits: list[Any], count: int, trained: Any, twi
         model=trained.name,
         random_twin=twin.name,
     )
+
+
+@app.command("map", epilog="Example: cppnart z map runs/fashion --out runs/fashion-map")
+@user_errors
+def latent_map_command(
+    run: Annotated[str, typer.Argument(help="A `train ganvae` run folder (its encoder and generator).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for map.png, grid.png and map.json.")],
+    data: Annotated[
+        Optional[str],
+        typer.Option(help="Images to map (a folder, an IDX file, builtin:digits). \\[default: the run's]"),
+    ] = None,
+    count: Annotated[int, typer.Option(help="Images to encode.")] = 2000,
+    grid: Annotated[int, typer.Option(help="Grid points a side, decoded into grid.png.")] = 12,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """The map of a run's latent space: its data's latents in 2-D (PCA), by class, with their density,
+    and what a grid over the map decodes to, the gaps included."""
+    from ..render.latent_map import map_run
+
+    found = map_run(run, out, data=data, count=count, grid=grid)
+    explained = sum(found["explained_variance"])
+    text = (
+        f"{found['count']} latents of {found['data']} on 2 axes ({explained:.0%} of their variance); "
+        f"{found['gaps']} of {grid * grid} grid cells are gaps -> {out / 'map.png'}, {out / 'grid.png'}, "
+        f"{out / 'map.json'}"
+    )
+    keep = ("model", "data", "count", "grid", "projection", "explained_variance", "gaps", "class_centres")
+    emit({"out": str(out), **{k: found[k] for k in keep}}, text, as_json, quiet)

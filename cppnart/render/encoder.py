@@ -122,30 +122,69 @@ def sample_from_data(model: str | Path, seed: int, count: int = 1) -> np.ndarray
     return z
 
 
-def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 1000) -> tuple[float, int, str]:
-    """MSE per pixel of (encoder mean -> generator) on the last ``count`` images of ``data``
-    (default: the run's own data, whose last 500 images were held out of training)."""
+def run_images(
+    encoder: RunEncoder, data: str | None, count: int, last: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``count`` images [N, C, crop, crop] of ``data`` (default: the run's own, drawn as in
+    training: its limit and seed) as the encoder reads them, their labels where the data has
+    some, and the data's name. ``last``: the last ``count`` (the run's held-out 500), else the first."""
     from ..io.images import load_images, resize_images
-    from .model import load_model
 
     if count < 1:
         raise ParamError("count", f"must be at least 1, got {count}")
-    encoder = RunEncoder(model)
     summary = read_summary(encoder.folder)
     if data is None:
         data = summary.get("data")
         if not isinstance(data, str) or len(data) > 4096:
             raise ParamError("data", f"is needed: '{encoder.folder}' has no summary.json naming its data")
-    # The run's own data is drawn as in training (its limit and seed), not a fresh 20,000 digits.
     limit, data_seed = summary.get("data_limit"), summary.get("data_seed")
     same_data = data == summary.get("data")
     limit = limit if same_data and type(limit) is int and 1 <= limit <= 10_000_000 else None
     data_seed = data_seed if same_data and type(data_seed) is int and 0 <= data_seed < 2**63 else 0
-    images = load_images(data, encoder.channels, limit=limit, seed=data_seed).images[-count:]
+    found = load_images(data, encoder.channels, limit=limit, seed=data_seed)
+    pick = slice(-count, None) if last else slice(0, count)
+    images = found.images[pick]
+    labels = None if found.labels is None else np.asarray(found.labels)[pick]
     if images.shape[-1] != encoder.data_size:
         images = resize_images(images, encoder.data_size)
     off = (encoder.data_size - encoder.crop) // 2
-    x = images[:, :, off : off + encoder.crop, off : off + encoder.crop]
+    return images[:, :, off : off + encoder.crop, off : off + encoder.crop], labels, data
+
+
+def data_latents(
+    model: str | Path, data: str | None = None, count: int = 2000
+) -> tuple[np.ndarray, np.ndarray | None, str, RunEncoder]:
+    """The encoder's latents [N, Z] of ``count`` images of ``data`` (default: the run's own),
+    their labels where known, the data's name and the encoder."""
+    encoder = RunEncoder(model)
+    images, labels, source = run_images(encoder, data, count, last=False)
+    z = np.concatenate([encoder.encode(images[i : i + 256]) for i in range(0, len(images), 256)])
+    return z.astype(np.float64), labels, source, encoder
+
+
+def sample_from_mixture(model: str | Path, seed: int, count: int, components: int) -> np.ndarray:
+    """Latents [count, Z] from a Gaussian mixture of ``components`` fitted (EM, seeded) to the
+    encoder's latents of the run's own data: where one Gaussian spreads its mass over the gaps
+    between classes, the mixture keeps to the clusters."""
+    from ..latent.mixture import fit_mixture
+
+    check_param("count", count)
+    check_param("seed", seed)
+    z, _, _, _ = data_latents(model)
+    mixture = fit_mixture(z, components, seed=seed)
+    out = mixture.sample(count, latent_rng(seed)).astype(np.float32)
+    if not np.isfinite(out).all():
+        raise UserError("the mixture fitted to the run's latents gives latents that overflow float32")
+    return out
+
+
+def reconstruction_mse(model: str | Path, data: str | None = None, count: int = 1000) -> tuple[float, int, str]:
+    """MSE per pixel of (encoder mean -> generator) on the last ``count`` images of ``data``
+    (default: the run's own data, whose last 500 images were held out of training)."""
+    from .model import load_model
+
+    encoder = RunEncoder(model)
+    x, _, data = run_images(encoder, data, count)
     generator = load_model(encoder.folder / "model.onnx", device="cpu")
     errors = []
     for start in range(0, len(x), 100):

@@ -24,7 +24,7 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 
 LAYER_TYPES = (
     "Conv",
@@ -42,24 +42,62 @@ LAYER_TYPES = (
 )
 
 
-def image_input(path: Path) -> tuple[str, int, int, int]:
-    """(input name, C, H, W) of the model's single image input; a UserError otherwise."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # not protobuf at all
-        raise UserError(f"'{path}' is not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
+def image_input(path: Path, size: tuple[int, int] | None = None) -> tuple[str, int, int, int]:
+    """(input name, C, H, W) of the model's single image input; a UserError otherwise. A model
+    whose height or width is dynamic takes them from ``size`` (height, width), which it needs;
+    a fixed one refuses a ``size`` that differs from its own."""
+    model = read_graph(path)
     initializers = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     dims = [[d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim] for i in inputs]
-    if len(inputs) != 1 or len(dims[0]) != 4 or any(d is None or d < 1 for d in dims[0][1:]):
+    if len(inputs) != 1 or len(dims[0]) != 4 or dims[0][1] is None or dims[0][1] < 1:
         shapes = ", ".join(f"{i.name} {d}" for i, d in zip(inputs, dims))
         raise UserError(
-            f"'{path}' is not an image model: dream needs one input [B, C, H, W] with fixed C, H, W; it takes {shapes}"
+            f"'{path}' is not an image model: dream needs one input [B, C, H, W] with a fixed C; it takes {shapes}"
         )
-    c, h, w = (int(d or 0) for d in dims[0][1:])  # each checked to be set and positive above
-    return inputs[0].name, c, h, w
+    channels, height, width = dims[0][1], dims[0][2], dims[0][3]
+    if height is None or width is None or height < 1 or width < 1:
+        if size is None:
+            raise ParamError("size", f"is needed: '{path}' takes images of any size; say which to optimise at")
+        height, width = size
+    elif size is not None and tuple(size) != (height, width):
+        raise ParamError("size", f"must be left out: '{path}' takes {width}x{height} images only")
+    return inputs[0].name, int(channels), int(height), int(width)
+
+
+def read_graph(path: Path) -> Any:
+    """The model's graph without its external weights; a file that is not ONNX is a UserError."""
+    import onnx
+
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # not protobuf at all
+        raise UserError(f"'{path}' is not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
+
+
+NORMALISATION_KEYS = (("mean", "std"), ("image_mean", "image_std"), ("norm_mean", "norm_std"))
+
+
+def normalisation(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The input normalisation the model's metadata names (``mean`` and ``std``, as comma-separated
+    numbers or a JSON list; or ``image_mean``/``image_std``), or None where it names none. A value
+    that is not numbers is a UserError naming the key."""
+    import json
+
+    props = {p.key: p.value for p in read_graph(path).metadata_props}
+    for mean_key, std_key in NORMALISATION_KEYS:
+        if mean_key in props and std_key in props:
+            found = []
+            for key in (mean_key, std_key):
+                text = props[key].strip().strip("[]()")
+                try:
+                    found.append(tuple(float(v) for v in json.loads(f"[{text}]")))
+                except (ValueError, TypeError):
+                    raise UserError(
+                        f"'{path}' has metadata {key}={props[key]!r}, not numbers; give --mean and --std"
+                    ) from None
+            return found[0], found[1]
+    return None
 
 
 NEEDS_TORCHVISION = ("NonMaxSuppression", "RoiAlign")  # onnx2torch's only ops that call torchvision
@@ -170,11 +208,14 @@ def constant_reshapes(model: Any) -> None:
                     attribute.i = 0
 
 
-def convert_onnx(path: Path) -> tuple[nn.Module, int, tuple[int, int], dict[str, nn.Module]]:
-    """An ONNX image classifier in torch: (module, image channels, (height, width), layer modules)."""
+def convert_onnx(
+    path: Path, size: tuple[int, int] | None = None
+) -> tuple[nn.Module, int, tuple[int, int], dict[str, nn.Module]]:
+    """An ONNX image classifier in torch: (module, image channels, (height, width), layer modules);
+    ``size`` (height, width) for a model whose input size is dynamic."""
     import onnx
 
-    _, channels, height, width = image_input(path)
+    _, channels, height, width = image_input(path, size)
     convert, converts = _converter()
     try:  # with its weights: torch.onnx's default exporter keeps them beside the graph, in NAME.onnx.data
         model = onnx.load(str(path))
@@ -192,9 +233,26 @@ def convert_onnx(path: Path) -> tuple[nn.Module, int, tuple[int, int], dict[str,
         module = convert(model)
     except Exception as exc:  # a converter that exists but rejects this node's attributes
         raise UserError(f"cannot convert '{path}' to torch: {str(exc).splitlines()[0][:160]}") from None
-    taps: dict[str, nn.Module] = {}
+    found: dict[str, nn.Module] = {}
     for name, sub in module.named_modules():
         kind = type(sub).__name__.removeprefix("Onnx")
         if name and not list(sub.children()) and any(kind.startswith(t) or t in kind for t in LAYER_TYPES):
-            taps[name] = sub
-    return module, channels, (height, width), taps
+            found[name] = sub
+    names = readable_names([n.name for n in model.graph.node], list(found))
+    return module, channels, (height, width), {names[k]: v for k, v in found.items()}
+
+
+def readable_names(node_names: list[str], module_names: list[str]) -> dict[str, str]:
+    """A short name for each converted module: the innermost scope of its ONNX node and the op
+    ("features.0.3/Conv" for torch.onnx's "/features/features.0/features.0.3/Conv", which
+    onnx2torch names "features/features/0/features/0/3/Conv"); the module's own name where the
+    node has no scope or two would share a name."""
+    scoped = {name.lstrip("/").replace(".", "/"): name for name in node_names if name.count("/") >= 2}
+    short = {}
+    for module in module_names:
+        parts = [p for p in scoped.get(module, "").split("/") if p]
+        short[module] = "/".join(parts[-2:]) if len(parts) >= 2 else module
+    counts: dict[str, int] = {}
+    for name in short.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {m: (s if counts[s] == 1 else m) for m, s in short.items()}

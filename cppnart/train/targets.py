@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from .run_folder import CHECKPOINT
 
 
@@ -38,6 +38,7 @@ class Layer:
 
     @property
     def spatial(self) -> bool:
+        """Whether the layer's output is maps [C, H, W] (a channel has a picture), not a vector."""
         return len(self.shape) == 3
 
 
@@ -53,6 +54,9 @@ class Target:
     forward: Callable[[torch.Tensor, str], torch.Tensor]
     data: np.ndarray | None = None  # real images [N, C, H, W] in [0, 1], for percentiles
     module: nn.Module | None = None
+    normalise: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) applied before the net
+    labels: np.ndarray | None = None  # the class of each of ``data``'s images, where known
+    data_source: str | None = None  # where ``data`` came from (a run's holdout.npz, or a user's --data)
 
     def run(self, images: torch.Tensor, layer: str) -> torch.Tensor:
         """The named layer's output for images [B, C, H, W] in [0, 1]."""
@@ -63,6 +67,21 @@ class Target:
         if name not in self.layers:
             raise UserError(f"{self.source} has no layer '{name}'; its layers: {', '.join(self.layers)}")
         return self.layers[name]
+
+
+def with_data(target: Target, source: str | Path) -> Target:
+    """``target`` with real images from ``source`` (what ``io.images.load_images`` reads: an image
+    folder, an IDX file, builtin:digits), resized to its input and with their labels where the
+    source has them: the images an activation is ranked among and the dataset examples."""
+    from dataclasses import replace
+
+    from ..io.images import load_images
+
+    h, w = target.size
+    if h != w:
+        raise ParamError("data", f"needs a square input; {target.source} takes {w}x{h} images")
+    found = load_images(source, channels=target.channels, resize=h, limit=MAX_HOLDOUT)
+    return replace(target, data=found.images, labels=found.labels, data_source=str(source))
 
 
 def _freeze(module: nn.Module) -> nn.Module:
@@ -94,15 +113,27 @@ def _describe(forward: Callable[[torch.Tensor, str], torch.Tensor], names: list[
     return {name: Layer(shape[0], shape) for name, shape in shapes.items()}
 
 
-def load_target(source: str | Path) -> Target:
-    """A run folder (classifier, ganvae, glyph) or a foreign ``.onnx`` image classifier."""
+def load_target(
+    source: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+) -> Target:
+    """A run folder (classifier, ganvae, glyph) or a foreign ``.onnx`` image classifier. For a
+    foreign one, ``size`` (height, width) is the input size of a model that takes any size, and
+    ``mean``/``std`` its input normalisation (default: the model's metadata, else none); a run
+    knows its own, so they are refused there."""
     path = Path(source)
     if path.suffix == ".onnx" and path.is_file():
         if path.name == "model.onnx" or path.name == "classifier.onnx":
             run = path.parent
             if (run / CHECKPOINT).is_file():
-                return load_target(run)
-        return _onnx(path)
+                return load_target(run, size=size, mean=mean, std=std)
+        return _onnx(path, size, mean, std)
+    for name, value in (("size", size), ("mean", mean), ("std", std)):
+        if value is not None:
+            raise ParamError(name, "applies to a foreign .onnx classifier only; a training run knows its own input")
     if path.is_file() and path.name == CHECKPOINT:
         path = path.parent
     if not path.is_dir():
@@ -142,7 +173,9 @@ def _classifier(path: Path, payload: dict[str, Any]) -> Target:
 
     size = (config.image_size, config.image_size)
     layers = _describe(forward, net.layer_names(), config.channels, size)
-    return Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+    found = Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
+    found.data_source = None if data is None else str(holdout)
+    return found
 
 
 MAX_HOLDOUT = 2000  # real images an activation is ranked among; more are not read
@@ -231,11 +264,53 @@ def _glyph(path: Path, payload: dict[str, Any]) -> Target:
     return Target(str(path), "glyph", config.channels, size, layers, forward, None, dec)
 
 
-def _onnx(path: Path) -> Target:
-    from .onnx_torch import convert_onnx
+def _onnx(
+    path: Path, size: tuple[int, int] | None, mean: tuple[float, ...] | None, std: tuple[float, ...] | None
+) -> Target:
+    from .onnx_torch import convert_onnx, normalisation
 
-    module, channels, size, taps = convert_onnx(path)
+    module, channels, size, taps = convert_onnx(path, size)
+    norm = input_normalisation(channels, mean, std, normalisation(path))
     _freeze(module)
-    forward = hooked(module, taps)
+    hook = hooked(module, taps)
+    if norm is None:
+        forward = hook
+    else:
+        shift = torch.tensor(norm[0], dtype=torch.float32).view(1, -1, 1, 1)
+        scale = torch.tensor(norm[1], dtype=torch.float32).view(1, -1, 1, 1)
+
+        def forward(images: torch.Tensor, layer: str) -> torch.Tensor:
+            return hook((images - shift.to(images.device)) / scale.to(images.device), layer)
+
     layers = {k: v for k, v in _describe(forward, list(taps), channels, size).items() if len(v.shape) in (1, 3)}
-    return Target(str(path), "onnx", channels, size, layers, forward, None, module)
+    return Target(str(path), "onnx", channels, size, layers, forward, None, module, norm)
+
+
+def input_normalisation(
+    channels: int,
+    mean: tuple[float, ...] | None,
+    std: tuple[float, ...] | None,
+    from_metadata: tuple[tuple[float, ...], tuple[float, ...]] | None,
+) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(mean, std) per input channel: the ones asked for (a missing half is 0 or 1), else the
+    model's metadata, else None. One number stands for every channel; any other count than 1 or
+    ``channels`` is a ParamError, as is a std that is not positive."""
+    if mean is None and std is None:
+        if from_metadata is None:
+            return None
+        mean, std = from_metadata
+        where = "the model's metadata"
+    else:
+        where = ""
+    found: list[tuple[float, ...]] = []
+    for name, value, default in (("mean", mean, 0.0), ("std", std, 1.0)):
+        values = tuple(float(v) for v in value) if value is not None else (default,)
+        if len(values) not in (1, channels):
+            origin = f" ({where})" if where else ""
+            raise ParamError(
+                name, f"has {len(values)} values{origin}; the model takes {channels} channel(s): give 1 or {channels}"
+            )
+        if not all(np.isfinite(values)) or (name == "std" and min(values) <= 0):
+            raise ParamError(name, f"must be finite{' and positive' if name == 'std' else ''}, got {list(values)}")
+        found.append(values * channels if len(values) == 1 else values)
+    return found[0], found[1]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from .climb import Stop, Trace, climb, log_steps
 from .objectives import Goal, Objective, channel, diversity, goal_for, neuron
-from .params import CPPNStack, ImageParam, PixelStack, build_cppn, multiscale_noise, probe_pool
+from .params import CPPNStack, ImageParam, PhaseStack, PixelStack, build_cppn, multiscale_noise, probe_pool
 from .report import RESPONSE_EPS, Measured, build_report, summary_line
 from .run import DreamRequest, DreamResult, check_out, dream, dream_request, memory_estimate, run_dream
 from .settings import PARAMS, DreamSettings
@@ -45,6 +45,7 @@ __all__ = [
     "ImageParam",
     "Measured",
     "Objective",
+    "PhaseStack",
     "PixelStack",
     "Stop",
     "Trace",

@@ -4,7 +4,15 @@
   stacked with ``torch.func.stack_module_state`` and run with ``vmap``; each exports as a
   ``model.onnx`` that renders at any size;
 - ``PixelStack``: sigmoid(logits) per pixel (``pixel``), or through a 1/f-scaled spectrum
-  (``fft``); baselines at the optimisation size only.
+  (``fft``); baselines at the optimisation size only;
+- ``PhaseStack``: MACO (Fel et al. 2023, "Unlocking feature visualization for deeper networks
+  with magnitude constrained optimization"): only the phase of the spectrum is optimised, its
+  magnitude is fixed to a natural one (the mean spectrum of the target's real images where it
+  has some, else 1/f), so every image keeps natural-image statistics.
+
+For three-channel (RGB) images ``pixel``, ``fft`` and ``maco`` optimise in a decorrelated colour
+space (lucid's and lucent's: the square root of ImageNet's colour correlation), so one step moves
+brightness and the two colour-opponent axes apart instead of the correlated R, G and B.
 
 Every parameterisation is called with no arguments and returns images [N, C, H, W] in [0, 1];
 ``take(index)`` keeps the chosen members (the probe's winners), in that order.
@@ -76,6 +84,7 @@ class CPPNStack(ImageParam):
         return out.transpose(1, 2).reshape(out.shape[0], -1, self.height, self.width)
 
     def take(self, index: torch.Tensor) -> CPPNStack:
+        """A copy holding only the solutions at ``index`` (the batch narrowed to what is kept)."""
         new = copy.deepcopy(self)
         for value in new.params.values():
             value.data = value.data[index].clone()
@@ -88,15 +97,36 @@ class CPPNStack(ImageParam):
         return net
 
 
+# lucid's ``color_correlation_svd_sqrt`` (ImageNet's colour covariance, square-rooted by SVD)
+COLOUR_CORRELATION = ((0.26, 0.09, 0.02), (0.27, 0.00, -0.05), (0.27, -0.09, 0.03))
+
+
+def colour_matrix(channels: int) -> torch.Tensor:
+    """[C, C]: decorrelated colour -> RGB for 3 channels (each column scaled to the largest
+    column's norm, as lucid does), the identity otherwise."""
+    if channels != 3:
+        return torch.eye(channels)
+    m = torch.tensor(COLOUR_CORRELATION)
+    return m / m.norm(dim=0).max()
+
+
+def to_rgb(logits: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] logits in the decorrelated space -> the same in RGB."""
+    return torch.einsum("ij,njhw->nihw", matrix, logits)
+
+
 class PixelStack(ImageParam):
     """Images as sigmoid(logits) per pixel (``pixel``), or through a 1/f-scaled spectrum (``fft``)."""
 
     freq_scale: torch.Tensor
+    colours: torch.Tensor
 
     def __init__(self, start: torch.Tensor, fft: bool) -> None:
         super().__init__()
         self.fft = fft
         n, c, h, w = start.shape
+        self.register_buffer("colours", colour_matrix(c))
+        start = to_rgb(start, torch.linalg.inv(self.colours))  # the same start, in the decorrelated space
         if fft:
             fy = torch.fft.fftfreq(h)[:, None]
             fx = torch.fft.rfftfreq(w)[None, :]
@@ -115,12 +145,69 @@ class PixelStack(ImageParam):
             logits = torch.fft.irfft2(spectrum, s=self.size)
         else:
             logits = self.values
-        return torch.sigmoid(logits)
+        return torch.sigmoid(to_rgb(logits, self.colours))
 
     def take(self, index: torch.Tensor) -> PixelStack:
+        """A copy holding only the solutions at ``index`` (the batch narrowed to what is kept)."""
         new = copy.deepcopy(self)
         new.values.data = new.values.data[index].clone()
         return new
+
+
+class PhaseStack(ImageParam):
+    """MACO: images from a fixed magnitude [C, H, W//2+1] and an optimised phase per image; the
+    inverse transform is standardised per image (its scale would otherwise follow the magnitude's
+    units), taken to RGB from the decorrelated space and squashed by a sigmoid."""
+
+    magnitude: torch.Tensor
+    colours: torch.Tensor
+
+    def __init__(self, magnitude: torch.Tensor, phase: torch.Tensor, width: int) -> None:
+        super().__init__()
+        self.register_buffer("magnitude", magnitude)
+        self.register_buffer("colours", colour_matrix(magnitude.shape[0]))
+        self.phase = nn.Parameter(phase.clone())
+        self.size = (int(magnitude.shape[1]), width)  # the width: an rfft of W//2+1 bins does not say it
+
+    @classmethod
+    def start(cls, count: int, magnitude: torch.Tensor, width: int, generator: torch.Generator) -> PhaseStack:
+        """``count`` starts: uniform random phases in (-pi, pi]."""
+        phase = (torch.rand(count, *magnitude.shape, generator=generator) * 2 - 1) * math.pi
+        return cls(magnitude, phase, width)
+
+    def forward(self) -> torch.Tensor:
+        """[N, C, H, W] in [0, 1]."""
+        spectrum = torch.polar(self.magnitude.expand_as(self.phase), self.phase)
+        logits = torch.fft.irfft2(spectrum, s=self.size)
+        flat = logits.flatten(1)
+        logits = (logits - flat.mean(1).view(-1, 1, 1, 1)) / (flat.std(1).view(-1, 1, 1, 1) + 1e-8)
+        return torch.sigmoid(to_rgb(logits, self.colours) * MACO_CONTRAST)
+
+    def take(self, index: torch.Tensor) -> PhaseStack:
+        """A copy holding only the solutions at ``index`` (the batch narrowed to what is kept)."""
+        new = copy.deepcopy(self)
+        new.phase.data = new.phase.data[index].clone()
+        return new
+
+
+MACO_CONTRAST = 2.0  # standardised logits times this: about 1.7% of the pixels saturate past 0.02 / 0.98
+
+
+def natural_magnitude(channels: int, size: tuple[int, int], data: np.ndarray | None) -> torch.Tensor:
+    """[C, H, W//2+1]: the mean magnitude spectrum of ``data`` (real images [N, C, H, W], each
+    less its mean) at ``size``; without data (or of another shape) 1/f, the spectrum natural
+    images follow on average. DC is zero (the standardisation removes it anyway)."""
+    h, w = size
+    if data is not None and data.shape[1:] == (channels, h, w):
+        images = torch.from_numpy(np.asarray(data[:512], np.float32))
+        images = images - images.mean(dim=(2, 3), keepdim=True)
+        magnitude = torch.fft.rfft2(images).abs().mean(0)
+    else:
+        fy = torch.fft.fftfreq(h)[:, None]
+        fx = torch.fft.rfftfreq(w)[None, :]
+        magnitude = (1.0 / torch.sqrt(fx * fx + fy * fy).clamp(min=1.0 / max(h, w))).expand(channels, -1, -1).clone()
+    magnitude[:, 0, 0] = 0.0
+    return magnitude
 
 
 def multiscale_noise(count: int, channels: int, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -154,8 +241,11 @@ def build_cppn(settings: DreamSettings, channels: int, scale: float, seed: int) 
     return net
 
 
-def probe_pool(settings: DreamSettings, channels: int, size: tuple[int, int]) -> ImageParam:
-    """``probe`` random starts of the chosen parameterisation, seeded."""
+def probe_pool(
+    settings: DreamSettings, channels: int, size: tuple[int, int], data: np.ndarray | None = None
+) -> ImageParam:
+    """``probe`` random starts of the chosen parameterisation, seeded (``data``: the target's real
+    images, whose spectrum is MACO's magnitude)."""
     count = settings.probe
     if settings.param == "cppn":
         rng = np.random.default_rng([settings.seed, 3])
@@ -164,4 +254,6 @@ def probe_pool(settings: DreamSettings, channels: int, size: tuple[int, int]) ->
         nets = [build_cppn(settings, channels, float(s), int(k)) for s, k in zip(scales, seeds)]
         return CPPNStack(nets, size[1], size[0])
     generator = torch.Generator().manual_seed(settings.seed)
+    if settings.param == "maco":
+        return PhaseStack.start(count, natural_magnitude(channels, size, data), size[1], generator)
     return PixelStack(multiscale_noise(count, channels, size, generator), fft=settings.param == "fft")

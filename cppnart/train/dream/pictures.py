@@ -32,20 +32,45 @@ def _cross(h: int, w: int) -> np.ndarray:
     return cross
 
 
-def write_sheet(path: Path, images: np.ndarray, outcomes: list[str], units: list[int], batch: int) -> None:
-    """Every solution in a grid, labelled by unit; failed cells marked as the module says."""
-    from ...render.sheets import save_sheet
+def _rgb(images: np.ndarray) -> np.ndarray:
+    """[N, C, H, W] -> a copy as [N, 3, H, W] (grey repeated, extra channels dropped)."""
+    return np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images[:, :3].copy()
 
-    rgb = np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images[:, :3].copy()
-    h, w = rgb.shape[2:]
-    cross = _cross(h, w)
+
+def _marked(rgb: np.ndarray, outcomes: list[str]) -> np.ndarray:
+    """RGB cells [N, 3, H, W] with the failed ones marked (dead: dark red; fell: dimmed; both crossed)."""
+    cross = _cross(*rgb.shape[2:])
     for i, outcome in enumerate(outcomes):
         if outcome == DEAD:
             rgb[i] = np.array([0.35, 0.05, 0.05])[:, None, None]
         if outcome != ROSE:
             rgb[i] *= 0.35 if outcome == FELL else 1.0
             rgb[i][:, cross] = np.array([1.0, 0.3, 0.3])[:, None]
-    labels = [f"{u}" + ("" if o == ROSE else " none" if o == DEAD else " fell") for u, o in zip(units, outcomes)]
-    upscale = max(1, 64 // w)
+    return rgb
+
+
+def write_sheet(
+    path: Path,
+    images: np.ndarray,
+    outcomes: list[str],
+    units: list[int],
+    batch: int,
+    examples: np.ndarray | None = None,
+) -> None:
+    """Every solution in a grid, labelled by unit; failed cells marked as the module says. With
+    ``examples`` [N, k, C, H, W] each solution is a row: its picture, then its k real images."""
+    from ...render.sheets import save_sheet
+
+    pictures = _marked(_rgb(images), outcomes)
+    names = [f"{u}" + ("" if o == ROSE else " none" if o == DEAD else " fell") for u, o in zip(units, outcomes)]
+    upscale = max(1, 64 // pictures.shape[-1])
+    if examples is not None:
+        k, (h, w) = examples.shape[1], pictures.shape[2:]
+        real = _rgb(examples.reshape(-1, *examples.shape[2:])).reshape(len(units), k, 3, h, w)
+        cells = np.concatenate([pictures[:, None], real], axis=1).reshape(-1, 3, h, w)
+        labels = [text for name in names for text in [name] + ["real"] * k]
+        save_sheet(path, cells, cols=k + 1, labels=labels, upscale=upscale, channels_last=False, background=0.1)
+        return
+
     cols = batch if batch > 1 else min(16, max(1, math.ceil(math.sqrt(len(units)))))
-    save_sheet(path, rgb, cols=cols, labels=labels, upscale=upscale, channels_last=False, background=0.1)
+    save_sheet(path, pictures, cols=cols, labels=names, upscale=upscale, channels_last=False, background=0.1)

@@ -64,20 +64,45 @@ class Measured:
         return [o == ROSE for o in self.outcomes]
 
 
-def percentile_among(target: Target, goal: Goal, values: torch.Tensor) -> list[dict[str, float] | None]:
-    """Where each final objective ranks among the target's real images (percent beaten, in the
-    objective's direction), and the 99th percentile of the real objectives."""
+def real_table(target: Target, goal: Goal, device: torch.device) -> torch.Tensor | None:
+    """[M, N]: every real image's objective for every solution's unit (None without real data)."""
     if target.data is None:
-        return [None] * len(values)
-    device = values.device
+        return None
     layers = sorted(goal.layers)
     with torch.no_grad():
-        real = torch.cat(
+        return torch.cat(
             [
                 goal.goal.table({name: target.run(x.to(device), name) for name in layers})
                 for x in torch.from_numpy(target.data[:RANKED_IMAGES]).split(500)
             ]
-        )  # [M, N]
+        )
+
+
+def top_examples(target: Target, real: torch.Tensor | None, k: int, sign: float) -> list[list[dict[str, Any]]]:
+    """Per solution, the ``k`` real images that excite its unit most (in the objective's
+    direction): their index in the data, the unit's value and the label where known."""
+    if real is None or k == 0:
+        return [[] for _ in range(0 if real is None else real.shape[1])]
+    values, index = real.topk(min(k, real.shape[0]), dim=0)  # [k, N]
+    labels = target.labels
+    return [
+        [
+            {
+                "index": int(index[j, i]),
+                "activation": sign * float(values[j, i]),
+                "label": None if labels is None else int(labels[int(index[j, i])]),
+            }
+            for j in range(index.shape[0])
+        ]
+        for i in range(real.shape[1])
+    ]
+
+
+def percentile_among(real: torch.Tensor | None, values: torch.Tensor) -> list[dict[str, float] | None]:
+    """Where each final objective ranks among the target's real images (percent beaten, in the
+    objective's direction), and the 99th percentile of the real objectives."""
+    if real is None:
+        return [None] * len(values)
     return [
         {
             "percentile": float((real[:, i] < values[i]).float().mean() * 100),  # beaten, in the objective's direction
@@ -92,7 +117,9 @@ def build_report(
 ) -> dict[str, Any]:
     """report.json: the settings, the run's trace and each solution's activations and rank among real data."""
     sign = settings.sign  # objectives -> the units' own values, here only
-    ranks = percentile_among(target, goal, measured.final_values)
+    real = real_table(target, goal, measured.final_values.device)
+    ranks = percentile_among(real, measured.final_values)
+    examples = top_examples(target, real, settings.examples, sign)
     solutions = []
     for i, (unit, model) in enumerate(zip(measured.units, measured.models)):
         rank = ranks[i]
@@ -108,12 +135,14 @@ def build_report(
                 "data_percentile": None if rank is None else rank["percentile"],
                 "data_p99": None if rank is None else sign * rank["p99"],
                 "model": None if model is None or out is None else str(Path(model).relative_to(out)),
+                **({"examples": examples[i]} if settings.examples and real is not None else {}),
             }
         )
     responded = measured.responded
     return {
         "target": target.source,
         "target_kind": target.kind,
+        "data": target.data_source,
         "layer": settings.layer,
         "objective": ("minimise " if settings.minimise else "maximise ")
         + ("neuron" if settings.neuron is not None else "unit mean"),

@@ -31,7 +31,7 @@ from ...io.atomic import atomic_output
 from ...io.budget import check_budget, human
 from ..loop import Interrupted
 from ..run import Callbacks
-from ..targets import Target, load_target
+from ..targets import Target, load_target, with_data
 from .climb import Stop, Trace, climb
 from .export import Candidate, candidates, final_images, model_path, save_main
 from .objectives import Acts, Goal, goal_for
@@ -40,6 +40,7 @@ from .pictures import ROSE, write_progress, write_sheet
 from .report import Measured, alive, best_of, build_report, outcomes
 from .settings import DreamSettings, check_batch
 
+DEFAULT_EXAMPLES = 4  # real images beside each solution when the user brings data
 ONE_THREAD_UP_TO = 8  # solutions: a few tiny CPPNs run faster on one CPU thread than on several (bench/dream.py)
 
 
@@ -182,7 +183,7 @@ def probe_start(plan: Plan, target: Target, device: torch.device) -> Start:
     """The precursor probe: every start of the pool against every unit, without transforms; each
     solution starts from the start its unit responds to most (the k-th best for the k-th of a batch)."""
     outputs = plan.layer_outputs(target)
-    pool = probe_pool(plan.settings, target.channels, plan.size).to(device)
+    pool = probe_pool(plan.settings, target.channels, plan.size, target.data).to(device)
     with torch.no_grad():
         pool_values = plan.goal.goal.table(outputs(pool.images()))  # [P, N]
     order = pool_values.argsort(dim=0, descending=True)
@@ -273,7 +274,8 @@ def finish(
     )
     report = build_report(target, settings, plan.goal, measured, ended[1], ended[0], out)
     if out is not None:
-        write_pictures(out, plan, progress, final, outcome)
+        shown = [[e["index"] for e in sol.get("examples", [])] for sol in report["solutions"]]
+        write_pictures(out, plan, progress, final, outcome, examples_of(target, shown))
         with atomic_output(out / "report.json") as tmp:
             tmp.write_text(json_text(report), encoding="utf-8")
     return DreamResult(report, final, measured.responded, models, out, param)
@@ -300,13 +302,26 @@ def write_models(
     return models
 
 
-def write_pictures(out: Path, plan: Plan, progress: Progress, final: np.ndarray, outcome: list[str]) -> None:
-    """progress.png; sheet.png for several solutions; image.png for one pixel or fft solution that rose."""
+def examples_of(target: Target, shown: list[list[int]]) -> np.ndarray | None:
+    """[N, k, C, H, W]: the real images listed for each solution (None when none are)."""
+    if target.data is None or not any(shown):
+        return None
+    return np.stack([target.data[index] for index in shown])
+
+
+def write_pictures(
+    out: Path, plan: Plan, progress: Progress, final: np.ndarray, outcome: list[str], examples: np.ndarray | None
+) -> None:
+    """progress.png; sheet.png for several solutions, or for any run with dataset examples (each
+    solution's row: its picture, then the real images that excite its unit most); image.png for
+    one pixel, fft or maco solution that rose."""
     from ...render.sheets import save_sheet
 
     write_progress(out / "progress.png", progress.strips)
-    if len(plan.units) > 1:
-        write_sheet(out / "sheet.png", final, outcome, plan.units, plan.batch)
+    if examples is not None and examples.shape[3:] != final.shape[2:]:
+        examples = None  # optimised at another size than the data's: report.json lists them, the sheet cannot
+    if len(plan.units) > 1 or examples is not None:
+        write_sheet(out / "sheet.png", final, outcome, plan.units, plan.batch, examples)
     elif plan.settings.param != "cppn" and outcome[0] == ROSE:
         save_sheet(out / "image.png", final, gap=0, channels_last=False)
 
@@ -385,17 +400,36 @@ def dream_request(
     batch: int = 1,
     device: str = "auto",
     threads: int | None = None,
+    input_size: tuple[int, int] | None = None,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+    data: str | Path | None = None,
+    examples: int | None = None,
     **search: Any,
 ) -> DreamRequest:
     """What `cppnart dream` asks, checked before any work: load the target, resolve the unit
     (``target_class``, ``neuron`` as (c, y, x), ``channel`` as a number or "all"), build the
     settings from ``search`` (the other ``DreamSettings`` fields), size the run, check ``out``
-    and pick the device and CPU threads. Errors about the unit name the parameter that asked."""
+    and pick the device and CPU threads. Errors about the unit name the parameter that asked.
+    ``input_size`` (height, width), ``mean`` and ``std`` go to ``load_target`` (foreign models);
+    ``data`` (an image folder, IDX file or builtin:digits) replaces the target's real images, and
+    ``examples`` of them are shown beside each solution (default: 4 when ``data`` is given, else 0)."""
     from ..device import choose_device
 
     if out is not None:
         check_out(out)
-    target = source if isinstance(source, Target) else load_target(source)
+    if isinstance(source, Target):
+        target = source
+    else:
+        try:
+            target = load_target(source, size=input_size, mean=mean, std=std)
+        except ParamError as exc:
+            raise ParamError("input_size", exc.problem) if exc.param == "size" else exc from None
+    if data is not None:
+        target = with_data(target, data)
+    search["examples"] = (DEFAULT_EXAMPLES if data is not None else 0) if examples is None else examples
+    if search["examples"] and target.data is None:
+        raise ParamError("examples", "needs real images: give data (the target has none of its own)")
     name, units, position, every, origin = resolve_units(target, layer, channel, neuron, target_class)
     settings = DreamSettings(layer=name, units=units, neuron=position, **search)
     try:

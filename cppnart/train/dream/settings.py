@@ -13,7 +13,7 @@ from ...configs.schema import CONFIG_RANGES, RANGES, Range, check_param
 from ...errors import ParamError
 from ..targets import Layer, Target
 
-PARAMS = ("cppn", "fft", "pixel")
+PARAMS = ("cppn", "fft", "pixel", "maco")
 
 # The bounds of each number, with what they protect (said in the error).
 DREAM_RANGES: dict[str, Range] = {
@@ -27,6 +27,7 @@ DREAM_RANGES: dict[str, Range] = {
     "width": CONFIG_RANGES["width"],
     "depth": CONFIG_RANGES["depth"],
     "size": CONFIG_RANGES["image_size"],
+    "examples": Range(0, 64, "real images shown beside each solution"),
 }
 BATCH_RANGE = Range(1, 1024, "solutions per unit, optimised together in memory")
 
@@ -53,6 +54,7 @@ class DreamSettings:
     depth: int = 5  # CPPN hidden layers
     activation: str = "sin"  # sin layers reach higher activations than tanh (bench/dream.py)
     size: int | None = None  # optimisation size (default: the target's input size)
+    examples: int = 0  # the real images that excite each unit most, shown beside it (needs real data)
 
     @property
     def sign(self) -> float:
