@@ -30,6 +30,7 @@ from ...errors import ParamError, UserError
 from ...io.atomic import atomic_output
 from ...io.budget import check_budget, human
 from ..loop import Interrupted
+from ..resolve import capped_steps
 from ..run import Callbacks
 from ..targets import Target, load_target
 from .climb import Stop, Trace, climb
@@ -398,6 +399,7 @@ def dream_request(
     target = source if isinstance(source, Target) else load_target(source)
     name, units, position, every, origin = resolve_units(target, layer, channel, neuron, target_class)
     settings = DreamSettings(layer=name, units=units, neuron=position, **search)
+    settings = replace(settings, steps=capped_steps(settings.steps))  # CPPNART_TEST_STEPS, for tests
     try:
         full = replace(settings, units=tuple(range(target.layer(name).channels))) if every else settings
         Plan.of(target, full, batch)
