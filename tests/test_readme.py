@@ -10,7 +10,8 @@ Skipped, each with its reason in the report: installs (``pip``, ``apt-get``), th
 ``cppnart view`` servers, ``--cluster`` commands (Ray), GPU-only commands (``--device cuda``),
 benchmarks (``python bench/...``), and lines whose trailing comment starts with ``slow`` (minutes
 even with few steps) or ``external`` (needs a file from elsewhere), the convention in
-CONTRIBUTING.md. A command whose comment starts with ``refused`` shows a refusal: it must exit 2. The run is marked ``slow`` and ``torch`` (it takes minutes: see pyproject's markers); run it
+CONTRIBUTING.md. A command whose comment starts with ``refused`` shows a refusal: it must exit 2.
+The run is marked ``slow`` and ``torch`` (it takes minutes; the default run deselects it); run it
 with ``python -m pytest -q -s -m slow tests/test_readme.py`` (``.ci/run`` does).
 
 Run as a script to see the plan, or to run it in a folder of your own and keep the files:
