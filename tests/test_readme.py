@@ -202,6 +202,30 @@ def test_comment_split_respects_quotes():
     assert Command(1, "pip install -e '.[cpu]'", "").skip == "install"
 
 
+@pytest.mark.torch
+@pytest.mark.skipif(not HAVE_TORCH, reason="the train layer needs torch")
+def test_test_steps_caps_a_training_and_only_when_set(tmp_path, monkeypatch):
+    """CPPNART_TEST_STEPS=N caps the resolved steps at N; unset or not a positive number, nothing."""
+    from cppnart.configs.presets import load_preset
+    from cppnart.train.families import FAMILIES
+    from cppnart.train.resolve import capped_steps, resolve_run
+
+    preset = load_preset("glyph-quick")
+    steps = FAMILIES["glyph"].steps
+
+    def resolved(**flags):
+        return steps(resolve_run(type(preset), preset, tmp_path / "run", resume=False, **flags)[0])
+
+    monkeypatch.delenv("CPPNART_TEST_STEPS", raising=False)
+    assert capped_steps(4000) == 4000 and resolved() == steps(preset) > 20
+    for value in ("0", "-3", "abc", ""):
+        monkeypatch.setenv("CPPNART_TEST_STEPS", value)
+        assert capped_steps(4000) == 4000
+    monkeypatch.setenv("CPPNART_TEST_STEPS", "20")
+    assert capped_steps(4000) == 20 and capped_steps(7) == 7
+    assert resolved() == 20 and resolved(steps=4000) == 20 and resolved(steps=5) == 5
+
+
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.skipif(not HAVE_TORCH, reason="the README trains models: needs torch and kornia")
