@@ -11,6 +11,7 @@ the budget before torch allocates. No torch is imported here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,19 @@ from ..configs.schema import to_dict
 from ..errors import ParamError, UserError
 from .families import family_for
 from .run_folder import CHECKPOINT, check_run_folder
+
+TEST_STEPS = "CPPNART_TEST_STEPS"
+
+
+def capped_steps(steps: int) -> int:
+    """``steps``, or fewer where the testing knob ``CPPNART_TEST_STEPS=N`` caps them at N.
+
+    For tests that run the README's commands as written (``tests/test_readme.py``): every training,
+    sweep run, dream and z fit then stops after at most N steps. Not for real work; unset, or not a
+    positive whole number, it changes nothing.
+    """
+    cap = os.environ.get(TEST_STEPS, "")
+    return min(steps, int(cap)) if cap.isdigit() and int(cap) >= 1 else steps
 
 
 def resolve_run(
@@ -52,6 +66,8 @@ def resolve_run(
         if steps < 1:
             raise ParamError("steps", f"must be at least 1, got {steps}")
         config = family.with_steps(config, steps)
+    if (cap := capped_steps(family.steps(config))) != family.steps(config):
+        config = family.with_steps(config, cap)
     family.check_memory(config, str(out))
     return config, payload
 

@@ -30,6 +30,7 @@ from ...errors import ParamError, UserError
 from ...io.atomic import atomic_output
 from ...io.budget import check_budget, human
 from ..loop import Interrupted
+from ..resolve import capped_steps
 from ..run import Callbacks
 from ..targets import Target, load_target, with_data
 from .climb import Stop, Trace, climb
@@ -432,6 +433,7 @@ def dream_request(
         raise ParamError("examples", "needs real images: give data (the target has none of its own)")
     name, units, position, every, origin = resolve_units(target, layer, channel, neuron, target_class)
     settings = DreamSettings(layer=name, units=units, neuron=position, **search)
+    settings = replace(settings, steps=capped_steps(settings.steps))  # CPPNART_TEST_STEPS, for tests
     try:
         full = replace(settings, units=tuple(range(target.layer(name).channels))) if every else settings
         Plan.of(target, full, batch)
