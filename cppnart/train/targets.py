@@ -106,9 +106,20 @@ def hooked(module: nn.Module, taps: dict[str, nn.Module]) -> Callable[[torch.Ten
     return forward
 
 
+# A probe's forward pass holds its input and each layer's output at once: at most this many times the
+# input's floats for the small classifiers dream takes (a generous bound, checked before torch allocates).
+PROBE_FACTOR = 16
+
+
 def _describe(forward: Callable[[torch.Tensor, str], torch.Tensor], names: list[str], channels: int, size) -> dict:
-    probe = torch.zeros(1, channels, *size)
-    with torch.no_grad():
+    """Each named layer's output shape, from one probe image at the model's input size."""
+    from ..io.budget import check_budget
+    from .device import allocation_errors
+
+    what = f"probing the model's layers with one {size[0]}x{size[1]} image"
+    check_budget(what, memory=float(channels) * size[0] * size[1] * 4 * PROBE_FACTOR)
+    with allocation_errors(what), torch.no_grad():
+        probe = torch.zeros(1, channels, *size)
         shapes = {name: tuple(forward(probe, name).shape[1:]) for name in names}
     return {name: Layer(shape[0], shape) for name, shape in shapes.items()}
 

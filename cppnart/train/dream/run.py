@@ -356,6 +356,10 @@ def resolve_units(
             )
         return last, (target_class,), None, False, "target_class"
     if layer is None:
+        if not target.layers:
+            raise ParamError(
+                "layer", "has nothing to name: the model has no hidden layers to visualise; ask for a class"
+            )
         raise ParamError("layer", f"is missing: name one of {', '.join(target.layers)} (or ask for a class)")
     if neuron is not None:
         return layer, (neuron[0],), (neuron[1], neuron[2]), False, "neuron"
