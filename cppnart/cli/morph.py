@@ -202,23 +202,20 @@ def _weight_morph(
     weights: list, keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], plan: dict[str, Any],
     gif_palette: str, flags: RenderFlags,
 ) -> None:  # fmt: skip
+    """A morph between CPPN run folders: ``render.morph.save_weight_morph`` mixes their weights."""
     from ..latent.paths import path_length
     from ..render.morph import save_weight_morph
     from ..render.request import DEFAULT_MORPH_RES
 
     width, height = size or DEFAULT_MORPH_RES
     total = path_length(len(weights), plan["frames"], plan["hold"], plan["loop"])
-    started = time.perf_counter()
-    with progress(total, f"{total} frames", not flags.silent) as advance:
+
+    def save(advance: Any) -> None:
         save_weight_morph(weights, keyframes, out, width, height, **plan, device=flags.device.value,
                           gif_palette=gif_palette, on_frame=advance)  # fmt: skip
-    elapsed = time.perf_counter() - started
-    emit(
-        {"path": str(out), "keyframes": len(weights), "frames": total, "res": [width, height], "seconds": elapsed},
-        f"weight morph of {len(weights)} CPPNs, {total} frames {width}x{height} -> {out} ({elapsed:.1f} s)",
-        flags.as_json,
-        flags.quiet,
-    )
+
+    extra = {"keyframes": len(weights)}
+    _run_model_morph(save, total, f"weight morph of {len(weights)} CPPNs", out, (width, height), extra, flags)
 
 
 def _genome_morph(
@@ -233,15 +230,26 @@ def _genome_morph(
     width, height = size or DEFAULT_MORPH_RES
     request = resolve_genome_morph(keyframes, width, height, genomes, **plan, device=flags.device.value,
                                    gif_palette=gif_palette)  # fmt: skip
-    total = request.frame_count
+    extra = {"keyframes": len(genomes), "genomes": [str(k) for k in keyframes]}
+    what = f"genome morph of {len(genomes)} genomes"
+    _run_model_morph(
+        lambda advance: save_genome_morph(request, out, advance, flags.force), request.frame_count, what, out,
+        (width, height), extra, flags,
+    )  # fmt: skip
+
+
+def _run_model_morph(
+    save: Any, total: int, what: str, out: Path, size: tuple[int, int], extra: dict[str, Any], flags: RenderFlags
+) -> None:
+    """A morph between models (run folders, genomes): ``save(advance)`` under a progress bar, then the
+    line (or JSON, with ``extra``: how many keyframes, which files) that reports it."""
     started = time.perf_counter()
     with progress(total, f"{total} frames", not flags.silent) as advance:
-        save_genome_morph(request, out, advance, flags.force)
+        save(advance)
     elapsed = time.perf_counter() - started
     emit(
-        {"path": str(out), "keyframes": len(genomes), "genomes": [str(k) for k in keyframes], "frames": total,
-         "res": [width, height], "seconds": round(elapsed, 3)},
-        f"genome morph of {len(genomes)} genomes, {total} frames {width}x{height} -> {out} ({elapsed:.1f} s)",
+        {"path": str(out), **extra, "frames": total, "res": list(size), "seconds": round(elapsed, 3)},
+        f"{what}, {total} frames {size[0]}x{size[1]} -> {out} ({elapsed:.1f} s)",
         flags.as_json,
         flags.quiet,
     )  # fmt: skip
