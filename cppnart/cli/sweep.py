@@ -14,19 +14,46 @@ from .output import emit, stop_note, user_errors
 app = typer.Typer()
 
 
-def summary_table(results: list[dict[str, Any]], title: str) -> Any:
-    """A rich table: one row per run, the columns every run reports."""
-    from rich.table import Table
-
+def _columns(results: list[dict[str, Any]]) -> list[str]:
+    """Every key any run reports, in the order they first appear."""
     columns: list[str] = []
     for result in results:
         columns += [key for key in result if key not in columns]
+    return columns
+
+
+def summary_table(results: list[dict[str, Any]], title: str) -> Any:
+    """A rich table: one row per run, the columns every run reports. Numbers are never cut: their
+    columns keep their full width and the text columns fold onto more lines instead."""
+    from rich.table import Table
+
+    columns = _columns(results)
     table = Table(title=title)
     for key in columns:
-        table.add_column(key, justify="left" if key in ("run", "preset") else "right", no_wrap=key == "run")
+        cells = [_cell(r.get(key)) for r in results]
+        text = key in ("run", "preset") or not all(_is_number(r.get(key)) for r in results)
+        width = max([len(key), *map(len, cells)])
+        table.add_column(
+            key,
+            justify="left" if text else "right",
+            overflow="fold",
+            min_width=None if text else width,
+            no_wrap=not text,
+        )
     for result in results:
         table.add_row(*[_cell(result.get(key)) for key in columns])
     return table
+
+
+def summary_tsv(results: list[dict[str, Any]]) -> str:
+    """The same table as tab-separated lines, header first: what a pipe gets."""
+    columns = _columns(results)
+    lines = ["\t".join(columns)] + ["\t".join(_cell(r.get(key)) for key in columns) for r in results]
+    return "\n".join(lines)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def _cell(value: Any) -> str:
@@ -73,7 +100,11 @@ def sweep(
     elif not flags.quiet:
         from rich.console import Console
 
-        Console().print(summary_table(ordered, f"{len(runs)} runs in {out}"))
+        console = Console()
+        if console.is_terminal:
+            console.print(summary_table(ordered, f"{len(runs)} runs in {out}"))
+        else:  # piped: plain TSV, every number whole
+            typer.echo(summary_tsv(ordered))
         typer.echo(f"summary: {summary}")
         if best is not None:
             typer.echo(f"best: {best}")

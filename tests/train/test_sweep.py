@@ -253,3 +253,25 @@ def test_a_run_too_large_for_memory_is_refused_before_any_trains(runner, spec):
     line = one_error_line(runner.invoke(app, ["sweep", str(spec), "--out", "sw"]))
     assert "clf: training clf would hold about" in line and "CPPNART_MAX_MEMORY" in line  # the 4th run of 4
     assert not Path("sw").exists()
+
+
+def test_the_summary_keeps_every_number_whole_at_80_columns_and_is_tsv_in_a_pipe():
+    """A terminal of 80 columns folds the text columns, never a number; a pipe gets tab-separated lines."""
+    from rich.console import Console
+
+    from cppnart.cli.sweep import summary_table, summary_tsv
+
+    results = [
+        {"run": f"glyph-quick-seed{i}-train.lr=0.00{i + 1}", "preset": "glyph-quick", "seed": i, "steps": 4000,
+         "r2": 0.91234567 - i / 100, "cosine": 0.95612, "checkerboard": 0.000412, "ink": 0.4911, "seconds": 5757.3}
+        for i in range(3)
+    ]  # fmt: skip
+    console = Console(width=80, force_terminal=True, record=True, color_system=None)
+    console.print(summary_table(results, "3 runs"))
+    shown = console.export_text()
+    assert "…" not in shown and "..." not in shown
+    for value in ("0.9123", "0.9023", "0.000412", "5757"):
+        assert value in shown, shown
+    lines = summary_tsv(results).splitlines()
+    assert lines[0].split("\t")[:3] == ["run", "preset", "seed"] and len(lines) == 4
+    assert lines[1].split("\t")[4] == "0.9123"
