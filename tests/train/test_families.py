@@ -28,6 +28,7 @@ FAKE_RESULT = SimpleNamespace(
     recon_mse=0.1,
     recon_mse_untrained=0.2,
     psnr=30.0,
+    psnr_start=10.0,
     accuracy=0.9,
     accuracy_untrained=0.1,
     holdout=10,
