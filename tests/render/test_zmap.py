@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch  # noqa: F401  (the run it maps trains through the CLI: a torch module, see conftest)
 from PIL import Image
 
 from cppnart.latent.mixture import fit_mixture
