@@ -208,14 +208,15 @@ def dream_command(
     flags: TorchFlags = TorchFlags(),
 ) -> None:
     """Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx."""
+    from .train import require_torch
+
+    position, unit = _neuron(neuron), _channel(channel)
+    require_torch(flags.threads)  # before the dream package, which imports torch
     from ..train.dream import dream_request, summary_line
     from ..train.loop import Every, Interrupted
     from ..train.run import Callbacks
     from .live import LiveView
-    from .train import require_torch
 
-    position, unit = _neuron(neuron), _channel(channel)
-    require_torch(flags.threads)
     try:
         request = dream_request(
             target, out, layer=layer, channel=unit, neuron=position, target_class=target_class, batch=batch,

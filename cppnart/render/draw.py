@@ -320,9 +320,11 @@ def save_drawing(
     request's name), atomically, with its recipe; a different drawing there is refused unless
     ``force``. ``on_rows(n)`` is told of each band of rows rendered."""
     from ..io.atomic import check_writable
+    from ..io.extras import require
     from ..io.names import refuse_replacing
     from ..io.svg import PenLayer, read_svg_recipe, write_svg
 
+    require("drawing", "draw", "skimage", "shapely", "vpype")
     path = Path(out) if out is not None else request.default_name()
     if path.suffix.lower() != ".svg":
         raise ParamError("out", f"must end in .svg, got '{path}'")

@@ -25,6 +25,7 @@ import numpy as np
 from ..configs.schema import Range, check_param
 from ..errors import PARAM, ParamError, UserError
 from ..io.budget import check_budget
+from ..io.extras import require
 from .request import PictureRequest, resolve_picture, resolve_seed, resolve_z
 from .solid import SolidModel, is_solid, load_solid, solid_from_table
 
@@ -463,6 +464,8 @@ def save_mesh(
     """Build the request's mesh and write it to ``out`` (.glb, .ply, .obj, .stl; default the
     request's name), atomically, carrying its recipe (STL: see ``io.meshfile``). A different mesh
     at ``out`` is refused unless ``force``; ``on_planes(n)`` reports grid planes sampled."""
+    if isinstance(request, SolidRequest):
+        require("a solid's mesh", "mesh", "skimage")  # marching cubes
     from ..io.atomic import check_writable
     from ..io.meshfile import MESH_SUFFIXES, read_mesh_recipe, write_mesh
     from ..io.names import refuse_replacing
