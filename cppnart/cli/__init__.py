@@ -21,14 +21,27 @@ if Path(sys.argv[0]).name == "cppnart" or Path(sys.argv[0]).parts[-2:] == ("cppn
 import typer
 
 from ..__about__ import __version__
-from . import breed, draw, dream, grid, info, latent, loop, mesh, morph, render, sweep, train, view
 
-app = typer.Typer(
-    name="cppnart",
-    help="Neural generative art: random and trained CPPNs, glyph models, ONNX export, posters and morphs.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+# Every top-level command, with the module (and its Typer app) that defines it, in the order of
+# ``--help``. A command line that names one of them imports only that module (``app_for``): the
+# others' imports (numpy views, presets, the viewer, training) cost a tiny render about 0.1 s of
+# its 0.35 s start (bench/startup.py). tests/cli/test_cli_composition.py keeps the table true.
+GROUPS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
+    # (module, its app, the name it is added under (None: its commands join the root), commands)
+    ("render", "app", None, ("render", "export")),
+    ("info", "app", None, ("presets", "info")),
+    ("morph", "app", None, ("morph",)),
+    ("loop", "app", None, ("loop",)),
+    ("grid", "app", None, ("grid",)),
+    ("draw", "app", None, ("draw",)),
+    ("mesh", "app", None, ("mesh",)),
+    ("view", "app", None, ("view",)),
+    ("latent", "app", "z", ("z",)),
+    ("train", "train_app", "train", ("train",)),
+    ("train", "eval_app", "eval", ("eval",)),
+    ("sweep", "app", None, ("sweep",)),
+    ("dream", "app", None, ("layers", "dream")),
+    ("breed", "app", None, ("breed",)),
 )
 
 
@@ -38,29 +51,51 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """cppnart: compositional pattern-producing networks, rendered at any size."""
+def build_app(commands: set[str] | None = None) -> typer.Typer:
+    """The root app with the groups that define ``commands`` (every group when None)."""
+    import importlib
+
+    root = typer.Typer(
+        name="cppnart",
+        help="Neural generative art: random and trained CPPNs, glyph models, ONNX export, posters and morphs.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @root.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ) -> None:
+        """cppnart: compositional pattern-producing networks, rendered at any size."""
+
+    for module, attr, name, names in GROUPS:
+        if commands is None or commands & set(names):
+            group = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+            root.add_typer(group, **({"name": name} if name else {}))
+    return root
 
 
-app.add_typer(render.app)
-app.add_typer(info.app)
-app.add_typer(morph.app)
-app.add_typer(loop.app)
-app.add_typer(grid.app)
-app.add_typer(draw.app)
-app.add_typer(mesh.app)
-app.add_typer(view.app)
-app.add_typer(latent.app, name="z")
-app.add_typer(train.train_app, name="train")
-app.add_typer(train.eval_app, name="eval")
-app.add_typer(sweep.app)
-app.add_typer(dream.app)
-app.add_typer(breed.app)
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app a command line needs: only its command's group when its first word names one
+    (and it is not shell completion, which lists them all); every group otherwise."""
+    import os
+
+    first = next((word for word in argv if not word.startswith("-")), None)
+    known = {c for *_, names in GROUPS for c in names}
+    if first in known and not any(k.endswith("_COMPLETE") for k in os.environ):
+        return build_app({first})
+    return build_app()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command line (built on first use, so importing ``cppnart.cli`` is light)."""
+    if name == "app":
+        globals()["app"] = whole = build_app()
+        return whole
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -107,7 +142,7 @@ def _run() -> object:
 
     # Typer vendors click: its exceptions are found by name, so either layout works.
     try:
-        return app(standalone_mode=False)
+        return app_for(sys.argv[1:])(standalone_mode=False)
     except typer.Abort as exc:  # click turns a signal outside the command (while parsing) into Abort
         signum = getattr(exc.__cause__ or exc.__context__, "signum", 2)
         STOPS_REPORTED.append(signum)

@@ -9,31 +9,48 @@ Unknown keys, wrong types and unknown activations are errors that name the key a
 
 from __future__ import annotations
 
+import importlib
 import tomllib
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .classifier import ClassifierConfig
-from .cppn import CPPNConfig
-from .ganvae import FitConfig, GanVaeConfig
-from .glyph import GlyphConfig
 from .schema import from_dict
-from .solid import SolidConfig
 
 DEFAULT_PRESET = "classic"  # what `cppnart render` draws when no model is named
 
-# kind -> config dataclass. All of them are plain dataclasses (no torch), so a torch-free install
-# lists and checks training presets too.
-KINDS: dict[str, type] = {
-    "cppn": CPPNConfig,
-    "glyph": GlyphConfig,
-    "ganvae": GanVaeConfig,
-    "fit": FitConfig,
-    "classifier": ClassifierConfig,
-    "solid": SolidConfig,  # 3-D CPPNs for `cppnart mesh`
+# kind -> (module, config dataclass). All of them are plain dataclasses (no torch), so a
+# torch-free install lists and checks training presets too.
+KIND_CLASSES: dict[str, tuple[str, str]] = {
+    "cppn": ("cppn", "CPPNConfig"),
+    "glyph": ("glyph", "GlyphConfig"),
+    "ganvae": ("ganvae", "GanVaeConfig"),
+    "fit": ("ganvae", "FitConfig"),
+    "classifier": ("classifier", "ClassifierConfig"),
+    "solid": ("solid", "SolidConfig"),  # 3-D CPPNs for `cppnart mesh`
 }
+
+
+class ConfigKinds(Mapping[str, type]):
+    """kind -> config dataclass, each module imported when its kind is first asked for: a
+    preset render loads only ``configs.cppn`` (the others' dataclasses cost about 20 ms of a
+    tiny render's start; bench/startup.py)."""
+
+    def __getitem__(self, kind: str) -> type:
+        module, name = KIND_CLASSES[kind]
+        config: type = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return config
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KIND_CLASSES)
+
+    def __len__(self) -> int:
+        return len(KIND_CLASSES)
+
+
+KINDS: Mapping[str, type] = ConfigKinds()
 
 
 def preset_dir() -> Path:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-from importlib import metadata
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +26,18 @@ from ..errors import ParamError, UserError
 
 
 def _installed(dist: str) -> bool:
-    try:
-        metadata.version(dist)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
+    """Whether a distribution's ``*.dist-info`` folder is on ``sys.path``: the question
+    ``importlib.metadata.version`` answers, without its import (12 ms of a 0.3 s tiny render)."""
+    prefix = dist.replace("-", "_").lower() + "-"
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        try:
+            names = [p.name for p in folder.iterdir() if p.suffix == ".dist-info"]
+        except OSError:  # not a folder (a zip), or unreadable
+            continue
+        if any(n.lower().startswith(prefix) and n[len(prefix) : len(prefix) + 1].isdigit() for n in names):
+            return True
+    return False
 
 
 def import_onnxruntime() -> Any:

@@ -124,6 +124,8 @@ except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 heavy = sorted(m for m in ("onnx", "torch", "kornia", "ml_dtypes") if m in sys.modules)
 print("HEAVY", heavy)
+from cppnart.cli import GROUPS
+print("GROUPS", sorted({g[0] for g in GROUPS if f"cppnart.cli.{g[0]}" in sys.modules}))
 """
 
 
@@ -144,6 +146,27 @@ def test_render_help_and_info_import_neither_onnx_nor_torch(tmp_path):
         done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (args, done.stderr)
         assert "HEAVY []" in done.stdout, (args, done.stdout)
+        groups = done.stdout.split("GROUPS ", 1)[1].strip()
+        if args[0] in ("render", "export"):  # a named command loads its own group only (cli.GROUPS)
+            assert groups == "['render']", (args, groups)
+        elif args[0] == "info":
+            assert groups == "['info']", (args, groups)
+
+
+def test_the_command_table_names_every_command_its_module_defines():
+    """cli.GROUPS (which module a command line's first word loads) against the whole app: the
+    same commands in the same order, each group giving exactly the names the table says."""
+    import typer.main
+
+    from cppnart import cli
+
+    whole = typer.main.get_command(cli.build_app())
+    assert list(whole.commands) == [name for *_, names in cli.GROUPS for name in names]  # type: ignore[attr-defined]
+    for module, attr, _, names in cli.GROUPS:
+        alone = typer.main.get_command(cli.build_app(set(names)))
+        assert set(alone.commands) == set(names), (module, attr)  # type: ignore[attr-defined]
+    assert set(typer.main.get_command(cli.app_for(["dream", "--help"])).commands) == {"layers", "dream"}  # type: ignore[attr-defined]
+    assert len(typer.main.get_command(cli.app_for(["rendr"])).commands) == len(whole.commands)  # type: ignore[attr-defined]
 
 
 # The console script's start-up, with its stop handlers installed as its first statement does
