@@ -74,7 +74,10 @@ def build_app(commands: set[str] | None = None) -> typer.Typer:
     for module, attr, name, names in GROUPS:
         if commands is None or commands & set(names):
             group = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-            root.add_typer(group, **({"name": name} if name else {}))
+            if name is None:  # its commands join the root
+                root.add_typer(group)
+            else:
+                root.add_typer(group, name=name)
     return root
 
 

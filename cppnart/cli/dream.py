@@ -40,6 +40,14 @@ class SearchFlags:
     probe: Annotated[int, typer.Option(help="Random starts probed before optimising.")] = 16
     transforms: Annotated[bool, typer.Option(help="kornia robustness transforms (pad, jitter, scale, rotate).")] = True
     seed: Annotated[int, typer.Option(help="Seed of the starts and the transforms.")] = 0
+    init: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Start from a bred picture: a genome file or a PNG carrying one (its weights climb, its "
+            "structure stays; model.onnx and genome.genome.json breed further).",
+            show_default=False,
+        ),
+    ] = None
 
 
 @dataclass(frozen=True)

@@ -88,13 +88,9 @@ def start_genome(init: str | Path | None, out: Path, payload: dict[str, Any] | N
         return run_genome(out) if payload is not None else None
     if payload is not None:
         raise ParamError("init", "a resumed run keeps the genome it started from; resume it without one")
-    from ..render.genome_morph import genome_of_file
+    from .genome_torch import load_start_genome
 
-    if not Path(init).is_file():
-        raise UserError(f"starting genome '{init}' not found")
-    genome = genome_of_file(init)
-    if genome is None:
-        raise UserError(f"'{init}' is neither a genome file nor a PNG whose recipe carries a genome")
+    genome = load_start_genome(init)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_genome(genome, kept)
     return genome

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..errors import UserError
 from ..graph.genome import D_SCALE, GENOME_ACTIVATIONS, Genome
 from ..graph.genome_onnx import genome_layers, layer_weights
 from .models.cppn import ACTIVATIONS as BASE_TORCH
@@ -108,6 +110,19 @@ class GenomeModule(nn.Module):
             # links that share (source, target) were summed into one weight: share it out again
             links.append(replace(link, weight=float(value.detach()) / count[(link.source, link.target)]))
         return self.genome.with_links(links)
+
+
+def load_start_genome(path: str | Path) -> Genome:
+    """The genome a run (``train fit --init``, ``dream --init``) starts from: a genome file, or a
+    PNG whose recipe carries one (a bred picture)."""
+    from ..render.genome_morph import genome_of_file
+
+    if not Path(path).is_file():
+        raise UserError(f"starting genome '{path}' not found")
+    genome = genome_of_file(path)
+    if genome is None:
+        raise UserError(f"'{path}' is neither a genome file nor a PNG whose recipe carries a genome")
+    return genome
 
 
 def colour_map(genome: Genome, out: torch.Tensor) -> torch.Tensor:

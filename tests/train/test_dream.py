@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from cppnart.train.dream import DreamSettings, dream
 from cppnart.train.models.cppn import pixel_coords
 from cppnart.train.targets import load_target
 
-from ..conftest import files_in
+from ..conftest import files_in, one_error_line
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CPU = torch.device("cpu")
@@ -244,3 +245,80 @@ def test_ganvae_and_glyph_runs_are_targets(tmp_path):
     assert list(decoder.layers) == ["decoder.conv1", "decoder.conv2", "decoder.message"]
     result = dream(decoder, settings(layer="decoder.message", units=(5,), steps=20), None)
     assert result.report["solutions"][0]["final_activation"] > result.report["solutions"][0]["start_activation"]
+
+
+def _bred_genome(tmp_path, colour: str = "grey"):
+    """A small genome as `breed` writes it: a genome file (the test's own, no ../shared)."""
+    from cppnart.graph.evolve import random_genome
+    from cppnart.graph.genome import write_genome
+
+    genome = random_genome(np.random.default_rng(3), colour=colour, hidden=5, links=16)
+    path = tmp_path / f"bred-{colour}.genome.json"
+    write_genome(genome, path)
+    return genome, path
+
+
+def test_dream_starts_from_a_bred_genome_and_exports_a_genome(run, tmp_path):
+    """--init: the probe's first start is the bred picture itself; the weights climb, the structure
+    stays; model.onnx is a genome model equal to torch, and genome.genome.json breeds further."""
+    from cppnart.graph.evolve import mutate
+    from cppnart.graph.genome import evaluate
+    from cppnart.graph.genome_io import read_genome
+
+    genome, path = _bred_genome(tmp_path)
+    target = load_target(run[0])
+    alone = dream(target, settings(init=str(path), probe=1, steps=2, lr=1e-9), tmp_path / "alone")
+    picture = evaluate(genome, pixel_coords(SIZE, SIZE).numpy())[0].reshape(SIZE, SIZE, 1)
+    with torch.no_grad():
+        expected = target.run(torch.from_numpy(picture.transpose(2, 0, 1)[None].copy()), "conv2")[0, 1].mean()
+    assert alone.report["solutions"][0]["start_activation"] == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
+
+    result = dream(target, settings(init=str(path), steps=60, lr=0.1), tmp_path / "d")
+    sol = result.report["solutions"][0]
+    assert sol["responded"] and sol["final_activation"] > sol["start_activation"] + 0.02, sol
+    assert result.report["settings"]["init"] == str(path)
+    assert {"model.onnx", "genome.genome.json", "progress.png", "report.json"} <= set(files_in(tmp_path / "d"))
+    model = load_model(tmp_path / "d" / "model.onnx")
+    assert model.kind == "genome" and model.metadata["layer"] == "conv2"
+    onnx_pixels = model.render(None, SIZE, SIZE)
+    with torch.no_grad():
+        torch_pixels = result.param.member(0)(pixel_coords(SIZE, SIZE))[0].numpy().reshape(SIZE, SIZE, 1)
+    assert np.abs(onnx_pixels - torch_pixels).max() < 1e-5
+    assert np.abs(onnx_pixels.transpose(2, 0, 1) - result.images[0]).max() < 1e-6
+    dreamt = read_genome(tmp_path / "d" / "genome.genome.json")
+    assert dreamt.nodes == genome.nodes  # the structure is the bred one ...
+    assert [(k.source, k.target) for k in dreamt.links] == [(k.source, k.target) for k in genome.links]
+    assert dreamt.links != genome.links  # ... with climbed weights
+    redrawn = evaluate(dreamt, pixel_coords(SIZE, SIZE).numpy())[0].reshape(SIZE, SIZE, 1)
+    assert np.abs(redrawn - onnx_pixels).max() < 1e-5
+    mutate(dreamt, np.random.default_rng(0), "structure")  # and it breeds on
+
+
+def test_cli_dream_from_a_bred_png_and_bad_starts(run, runner, tmp_path):
+    clf = str(run[0])
+    _, path = _bred_genome(tmp_path)
+    bred = tmp_path / "bred.png"
+    assert runner.invoke(app, ["render", str(path), "--res", "24x24", "-o", str(bred)]).exit_code == 0
+    out = tmp_path / "d"
+    flags = ["--class", "1", "--init", str(bred), "--steps", "12", "--probe", "2", "--out", str(out), "--json"]
+    ok = runner.invoke(app, ["dream", clf, *flags])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["out"] == str(out) and (out / "genome.genome.json").is_file()
+    poster = tmp_path / "poster.png"
+    rendered = runner.invoke(app, ["render", str(out / "genome.genome.json"), "--res", "40x30", "-o", str(poster)])
+    assert rendered.exit_code == 0, rendered.output
+    assert Image.open(poster).size == (40, 30)
+    _, colour = _bred_genome(tmp_path, "rgb")
+    plain = tmp_path / "plain.png"
+    assert runner.invoke(app, ["render", "classic", "--res", "8x8", "--seed", "1", "-o", str(plain)]).exit_code == 0
+    cases = [
+        (["--init", str(path), "--param", "fft"], "--init"),
+        (["--init", str(tmp_path / "missing.genome.json")], "not found"),
+        (["--init", str(plain)], "neither a genome file nor a PNG"),
+        (["--init", str(colour)], "3 channel(s) but the target takes 1"),
+    ]
+    for flags, expected in cases:
+        bad = tmp_path / "bad"
+        line = one_error_line(runner.invoke(app, ["dream", clf, "--class", "1", *flags, "--out", str(bad)]))
+        assert expected in line, line
+        assert not bad.exists()

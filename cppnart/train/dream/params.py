@@ -2,7 +2,9 @@
 
 - ``CPPNStack``: one small CPPN per solution (the project's one torch CPPN module), N of them
   stacked with ``torch.func.stack_module_state`` and run with ``vmap``; each exports as a
-  ``model.onnx`` that renders at any size;
+  ``model.onnx`` that renders at any size. Started from a genome (``dream --init``: a bred
+  picture) the members are that genome's network (``train.genome_torch.GenomeModule``), its
+  structure fixed and its weights optimised, and each exports as a genome that breeds further;
 - ``PixelStack``: sigmoid(logits) per pixel (``pixel``), or through a 1/f-scaled spectrum
   (``fft``); baselines at the optimisation size only;
 - ``PhaseStack``: MACO (Fel et al. 2023, "Unlocking feature visualization for deeper networks
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,9 +33,16 @@ from torch import nn
 from ..models.cppn import CPPN, pixel_coords
 from .settings import DreamSettings
 
+if TYPE_CHECKING:
+    from ...graph.genome import Genome
+
 NOISE_GRIDS = (3, 7, 14, 28)  # the series' start: pixel noise on these grids ...
 NOISE_WEIGHTS = (1.0, 0.5, 0.25, 0.125)  # ... with a weight per scale
 CPPN_SCALES = (0.5, 1.0, 2.0, 3.0)  # probe pool of CPPN starts, coarse to fine
+# A genome's probe pool: the genome itself and children with their weights nudged by this much
+# (the breeder's weight mutation): near enough to be the bred picture still, apart enough that a
+# batch's solutions start at different pictures.
+INIT_STRENGTH = 0.3
 
 
 class ImageParam(nn.Module):
@@ -49,11 +59,12 @@ class ImageParam(nn.Module):
 
 
 class CPPNStack(ImageParam):
-    """N independent CPPNs (the shared module), trained together through ``torch.func``."""
+    """N independent CPPNs of one structure (the shared CPPN module, or one genome's
+    ``GenomeModule``), trained together through ``torch.func``."""
 
     coords: torch.Tensor
 
-    def __init__(self, nets: list[CPPN], width: int, height: int) -> None:
+    def __init__(self, nets: list[nn.Module], width: int, height: int) -> None:
         super().__init__()
         from torch.func import stack_module_state
 
@@ -90,10 +101,12 @@ class CPPNStack(ImageParam):
             value.data = value.data[index].clone()
         return new
 
-    def member(self, i: int) -> CPPN:
-        """Member ``i`` as a plain torch CPPN (on the CPU)."""
+    def member(self, i: int) -> nn.Module:
+        """Member ``i`` as a plain torch module (on the CPU): a ``CPPN``, or a ``GenomeModule``."""
         net = copy.deepcopy(self.template).cpu()
-        net.load_state_dict({k: v[i].detach().cpu() for k, v in self.stacked().items()})
+        state = net.state_dict()  # a genome's link masks are buffers every member shares
+        state.update({k: v[i].detach().cpu() for k, v in self.stacked().items()})
+        net.load_state_dict(state)
         return net
 
 
@@ -241,17 +254,34 @@ def build_cppn(settings: DreamSettings, channels: int, scale: float, seed: int) 
     return net
 
 
+def genome_starts(genome: Genome, count: int, seed: int) -> list[nn.Module]:
+    """``count`` starts from a genome: the genome itself, then children with its structure and
+    their weights nudged (``graph.evolve.mutate``'s weights, strength ``INIT_STRENGTH``), seeded."""
+    from ...graph.evolve import mutate
+    from ..genome_torch import GenomeModule
+
+    rng = np.random.default_rng([seed, 5])
+    genomes = [genome] + [mutate(genome, rng, "weights", INIT_STRENGTH) for _ in range(count - 1)]
+    return [GenomeModule(g) for g in genomes]
+
+
 def probe_pool(
-    settings: DreamSettings, channels: int, size: tuple[int, int], data: np.ndarray | None = None
+    settings: DreamSettings,
+    channels: int,
+    size: tuple[int, int],
+    data: np.ndarray | None = None,
+    genome: Genome | None = None,
 ) -> ImageParam:
     """``probe`` random starts of the chosen parameterisation, seeded (``data``: the target's real
-    images, whose spectrum is MACO's magnitude)."""
+    images, whose spectrum is MACO's magnitude; ``genome``: a CPPN start to begin from)."""
     count = settings.probe
+    if genome is not None:
+        return CPPNStack(genome_starts(genome, count, settings.seed), size[1], size[0])
     if settings.param == "cppn":
         rng = np.random.default_rng([settings.seed, 3])
         scales = rng.choice(CPPN_SCALES, size=count)
         seeds = rng.integers(0, 2**31 - 1, size=count)
-        nets = [build_cppn(settings, channels, float(s), int(k)) for s, k in zip(scales, seeds)]
+        nets: list[nn.Module] = [build_cppn(settings, channels, float(s), int(k)) for s, k in zip(scales, seeds)]
         return CPPNStack(nets, size[1], size[0])
     generator = torch.Generator().manual_seed(settings.seed)
     if settings.param == "maco":

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -41,6 +41,9 @@ from .pictures import ROSE, write_progress, write_sheet
 from .report import Measured, alive, best_of, build_report, outcomes
 from .settings import DreamSettings, check_batch
 
+if TYPE_CHECKING:
+    from ...graph.genome import Genome
+
 DEFAULT_EXAMPLES = 4  # real images beside each solution when the user brings data
 ONE_THREAD_UP_TO = 8  # solutions: a few tiny CPPNs run faster on one CPU thread than on several (bench/dream.py)
 
@@ -56,7 +59,7 @@ class DreamResult:
     responded: list[bool]
     models: list[Path | None] = field(default_factory=list)
     out: Path | None = None
-    param: ImageParam | None = None  # a CPPNStack for cppn: ``param.member(i)`` is solution i's torch CPPN
+    param: ImageParam | None = None  # a CPPNStack for cppn: ``param.member(i)`` is solution i's torch module
 
 
 def check_out(out: Path) -> None:
@@ -83,6 +86,7 @@ class Plan:
     units: list[int]  # the unit of every solution
     size: tuple[int, int]
     goal: Goal
+    genome: Genome | None = None  # the genome the CPPN solutions start from (settings.init's)
 
     @property
     def what(self) -> str:
@@ -93,6 +97,7 @@ class Plan:
     def of(cls, target: Target, settings: DreamSettings, batch: int) -> Plan:
         """Check ``settings`` and ``batch`` against ``target`` and size the run; errors name parameters."""
         settings.check(target)
+        genome = settings.start_genome(target)
         check_batch(batch)
         if settings.probe < batch:
             raise ParamError("probe", f"must be at least batch ({batch}): each solution of a unit starts apart")
@@ -103,8 +108,9 @@ class Plan:
             settings.layer, units, neuron_at=settings.neuron, minimise=settings.minimise,
             diversity_weight=settings.diversity, groups=groups,
         )  # fmt: skip
-        plan = cls(settings, batch, units, size, goal)
-        check_budget(plan.what, memory=memory_estimate(target, settings, len(units), size))
+        plan = cls(settings, batch, units, size, goal, genome)
+        hidden = None if genome is None else len(genome.nodes) - len(genome.inputs)
+        check_budget(plan.what, memory=memory_estimate(target, settings, len(units), size, hidden))
         return plan
 
     def layer_outputs(self, target: Target) -> Callable[[torch.Tensor], Acts]:
@@ -113,14 +119,19 @@ class Plan:
         return lambda images: {name: target.run(images, name) for name in names}
 
 
-def memory_estimate(target: Target, settings: DreamSettings, solutions: int, size: tuple[int, int]) -> float:
+def memory_estimate(
+    target: Target, settings: DreamSettings, solutions: int, size: tuple[int, int], genome_nodes: int | None = None
+) -> float:
     """Bytes a run holds at once, roughly: per solution the CPPN's hidden activations, the image
     and the target's layer outputs, each kept for the backward pass with its gradient (3 copies),
     and per probe start the same drawn once (2: the output and its temporaries). float32. Measured
-    on a 12x12 classifier, 64 -> 512 solutions (and starts): 0.32 MB more per solution, estimated 0.37."""
+    on a 12x12 classifier, 64 -> 512 solutions (and starts): 0.32 MB more per solution, estimated 0.37.
+    ``genome_nodes``: the hidden and output nodes of a starting genome, each a value per pixel."""
     pixels = size[0] * size[1]
     scale = pixels / max(1, target.size[0] * target.size[1])  # layer outputs grow with the input
     cppn = settings.width * settings.depth * pixels if settings.param == "cppn" else 3 * target.channels * pixels
+    if genome_nodes is not None:
+        cppn = genome_nodes * pixels
     layers = scale * sum(math.prod(layer.shape) for layer in target.layers.values())
     image = 4 * target.channels * pixels  # the image, its transformed copy and their gradients
     return 4.0 * (3 * solutions + 2 * settings.probe) * (cppn + layers + image)
@@ -184,7 +195,7 @@ def probe_start(plan: Plan, target: Target, device: torch.device) -> Start:
     """The precursor probe: every start of the pool against every unit, without transforms; each
     solution starts from the start its unit responds to most (the k-th best for the k-th of a batch)."""
     outputs = plan.layer_outputs(target)
-    pool = probe_pool(plan.settings, target.channels, plan.size, target.data).to(device)
+    pool = probe_pool(plan.settings, target.channels, plan.size, target.data, plan.genome).to(device)
     with torch.no_grad():
         pool_values = plan.goal.goal.table(outputs(pool.images()))  # [P, N]
     order = pool_values.argsort(dim=0, descending=True)

@@ -8,10 +8,14 @@ relate a value to the target (a channel of the layer, a neuron inside its map) f
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from ...configs.schema import CONFIG_RANGES, RANGES, Range, check_param
 from ...errors import ParamError
 from ..targets import Layer, Target
+
+if TYPE_CHECKING:
+    from ...graph.genome import Genome
 
 PARAMS = ("cppn", "fft", "pixel", "maco")
 
@@ -55,17 +59,33 @@ class DreamSettings:
     activation: str = "sin"  # sin layers reach higher activations than tanh (bench/dream.py)
     size: int | None = None  # optimisation size (default: the target's input size)
     examples: int = 0  # the real images that excite each unit most, shown beside it (needs real data)
+    init: str | None = None  # a genome file (or a PNG whose recipe carries one) the CPPNs start from
 
     @property
     def sign(self) -> float:
         """+1 to climb, -1 with ``minimise``: the objective is ``sign`` times the unit's value."""
         return -1.0 if self.minimise else 1.0
 
+    def start_genome(self, target: Target) -> Genome | None:
+        """The genome ``init`` names, checked against the target (None without ``init``)."""
+        if self.init is None:
+            return None
+        from ..genome_torch import load_start_genome
+
+        genome = load_start_genome(self.init)
+        if genome.channels != target.channels:
+            raise ParamError(
+                "init", f"'{self.init}' draws {genome.channels} channel(s) but the target takes {target.channels}"
+            )
+        return genome
+
     def check(self, target: Target) -> Layer:
         """Validate against the target before any work; every error names its parameter."""
         layer = target.layer(self.layer)
         if self.param not in PARAMS:
             raise ParamError("param", f"must be one of {', '.join(PARAMS)}, got '{self.param}'")
+        if self.init is not None and self.param != "cppn":
+            raise ParamError("init", f"starts CPPN solutions from a genome; it cannot start param '{self.param}'")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in DREAM_RANGES and value is not None:
