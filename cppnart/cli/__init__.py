@@ -109,16 +109,14 @@ def main() -> None:
     import signal
     import warnings
 
-    import numpy as np
-
     from ..errors import SIGNALS_RECEIVED as received
     from ..errors import arm_stop_handlers, disarm_stop_handlers
     from .output import STOPS_REPORTED, stop_note
 
     # Non-finite values are refused by explicit checks with a message; numpy's and torch's
-    # warnings would only add lines to stderr.
+    # warnings would only add lines to stderr. numpy's floating-point errors are warnings too
+    # (its default errstate is "warn"), so this needs no numpy: `--help` never imports it.
     warnings.simplefilter("ignore")
-    np.seterr(all="ignore")
 
     install_stop_handlers()  # again for callers that imported the app first (no-op otherwise)
     STOPS_REPORTED.clear()

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..io.animation import GIF_DEFAULT_STRATEGY
+from ..configs.choices import GIF_DEFAULT_STRATEGY
 from .cluster import check_cluster, cluster_report, open_renderer
 from .options import (
     AudioOption,

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..configs.choices import GIF_DEFAULT_STRATEGY
 from ..errors import UserError
-from ..io.animation import GIF_DEFAULT_STRATEGY
 from .cluster import check_cluster, cluster_report, open_renderer
 from .options import (
     AudioOption,

@@ -15,13 +15,11 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from ..configs.choices import BACKENDS, EASINGS, GIF_STRATEGIES, PATHS, PRECISIONS
 from ..configs.cppn import Z_PRIORS
 from ..configs.devices import DEVICES, TRAIN_PRECISIONS
 from ..configs.presets import DEFAULT_PRESET
 from ..errors import UserError
-from ..io.animation import GIF_STRATEGIES
-from ..latent.paths import EASINGS, PATHS
-from ..render.runtime import BACKENDS, PRECISIONS
 
 # Choices as str Enums for Typer, built from the library's own tuples so the two cannot drift.
 Device = Enum("Device", {v: v for v in DEVICES}, type=str)  # type: ignore[misc]

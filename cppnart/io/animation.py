@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..configs.choices import GIF_DEFAULT_STRATEGY as GIF_DEFAULT_STRATEGY
+from ..configs.choices import GIF_STRATEGIES as GIF_STRATEGIES
 from ..errors import ParamError, UserError
 from .atomic import atomic_output, check_new_folder, check_writable
 from .metadata import WEBP_RECIPE_CHUNK
@@ -145,10 +147,9 @@ class StreamWriter(FrameWriter):
 # and 10x slower), and a fixed 8x8 ordered-dither pattern breaks up banding and lowers the
 # low-frequency (visible) flicker, while staying put from frame to frame. Floyd-Steinberg
 # lowers banding further but crawls: 5x the change in still regions. One palette shared by all
-# frames keeps still regions exactly still but fits every frame worse.
+# frames keeps still regions exactly still but fits every frame worse. The names and the default
+# are in configs.choices (`--help` lists them without numpy).
 
-GIF_STRATEGIES = ("per-frame-ordered", "per-frame", "per-frame-fs", "global-ordered", "global", "global-fs")
-GIF_DEFAULT_STRATEGY = "per-frame-ordered"
 GIF_DITHER_AMPLITUDE = 12.0  # ordered-dither spread in 8-bit levels: 6 bands more, 20 adds visible grain
 
 

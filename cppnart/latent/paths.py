@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..configs.choices import EASINGS as EASINGS
+from ..configs.choices import PATHS as PATHS
 from ..configs.schema import check_param
 from ..errors import UserError
 
 MAX_KEYFRAMES = 10_000  # keyframes of one morph, all held in memory with their path
-EASINGS = ("linear", "sine", "smooth")
-PATHS = ("lerp", "slerp")
 
 
 def ease(name: str, p: np.ndarray | float) -> np.ndarray:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ..configs.choices import BACKENDS as BACKENDS
+from ..configs.choices import PRECISIONS as PRECISIONS
 from ..configs.devices import check_device
 from ..errors import ParamError, UserError
 
@@ -146,8 +148,6 @@ def create_session_without_graphs(model: bytes | str, options: Any, ort: Any) ->
 
 # --- devices, precision, backends -------------------------------------------------------------
 
-PRECISIONS = ("fp32", "fp16")  # what a render computes in; fp16 keeps the first layer and the output in fp32
-BACKENDS = ("auto", "onnxruntime", "torch")  # who runs the ONNX graph; torch is train.torch_render's
 # Coordinates per CUDA call, whatever ``chunk`` asks: a GPU wants few large calls (launch-bound
 # otherwise), and one fixed shape per band means one CUDA graph for a whole poster. 2^18 is a band
 # (canvas.BAND_COORDS), so each band is one call and one copy back to the host.

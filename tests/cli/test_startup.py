@@ -124,6 +124,7 @@ except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 heavy = sorted(m for m in ("onnx", "torch", "kornia", "ml_dtypes") if m in sys.modules)
 print("HEAVY", heavy)
+print("NUMPY", "numpy" in sys.modules)
 from cppnart.cli import GROUPS
 print("GROUPS", sorted({g[0] for g in GROUPS if f"cppnart.cli.{g[0]}" in sys.modules}))
 """
@@ -146,6 +147,8 @@ def test_render_help_and_info_import_neither_onnx_nor_torch(tmp_path):
         done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (args, done.stderr)
         assert "HEAVY []" in done.stdout, (args, done.stdout)
+        if args in (["--help"], ["render", "--help"]):  # the choices come from configs.choices
+            assert "NUMPY False" in done.stdout, (args, done.stdout)
         groups = done.stdout.split("GROUPS ", 1)[1].strip()
         if args[0] in ("render", "export"):  # a named command loads its own group only (cli.GROUPS)
             assert groups == "['render']", (args, groups)
