@@ -81,16 +81,26 @@ def build_app(commands: set[str] | None = None) -> typer.Typer:
     return root
 
 
-def app_for(argv: list[str]) -> typer.Typer:
-    """The app a command line needs: only its command's group when its first word names one
-    (and it is not shell completion, which lists them all); every group otherwise."""
+def commands_for(argv: list[str]) -> set[str] | None:
+    """The command a command line's first word names, as the set ``build_app`` takes; None (every
+    group) for anything else (``--help``, a typo, which gets click's suggestion) and for shell
+    completion, which lists them all."""
     import os
 
     first = next((word for word in argv if not word.startswith("-")), None)
     known = {c for *_, names in GROUPS for c in names}
     if first in known and not any(k.endswith("_COMPLETE") for k in os.environ):
-        return build_app({first})
-    return build_app()
+        return {first}
+    return None
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app a command line needs (``commands_for``); once a caller has taken ``app`` (and
+    perhaps added commands to it), that app."""
+    if "app" in globals():
+        whole: typer.Typer = globals()["app"]
+        return whole
+    return build_app(commands_for(argv))
 
 
 def __getattr__(name: str) -> typer.Typer:
