@@ -26,7 +26,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # torch (CPU) against onnxruntime (CPU) on the same graph, measured on 8 presets at 128x96:
 # max 5.6e-5 of the [0, 1] range (sums in another order), at most 1 level in 8 bits on < 0.1% of pixels.
-TORCH_MAX, TORCH_LEVELS = 1e-4, 1
+# With onnxruntime 1.32 and torch 2.13 the sine preset (large pre-activations into sin) reaches
+# 1.04e-4, the others stay under 3e-5; a level in 8 bits is 3.9e-3, so 2e-4 still catches a wrong op.
+TORCH_MAX, TORCH_LEVELS = 2e-4, 1
 
 
 @pytest.mark.parametrize("preset", ["classic", "wide", "residual", "softplus", "sine"])
