@@ -44,6 +44,31 @@ GROUPS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("breed", "app", None, ("breed",)),
 )
 
+# Each command's line in the root's ``--help`` (its docstring's first paragraph), so that help
+# lists the commands without importing their modules: ~30 ms of its 0.22 s start
+# (bench/startup.py). tests/cli/test_startup.py checks that this help is the whole app's, byte for byte.
+SUMMARIES: dict[str, str] = {
+    "render": "Render a CPPN to a PNG poster (or a DZI tile pyramid) at any resolution, in bounded memory.",
+    "export": "Export a preset's random-weight CPPN to a self-describing ONNX file, or any CPPN to a GLSL shader.",
+    "presets": "List the bundled presets, one line each: name, kind, description (TSV when piped).",
+    "info": "Print a model's metadata, a preset's settings or an image's recipe.",
+    "morph": (
+        "Morph between latent vectors, streaming every frame to a GIF, MP4, WebP or PNG folder (--audio: music video)."
+    ),
+    "loop": "Render a seamless loop: a closed path through latent space at constant speed, to MP4, GIF, WebP or PNGs.",
+    "grid": "Render a labelled contact sheet of seeds or latents, to explore a preset or model.",
+    "draw": "Draw a CPPN as plotter lines: contours, hatching or streamlines, simplified and ordered.",
+    "mesh": "Mesh a CPPN: a 3-D model's level surface by marching cubes in slabs, or a 2-D picture's relief.",
+    "view": "Explore a model in the browser: sliders for z, zoom and pan, animate, posters, contact sheets.",
+    "z": "Latent vectors as .npy files: sample, mix, interpolate, read back, encode, fit.",
+    "train": "Train models (needs the train extra: torch, kornia).",
+    "eval": "Evaluate trained models.",
+    "sweep": "Train a grid of runs (presets x seeds x overrides); finished runs are skipped, so it resumes.",
+    "layers": "The layers a target offers to `dream`, with channel counts and output sizes.",
+    "dream": "Optimise a CPPN so that a unit of a trained network fires; export it as model.onnx.",
+    "breed": "Breed genomes by novelty search; writes a sheet of the archive with every cell's genome inside.",
+}
+
 
 def _version(value: bool) -> None:
     if value:
@@ -51,8 +76,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app(commands: set[str] | None = None) -> typer.Typer:
-    """The root app with the groups that define ``commands`` (every group when None)."""
+def build_app(commands: set[str] | None = None, summaries: bool = False) -> typer.Typer:
+    """The root app with the groups that define ``commands`` (every group when None); with
+    ``summaries``, no group at all but each command's ``SUMMARIES`` line, for the root's help."""
     import importlib
 
     root = typer.Typer(
@@ -71,6 +97,10 @@ def build_app(commands: set[str] | None = None) -> typer.Typer:
     ) -> None:
         """cppnart: compositional pattern-producing networks, rendered at any size."""
 
+    if summaries:  # stand-ins that only show in the help: a command line naming one gets the real app
+        for command, line in SUMMARIES.items():
+            root.command(command, help=line)(_stand_in)
+        return root
     for module, attr, name, names in GROUPS:
         if commands is None or commands & set(names):
             group = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
@@ -94,12 +124,26 @@ def commands_for(argv: list[str]) -> set[str] | None:
     return None
 
 
+def _stand_in() -> None:
+    raise RuntimeError("a help stand-in ran: app_for gives them only to help-only command lines")
+
+
+def help_only(argv: list[str]) -> bool:
+    """Whether a command line asks for nothing but the root's help or version (``cppnart``,
+    ``--help``, ``-h``, ``--version``), outside shell completion (which needs the real commands)."""
+    import os
+
+    return set(argv) <= {"--help", "-h", "--version"} and not any(k.endswith("_COMPLETE") for k in os.environ)
+
+
 def app_for(argv: list[str]) -> typer.Typer:
     """The app a command line needs (``commands_for``); once a caller has taken ``app`` (and
     perhaps added commands to it), that app."""
     if "app" in globals():
         whole: typer.Typer = globals()["app"]
         return whole
+    if help_only(argv):
+        return build_app(summaries=True)
     return build_app(commands_for(argv))
 
 

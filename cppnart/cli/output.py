@@ -221,6 +221,9 @@ def check_output(path: Path, allowed: tuple[str, ...], option: str = "--out") ->
 def progress(total: int, description: str, show: bool, unit: str = "") -> Iterator[Callable[[int], None]]:
     """Progress on stderr (``live.counted``): a rich bar on a terminal, paced plain lines elsewhere
     once the work has run a few seconds; a no-op callback when hidden (--quiet)."""
+    if not show:  # rich's console and progress cost a tiny render ~20 ms to import (bench/startup.py)
+        yield lambda n: None
+        return
     from .live import counted
 
     with counted(total, description, show, unit=unit) as advance:

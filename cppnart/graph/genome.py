@@ -382,11 +382,6 @@ def write_genome(genome: Genome, path: str | Path) -> Path:
     return Path(path)
 
 
-def is_genome_path(source: str) -> bool:
-    """Whether a model source names a genome file by its suffix (.genome.json or any .json, .xml, .zip)."""
-    return source.lower().endswith((".json", ".xml", ".zip"))
-
-
 # --- the numpy reference ------------------------------------------------------------------------
 
 NUMPY_ACTIVATIONS = {

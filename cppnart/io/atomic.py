@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -104,7 +103,7 @@ def atomic_output(path: str | Path, folder: bool = False) -> Iterator[Path]:
     """
     path = check_new_folder(path) if folder else check_writable(path)
     clean_stale_temps(path.parent if str(path.parent) else Path("."))
-    tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
+    tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}{path.suffix}")
     try:
         yield tmp
         if tmp.is_dir() != folder:

@@ -8,7 +8,6 @@ to write over a PNG that holds a different recipe unless ``force`` is given.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -39,6 +38,8 @@ def picture_of(recipe: dict[str, Any]) -> dict[str, Any]:
 
 def digest(recipe: dict[str, Any]) -> str:
     """Eight hex digits of the picture's recipe."""
+    import hashlib  # here: its OpenSSL extension costs every render ~5 ms to load, and few need a digest
+
     text = json.dumps(picture_of(recipe), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 

@@ -7,7 +7,6 @@ plain numbers, it has no pickles, and its size fits both the limit and the file 
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import IO
 
@@ -65,6 +64,8 @@ def load_npy(path: str | Path, where: str | None = None, limit: int = MAX_ARRAY_
 
 def load_npz(path: str | Path, names: tuple[str, ...], limit: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
     """The named arrays of an ``.npz``, each member's size and header checked before it is inflated."""
+    import zipfile  # here: only .npz readers need it (2 ms of every command's start otherwise)
+
     path = Path(path)
     where = f"'{path}'"
     out: dict[str, np.ndarray] = {}

@@ -21,13 +21,15 @@ import struct
 import zlib
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from .atomic import atomic_output
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 try:  # zlib-ng writes the same deflate streams as zlib, several times faster (bench/encode_png.py)
     _deflate: Any = importlib.import_module("zlib_ng.zlib_ng")
@@ -136,6 +138,9 @@ def _write_image(
     threads: int,
 ) -> None:
     """Quantise, filter and compress the bands into IDAT chunks, ``threads`` blocks at a time."""
+    # here: concurrent.futures brings logging, ~4 ms of the start of every command that only reads PNGs
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     stride = width * channels * bits // 8
     block_rows = max(1, BLOCK_BYTES // stride)
     bpp = channels * bits // 8

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..errors import ParamError, UserError
 from ..graph.evolve import lerp_genomes
-from ..graph.genome import Genome, genome_from_dict, genome_to_dict, is_genome_path
+from ..graph.genome import Genome, genome_from_dict, genome_to_dict
+from ..graph.genome_io import is_genome_path
 from ..io.png import quantize
 from ..latent.paths import EASINGS, path_length
 

@@ -9,7 +9,6 @@ downstream (render, morph, grid, info) works from a ``Model`` alone.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ from .canvas import DEFAULT_CHUNK, Canvas, chunk_for
 
 def draw_seed() -> int:
     """A fresh random seed (below 2^31, so it reads well), printed and stored by whoever draws it."""
+    import secrets  # here: it loads OpenSSL's hashlib, ~5 ms a render that names its seed never needs
+
     return secrets.randbelow(2**31)
 
 
@@ -315,8 +316,7 @@ def model_from_genome(genome: Any, source: str, device: str = "auto") -> Model:
 
 def load_model(source: str | Path, seed: int | None = None, device: str = "auto") -> Model:
     """Load a generator. For presets a seed picks the weights (drawn when None: see ``Model.seed``)."""
-    from ..graph.genome import is_genome_path
-    from ..graph.genome_io import read_genome
+    from ..graph.genome_io import is_genome_path, read_genome
 
     source = str(source)
     path = Path(source)

@@ -125,7 +125,7 @@ def _run_generators(run: Path, size: int | None) -> tuple[Generator, Generator]:
 def _genome_of(path: Path) -> Genome | None:
     """The genome ``path`` holds: a genome file, a PNG whose recipe carries one, a genome model
     .onnx, or a run folder with the genome a `train fit --init` run exported; else None."""
-    from ..graph.genome import is_genome_path
+    from ..graph.genome_io import is_genome_path
     from ..render.genome_morph import genome_of_file
     from .fit import FITTED_GENOME
 

@@ -154,6 +154,8 @@ def test_render_help_and_info_import_neither_onnx_nor_torch(tmp_path):
             assert groups == "['render']", (args, groups)
         elif args[0] == "info":
             assert groups == "['info']", (args, groups)
+        elif args == ["--help"]:  # the root's help lists the commands from cli.SUMMARIES
+            assert groups == "[]", (args, groups)
 
 
 def test_the_command_table_names_every_command_its_module_defines():
@@ -170,6 +172,27 @@ def test_the_command_table_names_every_command_its_module_defines():
         assert set(alone.commands) == set(names), (module, attr)  # type: ignore[attr-defined]
     assert cli.commands_for(["dream", "--help"]) == {"dream"} and cli.commands_for(["z", "sample"]) == {"z"}
     assert cli.commands_for(["rendr"]) is None and cli.commands_for(["--help"]) is None
+
+
+def test_the_root_help_from_summaries_is_the_whole_apps_help(monkeypatch):
+    """`cppnart --help` (and `cppnart`, `-h`) lists the commands from cli.SUMMARIES without their
+    modules: byte for byte the help of the whole app, so a changed docstring fails here."""
+    from typer.testing import CliRunner
+
+    from cppnart import cli
+
+    monkeypatch.setenv("COLUMNS", "100")
+    runner = CliRunner()
+    whole = runner.invoke(cli.build_app(), ["--help"], prog_name="cppnart")
+    assert whole.exit_code == 0 and "render" in whole.output
+    assert list(cli.SUMMARIES) == [name for *_, names in cli.GROUPS for name in names]
+    for argv in (["--help"], ["-h"]):
+        assert cli.help_only(argv)
+        quick = runner.invoke(cli.app_for(argv), argv, prog_name="cppnart")
+        assert (quick.exit_code, quick.output) == (0, whole.output)
+    assert cli.help_only([]) and cli.help_only(["--version"]) and not cli.help_only(["render", "--help"])
+    monkeypatch.setenv("_CPPNART_COMPLETE", "complete_bash")  # completion needs the real commands
+    assert not cli.help_only(["--help"])
 
 
 # The console script's start-up, with its stop handlers installed as its first statement does
