@@ -208,12 +208,16 @@ def children_of(
 # --- state files -------------------------------------------------------------------------------------
 
 
+def file_header(file_format: str, version: int) -> dict[str, Any]:
+    """The first keys of every breeding file (a state here, ``render.breeding``'s history): its
+    format and version, which its reader checks, and the cppnart that wrote it."""
+    return {"format": file_format, "version": version, "cppnart": __version__}
+
+
 def state_to_dict(state: BreedState) -> dict[str, Any]:
     """The state as the JSON table the state file holds (format, version, settings, archive, population)."""
     return {
-        "format": STATE_FORMAT,
-        "version": STATE_VERSION,
-        "cppnart": __version__,
+        **file_header(STATE_FORMAT, STATE_VERSION),
         "settings": asdict(state.settings),
         "generation": state.generation,
         "population": [genome_to_dict(g) for g in state.population],

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from ..__about__ import __version__
 from ..errors import ParamError, UserError
 from ..graph.evolve import WHAT, Innovations
 from ..graph.genome import Genome, genome_from_dict, genome_json, genome_to_dict, read_bounded
@@ -297,10 +296,10 @@ def start_session(
 
 def history_to_dict(session: BreedingSession) -> dict[str, Any]:
     """The history as the JSON table ``history_from_dict`` reads."""
+    from .breed import file_header
+
     return {
-        "format": HISTORY_FORMAT,
-        "version": HISTORY_VERSION,
-        "cppnart": __version__,
+        **file_header(HISTORY_FORMAT, HISTORY_VERSION),
         "seed": session.seed,
         "cursor": session.cursor,
         "next_key": session.next_key,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -24,13 +24,22 @@ from ..configs.schema import Range, check_param
 from ..configs.view import View
 from ..errors import ParamError, UserError
 from ..io.audio import AudioTiming
-from ..io.budget import check_budget
 from ..io.metadata import morph_recipe
-from ..io.names import refuse_replacing
 from .canvas import Canvas
 from .model import Model
 from .renderer import Renderer
-from .request import ANIMATION_BEST_RATIO, PictureRequest, resolve_model, resolve_seed, resolve_tile, resolve_view
+from .request import (
+    CanvasArgs,
+    MorphRequest,
+    PictureRequest,
+    check_animation_work,
+    check_gif_palette,
+    resolve_canvas,
+    resolve_model,
+    resolve_seed,
+    resolve_tile,
+    split_canvas_args,
+)
 
 DEFAULT_SECONDS = 8.0
 DEFAULT_FPS = 30.0
@@ -66,8 +75,6 @@ class LoopRequest:
     gif_palette: str = field(default="")
 
     def __post_init__(self) -> None:
-        from ..io.animation import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
-
         check_param("fps", self.fps)
         check_param("frames", self.frames, Range(1, MAX_LOOP_FRAMES, "frames of a loop; each one is rendered"))
         check_param("laps", self.laps, LOOP_RANGES["laps"])
@@ -80,10 +87,12 @@ class LoopRequest:
                 raise ParamError("time", "loops the coordinates of a seamless tile: ask for tile=True too")
             z = self.z if self.z is not None else self.model.sample_z(self.seed)
             object.__setattr__(self, "z", self.model.check_z(np.asarray(z), "z")[:1])
-        palette = self.gif_palette or GIF_DEFAULT_STRATEGY
-        if palette not in GIF_STRATEGIES:
-            raise ParamError("gif_palette", f"must be one of {', '.join(GIF_STRATEGIES)}, got {palette!r}")
-        object.__setattr__(self, "gif_palette", palette)
+        object.__setattr__(self, "gif_palette", check_gif_palette(self.gif_palette))
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the file: ``frames`` (the name every animation request shares)."""
+        return self.frames
 
     @property
     def curve_name(self) -> str:
@@ -125,6 +134,18 @@ class LoopRequest:
             view = View(self.canvas.view.zoom, (cx + px * phase, cy + py * phase))
             yield replace(self.canvas, view=view)
 
+    def frame_canvases(self) -> list[Canvas]:
+        """The canvas of every frame: with ``time`` each its own (``canvases``), else the request's."""
+        return list(self.canvases()) if self.time else [self.canvas] * self.frames
+
+    def frame_stream(self, on_frame: Callable[[int], None] | None, renderer: Renderer | None) -> Iterator[np.ndarray]:
+        """The uint8 frames [H, W, C] of the loop, streamed one batch at a time (``loop_frames``)."""
+        from .frames import render_frames
+
+        if self.time:  # one latent, each frame its own shifted canvas
+            return _time_frames(self, on_frame, renderer or Renderer())
+        return render_frames(self.model, self.latents(), self.canvas, self.batch, on_frame, renderer)
+
     def recipe(self) -> dict[str, Any]:
         """The recipe the file carries: a morph recipe (model, view, first latent) plus ``cycle``."""
         keys = self.through if self.through is not None else self.z if self.time else None
@@ -146,22 +167,13 @@ class LoopRequest:
         """Before any frame: the output's kind and limits, the work within budget, no different
         animation replaced unless ``force``, and sound only into an MP4. Returns the kind."""
         from ..io.animation import check_animation_output
-        from ..io.metadata import read_animation_recipe
 
-        c, total = self.canvas, self.frames
-        kind = check_animation_output(out, c.width, c.height, self.fps)
+        kind = check_animation_output(out, self.canvas.width, self.canvas.height, self.fps)
         if self.audio is not None and kind != "mp4":
             raise UserError(
                 f"sound goes into an MP4 only; write '{Path(out).with_suffix('.mp4')}' (GIF and WebP are silent)"
             )
-        check_budget(
-            f"{total} frames of {c.width}x{c.height}",
-            samples=float(total) * c.width * c.height * c.supersample**2,
-            output=(float(total) * c.width * c.height * 3 / ANIMATION_BEST_RATIO[kind], out),
-        )
-        if kind != "frames":
-            new = {**self.recipe(), "z": None}
-            refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == new, force)
+        check_animation_work(out, kind, self.canvas, self.frames, self.recipe, force)
         return kind
 
 
@@ -188,6 +200,13 @@ def _recipe_latents(recipe: dict[str, Any]) -> np.ndarray:
     return keys
 
 
+class LoopArgs(CanvasArgs, total=False):
+    """``resolve_loop``'s keyword options: the canvas, and the ``LoopRequest`` fields it passes on."""
+
+    batch: int | None
+    gif_palette: str
+
+
 def resolve_loop(
     model: str | Path | Model | None = None,
     *,
@@ -196,26 +215,22 @@ def resolve_loop(
     through: Sequence[str | Path] | np.ndarray | None = None,
     seconds: float | None = None,
     fps: float | None = None,
-    res: tuple[int, int] | None = None,
-    zoom: float | None = None,
-    center: Sequence[float] | None = None,
-    supersample: int | None = None,
-    chunk: int | None = None,
-    tile: bool | None = None,
     time: bool | None = None,
     audio: str | Path | None = None,
     laps: int | None = None,
     device: str = "auto",
-    **output: Any,
+    **options: Unpack[LoopArgs],
 ) -> LoopRequest:
     """The loop these arguments ask for, each one given, else the ``recipe``'s (a checked ``--from``
     recipe), else the defaults (8 s at 30 fps, 512x512, a curve drawn from ``seed``). ``through``
     are latent files or an array [K, Z]; ``time`` implies ``tile``; ``audio`` (a WAV, FLAC, MP3 ...)
-    sets the length (its first ``seconds`` when given) and the pace. ``output``: batch, gif_palette."""
+    sets the length (its first ``seconds`` when given) and the pace. ``options`` are ``LoopArgs``:
+    the canvas (``render.request.CanvasArgs``), batch and gif_palette."""
     from ..io.audio import analyse_audio, timing_from_recipe
     from ..latent.files import read_latents
 
     recipe = recipe or {}
+    asked, output = split_canvas_args(options)
     cycle = _cycle_of(recipe, "the recipe")
     chosen = resolve_seed(recipe, seed)  # a preset's weights, and the curve's unless the recipe has one
     net = resolve_model(model, recipe, chosen, device)
@@ -243,12 +258,10 @@ def resolve_loop(
     elif cycle.get("through") and recipe.get("keyframes"):
         keys = _recipe_latents(recipe)
     looping_time = bool(time if time is not None else cycle.get("time", False))
+    res = asked.get("res")
     width, height = res if res is not None else tuple(recipe.get("res") or DEFAULT_LOOP_RES)
-    view, supersample = resolve_view(recipe, zoom, center, supersample)
-    if chunk is not None:
-        check_param("chunk", chunk)
-    canvas = net.canvas(int(width), int(height), view, supersample, chunk)
-    net = resolve_tile(net, canvas, True if looping_time else tile, recipe)
+    canvas = resolve_canvas(net, int(width), int(height), recipe, asked)
+    net = resolve_tile(net, canvas, True if looping_time else asked.get("tile"), recipe)
     z = _recipe_latents(recipe)[:1] if looping_time and recipe.get("keyframes") else None
     return LoopRequest(
         net, canvas, frames, fps, loop_seed, keys, looping_time, z, timing,
@@ -260,11 +273,7 @@ def loop_frames(
     request: LoopRequest, on_frame: Callable[[int], None] | None = None, renderer: Renderer | None = None
 ) -> Iterator[np.ndarray]:
     """The uint8 frames [H, W, C] of a loop, streamed one batch at a time."""
-    from .frames import render_frames
-
-    if not request.time:
-        return render_frames(request.model, request.latents(), request.canvas, request.batch, on_frame, renderer)
-    return _time_frames(request, on_frame, renderer or Renderer())
+    return request.frame_stream(on_frame, renderer)
 
 
 def _time_frames(
@@ -281,39 +290,48 @@ def _time_frames(
 
 
 def save_loop(
-    request: LoopRequest,
+    request: LoopRequest | MorphRequest,
     out: str | Path,
     renderer: Renderer | None = None,
     on_frame: Callable[[int], None] | None = None,
     force: bool = False,
 ) -> Path:
-    """Render every frame of ``request`` into ``out`` (.gif, .mp4, .webp or a new folder of PNGs,
-    each carrying its own recipe) with the loop's recipe, and the sound muxed in when the loop has
-    ``audio``. Everything that can fail about the output is checked before the first frame."""
+    """Render every frame of ``request`` (a loop, or a morph: ``render.morph.save_morph`` is this
+    function) into ``out`` (.gif, .mp4, .webp, or a new folder of numbered PNGs, each carrying its
+    own recipe), with the request's recipe in the file. Everything that can fail about the output
+    is checked before the first frame; a different animation already at ``out`` is refused unless
+    ``force``. ``renderer`` as for ``save_poster``. A request with ``audio``
+    (``resolve_morph(..., audio="song.wav")``) moves with the song, and the MP4 carries its sound,
+    as long as the video."""
     from ..io.animation import save_animation
     from ..io.metadata import animation_comment, png_text
-    from .frames import palette_sample
+    from .frames import palette_sample, render_frames
 
     kind = request.check_output(out, force)
     latents = request.latents()
-    canvases = list(request.canvases()) if request.time and kind == "frames" else None
+    canvas = request.canvas
+    canvases = request.frame_canvases() if kind == "frames" else []  # a time loop's frames have their own view
 
-    def frame_text(i: int) -> dict[str, str]:  # a time loop's frame i has its own view
-        canvas = canvases[i] if canvases is not None else request.canvas
-        return png_text(PictureRequest(request.model, latents[i], canvas, 8, None).recipe())
+    def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
+        return png_text(PictureRequest(request.model, latents[i], canvases[i], 8, None).recipe())
 
+    if isinstance(request, LoopRequest):
+        frames = request.frame_stream(on_frame, renderer)
+    else:
+        frames = render_frames(request.model, latents, canvas, request.batch, on_frame=on_frame, renderer=renderer)
+    # Files always repeat; a morph's ``loop`` shapes the path so that the repeat is seamless.
     return save_animation(
         out,
-        loop_frames(request, on_frame, renderer),
-        request.canvas.width,
-        request.canvas.height,
+        frames,
+        canvas.width,
+        canvas.height,
         request.model.channels,
         request.fps,
         loop=True,
         comment=animation_comment(request.recipe()),
         frame_text=frame_text if kind == "frames" else None,
-        frame_count=request.frames,
+        frame_count=request.frame_count,
         gif_strategy=request.gif_palette,
-        palette_sample=lambda: palette_sample(request.model, latents, request.canvas),
+        palette_sample=lambda: palette_sample(request.model, latents, canvas),
         audio=request.audio,
     )

@@ -1,7 +1,9 @@
 """``save_morph``: a morph request streamed frame by frame into a GIF, MP4, WebP or PNG folder.
 
 The CLI's `cppnart morph` and a notebook's ``cppnart.save_morph`` are this one function, so they
-write the same file byte for byte::
+write the same file byte for byte; it is ``render.loop.save_loop`` too, the one writer of latent
+animations (a ``MorphRequest`` answers ``check_output``, ``latents`` and ``frame_canvases`` as a
+``LoopRequest`` does)::
 
     request = resolve_morph(["a.npy", "b.npy"], "classic", seed=7, frames=24, loop=True)
     save_morph(request, "out.gif")
@@ -13,55 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ..io.animation import save_animation
 from ..io.metadata import animation_comment, png_text, weight_morph_recipe
-from .frames import palette_sample, render_frames
-from .renderer import Renderer
-from .request import MorphRequest
+from .loop import save_loop
 
 if TYPE_CHECKING:
     from .genome_morph import GenomeMorphRequest
+    from .weight_morph import WeightMorphPlan
 
 
-def save_morph(
-    request: MorphRequest,
-    out: str | Path,
-    renderer: Renderer | None = None,
-    on_frame: Callable[[int], None] | None = None,
-    force: bool = False,
-) -> Path:
-    """Render every frame of ``request`` into ``out`` (.gif, .mp4, .webp, or a new folder of
-    numbered PNGs, each carrying its own recipe), with the morph recipe in the file. Everything
-    that can fail about the output is checked before the first frame; a different animation
-    already at ``out`` is refused unless ``force``. ``renderer`` as for ``save_poster``. A request
-    with ``audio`` (``resolve_morph(..., audio="song.wav")``) moves with the song, and the MP4
-    carries its sound, as long as the video."""
-    kind = request.check_output(out, force)
-    latents = request.latents()
-    canvas = request.canvas
-
-    def frame_text(i: int) -> dict[str, str]:  # every PNG frame can be re-rendered with --from
-        return png_text(request.frame_request(latents[i]).recipe())
-
-    frames = render_frames(request.model, latents, canvas, request.batch, on_frame=on_frame, renderer=renderer)
-    # Files always repeat; ``loop`` shapes the path so that the repeat is seamless.
-    return save_animation(
-        out,
-        frames,
-        canvas.width,
-        canvas.height,
-        request.model.channels,
-        request.fps,
-        loop=True,
-        comment=animation_comment(request.recipe()),
-        frame_text=frame_text if kind == "frames" else None,
-        frame_count=request.frame_count,
-        gif_strategy=request.gif_palette,
-        palette_sample=lambda: palette_sample(request.model, latents, canvas),
-        audio=request.audio,
-    )
+# A morph is written as a loop is: one writer for every latent animation request.
+save_morph = save_loop
 
 
 def save_weight_morph(
@@ -71,27 +37,23 @@ def save_weight_morph(
     width: int,
     height: int,
     *,
-    frames: int = 30,
-    hold: int = 0,
-    loop: bool = False,
-    ease: str = "smooth",
     fps: float = 25.0,
     device: str = "auto",
     gif_palette: str | None = None,
     on_frame: Callable[[int], None] | None = None,
+    **plan: Unpack[WeightMorphPlan],
 ) -> Path:
     """A morph between CPPN run folders (``keyframes``, whose ``weights`` are mixed frame by frame:
-    ``render.weight_morph``) streamed into ``out``, carrying its recipe."""
+    ``render.weight_morph``, along ``plan``: ``WeightMorphPlan``) streamed into ``out``, carrying its recipe."""
     from ..io.animation import GIF_DEFAULT_STRATEGY, check_animation_output
     from ..latent.paths import path_length
-    from .weight_morph import weight_morph_frames
+    from .weight_morph import weight_morph_frames, weight_morph_plan
 
+    path = weight_morph_plan("save_weight_morph", plan)
     check_animation_output(out, width, height, fps)
-    options = {"frames": frames, "hold": hold, "loop": loop, "ease": ease, "fps": fps, "res": [width, height]}
+    options = {**path, "fps": fps, "res": [width, height]}
     recipe = weight_morph_recipe([str(k) for k in keyframes], options)
-    stream = weight_morph_frames(
-        weights, width, height, frames=frames, hold=hold, loop=loop, ease=ease, device=device, on_frame=on_frame
-    )
+    stream = weight_morph_frames(weights, width, height, device=device, on_frame=on_frame, **path)
     return save_animation(
         out,
         stream,
@@ -101,7 +63,7 @@ def save_weight_morph(
         fps,
         loop=True,
         comment=animation_comment(recipe, compact=False),
-        frame_count=path_length(len(weights), frames, hold, loop),
+        frame_count=path_length(len(weights), path["frames"], path["hold"], path["loop"]),
         gif_strategy=gif_palette or GIF_DEFAULT_STRATEGY,
     )
 

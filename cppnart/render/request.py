@@ -14,13 +14,14 @@ A request is a frozen value: the renderers (here or on a cluster) only ever read
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack, cast
 
 import numpy as np
 
+from ..configs.choices import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
 from ..configs.presets import DEFAULT_PRESET
 from ..configs.schema import Range, check_param
 from ..configs.view import View
@@ -128,6 +129,37 @@ def resolve_view(
     return view, supersample
 
 
+class CanvasArgs(TypedDict, total=False):
+    """The canvas an animation request is drawn on, as keyword arguments of ``resolve_morph`` and
+    ``resolve_loop`` (each left out or None: the recipe's, then the default): its size ``res``, the
+    view (``zoom``, ``center``), ``supersample``, ``chunk`` (rows per band) and ``tile``
+    (``resolve_tile``). One declaration, so the two resolvers cannot drift apart in what they take."""
+
+    res: tuple[int, int] | None
+    zoom: float | None
+    center: Sequence[float] | None
+    supersample: int | None
+    chunk: int | None
+    tile: bool | None
+
+
+def split_canvas_args(options: Mapping[str, Any]) -> tuple[CanvasArgs, dict[str, Any]]:
+    """A resolver's keyword ``options`` parted into its ``CanvasArgs`` and the rest (the request's own fields)."""
+    canvas = {key: value for key, value in options.items() if key in CanvasArgs.__optional_keys__}
+    rest = {key: value for key, value in options.items() if key not in CanvasArgs.__optional_keys__}
+    return cast(CanvasArgs, canvas), rest
+
+
+def resolve_canvas(net: Model, width: int, height: int, recipe: dict[str, Any], asked: CanvasArgs) -> Canvas:
+    """The ``width`` x ``height`` canvas that ``net`` renders: the view and supersampling ``asked``
+    as ``resolve_view`` takes them, its ``chunk`` checked (None: the model's default)."""
+    view, supersample = resolve_view(recipe, asked.get("zoom"), asked.get("center"), asked.get("supersample"))
+    chunk = asked.get("chunk")
+    if chunk is not None:
+        check_param("chunk", chunk)
+    return net.canvas(width, height, view, supersample, chunk)
+
+
 def resolve_seed(recipe: dict[str, Any], seed: int | None) -> int:
     """The seed asked for, else the recipe's, else a fresh one (which front ends print)."""
     if seed is None:
@@ -229,6 +261,33 @@ def read_recipe_file(path: str | Path | None) -> dict[str, Any]:
 # --- animations ---------------------------------------------------------------------------------
 
 
+def check_gif_palette(palette: str | None) -> str:
+    """The GIF palette strategy an animation request asks for (empty: the default), checked."""
+    palette = palette or GIF_DEFAULT_STRATEGY
+    if palette not in GIF_STRATEGIES:
+        raise ParamError("gif_palette", f"must be one of {', '.join(GIF_STRATEGIES)}, got {palette!r}")
+    return palette
+
+
+def check_animation_work(
+    out: str | Path, kind: str, canvas: Canvas, frames: int, recipe: Callable[[], dict[str, Any]], force: bool
+) -> None:
+    """An animation's checks once its output's ``kind`` is known (``io.animation``): ``frames``
+    frames of ``canvas`` within budget, and no different animation at ``out`` replaced unless
+    ``force``; two animations are the same when their ``recipe`` is, whatever their first z."""
+    from ..io.metadata import read_animation_recipe
+
+    pixels = float(frames) * canvas.width * canvas.height
+    check_budget(
+        f"{frames} frames of {canvas.width}x{canvas.height}",
+        samples=pixels * canvas.supersample**2,
+        output=(pixels * 3 / ANIMATION_BEST_RATIO[kind], out),
+    )
+    if kind != "frames":  # a frame folder must be new or empty already
+        new = {**recipe(), "z": None}
+        refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == new, force)
+
+
 @dataclass(frozen=True, eq=False)
 class MorphRequest:
     """An animation through ``keyframes`` [K, Z] of one model on one canvas: the path's plan
@@ -252,7 +311,6 @@ class MorphRequest:
     beats_per_key: int = 4
 
     def __post_init__(self) -> None:
-        from ..io.animation import GIF_DEFAULT_STRATEGY, GIF_STRATEGIES
         from ..latent.paths import EASINGS, PATHS
 
         check_param("beats_per_key", self.beats_per_key, Range(1, 10_000, "beats between two keyframes"))
@@ -265,10 +323,7 @@ class MorphRequest:
         for name, value, allowed in (("ease", self.ease, EASINGS), ("path", self.path, PATHS)):
             if value not in allowed:
                 raise ParamError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
-        palette = self.gif_palette or GIF_DEFAULT_STRATEGY
-        if palette not in GIF_STRATEGIES:
-            raise ParamError("gif_palette", f"must be one of {', '.join(GIF_STRATEGIES)}, got {palette!r}")
-        object.__setattr__(self, "gif_palette", palette)
+        object.__setattr__(self, "gif_palette", check_gif_palette(self.gif_palette))
 
     @property
     def frame_count(self) -> int:
@@ -307,27 +362,36 @@ class MorphRequest:
         """One frame as a picture (every PNG frame of a folder carries its recipe)."""
         return PictureRequest(self.model, z, self.canvas, 8, None)
 
+    def frame_canvases(self) -> list[Canvas]:
+        """The canvas of every frame: the request's own, for each one."""
+        return [self.canvas] * self.frame_count
+
     def check_output(self, out: str | Path, force: bool = False) -> str:
         """Before any frame: the output's kind and limits, the work and the file within budget, and
         no different animation replaced unless ``force``. Returns the kind (gif, mp4, webp, frames)."""
         from ..io.animation import check_animation_output
-        from ..io.metadata import read_animation_recipe
 
-        c, total = self.canvas, self.frame_count
-        kind = check_animation_output(out, c.width, c.height, self.fps)
+        kind = check_animation_output(out, self.canvas.width, self.canvas.height, self.fps)
         if self.audio is not None:
             from ..io.audio import check_sound_output
 
             check_sound_output(self.audio, out, kind)
-        check_budget(
-            f"{total} frames of {c.width}x{c.height}",
-            samples=float(total) * c.width * c.height * c.supersample**2,
-            output=(float(total) * c.width * c.height * 3 / ANIMATION_BEST_RATIO[kind], out),
-        )
-        if kind != "frames":  # a frame folder must be new or empty already
-            new = {**self.recipe(), "z": None}
-            refuse_replacing(out, lambda: {**read_animation_recipe(out), "z": None} == new, force)
+        check_animation_work(out, kind, self.canvas, self.frame_count, self.recipe, force)
         return kind
+
+
+class MorphArgs(CanvasArgs, total=False):
+    """``resolve_morph``'s keyword options: the canvas, and the ``MorphRequest`` fields it passes on."""
+
+    frames: int
+    hold: int
+    loop: bool
+    ease: str
+    path: str
+    fps: float
+    batch: int | None
+    gif_palette: str
+    beats_per_key: int
 
 
 def resolve_morph(
@@ -336,20 +400,15 @@ def resolve_morph(
     *,
     recipe: dict[str, Any] | None = None,
     seed: int | None = None,
-    res: tuple[int, int] | None = None,
-    zoom: float | None = None,
-    center: Sequence[float] | None = None,
-    supersample: int | None = None,
-    chunk: int | None = None,
-    tile: bool | None = None,
     audio: str | Path | None = None,
     seconds: float | None = None,
     device: str = "auto",
-    **plan: Any,
+    **options: Unpack[MorphArgs],
 ) -> MorphRequest:
     """The animation these arguments ask for: ``keyframes`` are latent files (.npy of [Z] or [B, Z],
     PNGs cppnart made) or an array [K, Z]; the model and view follow ``resolve_picture``'s rule, the
-    size is ``res`` (default 512x512); ``plan`` holds ``MorphRequest``'s path and output fields.
+    size is ``res`` (default 512x512); ``options`` are ``MorphArgs``: the canvas (``CanvasArgs``) and
+    ``MorphRequest``'s path and output fields.
     ``audio`` (a song; its first ``seconds`` when given) times the morph to the music: the frame
     count follows the song (``MorphRequest.audio``); without it a ``--from`` recipe's analysis is
     used again when it has one."""
@@ -357,6 +416,7 @@ def resolve_morph(
     from ..latent.files import read_latents
 
     recipe = recipe or {}
+    asked, plan = split_canvas_args(options)
     if audio is not None:
         plan["audio"] = analyse_audio(audio, float(plan.get("fps", 25.0)), seconds)
     elif recipe.get("audio") is not None and seconds is None:
@@ -371,12 +431,10 @@ def resolve_morph(
         if not keyframes:
             raise ParamError("keyframes", "must name at least one latent file")
         keys = np.concatenate([read_latents(k, net.z_dim) for k in keyframes])
+    res = asked.get("res")
     width, height = res if res is not None else DEFAULT_MORPH_RES
-    view, supersample = resolve_view(recipe, zoom, center, supersample)
-    if chunk is not None:
-        check_param("chunk", chunk)
-    canvas = net.canvas(width, height, view, supersample, chunk)
-    return MorphRequest(resolve_tile(net, canvas, tile, recipe), keys, canvas, **plan)
+    canvas = resolve_canvas(net, width, height, recipe, asked)
+    return MorphRequest(resolve_tile(net, canvas, asked.get("tile"), recipe), keys, canvas, **plan)
 
 
 def check_single_output(tiles: Path | None, out: Path | None, bits: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -37,21 +38,51 @@ def weights_of_runs(folders: list[Path]) -> list[CPPNWeights] | None:
     return weights
 
 
+class WeightMorphPlan(TypedDict, total=False):
+    """A weight morph's path (``latent.paths.plan_path``'s), as keyword arguments: ``frames`` per
+    transition, ``hold`` frames on each keyframe, ``loop`` back to the first, ``ease`` (a name)."""
+
+    frames: int
+    hold: int
+    loop: bool
+    ease: str
+
+
+PLAN_DEFAULTS: WeightMorphPlan = {"frames": 30, "hold": 0, "loop": False, "ease": "smooth"}
+
+
+def weight_morph_plan(function: str, plan: WeightMorphPlan) -> WeightMorphPlan:
+    """``plan`` with the defaults for what it leaves out, in ``PLAN_DEFAULTS``' order; a key it
+    does not know is the TypeError a call with a wrong keyword raises (``function`` names the call)."""
+    for key in plan:
+        if key not in PLAN_DEFAULTS:
+            raise TypeError(f"{function}() got an unexpected keyword argument '{key}'")
+    return {**PLAN_DEFAULTS, **plan}
+
+
 def weight_morph_frames(
     weights: list[CPPNWeights],
     width: int,
     height: int,
     *,
-    frames: int = 30,
-    hold: int = 0,
-    loop: bool = False,
-    ease: str = "smooth",
     device: str = "auto",
     on_frame: Callable[[int], None] | None = None,
+    **plan: Unpack[WeightMorphPlan],
 ) -> Iterator[np.ndarray]:
-    """uint8 frames [H, W, C] through the keyframe CPPNs, ``frames`` per transition."""
+    """uint8 frames [H, W, C] through the keyframe CPPNs, ``frames`` per transition (``plan``:
+    ``WeightMorphPlan``, each left out as in ``PLAN_DEFAULTS``)."""
+    path = weight_morph_plan("weight_morph_frames", plan)  # refused on the call, as a wrong keyword is
+    return _mixed_frames(weights, width, height, path, device, on_frame)
+
+
+def _mixed_frames(
+    weights: list[CPPNWeights], width: int, height: int, path: WeightMorphPlan, device: str,
+    on_frame: Callable[[int], None] | None,
+) -> Iterator[np.ndarray]:  # fmt: skip
+    """``weight_morph_frames``' frames, one CPPN of mixed weights built and rendered per frame."""
+    frames, hold, loop = path["frames"], path["hold"], path["loop"]
     keys = np.arange(len(weights), dtype=np.float32)[:, None]
-    positions = plan_path(keys, frames, hold, loop, ease, "lerp")[:, 0]
+    positions = plan_path(keys, frames, hold, loop, path["ease"], "lerp")[:, 0]
     assert len(positions) == path_length(len(weights), frames, hold, loop)
     z = np.zeros((1, weights[0].z_dim), np.float32)
     for p in positions:

@@ -77,13 +77,17 @@ class SweepRun:
     """One run of the grid: its folder name, its checked config as a table, and its inputs."""
 
     name: str
-    kind: str
     preset: str
     seed: int
     overrides: dict[str, Any]
     config: dict[str, Any]
     data: str | None = None
     image: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The family that trains it: its config's ``kind`` (which no override may change)."""
+        return str(self.config["kind"])
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -204,7 +208,7 @@ def plan_runs(spec: SweepSpec, out: Path) -> list[SweepRun]:
                 config.validate(label)
                 family.check_memory(config, label)
                 name = "-".join([label, f"seed{seed}", *(f"{k.split('.')[-1]}{_slug(v)}" for k, v in chosen.items())])
-                runs.append(SweepRun(name, base.kind, label, seed, chosen, to_dict(config), spec.data, spec.image))
+                runs.append(SweepRun(name, label, seed, chosen, to_dict(config), spec.data, spec.image))
     if len({r.name for r in runs}) != len(runs):
         raise UserError("the sweep names two runs alike (a preset listed twice?); list each preset and value once")
     return runs

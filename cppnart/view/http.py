@@ -36,7 +36,8 @@ T = TypeVar("T")
 
 TOKEN_HEADER = "x-cppnart-token"
 TOKEN_QUERY = "token"
-TOKEN_SLOT = '<meta name="cppnart-token" content="">'  # in static/index.html and pyramid.html
+TOKEN_SLOT = '<meta name="cppnart-token" content="">'  # in static/head.html, which every page starts with
+PAGE_HEAD = "head.html"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -176,10 +177,13 @@ def guarded_app(routes: list[Any], exception_handlers: dict[Any, Any]) -> Any:
 
 
 def page_with_token(path: Path, token: str) -> Any:
-    """The HTML page at ``path`` with the server's token in its ``cppnart-token`` meta tag."""
+    """The HTML page at ``path`` with the server's token in its ``cppnart-token`` meta tag. A page
+    file holds only what is its own (its stylesheet, its body): the server puts the head every
+    viewer page shares (``PAGE_HEAD`` beside it: charset, viewport, the token slot, title, icon)
+    before it, so the two pages cannot drift apart in what the token and the guard rely on."""
     from starlette.responses import HTMLResponse
 
-    text = path.read_text(encoding="utf-8")
+    text = (path.parent / PAGE_HEAD).read_text(encoding="utf-8") + path.read_text(encoding="utf-8")
     if TOKEN_SLOT not in text:
         raise RuntimeError(f"{path} has no {TOKEN_SLOT} for the token")  # a packaging bug, not a user's
     filled = text.replace(TOKEN_SLOT, f'<meta name="cppnart-token" content="{html.escape(token)}">')
