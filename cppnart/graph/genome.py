@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -282,6 +282,36 @@ def _str(value: Any, where: str, what: str) -> str:
     return value
 
 
+def _rows(items: list[Any], where: str, what: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each entry of the untrusted list ``what`` that is a table, with the name its errors use (``nodes[3]``)."""
+    for i, row in enumerate(items):
+        if not isinstance(row, dict):
+            raise _fail(where, f"{what}[{i}] must be a table")
+        yield f"{what}[{i}]", row
+
+
+def _node(row: dict[str, Any], where: str, at: str) -> Node:
+    return Node(
+        id=_int(row.get("id"), where, f"{at}.id"),
+        kind=_str(row.get("type"), where, f"{at}.type"),
+        activation=_str(row.get("activation", "identity"), where, f"{at}.activation"),
+        label=_str(row.get("label", ""), where, f"{at}.label"),
+    )
+
+
+def _link(row: dict[str, Any], where: str, at: str) -> Link:
+    enabled = row.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(where, f"{at}.enabled must be true or false")
+    return Link(
+        innovation=_int(row.get("innovation"), where, f"{at}.innovation"),
+        source=_int(row.get("source"), where, f"{at}.source"),
+        target=_int(row.get("target"), where, f"{at}.target"),
+        weight=_float(row.get("weight"), where, f"{at}.weight"),
+        enabled=enabled,
+    )
+
+
 def genome_from_dict(table: Any, where: str = "genome") -> Genome:
     """A validated genome from its JSON table; any damage is a one-line UserError naming the field."""
     if not isinstance(table, dict):
@@ -296,34 +326,8 @@ def genome_from_dict(table: Any, where: str = "genome") -> Genome:
         raise _fail(where, "'nodes' and 'links' must be lists")
     if len(nodes) > MAX_NODES or len(links) > MAX_LINKS:
         raise _fail(where, f"more than {MAX_NODES} nodes or {MAX_LINKS} links; a genome this large is refused")
-    parsed_nodes = []
-    for i, n in enumerate(nodes):
-        if not isinstance(n, dict):
-            raise _fail(where, f"nodes[{i}] must be a table")
-        parsed_nodes.append(
-            Node(
-                id=_int(n.get("id"), where, f"nodes[{i}].id"),
-                kind=_str(n.get("type"), where, f"nodes[{i}].type"),
-                activation=_str(n.get("activation", "identity"), where, f"nodes[{i}].activation"),
-                label=_str(n.get("label", ""), where, f"nodes[{i}].label"),
-            )
-        )
-    parsed_links = []
-    for i, k in enumerate(links):
-        if not isinstance(k, dict):
-            raise _fail(where, f"links[{i}] must be a table")
-        enabled = k.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise _fail(where, f"links[{i}].enabled must be true or false")
-        parsed_links.append(
-            Link(
-                innovation=_int(k.get("innovation"), where, f"links[{i}].innovation"),
-                source=_int(k.get("source"), where, f"links[{i}].source"),
-                target=_int(k.get("target"), where, f"links[{i}].target"),
-                weight=_float(k.get("weight"), where, f"links[{i}].weight"),
-                enabled=enabled,
-            )
-        )
+    parsed_nodes = [_node(row, where, at) for at, row in _rows(nodes, where, "nodes")]
+    parsed_links = [_link(row, where, at) for at, row in _rows(links, where, "links")]
     z = table.get("z", [])
     if not isinstance(z, list) or len(z) > MAX_Z:
         raise _fail(where, f"'z' must be a list of at most {MAX_Z} numbers")

@@ -13,31 +13,18 @@ from typing import Any
 import numpy as np
 
 from .numpy_forward import activate, squash
-from .weights import weight_rng
+from .weights import LayerWeights, weight_rng
 
 FIELD_CHANNELS = 4  # density, red, green, blue
 
 
 @dataclass(frozen=True)
-class SolidWeights:
+class SolidWeights(LayerWeights):
     """The arrays of one 3-D CPPN: first layer over (x, y, z, r) and z, hidden layers, 4 outputs."""
 
-    scale: float
-    activations: tuple[str, ...]
-    output: str
     radius: float
     falloff: float
     w_points: np.ndarray  # [4, W] rows x, y, z, r
-    w_z: np.ndarray  # [Z, W]
-    b0: np.ndarray  # [W]
-    hidden: tuple[tuple[np.ndarray, np.ndarray], ...]
-    w_out: np.ndarray  # [W, 4]
-    b_out: np.ndarray  # [4]
-
-    @property
-    def z_dim(self) -> int:
-        """The latent's size."""
-        return int(self.w_z.shape[0])
 
 
 def random_solid_weights(config: Any, seed: int) -> SolidWeights:

@@ -23,27 +23,35 @@ from ..configs.cppn import CPPNConfig
 
 
 @dataclass(frozen=True)
-class CPPNWeights:
-    """The arrays of one CPPN, with the scale and activations needed to evaluate it."""
+class LayerWeights:
+    """What every CPPN's arrays share, whatever its coordinate front (``CPPNWeights`` over x, y,
+    ``graph.solid.SolidWeights`` over x, y, z): the scale, the activations, the latent's part of
+    the first layer, the hidden layers and the output layer. A subclass adds its front's fields."""
 
     scale: float
     activations: tuple[str, ...]
     output: str
-    residual: bool
-    w_coords: np.ndarray  # [3, W]   rows: x, y, r
     w_z: np.ndarray  # [Z, W]
     b0: np.ndarray  # [W]
     hidden: tuple[tuple[np.ndarray, np.ndarray], ...]  # (w [W, W], b [W]) for layers 1..depth-1
     w_out: np.ndarray  # [W, C]
     b_out: np.ndarray  # [C]
-    # Periods (Px, Py), two floats, of a torus coordinate front (graph.periodic): w_coords is then
-    # [5, W]; None: x, y, r. (Typed Any so that arrays unpacked by name still type-check beside it.)
-    periods: Any = None
 
     @property
     def z_dim(self) -> int:
         """Length of the latent z the network takes (rows of ``w_z``)."""
-        return self.w_z.shape[0]
+        return int(self.w_z.shape[0])
+
+
+@dataclass(frozen=True)
+class CPPNWeights(LayerWeights):
+    """The arrays of one CPPN, with the scale and activations needed to evaluate it."""
+
+    residual: bool
+    w_coords: np.ndarray  # [3, W]   rows: x, y, r
+    # Periods (Px, Py), two floats, of a torus coordinate front (graph.periodic): w_coords is then
+    # [5, W]; None: x, y, r. (Typed Any so that arrays unpacked by name still type-check beside it.)
+    periods: Any = None
 
     @property
     def channels(self) -> int:

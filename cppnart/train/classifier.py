@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from ..io.images import ImageSet
 from .loop import Every
 from .models.classifier import Classifier
 from .onnx_export import export_onnx, verify_onnx
-from .run import Callbacks, Session, set_lr
+from .run import RunArgs, RunOptions, Session, set_lr
 
 CLASSIFIER_ONNX = "classifier.onnx"
 HOLDOUT_FILE = "holdout.npz"
@@ -94,17 +94,16 @@ def accuracy(net: Classifier, images: torch.Tensor, labels: torch.Tensor, batch:
 
 
 def train_classifier(
-    config: ClassifierConfig,
-    data: ImageSet,
-    out: Path,
-    *,
-    device: torch.device,
-    payload: dict[str, Any] | None = None,
-    callbacks: Callbacks = Callbacks(),
-    export: bool = True,
+    config: ClassifierConfig, data: ImageSet, out: Path, **options: Unpack[RunOptions]
 ) -> ClassifierResult:
-    """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.steps``."""
+    """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.steps``.
+
+    ``options``: ``device`` and optionally ``payload``, ``callbacks``, ``export`` (``run.RunOptions``).
+    """
     import kornia.augmentation as K
+
+    run = RunArgs(**options)
+    device, payload, callbacks, export = run.device, run.payload, run.callbacks, run.export
 
     rng = Session.seed_torch(config.seed)
     net = Classifier(config).to(device)

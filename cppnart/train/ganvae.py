@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ from .loop import Every
 from .models.cppn import CPPN, pixel_coords
 from .models.ganvae import Discriminator, Encoder, build_generator
 from .onnx_export import verify_onnx
-from .run import Callbacks, Session
+from .run import RunArgs, RunOptions, Session
 
 HOLDOUT = 500  # images kept out of training to measure reconstruction error
 
@@ -296,17 +296,13 @@ def split_holdout(data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
     return images[: len(images) - holdout], images[len(images) - holdout :]
 
 
-def train_ganvae(
-    config: GanVaeConfig,
-    data: ImageSet,
-    out: Path,
-    *,
-    device: torch.device,
-    payload: dict[str, Any] | None = None,
-    callbacks: Callbacks = Callbacks(),
-    export: bool = True,
-) -> GanVaeResult:
-    """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``."""
+def train_ganvae(config: GanVaeConfig, data: ImageSet, out: Path, **options: Unpack[RunOptions]) -> GanVaeResult:
+    """Train (or continue from ``payload``, a loaded checkpoint) up to ``config.schedule.steps``.
+
+    ``options``: ``device`` and optionally ``payload``, ``callbacks``, ``export`` (``run.RunOptions``).
+    """
+    run = RunArgs(**options)
+    device, payload, callbacks, export = run.device, run.payload, run.callbacks, run.export
     note = callbacks.note
     rng = Session.seed_torch(config.seed)  # the seed also gives spectral norm's start vectors
     nets = build_nets(config, device)

@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from ..configs.schema import to_dict
 from .loop import Every, run_steps
 from .run_folder import CHECKPOINT
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,27 @@ class Callbacks:
             on_interrupt=save,
         )
         return steps, time.perf_counter() - started
+
+
+class RunOptions(TypedDict, total=False):
+    """The keywords an image family's train function takes after ``(config, data, out)``
+    (``train_ganvae``, ``train_classifier``: ``**options: Unpack[RunOptions]``), listed once so
+    the families cannot drift apart; ``RunArgs`` gives the defaults of those left out."""
+
+    device: Required[torch.device]
+    payload: dict[str, Any] | None  # a loaded checkpoint to continue from
+    callbacks: Callbacks
+    export: bool  # write the run's ONNX files and summary at the end
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """``RunOptions`` with their defaults: a fresh run (no payload), no callbacks, files exported."""
+
+    device: torch.device
+    payload: dict[str, Any] | None = None
+    callbacks: Callbacks = Callbacks()
+    export: bool = True
 
 
 @dataclass
