@@ -8,11 +8,9 @@ split; the summary keeps the held-out accuracy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import UserError
 from .schedule import lr_at
-from .schema import LEARNING_RATE, POSITIVE_STEPS, Range, bounded, chosen
+from .schema import LEARNING_RATE, POSITIVE_STEPS, PresetHeader, Range, bounded, chosen, preset
 
 # The network's sizes, each bounded so one typo cannot ask torch for terabytes; in-range values
 # that still combine to too much are refused by ``memory_bytes`` against the memory budget.
@@ -26,13 +24,10 @@ FLOAT_BYTES = 4
 EVAL_BATCH = 1000  # images per held-out accuracy pass (train/classifier.accuracy)
 
 
-@dataclass(frozen=True)
-class ClassifierConfig:
+@preset("classifier")
+class ClassifierConfig(PresetHeader):
     """A ``classifier`` preset: the CNN's layer sizes, the data split and the training schedule."""
 
-    name: str = "classifier"
-    description: str = ""
-    kind: str = "classifier"
     channels: int = chosen(1, (1, 3))
     image_size: int = bounded(28, "image_size")  # images are brought to image_size x image_size
     classes: int = bounded(10, SIZE_RANGES["classes"])

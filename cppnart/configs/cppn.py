@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .activations import check_layers
-from .schema import bounded, chosen
+from .schema import PresetHeader, bounded, chosen, preset
 
 Z_PRIORS = ("uniform", "normal")
 
 
-@dataclass(frozen=True)
-class CPPNConfig:
+@preset("cppn")
+class CPPNConfig(PresetHeader):
     """A random-weight CPPN: f(scale*x, scale*y, scale*r, scale*z) -> colour in [0, 1].
 
     >>> CPPNConfig(depth=3).activations
     ('tanh', 'tanh', 'tanh')
     """
 
-    name: str = "cppn"
-    description: str = ""
-    kind: str = "cppn"
     z_dim: int = bounded(8, "z_dim")
     channels: int = chosen(3, (1, 3))
     width: int = bounded(32, "width")

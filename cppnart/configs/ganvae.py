@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_layers
 from .schedule import lr_at
-from .schema import LEARNING_RATE, POSITIVE_STEPS, Range, bounded, chosen
+from .schema import LEARNING_RATE, POSITIVE_STEPS, PresetHeader, Range, bounded, chosen, preset
 
 SCHEDULES = ("stable", "reference")
 # 0 would make the latents no longer N(0, I), so samples would not look like the data.
@@ -86,13 +86,10 @@ class ScheduleConfig:
     g_max: float = 0.75
 
 
-@dataclass(frozen=True)
-class GanVaeConfig:
+@preset("ganvae")
+class GanVaeConfig(PresetHeader):
     """A ``ganvae`` preset: the data, the three networks, how they take turns, and what a run writes."""
 
-    name: str = "ganvae"
-    description: str = ""
-    kind: str = "ganvae"
     z_dim: int = bounded(32, "z_dim")
     channels: int = chosen(1, (1, 3))
     data_size: int = bounded(28, "data_size")  # images are brought to data_size x data_size ...
@@ -118,13 +115,10 @@ class GanVaeConfig:
             raise UserError(f"{where}: 'discriminator.channels' needs at least one positive entry")
 
 
-@dataclass(frozen=True)
-class FitConfig:
+@preset("fit")
+class FitConfig(PresetHeader):
     """Fit one image: CPPN over (x, y, r) or over Fourier features of (x, y)."""
 
-    name: str = "fit"
-    description: str = ""
-    kind: str = "fit"
     channels: int = chosen(3, (1, 3))
     max_side: int = bounded(256, "max_side")  # the image is fitted at this size (longer side); renders go any size
     width: int = bounded(128, "width")

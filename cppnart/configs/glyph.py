@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from .activations import check_activations
 from .schedule import LR_SCHEDULES, describe_lr, lr_at
-from .schema import LEARNING_RATE, POSITIVE_STEPS, Range, bounded, check_low_high, chosen
+from .schema import LEARNING_RATE, POSITIVE_STEPS, PresetHeader, Range, bounded, check_low_high, chosen, preset
 
 GENERATOR_TYPES = ("conv", "cppn", "strokes", "ink")
 PROBABILITY = Range(0.0, 1.0)
@@ -141,13 +141,10 @@ class TrainConfig:
         return describe_lr(self.lr, self.lr_final, self.lr_schedule, self.lr_decay)
 
 
-@dataclass(frozen=True)
-class GlyphConfig:
+@preset("glyph")
+class GlyphConfig(PresetHeader):
     """A ``glyph`` preset: the message size, the generator that draws it, the noise, the decoder and training."""
 
-    name: str = "glyph"
-    description: str = ""
-    kind: str = "glyph"
     message_size: int = bounded(64, "message_size")
     channels: int = chosen(1, (1, 3))
     image_size: int = bounded(32, "image_size")  # side of the training images (conv: must be what the stack draws)

@@ -7,13 +7,15 @@ table = to_dict(config)          # tuples become lists: ready for TOML, JSON and
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import numbers
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 from ..errors import ParamError, UserError
 
@@ -240,6 +242,41 @@ def check_ranges(where: str, values: dict[str, Any], table: dict[str, Range] = C
         problem = spec and _range_problem(value, spec)
         if problem:
             raise UserError(f"{where}: '{key}' {problem}")
+
+
+@dataclass(frozen=True)
+class PresetHeader:
+    """What every preset starts with: its name, a line about it, and its kind (which config class
+    reads it). The fields come first in every preset's dict (``to_dict``), as in its TOML file."""
+
+    name: str = ""
+    description: str = ""
+    kind: str = ""
+
+
+PresetT = TypeVar("PresetT")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def preset(kind: str) -> Callable[[type[PresetT]], type[PresetT]]:
+    """A preset's config class, declared once: a frozen dataclass on ``PresetHeader`` (subclass it)
+    whose ``name`` and ``kind`` default to ``kind``; the header's fields keep their place first.
+
+    >>> @preset("toy")
+    ... class Toy(PresetHeader):
+    ...     width: int = 8
+    >>> Toy()
+    Toy(name='toy', description='', kind='toy', width=8)
+    """
+
+    def make(cls: type[PresetT]) -> type[PresetT]:
+        # Redeclared here, the header's fields take the kind's defaults and keep their order.
+        cls.__annotations__ = {"name": "str", "kind": "str", **inspect.get_annotations(cls)}
+        type.__setattr__(cls, "name", kind)
+        type.__setattr__(cls, "kind", kind)
+        return dataclass(frozen=True)(cls)
+
+    return make
 
 
 def bounded(default: Any, spec: Range | str) -> Any:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import UserError
 from .activations import check_layers
 from .cppn import Z_PRIORS
-from .schema import Range, check_ranges
+from .schema import PresetHeader, Range, check_ranges, preset
 
 SOLID_RANGES = {
     "radius": Range(0.0, 10.0, "the sphere the density falls off outside, in units of the [-1, 1] cube"),
@@ -15,8 +13,8 @@ SOLID_RANGES = {
 }
 
 
-@dataclass(frozen=True)
-class SolidConfig:
+@preset("solid")
+class SolidConfig(PresetHeader):
     """A random-weight 3-D CPPN over (x, y, z, r = |p|) and a latent: its first output is a density
     in [0, 1] (the mesh is its ``level`` surface), the next three a colour. ``falloff`` pulls the
     density down outside ``radius`` (logit - falloff * (r - radius)), so most seeds give one object
@@ -27,9 +25,6 @@ class SolidConfig:
     ('tanh', 'tanh', 'tanh', 'tanh')
     """
 
-    name: str = "solid"
-    description: str = ""
-    kind: str = "solid"
     z_dim: int = 8
     width: int = 32
     depth: int = 4
