@@ -19,6 +19,7 @@ from .options import (
     Reporting,
     SeedOption,
     ViewFlags,
+    noted_default,
     option_groups,
 )
 from .output import check_output, emit, progress, user_errors
@@ -45,41 +46,22 @@ class Style(StrEnum):
     flow = "flow"
 
 
-OutOpt = Annotated[
-    Optional[Path],
-    typer.Option("--out", "-o", help="Output .svg. \\[default: MODEL-SEED-STYLE-PAPER.svg]", show_default=False),
-]
+OutOpt = Annotated[Optional[Path], noted_default("Output .svg.", "MODEL-SEED-STYLE-PAPER.svg", "--out", "-o")]
 
 StyleOpt = Annotated[
     Optional[Style],
-    typer.Option(
-        help="contours: iso-lines of brightness; hatch: hatching as dense as the picture is dark; "
-        "flow: streamlines along the gradient. \\[default: contours]",
-        show_default=False,
+    noted_default(
+        "contours: iso-lines of brightness; hatch: hatching as dense as the picture is dark; "
+        "flow: streamlines along the gradient.",
+        "contours",
     ),
 ]
 
-LevelsOpt = Annotated[
-    Optional[int], typer.Option(help="Contour levels, or hatch layers. \\[default: 8]", show_default=False)
-]
-
-SpacingOpt = Annotated[
-    Optional[float],
-    typer.Option(help="Millimetres between hatch lines or streamlines. \\[default: 1]", show_default=False),
-]
-
-PaperOpt = Annotated[
-    Optional[str],
-    typer.Option(help="A5, A4, A3, A2, letter or WIDTHxHEIGHTmm. \\[default: A4]", show_default=False),
-]
-
-MarginOpt = Annotated[
-    Optional[float], typer.Option(help="Blank border in millimetres. \\[default: 15]", show_default=False)
-]
-
-DensityOpt = Annotated[
-    Optional[float], typer.Option(help="Trace samples per millimetre. \\[default: 4]", show_default=False)
-]
+LevelsOpt = Annotated[Optional[int], noted_default("Contour levels, or hatch layers.", "8")]
+SpacingOpt = Annotated[Optional[float], noted_default("Millimetres between hatch lines or streamlines.", "1")]
+PaperOpt = Annotated[Optional[str], noted_default("A5, A4, A3, A2, letter or WIDTHxHEIGHTmm.", "A4")]
+MarginOpt = Annotated[Optional[float], noted_default("Blank border in millimetres.", "15")]
+DensityOpt = Annotated[Optional[float], noted_default("Trace samples per millimetre.", "4")]
 
 PerChannelOpt = Annotated[
     Optional[bool],

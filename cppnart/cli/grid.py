@@ -18,15 +18,7 @@ import typer
 from ..configs.schema import MAX_SEED
 from ..errors import UserError
 from .cluster import check_cluster, cluster_report, open_renderer
-from .options import (
-    FromOption,
-    ModelOption,
-    RenderFlags,
-    SeedOption,
-    TileOption,
-    ViewFlags,
-    option_groups,
-)
+from .options import ModelOption, RenderFlags, SourceFlags, TileOption, ViewFlags, noted_default, option_groups
 from .output import check_output, emit, parse_res, progress, user_errors
 
 app = typer.Typer()
@@ -67,10 +59,10 @@ LatentsArg = Annotated[
 ]
 SeedsOption = Annotated[
     Optional[str],
-    typer.Option(
-        help="Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
-        "with --seed W the weights stay those of W and only z follows S. \\[default: 16 drawn at random]",
-        show_default=False,
+    noted_default(
+        "Seeds, one cell each, like 1-16 or 3,7,42. Each cell is what `cppnart render MODEL --seed S` draws; "
+        "with --seed W the weights stay those of W and only z follows S.",
+        "16 drawn at random",
     ),
 ]
 CountOption = Annotated[int, typer.Option(help="Random seeds to draw when neither latents nor --seeds are given.")]
@@ -80,12 +72,8 @@ CountOption = Annotated[int, typer.Option(help="Random seeds to draw when neithe
 class SheetFlags:
     """How the sheet is laid out: --cell, --cols, --labels, --gap."""
 
-    cell: Annotated[
-        Optional[str], typer.Option(help="Size of each cell WIDTHxHEIGHT. \\[default: 256x256]", show_default=False)
-    ] = None
-    cols: Annotated[
-        Optional[int], typer.Option(help="Cells per row. \\[default: about square]", show_default=False)
-    ] = None
+    cell: Annotated[Optional[str], noted_default("Size of each cell WIDTHxHEIGHT.", "256x256")] = None
+    cols: Annotated[Optional[int], noted_default("Cells per row.", "about square")] = None
     labels: Annotated[
         bool, typer.Option("--labels/--no-labels", help="Write each cell's number and seed or latent under it.")
     ] = True
@@ -110,8 +98,7 @@ def grid(
     seeds: SeedsOption = None,
     count: CountOption = DEFAULT_COUNT,
     model: ModelOption = None,
-    from_image: FromOption = None,
-    seed: SeedOption = None,
+    source: SourceFlags = SourceFlags(),
     layout: SheetFlags = SheetFlags(),
     save_z: Annotated[
         Optional[Path],
@@ -121,7 +108,7 @@ def grid(
     flags: RenderFlags = RenderFlags(),
 ) -> None:
     """Render a labelled contact sheet of seeds or latents, to explore a preset or model."""
-    from ..render.request import MAX_CELLS, read_recipe_file, resolve_sheet
+    from ..render.request import MAX_CELLS, resolve_sheet
     from ..render.sheets import grid as make_grid
 
     check_cluster(flags.cluster, flags.cluster_timeout)
@@ -130,8 +117,7 @@ def grid(
         check_output(save_z, (".npy",), "--save-z")
     request = resolve_sheet(
         model,
-        recipe=read_recipe_file(from_image),
-        seed=seed,
+        **source.request_args(),
         seeds=parse_seeds(seeds, MAX_CELLS) if seeds is not None else None,
         latents=latents or None,
         count=count,

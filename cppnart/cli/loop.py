@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from ..configs.choices import GIF_DEFAULT_STRATEGY
-from .cluster import check_cluster, cluster_report, open_renderer
-from .options import (
-    AudioOption,
-    FromOption,
-    GifPalette,
-    ModelArg,
-    RenderFlags,
-    SeedOption,
-    TileOption,
-    ViewFlags,
-    option_groups,
-)
-from .output import emit, parse_res, progress, user_errors
+from .animation import AudioOption, FrameResOption, render_frames
+from .cluster import check_cluster
+from .options import GifPalette, ModelArg, RenderFlags, SourceFlags, TileOption, ViewFlags, noted_default, option_groups
+from .output import emit, parse_res, user_errors
 
 app = typer.Typer()
 
@@ -30,13 +20,9 @@ LoopOutOption = Annotated[
     Path, typer.Option("--out", "-o", help=".mp4, .gif, .webp, or a folder name for numbered PNG frames.")
 ]
 SecondsOption = Annotated[
-    Optional[float],
-    typer.Option(help="Length in seconds (with --audio: the song's first seconds). \\[default: 8]", show_default=False),
+    Optional[float], noted_default("Length in seconds (with --audio: the song's first seconds).", "8")
 ]
-LoopFpsOption = Annotated[Optional[float], typer.Option(help="Frames per second. \\[default: 30]", show_default=False)]
-LoopResOption = Annotated[
-    Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
-]
+LoopFpsOption = Annotated[Optional[float], noted_default("Frames per second.", "30")]
 ThroughOption = Annotated[
     Optional[list[Path]],
     typer.Option(
@@ -51,9 +37,7 @@ TimeLoopOption = Annotated[
         "--time", help="Hold the latent and move a seamless tile's coordinates once round instead (implies --tile)."
     ),
 ]
-LapsOption = Annotated[
-    Optional[int], typer.Option(help="Times round the loop in the file. \\[default: 1]", show_default=False)
-]
+LapsOption = Annotated[Optional[int], noted_default("Times round the loop in the file.", "1")]
 LoopPaletteOption = Annotated[
     GifPalette,  # type: ignore[valid-type]
     typer.Option(help="GIF only: the palette strategy (see `cppnart morph --help`)."),
@@ -69,11 +53,10 @@ LoopPaletteOption = Annotated[
 def loop(
     model: ModelArg = None,
     out: LoopOutOption = Path("loop.mp4"),
-    from_image: FromOption = None,
-    seed: SeedOption = None,
+    source: SourceFlags = SourceFlags(),
     seconds: SecondsOption = None,
     fps: LoopFpsOption = None,
-    res: LoopResOption = None,
+    res: FrameResOption = None,
     through: ThroughOption = None,
     tile: TileOption = None,
     time_loop: TimeLoopOption = False,
@@ -85,23 +68,17 @@ def loop(
 ) -> None:
     """Render a seamless loop: a closed path through latent space at constant speed, to MP4, GIF, WebP or PNGs."""
     from ..render.loop import resolve_loop, save_loop
-    from ..render.request import read_recipe_file
 
     check_cluster(flags.cluster, flags.cluster_timeout)
     request = resolve_loop(
-        model, recipe=read_recipe_file(from_image), seed=seed, through=through, seconds=seconds, fps=fps,
+        model, **source.request_args(), through=through, seconds=seconds, fps=fps,
         res=parse_res(res) if res is not None else None, tile=tile, time=time_loop or None, audio=audio,
         laps=laps, device=flags.device.value, gif_palette=gif_palette.value, **look.request_args(),
     )  # fmt: skip
-    local = flags.local_renderer()  # --backend, --precision: checked before any work
-    started = time.perf_counter()
-    with (
-        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster,
-        progress(request.frames, f"{request.frames} frames", not flags.quiet) as advance,
-    ):
-        save_loop(request, out, cluster or local, advance, flags.force)
-        report = cluster_report(cluster)
-    _report(request, out, time.perf_counter() - started, report, flags)
+    report, elapsed = render_frames(
+        flags, request.frames, lambda renderer, advance: save_loop(request, out, renderer, advance, flags.force)
+    )
+    _report(request, out, elapsed, report, flags)
 
 
 def _report(request: Any, out: Path, elapsed: float, report: dict, flags: RenderFlags) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UserError
 from .draw import OutputFlags
-from .options import CenterOption, SeedOption, TileOption, ZoomOption, option_groups
+from .options import CenterOption, SeedOption, TileOption, ZoomOption, noted_default, option_groups
 from .output import check_output, emit, parse_center, progress, user_errors
 
 app = typer.Typer()
@@ -33,38 +33,17 @@ def parse_mm(text: Optional[str], option: str) -> Optional[float]:
 
 ModelOpt = Annotated[
     Optional[str],
-    typer.Argument(
-        help="A 3-D preset (solid), its .onnx, or with --relief any 2-D model. \\[default: solid]",
-        show_default=False,
-    ),
+    noted_default("A 3-D preset (solid), its .onnx, or with --relief any 2-D model.", "solid", make=typer.Argument),
 ]
-
 OutOpt = Annotated[
     Optional[Path],
-    typer.Option(
-        "--out",
-        "-o",
-        help="Output .glb, .ply, .obj or .stl (STL carries no recipe). \\[default: MODEL-SEED-RES.glb]",
-        show_default=False,
-    ),
+    noted_default("Output .glb, .ply, .obj or .stl (STL carries no recipe).", "MODEL-SEED-RES.glb", "--out", "-o"),
 ]
-
 ResOpt = Annotated[
-    Optional[int],
-    typer.Option(
-        help="Samples a side: the grid is RES^3 (a relief: RESxRES). \\[default: 128; relief 256]",
-        show_default=False,
-    ),
+    Optional[int], noted_default("Samples a side: the grid is RES^3 (a relief: RESxRES).", "128; relief 256")
 ]
-
-LevelOpt = Annotated[
-    Optional[float],
-    typer.Option(help="The density (0..1) where the surface lies. \\[default: 0.5]", show_default=False),
-]
-
-SizeOpt = Annotated[
-    Optional[str], typer.Option(help="The object's largest side, e.g. 80mm. \\[default: 80mm]", show_default=False)
-]
+LevelOpt = Annotated[Optional[float], noted_default("The density (0..1) where the surface lies.", "0.5")]
+SizeOpt = Annotated[Optional[str], noted_default("The object's largest side, e.g. 80mm.", "80mm")]
 
 ReliefOpt = Annotated[
     Optional[bool],
@@ -75,13 +54,8 @@ ReliefOpt = Annotated[
     ),
 ]
 
-DepthOpt = Annotated[
-    Optional[str], typer.Option(help="Relief height above its base. \\[default: 4mm]", show_default=False)
-]
-
-BaseOpt = Annotated[
-    Optional[str], typer.Option(help="Relief base under its lowest point. \\[default: 1mm]", show_default=False)
-]
+DepthOpt = Annotated[Optional[str], noted_default("Relief height above its base.", "4mm")]
+BaseOpt = Annotated[Optional[str], noted_default("Relief base under its lowest point.", "1mm")]
 
 ZOpt = Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z].")]
 

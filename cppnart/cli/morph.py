@@ -11,20 +11,20 @@ import typer
 
 from ..configs.choices import GIF_DEFAULT_STRATEGY
 from ..errors import UserError
-from .cluster import check_cluster, cluster_report, open_renderer
+from .animation import AudioOption, FrameResOption, render_frames
+from .cluster import check_cluster
 from .options import (
-    AudioOption,
     Ease,
     EaseOption,
-    FromOption,
     GifPalette,
     ModelOption,
     PathKind,
     PathOption,
     RenderFlags,
-    SeedOption,
+    SourceFlags,
     TileOption,
     ViewFlags,
+    noted_default,
     option_groups,
 )
 from .output import emit, parse_res, progress, user_errors
@@ -91,13 +91,10 @@ def morph(
         ),
     ] = None,
     model: ModelOption = None,
-    from_image: FromOption = None,
-    seed: SeedOption = None,
+    source: SourceFlags = SourceFlags(),
     frames: Annotated[int, typer.Option(help="Frames per transition, from one keyframe up to the next.")] = 30,
     fps: Annotated[float, typer.Option(help="Frames per second.")] = 25.0,
-    res: Annotated[
-        Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT. \\[default: 512x512]", show_default=False)
-    ] = None,
+    res: FrameResOption = None,
     ease: EaseOption = Ease.smooth,  # type: ignore[attr-defined]
     path: PathOption = PathKind.slerp,  # type: ignore[attr-defined]
     loop: Annotated[
@@ -107,7 +104,7 @@ def morph(
     look: ViewFlags = ViewFlags(),
     batch: Annotated[
         Optional[int],
-        typer.Option(help="Frames per onnxruntime call. \\[default: as many as fit ~1 Mpx]", show_default=False),
+        noted_default("Frames per onnxruntime call.", "as many as fit ~1 Mpx"),
     ] = None,
     gif_palette: Annotated[
         GifPalette,
@@ -127,7 +124,7 @@ def morph(
     if _model_morph(keyframes, out, size, plan, gif_palette.value, flags, music):
         return
     plan.update(path=path.value, batch=batch, gif_palette=gif_palette.value, **music.request_args())
-    _latent_morph(keyframes, out, size, model, from_image, seed, look, flags, plan)
+    _latent_morph(keyframes, out, size, model, source, look, flags, plan)
 
 
 def _model_morph(
@@ -152,27 +149,21 @@ def _model_morph(
 
 
 def _latent_morph(
-    keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], model: Optional[str],
-    from_image: Optional[Path], seed: Optional[int], look: ViewFlags, flags: RenderFlags, plan: dict[str, Any],
+    keyframes: list[Path], out: Path, size: Optional[tuple[int, int]], model: Optional[str], source: SourceFlags,
+    look: ViewFlags, flags: RenderFlags, plan: dict[str, Any],
 ) -> None:  # fmt: skip
     """A walk through one model's latent space: ``render.morph.save_morph`` of the request these options make."""
     from ..render.morph import save_morph
-    from ..render.request import read_recipe_file, resolve_morph
+    from ..render.request import resolve_morph
 
     request = resolve_morph(
-        keyframes, model, recipe=read_recipe_file(from_image), seed=seed, res=size, device=flags.device.value,
-        **look.request_args(), **plan,
+        keyframes, model, **source.request_args(), res=size, device=flags.device.value, **look.request_args(),
+        **plan,
     )  # fmt: skip
     total, (width, height) = request.frame_count, (request.canvas.width, request.canvas.height)
-    local = flags.local_renderer()
-    started = time.perf_counter()
-    with (
-        open_renderer(flags.cluster, flags.silent, flags.cluster_timeout, flags.verbose) as cluster,
-        progress(total, f"{total} frames", not flags.quiet) as advance,
-    ):
-        save_morph(request, out, cluster or local, advance, flags.force)
-        report = cluster_report(cluster)
-    elapsed = time.perf_counter() - started
+    report, elapsed = render_frames(
+        flags, total, lambda renderer, advance: save_morph(request, out, renderer, advance, flags.force)
+    )
     net, sound = request.model, request.audio
     seed_note = f"seed {net.seed} · " if net.from_preset else ""
     tile = net.metadata.get("tile")

@@ -28,15 +28,21 @@ Ease = Enum("Ease", {v: v for v in EASINGS}, type=str)  # type: ignore[misc]
 PathKind = Enum("PathKind", {v: v for v in PATHS}, type=str)  # type: ignore[misc]
 GifPalette = Enum("GifPalette", {v.replace("-", "_"): v for v in GIF_STRATEGIES}, type=str)  # type: ignore[misc]
 Prior = Enum("Prior", {v: v for v in Z_PRIORS}, type=str)  # type: ignore[misc]
+Backend = Enum("Backend", {v: v for v in BACKENDS}, type=str)  # type: ignore[misc]
+Precision = Enum("Precision", {v: v for v in PRECISIONS}, type=str)  # type: ignore[misc]
+
+
+def noted_default(help: str, default: str, *param_decls: str, make: Callable[..., Any] = typer.Option) -> Any:
+    """A Typer option (``make=typer.Argument``: an argument) whose Python default is None, so that
+    a --from recipe, a preset or the library decides, with what that comes to written into its help
+    as ``[default: DEFAULT]``: Typer can only show the None, so its own note stays off."""
+    return make(*param_decls, help=f"{help} \\[default: {default}]", show_default=False)
+
 
 # --- models and views -------------------------------------------------------------------------
 MODEL_HELP = "Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder."
-ModelArg = Annotated[
-    Optional[str], typer.Argument(help=f"{MODEL_HELP} \\[default: {DEFAULT_PRESET}]", show_default=False)
-]
-ModelOption = Annotated[
-    Optional[str], typer.Option("--model", "-m", help=f"{MODEL_HELP} \\[default: {DEFAULT_PRESET}]", show_default=False)
-]
+ModelArg = Annotated[Optional[str], noted_default(MODEL_HELP, DEFAULT_PRESET, make=typer.Argument)]
+ModelOption = Annotated[Optional[str], noted_default(MODEL_HELP, DEFAULT_PRESET, "--model", "-m")]
 FromOption = Annotated[
     Optional[Path],
     typer.Option(
@@ -46,39 +52,38 @@ FromOption = Annotated[
 SeedOption = Annotated[
     Optional[int], typer.Option(help="Seed for a preset's random weights (and z); drawn and printed when omitted.")
 ]
-ZoomOption = Annotated[
-    Optional[float], typer.Option(help="Zoom factor: 2 shows half the extent. \\[default: 1]", show_default=False)
-]
-CenterOption = Annotated[
-    Optional[str],
-    typer.Option(help="View centre X,Y (the shorter side spans [-1, 1]). \\[default: 0,0]", show_default=False),
-]
-SupersampleOption = Annotated[
-    Optional[int],
-    typer.Option(help="Average KxK sub-pixels per pixel (antialiasing). \\[default: 1]", show_default=False),
-]
+ZoomOption = Annotated[Optional[float], noted_default("Zoom factor: 2 shows half the extent.", "1")]
+CenterOption = Annotated[Optional[str], noted_default("View centre X,Y (the shorter side spans [-1, 1]).", "0,0")]
+SupersampleOption = Annotated[Optional[int], noted_default("Average KxK sub-pixels per pixel (antialiasing).", "1")]
 ChunkOption = Annotated[
     Optional[int],
+    noted_default("Coordinates per onnxruntime call (bounds memory).", "by the network's width, 4096-32768"),
+]
+
+# --- where it runs ---------------------------------------------------------------------------
+OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
+ClusterOption = Annotated[
+    Optional[str],
     typer.Option(
-        help="Coordinates per onnxruntime call (bounds memory). \\[default: by the network's width, 4096-32768]",
+        "--cluster",
+        help="Render on a Ray cluster (the same bytes as here): auto (RAY_ADDRESS, else the cluster started on "
+        "this machine, else a new local one), local (a new one here), ray://HOST:PORT or HOST:PORT. "
+        "Needs the ray extra.",
         show_default=False,
     ),
 ]
-OnnxDeviceOption = Annotated[Device, typer.Option(help="Where onnxruntime runs.")]  # type: ignore[valid-type]
-Backend = Enum("Backend", {v: v for v in BACKENDS}, type=str)  # type: ignore[misc]
-Precision = Enum("Precision", {v: v for v in PRECISIONS}, type=str)  # type: ignore[misc]
-BackendOption = Annotated[
-    Backend,  # type: ignore[valid-type]
+ClusterTimeoutOption = Annotated[
+    float,
     typer.Option(
-        help="What runs the model: onnxruntime, or torch on the same weights (for a GPU with torch and no "
-        "onnxruntime-gpu). auto: onnxruntime unless only torch can reach the GPU."
+        "--cluster-timeout",
+        help="Seconds the --cluster address has to answer before the command gives up with one line.",
     ),
 ]
-PrecisionOption = Annotated[
-    Precision,  # type: ignore[valid-type]
-    typer.Option(help="fp16 computes the hidden layers in half precision (a GPU's speed-up; not for --bits 16)."),
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Let Ray's own messages (connection notes, warnings) through to stderr.")
 ]
 
+# --- latent paths (morph, z interpolate) ------------------------------------------------------
 EaseOption = Annotated[
     Ease,  # type: ignore[valid-type]
     typer.Option(
@@ -91,45 +96,14 @@ PathOption = Annotated[
     typer.Option("--path", help="slerp keeps latents at a typical length; lerp is the straight line."),
 ]
 
-ClusterOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--cluster",
-        help="Render on a Ray cluster (the same bytes as here): auto (RAY_ADDRESS, else the cluster started on "
-        "this machine, else a new local one), local (a new one here), ray://HOST:PORT or HOST:PORT. "
-        "Needs the ray extra.",
-        show_default=False,
-    ),
-]
-
-ClusterTimeoutOption = Annotated[
-    float,
-    typer.Option(
-        "--cluster-timeout",
-        help="Seconds the --cluster address has to answer before the command gives up with one line.",
-    ),
-]
-VerboseOption = Annotated[
-    bool, typer.Option("--verbose", help="Let Ray's own messages (connection notes, warnings) through to stderr.")
-]
-
 # --- outputs and reporting ------------------------------------------------------------------
 TileOption = Annotated[
     Optional[bool],
-    typer.Option(
+    noted_default(
+        "A picture that tiles seamlessly in both directions: random CPPNs go round a torus, other "
+        "models are mirrored at their edges (the output says which).",
+        "the --from recipe's, else off",
         "--tile/--no-tile",
-        help="A picture that tiles seamlessly in both directions: random CPPNs go round a torus, other "
-        "models are mirrored at their edges (the output says which). \\[default: the --from recipe's, else off]",
-        show_default=False,
-    ),
-]
-AudioOption = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--audio",
-        help="A song (WAV, FLAC, MP3, ...): the motion follows its onsets and beats, the MP4 carries the sound, "
-        "and the video lasts as long as the song (or --seconds).",
-        show_default=False,
     ),
 ]
 NpyOut = Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")]
@@ -152,18 +126,11 @@ TorchDeviceOption = Annotated[
     ),
 ]
 ThreadsOption = Annotated[
-    Optional[int],
-    typer.Option(
-        help="CPU threads for torch (1 is fastest on a busy, shared machine). \\[default: all cores]",
-        show_default=False,
-    ),
+    Optional[int], noted_default("CPU threads for torch (1 is fastest on a busy, shared machine).", "all cores")
 ]
 RunOut = Annotated[Path, typer.Option("--out", "-o", help="Run folder (checkpoint, samples/, model.onnx, ...).")]
 PresetOption = Annotated[
-    Optional[str],
-    typer.Option(
-        help="Training preset name (see `cppnart presets`) or .toml path. \\[default: the family's]", show_default=False
-    ),
+    Optional[str], noted_default("Training preset name (see `cppnart presets`) or .toml path.", "the family's")
 ]
 StepsOption = Annotated[
     Optional[int],
@@ -286,13 +253,37 @@ class ViewFlags:
 
 
 @dataclass(frozen=True)
+class SourceFlags:
+    """The flags of the rendering commands that start from a picture or a seed: --from (a PNG
+    cppnart rendered) and --seed."""
+
+    from_image: FromOption = None
+    seed: SeedOption = None
+
+    def request_args(self) -> dict[str, Any]:
+        """These flags as the library's request arguments: the --from PNG's recipe and the seed."""
+        from ..render.request import read_recipe_file
+
+        return {"recipe": read_recipe_file(self.from_image), "seed": self.seed}
+
+
+@dataclass(frozen=True)
 class RenderFlags(Reporting):
     """The flags of every rendering command that say where it runs, what it may replace and what
     it prints: --device, --backend, --precision, --force, --cluster, --json, --quiet."""
 
     device: OnnxDeviceOption = Device.auto  # type: ignore[attr-defined]
-    backend: BackendOption = Backend.auto  # type: ignore[attr-defined]
-    precision: PrecisionOption = Precision.fp32  # type: ignore[attr-defined]
+    backend: Annotated[
+        Backend,  # type: ignore[valid-type]
+        typer.Option(
+            help="What runs the model: onnxruntime, or torch on the same weights (for a GPU with torch and no "
+            "onnxruntime-gpu). auto: onnxruntime unless only torch can reach the GPU."
+        ),
+    ] = Backend.auto  # type: ignore[attr-defined]
+    precision: Annotated[
+        Precision,  # type: ignore[valid-type]
+        typer.Option(help="fp16 computes the hidden layers in half precision (a GPU's speed-up; not for --bits 16)."),
+    ] = Precision.fp32  # type: ignore[attr-defined]
     force: ForceOption = False
     cluster: ClusterOption = None
     cluster_timeout: ClusterTimeoutOption = 5.0  # cluster.connect.DEFAULT_TIMEOUT (not imported: Ray-free --help)

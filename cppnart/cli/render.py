@@ -21,6 +21,7 @@ from .options import (
     TileOption,
     ViewFlags,
     ZoomOption,
+    noted_default,
     option_groups,
 )
 from .output import check_output, emit, parse_center, parse_res, progress, user_errors
@@ -31,25 +32,16 @@ PROGRESS_PIXELS = 1 << 22  # show a bar for renders above ~4 Mpx of samples: the
 
 PosterResOption = Annotated[
     Optional[str],
-    typer.Option(
-        "--res",
-        help="Output size WIDTHxHEIGHT. \\[default: 1024x1024, or a conv glyph model's native size]",
-        show_default=False,
-    ),
+    noted_default("Output size WIDTHxHEIGHT.", "1024x1024, or a conv glyph model's native size", "--res"),
 ]
 ZFileOption = Annotated[Optional[Path], typer.Option("--z", help="Latent .npy of shape [Z] (from `cppnart z sample`).")]
 PosterOutOption = Annotated[
     Optional[Path],
-    typer.Option(
-        "--out",
-        "-o",
-        help="Output .png. \\[default: MODEL-SEED-WxH.png, plus a digest of the view and z when not the defaults]",
-        show_default=False,
+    noted_default(
+        "Output .png.", "MODEL-SEED-WxH.png, plus a digest of the view and z when not the defaults", "--out", "-o"
     ),
 ]
-BitsOption = Annotated[
-    Optional[int], typer.Option("--bits", help="PNG bit depth, 8 or 16. \\[default: 8]", show_default=False)
-]
+BitsOption = Annotated[Optional[int], noted_default("PNG bit depth, 8 or 16.", "8", "--bits")]
 FromPngOption = Annotated[
     Optional[Path],
     typer.Option("--from", help="Re-render a PNG cppnart made, from the recipe it carries; other options override it."),
@@ -185,12 +177,7 @@ def export(
     ] = None,
     out: Annotated[
         Optional[Path],
-        typer.Option(
-            "--out",
-            "-o",
-            help="Output .onnx, .glsl or .genome.json. \\[default: PRESET-SEED.SUFFIX]",
-            show_default=False,
-        ),
+        noted_default("Output .onnx, .glsl or .genome.json.", "PRESET-SEED.SUFFIX", "--out", "-o"),
     ] = None,
     fmt: Annotated[
         ExportFormat,
