@@ -15,12 +15,13 @@ memory stays flat however large the image.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import struct
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -138,14 +139,19 @@ def _write_image(
     threads: int,
 ) -> None:
     """Quantise, filter and compress the bands into IDAT chunks, ``threads`` blocks at a time."""
-    # here: concurrent.futures brings logging, ~4 ms of the start of every command that only reads PNGs
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     stride = width * channels * bits // 8
     block_rows = max(1, BLOCK_BYTES // stride)
+    new_future: Callable[[], Any]
+    pool_of: Callable[..., Any]
+    if threads == 1 or height <= block_rows:  # one block, or one thread: encode each block here
+        new_future, pool_of = _Done, _OnThisThread
+    else:  # concurrent.futures brings logging: ~4 ms of a tiny render's start, so only when it helps
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        new_future, pool_of = Future, functools.partial(ThreadPoolExecutor, thread_name_prefix="png")
     bpp = channels * bits // 8
     header = bytes([0x78, {0: 0x01, 1: 0x01, 2: 0x5E, 3: 0x5E, 4: 0x5E, 5: 0x5E, 6: 0x9C}.get(level, 0xDA)])
-    in_flight: deque[tuple[Future, bool]] = deque()
+    in_flight: deque[tuple[Any, bool]] = deque()
     adler, seen, previous_tail = 1, 0, None
     previous_row: np.ndarray | None = None  # the float row above the next block (the filters look up)
     pending: list[np.ndarray] = []  # rows not yet given to a block (bands smaller than a block)
@@ -154,7 +160,7 @@ def _write_image(
     def flush(last: bool) -> None:
         nonlocal previous_row, previous_tail, pending, pending_rows
         rows = pending[0] if len(pending) == 1 else np.concatenate(pending)
-        tail: Future = Future()
+        tail: Any = new_future()
         job = pool.submit(_encode_block, rows, previous_row, bits, bpp, level, previous_tail, tail, last)
         in_flight.append((job, last))
         previous_row, previous_tail, pending, pending_rows = rows[-1], tail, [], 0
@@ -167,7 +173,7 @@ def _write_image(
         _chunk(f, b"IDAT", header + data + (struct.pack(">I", adler) if last else b""))
         header = b""
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="png") as pool:
+    with pool_of(max_workers=threads) as pool:
         try:
             for band in bands:
                 band = np.asarray(band)
@@ -197,14 +203,52 @@ def _write_image(
             raise
 
 
+class _Done:
+    """A value that is there at once: the Future of a block encoded on the caller's thread."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set_result(self, value: Any) -> None:
+        self._value = value
+
+    def set_exception(self, error: BaseException) -> None:
+        pass  # raised by the call itself, before anyone asks for the result
+
+    def result(self) -> Any:
+        return self._value
+
+
+class _OnThisThread:
+    """A pool of no threads (``submit`` runs the job now), for images of one block and ``threads=1``:
+    the same blocks in the same order, so the same bytes as the thread pool writes."""
+
+    def __init__(self, max_workers: int) -> None:
+        del max_workers
+
+    def __enter__(self) -> _OnThisThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> _Done:
+        done = _Done()
+        done.set_result(job(*args))
+        return done
+
+    def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+        pass
+
+
 def _encode_block(
     rows: np.ndarray,
     above: np.ndarray | None,
     bits: int,
     bpp: int,
     level: int,
-    previous_tail: Future | None,
-    tail: Future,
+    previous_tail: Future | _Done | None,
+    tail: Future | _Done,
     last: bool,
 ) -> tuple[bytes, int, int]:
     """One block: quantise and filter its rows, then deflate them primed with the 32 KiB before.

@@ -78,6 +78,23 @@ def test_any_image_in_any_bands_reads_back_exactly(
             assert np.array_equal(np.asarray(read).reshape(height, width, channels), quantize(image))
 
 
+@pytest.mark.parametrize("block_bytes", [300, 1 << 20])
+def test_blocks_encoded_here_are_the_thread_pools_bytes(tmp_path, block_bytes):
+    """threads=1 and one-block images encode on the caller's thread (no pool: ~5 ms of a tiny
+    render's start): the same blocks, so the same file as a pool of three threads writes."""
+    rng = np.random.default_rng(5)
+    image = rng.random((40, 30, 3), dtype=np.float32)
+    files = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cppnart_png, "BLOCK_BYTES", block_bytes)  # 300: 3 rows a block, 14 blocks
+        for threads in (1, 3):
+            path = tmp_path / f"t{threads}.png"
+            write_png(path, 30, 40, 3, split(image, [7, 19]), threads=threads)
+            files.append(path.read_bytes())
+    assert files[0] == files[1]
+    assert sum(kind == b"IDAT" for kind, _ in chunks(tmp_path / "t1.png")) == (14 if block_bytes == 300 else 1)
+
+
 @given(a=st.binary(max_size=300), b=st.binary(max_size=70000))
 def test_adler32_combine_matches_zlib(a, b):
     combined = cppnart_png._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
