@@ -23,6 +23,7 @@ shows itself as a picture in a notebook::
     cppnart.save_morph(video, "video.mp4")             # moves on the song's beats, carries its sound
     cppnart.save_drawing(cppnart.resolve_drawing("classic", seed=7, style="hatch", paper="A4"), "plot.svg")
     cppnart.save_mesh(cppnart.resolve_mesh("solid", seed=7, res=256), "solid.glb")
+    cppnart.save_turntable(cppnart.resolve_turntable("solid", seed=7, seconds=4), "spin.mp4")
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ _API = {
     "save_drawing": "render.draw",
     "resolve_mesh": "render.mesh",
     "save_mesh": "render.mesh",
+    "resolve_turntable": "render.turntable",
+    "save_turntable": "render.turntable",
 }
 
 __all__ = ["ParamError", "UserError", "__version__", *_API]
@@ -99,6 +102,8 @@ if TYPE_CHECKING:
     from .render.loop import save_loop as save_loop
     from .render.mesh import resolve_mesh as resolve_mesh
     from .render.mesh import save_mesh as save_mesh
+    from .render.turntable import resolve_turntable as resolve_turntable
+    from .render.turntable import save_turntable as save_turntable
     from .render.model import Model as Model
     from .render.model import load_model as load_model
     from .render.morph import save_morph as save_morph

@@ -476,12 +476,13 @@ def save_mesh(
     check_writable(path)
     request.check()
     recipe = request.recipe()
-    refuse_replacing(path, lambda: _same(read_mesh_recipe(path), recipe), force)
+    refuse_replacing(path, lambda: same_mesh_recipe(read_mesh_recipe(path), recipe), force)
     verts, faces, colours, factor = mesh_arrays(request, on_planes)
     write_mesh(path, verts, faces, colours, recipe)
     return MeshResult(path, len(verts), len(faces), signed_volume(verts, faces), float(factor))
 
 
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def same_mesh_recipe(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two recipes make the same mesh (whatever else they carry)."""
     keys = ("model", "seed", "z", "res", "zoom", "center", "config", "mesh")
     return all(a.get(k) == b.get(k) for k in keys)

@@ -361,6 +361,35 @@ GIF_CASES = {
     "valid": _gif(LOOP_RECIPE),
 }
 
+# --- turntable recipes that lie (a GIF's comment), for mesh --from and info ------------------------
+
+TURNTABLE = {"seconds": 0.5, "fps": 4.0, "width": 16, "height": 16, "elevation": 25.0, "turns": 1}
+FILM_RECIPE = {
+    **RECIPE, "model": "solid", "preset": "solid", "z": [0.1] * 8, "keyframes": [[0.1] * 8], "mesh": MESH,
+    "turntable": TURNTABLE,
+}  # fmt: skip
+
+
+def _film(**change: object) -> bytes:
+    return _gif({**FILM_RECIPE, "turntable": {**TURNTABLE, **change}})
+
+
+TURNTABLE_CASES = {
+    "width 1e999": _film(width=1e999),
+    "width a string": _film(width="big"),
+    "width a float": _film(width=16.5),
+    "height 10^9": _film(height=10**9),
+    "fps nan": _film(fps=float("nan")),
+    "fps 0": _film(fps=0),
+    "seconds 1e9": _film(seconds=1e9),
+    "seconds true": _film(seconds=True),
+    "turns -1": _film(turns=-1),
+    "elevation 1000": _film(elevation=1000),
+    "turntable a list": _gif({**FILM_RECIPE, "turntable": [1]}),
+    "mesh res 1e6": _gif({**FILM_RECIPE, "mesh": {**MESH, "res": 10**6}}),
+    "valid": _film(),
+}
+
 # --- foreign .onnx files for dream and layers ------------------------------------------------------
 
 
@@ -436,6 +465,7 @@ SHEET_CASES = {
 LOOP = ["loop", "tiny.toml", "--seed", "1", "--res", "16x16", "--seconds", "0.25", "--fps", "8", "-q"]
 DRAW = ["draw", "tiny.toml", "--seed", "1", "--paper", "20x20mm", "--margin", "2", "--levels", "2", "--density", "1"]
 MESH_ARGS = ["mesh", "--seed", "1", "--res", "8", "-q"]
+FILM = [*MESH_ARGS, "--frame", "16x16", "--fps", "4", "--seconds", "0.5"]  # a turntable of 2 frames
 BREED = ["breed", "--generations", "1", "--population", "4", "--size", "16", "--cell", "16", "-q"]
 MORPH = ["morph", "a.npy", "b.npy", "-m", "tiny.toml", "--seed", "1", "--res", "16x16", "--frames", "2", "-q"]
 RENDER = ["render", "tiny.toml", "--seed", "1", "--res", "16x16", "-q"]
@@ -473,6 +503,8 @@ def _cases() -> list[Case]:
     cases += _numbers("loop", LOOP, gif, loop_opts, ("o.gif",))
     cases += _numbers("draw", DRAW, svg, ["--levels", "--spacing", "--margin", "--density", "--zoom"], ("o.svg",))
     cases += _numbers("mesh", MESH_ARGS, glb, ["--res", "--level", "--zoom"], ("o.glb",))
+    film_opts = ["--seconds", "--fps", "--elevation", "--turns"]
+    cases += _numbers("mesh turntable", FILM, gif, film_opts, ("o.gif",))
     breed_opts = ["--generations", "--population", "--strength", "--k", "--add", "--size", "--cell"]
     cases += _numbers("breed", BREED, png, breed_opts, ("o.png", "o.breed.json"))
     cases += _numbers("render", RENDER, png, ["--cluster-timeout"], ("o.png",))
@@ -481,9 +513,11 @@ def _cases() -> list[Case]:
         "loop": ("--res", ["16x", "x16", "0x0", "16x16x16", "99999x99999", "\n", "1e3x1e3", "-16x16"]),
         "draw": ("--paper", ["A9", "0x0mm", "1e9x1e9mm", "-20x20mm", "20x20", "nanxnanmm", "20x20in", "\u0000"]),
         "mesh": ("--size", ["0mm", "-1mm", "1e999mm", "80", "80ft", "nanmm", "", "80 mm mm"]),
+        "mesh turntable": ("--frame", ["16x", "0x0", "16x16x16", "99999x99999", "1e3x1e3", "-16x16", "15x16", "\n"]),
     }
     outs = {"loop": (gif, ("o.gif",)), "draw": (svg, ("o.svg",)), "mesh": (glb, ("o.glb",))}
-    base = {"loop": LOOP, "draw": DRAW, "mesh": MESH_ARGS}
+    outs["mesh turntable"] = (gif, ("o.gif",))
+    base = {"loop": LOOP, "draw": DRAW, "mesh": MESH_ARGS, "mesh turntable": FILM}
     for command, (opt, values) in texts.items():
         out, made = outs[command]
         cases += [Case(command, f"{opt} {v!r}", [*base[command], opt, v, *out], outputs=made) for v in values]
@@ -560,6 +594,10 @@ def _cases() -> list[Case]:
         cases.append(Case("draw --from", name, ["draw", "--from", "r.svg", *svg], files, ("o.svg",)))
         cases.append(Case("info svg", name, ["info", "r.svg"], files))
         cases.append(Case("info svg --json", name, ["info", "r.svg", "--json"], files))
+    for name, data in TURNTABLE_CASES.items():
+        files = {"t.gif": data}
+        cases.append(Case("mesh --from turntable", name, ["mesh", "--from", "t.gif", "-q", *gif], files, ("o.gif",)))
+        cases.append(Case("info turntable", name, ["info", "t.gif"], files))
     for name, (file, data) in MESH_CASES.items():
         cases.append(Case("mesh --from", name, ["mesh", "--from", file, "-q", *glb], {file: data}, ("o.glb",)))
         cases.append(Case("info mesh", name, ["info", file], {file: data}))
