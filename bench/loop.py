@@ -1,8 +1,9 @@
-"""Loop and music-video memory: flat in the length. Both sides in one run, through the real command.
+"""Loop, music-video and turntable memory: flat in the length. Both sides in one run, through the real command.
 
 Peak RSS (ru_maxrss of the cppnart process, os.wait4) of `cppnart loop` at 256x256 for a short and a
-4x longer loop, and of `cppnart loop --audio` for a short and a 4x longer synthetic song (made here):
-the ratio long/short should stay near 1 (frames and samples are streamed, never held).
+4x longer loop, of `cppnart loop --audio` for a short and a 4x longer synthetic song (made here), and
+of a `cppnart mesh -o spin.mp4` turntable 4 s and 16 s long: the ratio long/short should stay near 1
+(frames and samples are streamed, never held).
 
     python bench/loop.py
 """
@@ -58,6 +59,10 @@ def main() -> None:
         short = peak_mib([*base, "--audio", "short.wav", "-o", "c.mp4"], cwd)
         long = peak_mib([*base, "--audio", "long.wav", "-o", "d.mp4"], cwd)
         rows.append(("loop --audio", short, long))
+        film = ["mesh", "solid", "--seed", "3", "--res", "64", "--frame", "256x256", "--fps", "25"]
+        short = peak_mib([*film, "--seconds", "4", "-o", "e.mp4"], cwd)
+        long = peak_mib([*film, "--seconds", "16", "-o", "f.mp4"], cwd)
+        rows.append(("mesh turntable", short, long))
         print(f"{'command':<14} {'4 s: MiB':>9} {'16 s: MiB':>10} {'ratio':>6} {'4 s: s':>7} {'16 s: s':>8}")
         for label, (m1, t1), (m2, t2) in rows:
             print(f"{label:<14} {m1:9.1f} {m2:10.1f} {m2 / m1:6.2f} {t1:7.1f} {t2:8.1f}")
