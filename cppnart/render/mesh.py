@@ -440,6 +440,7 @@ def mesh_arrays(
     if isinstance(request, ReliefRequest):
         verts, faces, colours = relief_arrays(request)
         return verts, faces, colours, 1.0
+    require("a solid's mesh", "mesh", "skimage")  # marching cubes; here, so every output of a solid asks
     surface = solid_surface(request, on_planes)
     colours = colour_bytes(request.model.field(surface.verts, request.z)[:, 1:4])  # the CPPN at each vertex
     verts, factor = to_millimetres(surface.verts, request.size_mm)
@@ -464,8 +465,6 @@ def save_mesh(
     """Build the request's mesh and write it to ``out`` (.glb, .ply, .obj, .stl; default the
     request's name), atomically, carrying its recipe (STL: see ``io.meshfile``). A different mesh
     at ``out`` is refused unless ``force``; ``on_planes(n)`` reports grid planes sampled."""
-    if isinstance(request, SolidRequest):
-        require("a solid's mesh", "mesh", "skimage")  # marching cubes
     from ..io.atomic import check_writable
     from ..io.meshfile import MESH_SUFFIXES, read_mesh_recipe, write_mesh
     from ..io.names import refuse_replacing
