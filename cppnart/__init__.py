@@ -102,8 +102,6 @@ if TYPE_CHECKING:
     from .render.loop import save_loop as save_loop
     from .render.mesh import resolve_mesh as resolve_mesh
     from .render.mesh import save_mesh as save_mesh
-    from .render.turntable import resolve_turntable as resolve_turntable
-    from .render.turntable import save_turntable as save_turntable
     from .render.model import Model as Model
     from .render.model import load_model as load_model
     from .render.morph import save_morph as save_morph
@@ -118,6 +116,8 @@ if TYPE_CHECKING:
     from .render.sheets import Grid as Grid
     from .render.sheets import grid as grid
     from .render.tiles import save_tiles as save_tiles
+    from .render.turntable import resolve_turntable as resolve_turntable
+    from .render.turntable import save_turntable as save_turntable
     from .train.classifier import train_classifier as train_classifier
     from .train.dream import DreamSettings as DreamSettings
     from .train.dream import dream as dream

@@ -245,14 +245,26 @@ def convert_onnx(
 def readable_names(node_names: list[str], module_names: list[str]) -> dict[str, str]:
     """A short name for each converted module: the innermost scope of its ONNX node and the op
     ("features.0.3/Conv" for torch.onnx's "/features/features.0/features.0.3/Conv", which
-    onnx2torch names "features/features/0/features/0/3/Conv"); the module's own name where the
-    node has no scope or two would share a name."""
+    onnx2torch names "features/features/0/features/0/3/Conv"), with as many outer scopes as make
+    it unique ("blocks.16/expand.0/Conv" where every block has an "expand.0"); the module's own
+    name where the node has no scope or no scope tells two apart."""
     scoped = {name.lstrip("/").replace(".", "/"): name for name in node_names if name.count("/") >= 2}
-    short = {}
+    paths: dict[str, list[str]] = {}
     for module in module_names:
         parts = [p for p in scoped.get(module, "").split("/") if p]
-        short[module] = "/".join(parts[-2:]) if len(parts) >= 2 else module
-    counts: dict[str, int] = {}
+        scopes = parts[:-1]
+        # a scope followed by its own child ("features", "features.0") says nothing the child does not
+        kept = [s for i, s in enumerate(scopes) if i + 1 == len(scopes) or not scopes[i + 1].startswith(s + ".")]
+        paths[module] = [*kept, parts[-1]] if len(parts) >= 2 else []
+    short = {m: "/".join(p[-2:]) if p else m for m, p in paths.items()}
+    for depth in range(3, 1 + max((len(p) for p in paths.values()), default=0)):
+        counts: dict[str, int] = {}
+        for name in short.values():
+            counts[name] = counts.get(name, 0) + 1
+        if all(c == 1 for c in counts.values()):
+            break
+        short = {m: ("/".join(paths[m][-depth:]) if counts[s] > 1 and paths[m] else s) for m, s in short.items()}
+    counts = {}
     for name in short.values():
         counts[name] = counts.get(name, 0) + 1
     return {m: (s if counts[s] == 1 else m) for m, s in short.items()}

