@@ -112,7 +112,8 @@ def latent_map(model: str | Path, data: str | None = None, *, count: int = 2000,
 
 def map_picture(found: LatentMap, side: int = MAP_SIDE) -> np.ndarray:
     """[side, side, 3] uint8: the density as a dark-to-light background, every latent a dot in
-    its class's colour (white without labels), the grid's points as small grey crosses."""
+    its class's colour (white without labels), the grid's points as small grey crosses; with
+    labels, a legend strip under it."""
     u = found.grid_points[:, 0]
     v = found.grid_points[:, 1]
     lo, hi = np.array([u.min(), v.min()]), np.array([u.max(), v.max()])
@@ -137,7 +138,35 @@ def map_picture(found: LatentMap, side: int = MAP_SIDE) -> np.ndarray:
     for d in range(-3, 4):
         picture[np.clip(gy + d, 0, side - 1), gx] = 200
         picture[gy, np.clip(gx + d, 0, side - 1)] = 200
-    return picture
+    return picture if found.labels is None else with_legend(picture, np.unique(found.labels))
+
+
+LEGEND_HEIGHT = 24  # pixels of the strip under a labelled map
+
+
+def with_legend(picture: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The map with a strip under it naming each class beside a square of its colour (classes
+    past the palette's ten share colours, so the strip says which)."""
+    from PIL import Image, ImageDraw
+
+    from .sheets import label_font
+
+    side = picture.shape[1]
+    strip = Image.new("RGB", (side, LEGEND_HEIGHT), (20, 20, 28))
+    draw = ImageDraw.Draw(strip)
+    font = label_font(12)
+    x = 6
+    for c in classes:
+        colour = tuple(int(v) for v in PALETTE[int(c) % len(PALETTE)])
+        text = str(int(c))
+        width = 14 + int(draw.textlength(text, font=font)) + 10
+        if x + width > side:  # more classes than fit: the rest are in map.json's class_centres
+            draw.text((x, 5), "...", fill=(200, 200, 200), font=font)
+            break
+        draw.rectangle((x, 7, x + 9, 16), fill=colour)
+        draw.text((x + 13, 5), text, fill=(220, 220, 220), font=font)
+        x += width
+    return np.concatenate([picture, np.asarray(strip)], axis=0)
 
 
 def write_latent_map(found: LatentMap, out: Path) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def cell_origin(index: int, cols: int, width: int, height: int, gap: int, labell
     return gap + (index % cols) * (width + gap), gap + (index // cols) * (height + strip + gap)
 
 
-def _label_font(size: int) -> Any:
+def label_font(size: int) -> Any:
+    """Pillow's default font at ``size`` (scalable with FreeType; its bitmap font otherwise)."""
     from PIL import ImageFont
 
     try:
@@ -107,7 +108,7 @@ def compose_sheet(
 
         canvas = Image.fromarray(sheet)
         draw = ImageDraw.Draw(canvas)
-        font = _label_font(label_height(h))
+        font = label_font(label_height(h))
         for index, text in enumerate(labels):
             x, y = cell_origin(index, cols, w, h, gap, True)
             while len(text) > 3 and draw.textlength(text, font=font) > w:  # keep labels inside their cell

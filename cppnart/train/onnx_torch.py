@@ -100,6 +100,26 @@ def normalisation(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | N
     return None
 
 
+def class_names(path: Path) -> tuple[str, ...] | None:
+    """The class names the model's metadata lists (``classes``, ``labels`` or ``class_names``: a
+    JSON list or comma-separated), or None where it lists none or they are not names."""
+    import json
+
+    props = {p.key: p.value for p in read_graph(path).metadata_props}
+    for key in ("classes", "labels", "class_names"):
+        text = props.get(key, "").strip()
+        if not text:
+            continue
+        try:
+            names = json.loads(text) if text.startswith("[") else [n.strip() for n in text.split(",")]
+        except ValueError:
+            return None
+        if isinstance(names, list) and names and all(isinstance(n, str) and n for n in names):
+            return tuple(names)
+        return None
+    return None
+
+
 NEEDS_TORCHVISION = ("NonMaxSuppression", "RoiAlign")  # onnx2torch's only ops that call torchvision
 INSTALL_HINT = 'from the cppnart folder: pip install ".[onnx]"'
 

@@ -57,6 +57,15 @@ class Target:
     normalise: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) applied before the net
     labels: np.ndarray | None = None  # the class of each of ``data``'s images, where known
     data_source: str | None = None  # where ``data`` came from (a run's holdout.npz, or a user's --data)
+    classes: tuple[str, ...] | None = None  # the last layer's units by name, where the model names them
+
+    def unit_name(self, layer: str, unit: int) -> str | None:
+        """The class name of ``unit`` of ``layer`` where that is the last layer and the model names
+        its classes (a foreign model's ``classes`` metadata, a classifier run's named classes)."""
+        last = list(self.layers)[-1] if self.layers else None
+        if self.classes is None or layer != last or len(self.classes) != self.layers[layer].channels:
+            return None
+        return self.classes[unit] if 0 <= unit < len(self.classes) else None
 
     def run(self, images: torch.Tensor, layer: str) -> torch.Tensor:
         """The named layer's output for images [B, C, H, W] in [0, 1]."""
@@ -186,7 +195,19 @@ def _classifier(path: Path, payload: dict[str, Any]) -> Target:
     layers = _describe(forward, net.layer_names(), config.channels, size)
     found = Target(str(path), "classifier", config.channels, size, layers, forward, data, net)
     found.data_source = None if data is None else str(holdout)
+    found.classes = _run_class_names(path)
     return found
+
+
+def _run_class_names(path: Path) -> tuple[str, ...] | None:
+    """A classifier run's class names from its summary.json, where its data named them (a folder
+    of class folders); None for numbered classes, whose index is their name."""
+    from ..io.run_files import read_summary
+
+    classes = read_summary(path).get("classes")  # {} for a run stopped early or a damaged summary
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        return None
+    return tuple(classes)
 
 
 MAX_HOLDOUT = 2000  # real images an activation is ranked among; more are not read
@@ -278,7 +299,7 @@ def _glyph(path: Path, payload: dict[str, Any]) -> Target:
 def _onnx(
     path: Path, size: tuple[int, int] | None, mean: tuple[float, ...] | None, std: tuple[float, ...] | None
 ) -> Target:
-    from .onnx_torch import convert_onnx, normalisation
+    from .onnx_torch import class_names, convert_onnx, normalisation
 
     module, channels, size, taps = convert_onnx(path, size)
     norm = input_normalisation(channels, mean, std, normalisation(path))
@@ -294,7 +315,9 @@ def _onnx(
             return hook((images - shift.to(images.device)) / scale.to(images.device), layer)
 
     layers = {k: v for k, v in _describe(forward, list(taps), channels, size).items() if len(v.shape) in (1, 3)}
-    return Target(str(path), "onnx", channels, size, layers, forward, None, module, norm)
+    found = Target(str(path), "onnx", channels, size, layers, forward, None, module, norm)
+    found.classes = class_names(path)
+    return found
 
 
 def input_normalisation(

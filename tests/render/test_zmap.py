@@ -46,6 +46,11 @@ def test_z_map_draws_the_latents_their_density_and_the_decoded_grid(trained_run,
     with Image.open(out / "map.png") as picture:
         pixels = np.asarray(picture.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 12  # classes' colours over a density field
+    from cppnart.render.latent_map import LEGEND_HEIGHT, MAP_SIDE, PALETTE
+
+    assert pixels.shape == (MAP_SIDE + LEGEND_HEIGHT, MAP_SIDE, 3)
+    legend = {tuple(c) for c in pixels[MAP_SIDE:].reshape(-1, 3)}
+    assert all(tuple(int(v) for v in colour) in legend for colour in PALETTE)  # a square for each class
     with Image.open(out / "grid.png") as sheet:
         cells = np.asarray(sheet.convert("L"), np.float32)
     assert sheet.width > 5 * 14 and cells.std() > 10  # 5 x 5 decoded pictures, not a blank sheet

@@ -322,3 +322,16 @@ def test_cli_dream_from_a_bred_png_and_bad_starts(run, runner, tmp_path):
         line = one_error_line(runner.invoke(app, ["dream", clf, "--class", "1", *flags, "--out", str(bad)]))
         assert expected in line, line
         assert not bad.exists()
+
+
+def test_the_sheet_labels_units_by_class_name_where_known(tmp_path):
+    """Named units change only the label strips; the pictures are the same pixels."""
+    from cppnart.train.dream.pictures import write_sheet
+
+    images = np.random.default_rng(0).random((3, 3, 32, 32), dtype=np.float32)
+    write_sheet(tmp_path / "plain.png", images, ["rose"] * 3, [0, 1, 2], 1)
+    write_sheet(tmp_path / "named.png", images, ["rose"] * 3, [0, 1, 2], 1, None, ["cat", None, "dog"])
+    plain, named = (np.asarray(Image.open(tmp_path / f"{n}.png")) for n in ("plain", "named"))
+    assert plain.shape == named.shape
+    differs = np.argwhere((plain != named).any(-1))
+    assert len(differs) and differs[:, 0].min() >= 64  # below the 64-pixel cells: only the labels moved

@@ -195,3 +195,39 @@ def test_dataset_examples_sit_beside_each_visualisation(tmp_path, runner):
         runner.invoke(app, ["dream", str(mnist), "--class", "3", "--examples", "2", "--out", str(tmp_path / "e")])
     )
     assert "--examples needs real images" in line and not (tmp_path / "e").exists()
+
+
+NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@pytest.mark.parametrize(
+    "written, expected",
+    [
+        (",".join(NAMES), NAMES),
+        (json.dumps(list(NAMES)), NAMES),
+        ("a,b,c", None),  # three names for ten logits: not the classes of this layer
+        ("[1, 2]", None),  # numbers are not names
+        ("[unclosed", None),
+    ],
+)
+def test_class_names_come_from_the_models_metadata(tmp_path, runner, written, expected):
+    """A foreign model's `classes` metadata names the last layer's units in report.json, the sheet's
+    labels and the summary line; names that do not fit the last layer are ignored, not trusted."""
+    import onnx
+
+    path = packaged_onnx("mnist", tmp_path / "named.onnx")
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "classes", written
+    onnx.save(model, str(path))
+    target = load_target(path)
+    last = list(target.layers)[-1]
+    assert target.unit_name(last, 3) == (None if expected is None else "three")
+    assert target.unit_name(next(iter(target.layers)), 3) is None  # a hidden layer's channel has no class
+    out = tmp_path / "d"
+    args = ["dream", str(path), "--class", "3", "--steps", "8", "--probe", "2", "--out", str(out), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["solutions"][0]["name"] == (None if expected is None else "three")
+    plain = runner.invoke(app, [*args[:-3], "--out", str(tmp_path / "again")])
+    assert ("(three)" in plain.output) == (expected is not None), plain.output

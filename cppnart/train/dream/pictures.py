@@ -56,13 +56,19 @@ def write_sheet(
     units: list[int],
     batch: int,
     examples: np.ndarray | None = None,
+    unit_names: list[str | None] | None = None,
 ) -> None:
-    """Every solution in a grid, labelled by unit; failed cells marked as the module says. With
-    ``examples`` [N, k, C, H, W] each solution is a row: its picture, then its k real images."""
+    """Every solution in a grid, labelled by unit (and its class name where ``unit_names`` has
+    one); failed cells marked as the module says. With ``examples`` [N, k, C, H, W] each solution
+    is a row: its picture, then its k real images."""
     from ...render.sheets import save_sheet
 
     pictures = _marked(_rgb(images), outcomes)
-    names = [f"{u}" + ("" if o == ROSE else " none" if o == DEAD else " fell") for u, o in zip(units, outcomes)]
+    called = unit_names or [None] * len(units)
+    names = [
+        f"{u}" + (f" {n}" if n else "") + ("" if o == ROSE else " none" if o == DEAD else " fell")
+        for u, n, o in zip(units, called, outcomes)
+    ]
     upscale = max(1, 64 // pictures.shape[-1])
     if examples is not None:
         k, (h, w) = examples.shape[1], pictures.shape[2:]

@@ -126,6 +126,7 @@ def build_report(
         solutions.append(
             {
                 "unit": unit,
+                "name": target.unit_name(settings.layer, unit),
                 "responded": measured.outcomes[i] == ROSE,
                 "outcome": measured.outcomes[i],
                 "start_activation": sign * float(measured.start_values[i]),
@@ -190,7 +191,8 @@ def summary_line(report: dict[str, Any], out: Path | None) -> str:
         )
     rank = "" if s["data_percentile"] is None else f", beyond {s['data_percentile']:.1f}% of held-out images"
     what = "model.onnx" if s["model"] else "image.png"
+    named = f" ({s['name']})" if s.get("name") else ""
     return (
-        f"{layer} unit {s['unit']}: activation {s['start_activation']:.3g} -> "
+        f"{layer} unit {s['unit']}{named}: activation {s['start_activation']:.3g} -> "
         f"{s['final_activation']:.3g}{rank} in {report['seconds']:.0f} s -> {where / what}, progress.png"
     )

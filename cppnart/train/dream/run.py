@@ -287,7 +287,8 @@ def finish(
     report = build_report(target, settings, plan.goal, measured, ended[1], ended[0], out)
     if out is not None:
         shown = [[e["index"] for e in sol.get("examples", [])] for sol in report["solutions"]]
-        write_pictures(out, plan, progress, final, outcome, examples_of(target, shown))
+        named = [sol["name"] for sol in report["solutions"]]
+        write_pictures(out, plan, progress, final, outcome, examples_of(target, shown), named)
         with atomic_output(out / "report.json") as tmp:
             tmp.write_text(json_text(report), encoding="utf-8")
     return DreamResult(report, final, measured.responded, models, out, param)
@@ -322,7 +323,13 @@ def examples_of(target: Target, shown: list[list[int]]) -> np.ndarray | None:
 
 
 def write_pictures(
-    out: Path, plan: Plan, progress: Progress, final: np.ndarray, outcome: list[str], examples: np.ndarray | None
+    out: Path,
+    plan: Plan,
+    progress: Progress,
+    final: np.ndarray,
+    outcome: list[str],
+    examples: np.ndarray | None,
+    unit_names: list[str | None] | None = None,
 ) -> None:
     """progress.png; sheet.png for several solutions, or for any run with dataset examples (each
     solution's row: its picture, then the real images that excite its unit most); image.png for
@@ -333,7 +340,7 @@ def write_pictures(
     if examples is not None and examples.shape[3:] != final.shape[2:]:
         examples = None  # optimised at another size than the data's: report.json lists them, the sheet cannot
     if len(plan.units) > 1 or examples is not None:
-        write_sheet(out / "sheet.png", final, outcome, plan.units, plan.batch, examples)
+        write_sheet(out / "sheet.png", final, outcome, plan.units, plan.batch, examples, unit_names)
     elif plan.settings.param != "cppn" and outcome[0] == ROSE:
         save_sheet(out / "image.png", final, gap=0, channels_last=False)
 
