@@ -42,6 +42,9 @@ class Layer:
         return len(self.shape) == 3
 
 
+MAX_NAME = 80  # characters of a class name kept for labels and messages
+
+
 @dataclass
 class Target:
     """A frozen network with named layers; ``run(images, layer)`` gives that layer's output."""
@@ -65,7 +68,10 @@ class Target:
         last = list(self.layers)[-1] if self.layers else None
         if self.classes is None or layer != last or len(self.classes) != self.layers[layer].channels:
             return None
-        return self.classes[unit] if 0 <= unit < len(self.classes) else None
+        if not 0 <= unit < len(self.classes):
+            return None
+        # a name comes from a file: printable characters only (it reaches the terminal), and short
+        return "".join(c if c.isprintable() else "?" for c in self.classes[unit][:MAX_NAME]) or None
 
     def run(self, images: torch.Tensor, layer: str) -> torch.Tensor:
         """The named layer's output for images [B, C, H, W] in [0, 1]."""
