@@ -127,8 +127,9 @@ def ray_head():
     """One real Ray cluster of 2 CPUs for the whole test session, started as a user starts one
     (``ray start --head``, with a Ray Client server); this process joins it as a driver.
 
-    Yields (ray, "ray://127.0.0.1:PORT"). Every port is a free one and the temporary folder is its
-    own, so it never meets another cluster on the machine; at the end only the processes it started
+    Yields (ray, "ray://127.0.0.1:PORT", the proxier's fault file). Every port is a free one and
+    the temporary folder is its own, so it never meets another cluster on the machine; at the end
+    only the processes it started
     are stopped (SIGTERM to ``ray start --block``, which stops its children), never ``ray stop``.
     """
     import os
@@ -152,13 +153,14 @@ def ray_head():
     args += ["--node-ip-address", "127.0.0.1", "--temp-dir", temp, "--disable-usage-stats", *map(str, ports)]
     # Workers import this checkout; a throwaway cluster on 127.0.0.1 needs no token (as ray.init's own).
     root = str(HERE.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    # The head's Ray Client proxier can be told to kill the next N servers it starts for connections
+    # (tests/cluster/ray_faults: the failure CI met), by writing N into `failures`.
+    faults = str(HERE / "cluster" / "ray_faults")
+    path = [root, faults, os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    failures = Path(temp) / "client-server-failures"
+    env["CPPNART_TEST_CLIENT_SERVER_FAILURES"] = str(failures)
     env["RAY_AUTH_MODE"] = "disabled"
-    # Each Ray Client connection starts a server process of its own, and the proxier gives it 30 s
-    # to answer; on 2 cores under the full suite that start twice took longer (CI failed with
-    # "Starting Ray client server failed" and an empty log for the server). Run alone, the whole
-    # client test (cluster start included) takes 15 s.
-    env["RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"] = "120"
     log = open(Path(temp) / "ray-start.log", "w")
     head = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -168,7 +170,7 @@ def ray_head():
                 pytest.fail("ray start failed: " + (Path(temp) / "ray-start.log").read_text()[-2000:])
             time.sleep(0.2)
         ray.init(address=f"127.0.0.1:{gcs}", log_to_driver=False, logging_level="ERROR")
-        yield ray, f"ray://127.0.0.1:{client}"
+        yield ray, f"ray://127.0.0.1:{client}", failures
     finally:
         ray.shutdown()
         head.send_signal(signal.SIGTERM)
@@ -192,3 +194,12 @@ def ray_client_address(ray_head):
     """``ray://127.0.0.1:PORT``: the session cluster's Ray Client server (needs grpcio: ``ray[client]``)."""
     pytest.importorskip("grpc")
     return ray_head[1]
+
+
+@pytest.fixture
+def client_server_failures(ray_head, ray_client_address):
+    """The file the session head's Ray Client proxier reads: write N into it, and the next N
+    servers it starts for a connection die starting, as a busy head's did in CI. Emptied after."""
+    failures = ray_head[2]
+    yield failures
+    failures.unlink(missing_ok=True)

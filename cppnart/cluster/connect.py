@@ -218,9 +218,14 @@ def _init(ray: Any, address: str, options: dict[str, Any]) -> None:
     main = threading.current_thread() is threading.main_thread()
     ours = signal.getsignal(signal.SIGTERM) if main else None
     try:
-        ray.init(**options)
-    except ConnectionError as exc:
-        raise unreachable(address, str(exc)) from None
+        for tries in range(1, CLIENT_SERVER_TRIES + 1):
+            try:
+                ray.init(**options)
+                return
+            except ConnectionError as exc:
+                if not (_CLIENT_SERVER_DIED in str(exc) and tries < CLIENT_SERVER_TRIES):
+                    raise unreachable(address, str(exc), tries) from None
+                ray.shutdown()  # the head answered: a fresh connection gets a fresh server
     except SystemExit as exc:  # Ray's own SIGTERM handler ran during init
         if exc.code == signal.SIGTERM and callable(ours):
             SIGNALS_RECEIVED.append(signal.SIGTERM)
@@ -231,21 +236,34 @@ def _init(ray: Any, address: str, options: dict[str, Any]) -> None:
             signal.signal(signal.SIGTERM, ours)
 
 
-# Ray Client's proxier says this when the server process it starts for each connection did not
-# answer in time (RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S, 30 s by default): seen on a 2-core
-# head busy with other work, where that start took longer.
-_CLIENT_SERVER_SLOW = "Starting Ray client server failed"
+# Ray Client's proxier starts a server process for each connection. It says this when that process
+# died while starting: a race between gRPC and fork() in the proxier (ray-project/ray#63202, open
+# in Ray 2.60, "~7%" of connections there), met in CI twice, ray_client_server_PORT.err empty. The
+# next connection gets a new process, so a connection is tried up to CLIENT_SERVER_TRIES times.
+# A failed try costs about 40 s here: Ray's disconnect waits for the proxier to give the failed
+# connection up (its 30 s reconnect grace, and its log stream's RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S).
+_CLIENT_SERVER_DIED = "Starting Ray client server failed"
+CLIENT_SERVER_TRIES = 3
+# ... and this when the process runs but did not answer within RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S
+# (30 s by default): a slow head. Not retried: each try would wait that long again.
+_CLIENT_SERVER_SLOW = "Proxy failed to Connect to backend"
 
 
-def unreachable(address: str, message: str) -> UserError:
-    """The one-line error for a failed ``ray.init``, with what to do when Ray says what went wrong."""
+def unreachable(address: str, message: str, tries: int = 1) -> UserError:
+    """The one-line error for a failed ``ray.init`` (after ``tries`` connections), with what to do
+    when Ray says what went wrong."""
     # Ray Client puts the reason on the lines after "Initialization failure from server:"; keep it on one line.
     reason = " ".join(message.split())[:400]
     hint = ""
-    if _CLIENT_SERVER_SLOW in message:
+    if _CLIENT_SERVER_DIED in message:
         hint = (
-            "; the head's Ray Client server did not start a server for this connection in time: retry,"
-            " or restart the head with RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S=120 in its environment"
+            f"; the head's Ray Client server could not start a server for this connection ({tries} tries):"
+            " see ray_client_server_*.err in the head's session logs, or restart the head"
+        )
+    elif _CLIENT_SERVER_SLOW in message:
+        hint = (
+            "; the head's Ray Client server started a server for this connection that did not answer in time:"
+            " retry, or restart the head with RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S=120 in its environment"
         )
     return UserError(f"cannot reach the Ray cluster at '{address}': {reason}{hint}")
 

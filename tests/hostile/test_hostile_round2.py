@@ -596,7 +596,11 @@ def _cases() -> list[Case]:
         cases.append(Case("info svg --json", name, ["info", "r.svg", "--json"], files))
     for name, data in TURNTABLE_CASES.items():
         files = {"t.gif": data}
-        cases.append(Case("mesh --from turntable", name, ["mesh", "--from", "t.gif", "-q", *gif], files, ("o.gif",)))
+        # A turntable section that is not a table is read as absent: the defaults' 4 s at 480x480
+        # took 18 s here, so that case asks for a short film (the damaged section is still read).
+        small = ["--seconds", "0.5", "--fps", "4", "--frame", "16x16"] if name == "turntable a list" else []
+        args = ["mesh", "--from", "t.gif", "-q", *small, *gif]
+        cases.append(Case("mesh --from turntable", name, args, files, ("o.gif",)))
         cases.append(Case("info turntable", name, ["info", "t.gif"], files))
     for name, (file, data) in MESH_CASES.items():
         cases.append(Case("mesh --from", name, ["mesh", "--from", file, "-q", *glb], {file: data}, ("o.glb",)))
