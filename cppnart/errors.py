@@ -6,6 +6,7 @@ propagate, so notebook users get a normal exception with the same message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -48,17 +49,28 @@ class ParamError(UserError):
 
     >>> ParamError("force", "'p.png' holds another picture; pass {param} to replace it").message_for("--force")
     "'p.png' holds another picture; pass --force to replace it"
+
+    A problem that suggests other parameters names them in ``also`` and writes each as ``{name}``;
+    ``message_for`` is then given how to call them:
+
+    >>> error = ParamError("levels", "no lines; try more {param} or a smaller {spacing}", also=("spacing",))
+    >>> str(error), error.message_for("--levels", lambda name: "--" + name)
+    ('no lines; try more levels or a smaller spacing', 'no lines; try more --levels or a smaller --spacing')
     """
 
-    def __init__(self, param: str, problem: str) -> None:
-        self.param, self.problem = param, problem
+    def __init__(self, param: str, problem: str, also: tuple[str, ...] = ()) -> None:
+        self.param, self.problem, self.also = param, problem, also
         super().__init__(self.message_for(param))
 
-    def message_for(self, name: str) -> str:
-        """The message with the parameter called ``name`` (the library's name, or the CLI's flag)."""
-        if PARAM in self.problem:
-            return self.problem.replace(PARAM, name)
-        return f"{name} {self.problem}"
+    def message_for(self, name: str, name_of: Callable[[str], str] | None = None) -> str:
+        """The message with the parameter called ``name`` (the library's name, or the CLI's flag),
+        and each parameter of ``also`` called ``name_of(it)`` (by default, its library name)."""
+        problem = self.problem
+        for other in self.also:
+            problem = problem.replace("{" + other + "}", name_of(other) if name_of else other)
+        if PARAM in problem:
+            return problem.replace(PARAM, name)
+        return f"{name} {problem}"
 
 
 PARAM = "{param}"  # where a ParamError's problem names its parameter, when not at the start

@@ -131,7 +131,7 @@ def _load(target: str, threads: Optional[int], inputs: InputFlags) -> Any:
     try:
         return load_target(target, size=asked["input_size"], mean=asked["mean"], std=asked["std"])
     except ParamError as exc:
-        raise UserError(exc.message_for(flag_for(exc.param))) from None
+        raise UserError(exc.message_for(flag_for(exc.param), flag_for)) from None
 
 
 def _neuron(text: Optional[str]) -> Optional[tuple[int, int, int]]:
@@ -232,7 +232,8 @@ def dream_command(
             **dataclasses.asdict(search),
         )  # fmt: skip
     except ParamError as exc:
-        raise UserError(exc.message_for(FLAGS.get(exc.param) or flag_for(exc.param))) from None
+        dream_flag = lambda param: FLAGS.get(param) or flag_for(param)
+        raise UserError(exc.message_for(dream_flag(exc.param), dream_flag)) from None
     view = LiveView(request.title, total=search.steps, quiet=flags.silent)
     try:
         with view:

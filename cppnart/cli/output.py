@@ -82,7 +82,7 @@ def user_errors(func: F) -> F:
             check_ranged_options(kwargs)
             return func(*args, **kwargs)
         except ParamError as exc:
-            fail(exc.message_for(flag_for(exc.param)))
+            fail(exc.message_for(flag_for(exc.param), flag_for))
         except UserError as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:

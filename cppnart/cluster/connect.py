@@ -103,14 +103,16 @@ def probe(address: str, where: str, timeout: float) -> None:
     except socket.gaierror:
         raise UserError(f"cannot reach the Ray cluster at {where}: unknown host '{host}'") from None
     except TimeoutError:
-        raise UserError(
+        raise ParamError(
+            "cluster_timeout",
             f"cannot reach the Ray cluster at {where}: no answer within {timeout:g} s "
-            "(a firewall, or the wrong address; --cluster-timeout waits longer)"
+            "(a firewall, or the wrong address; {param} waits longer)",
         ) from None
     except OSError as exc:
-        raise UserError(
+        raise ParamError(
+            "cluster",
             f"cannot reach the Ray cluster at {where}: nothing answers on port {port} ({exc.strerror or exc}); "
-            "start it with `ray start --head`, or use --cluster local"
+            "start it with `ray start --head`, or use {param} local",
         ) from None
 
 

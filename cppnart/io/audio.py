@@ -239,9 +239,11 @@ def analyse_audio(path: str | Path, fps: float, seconds: float | None = None) ->
     declared = probe_seconds(path)
     span = declared if seconds is None else min(seconds, declared) if np.isfinite(declared) else seconds
     if np.isfinite(span) and span > MAX_SECONDS:
-        raise UserError(
+        raise ParamError(
+            "audio",
             f"'{path}' lasts {declared / 3600:.1f} hours; a music video is at most {MAX_SECONDS / 3600:g} hours: "
-            "render its first part with --seconds, or cut the file"
+            "render its first part with {seconds}, or cut the file",
+            also=("seconds",),
         )
     flux, rms, samples = _decode(path, seconds)
     decoded = samples / RATE

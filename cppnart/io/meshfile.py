@@ -151,7 +151,7 @@ def read_mesh_recipe(path: str | Path) -> dict[str, Any]:
     if suffix == ".stl":
         raise UserError(
             f"'{path}' is an STL file, whose 80-byte header has no room for a recipe; "
-            "write .ply, .obj or .glb to render it again with --from"
+            "write .ply, .obj or .glb to render it again from its recipe"
         )
     try:
         with open(path, "rb") as f:

@@ -343,9 +343,11 @@ def save_drawing(
         count, points = count + len(lines), points + sum(len(p) for p in lines)
         pens.append(PenLayer(f"{len(pens) + 1} {label}", colour, request.pen_mm, lines))
     if count == 0:
-        raise UserError(
+        raise ParamError(
+            "levels",
             f"the picture gives no {request.style} lines at these settings (it may be flat); "
-            "try more --levels, a smaller --spacing, or another seed"
+            "try more {param}, a smaller {spacing}, or another seed",
+            also=("spacing",),
         )
     write_svg(path, request.page_mm, pens, recipe)
     return DrawResult(path, len(pens), count, points, down, before, after)

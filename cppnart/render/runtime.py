@@ -81,9 +81,11 @@ def providers_for(device: str, available: list[str]) -> list[str]:
     if "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
-        raise UserError(
-            "--device cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime, then "
-            "pip install '.[gpu]' from the cppnart folder (or render with torch on CUDA: --backend torch)"
+        raise ParamError(
+            "device",
+            "{param} cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime, then "
+            "pip install '.[gpu]' from the cppnart folder (or render with torch on CUDA: {backend} torch)",
+            also=("backend",),
         )
     return ["CPUExecutionProvider"]
 
@@ -129,9 +131,10 @@ def create_session(
     assert session is not None
     ran_cuda = "CUDAExecutionProvider" in session.get_providers()
     if device == "cuda" and not ran_cuda:
-        raise UserError(
-            "--device cuda was asked for but CUDA could not start (drivers or CUDA libraries missing); "
-            "use --device cpu, or install the CUDA 12/13 runtime: pip install 'onnxruntime-gpu[cuda,cudnn]'"
+        raise ParamError(
+            "device",
+            "{param} cuda was asked for but CUDA could not start (drivers or CUDA libraries missing); "
+            "use {param} cpu, or install the CUDA 12/13 runtime: pip install 'onnxruntime-gpu[cuda,cudnn]'",
         )
     if ran_cuda and coordinate_model(model):
         bound = BoundSession(session, "cuda", GPU_POINTS, cuda_graph=graphs)

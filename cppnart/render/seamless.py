@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from ..errors import UserError
+from ..errors import ParamError
 from .canvas import Canvas
 from .model import Model
 
@@ -61,9 +61,10 @@ def tile_method(model: Model) -> str:
     """'torus' for a model whose coordinate inputs can be rebuilt (a preset's random CPPN, or a
     kind in ``TORUS_FRONTS``), 'reflect' for any other coordinate model; image models cannot tile."""
     if model.interface != "coords":
-        raise UserError(
+        raise ParamError(
+            "tile",
             f"'{model.source}' draws a fixed-size image, not a function of coordinates, so it cannot tile; "
-            "render it without --tile"
+            "render it without {param}",
         )
     if model.from_preset and model.kind in TORUS_FRONTS and model.metadata.get("config"):
         return "torus"

@@ -93,8 +93,10 @@ def normalisation(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | N
                 try:
                     found.append(tuple(float(v) for v in json.loads(f"[{text}]")))
                 except (ValueError, TypeError):
-                    raise UserError(
-                        f"'{path}' has metadata {key}={props[key]!r}, not numbers; give --mean and --std"
+                    raise ParamError(
+                        "mean",
+                        f"'{path}' has metadata {key}={props[key]!r}, not numbers; give {{param}} and {{std}}",
+                        also=("std",),
                     ) from None
             return found[0], found[1]
     return None

@@ -59,7 +59,9 @@ def resolve_run(
         if seed is not None and seed != family.seed(config):
             raise ParamError("seed", f"cannot change when a run resumes (the run uses seed {family.seed(config)})")
     elif preset is None:
-        raise UserError("name a preset with --preset (see `cppnart presets`), or pass --resume")
+        raise ParamError(
+            "preset", "name a preset with {param} (see `cppnart presets`), or pass {resume}", also=("resume",)
+        )
     else:
         config = preset if seed is None else family.with_seed(preset, seed)
     if steps is not None:

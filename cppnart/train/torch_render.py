@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..errors import ParamError, UserError
 from ..render.renderer import SessionRenderer
 from ..render.runtime import GPU_POINTS, check_precision, convert_fp16, coordinate_model
 
@@ -207,9 +207,10 @@ def torch_render_device(device: str = "auto") -> torch.device:
     try:
         chosen = choose_device(device)
     except UserError:
-        raise UserError(
-            "--device cuda: torch sees no CUDA GPU and onnxruntime has no CUDA provider; use --device cpu, "
-            "or install onnxruntime-gpu (pip uninstall -y onnxruntime, then pip install '.[gpu]') or torch with CUDA"
+        raise ParamError(
+            "device",
+            "{param} cuda: torch sees no CUDA GPU and onnxruntime has no CUDA provider; use {param} cpu, "
+            "or install onnxruntime-gpu (pip uninstall -y onnxruntime, then pip install '.[gpu]') or torch with CUDA",
         ) from None
     no_tf32()
     return chosen

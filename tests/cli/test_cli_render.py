@@ -303,4 +303,5 @@ def test_device_cuda_without_cuda_is_a_one_line_error(runner, tmp_path):
         pytest.skip("this machine has onnxruntime-gpu")
     result = run(runner, "render", "--res", "8x8", "--device", "cuda", "-o", tmp_path / "a.png")
     assert result.exit_code == 2 and "onnxruntime-gpu" in result.output
+    assert result.output.startswith("error: --device cuda") and "{param}" not in result.output  # flags, in the CLI
     assert files_in(tmp_path) == []

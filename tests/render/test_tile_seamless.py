@@ -163,7 +163,7 @@ def test_an_image_model_cannot_tile_and_says_so(tmp_path):
     from cppnart.render.seamless import tile_method
 
     model = Model(b"", {"interface": "image", "z_dim": "2", "channels": "1"}, "glyph.onnx")
-    with pytest.raises(UserError, match="cannot tile"):
+    with pytest.raises(UserError, match="cannot tile; render it without tile$"):  # the parameter's name
         tile_method(model)
 
 
