@@ -38,7 +38,7 @@ def require_torch(threads: Optional[int] = None) -> Any:
     except ImportError:
         raise UserError(
             "training needs torch and kornia: from the cppnart folder, pip install torch (the CPU "
-            'build: --index-url https://download.pytorch.org/whl/cpu) && pip install ".[train]"'
+            'build: --index-url https://download.pytorch.org/whl/cpu) && pip install -e ".[train]"'
         ) from None
     if threads is not None:
         torch.set_num_threads(threads)

@@ -15,7 +15,7 @@ from .output import parse_center, user_errors
 
 app = typer.Typer()
 
-VIEW_EXTRA = 'pip install ".[view]" in the cppnart folder'  # cppnart is on no index: the clone's extra
+VIEW_EXTRA = 'pip install -e ".[view]" in the cppnart folder'  # cppnart is on no index: the clone's extra
 
 
 FromImageOption = Annotated[

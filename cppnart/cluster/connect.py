@@ -27,7 +27,7 @@ from ..errors import ParamError, UserError
 from .watchdog import exit_on_stop as exit_on_stop_watch
 
 RAY_MISSING = (
-    '--cluster needs Ray: from the cppnart folder, pip install ".[ray]" (or pip install "ray[client]"), '
+    '--cluster needs Ray: from the cppnart folder, pip install -e ".[ray]" (or pip install "ray[client]"), '
     "on this machine and on every node"
 )
 _ADDRESS = re.compile(r"^(auto|local|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")

@@ -291,7 +291,7 @@ def _draw_digits(count: int, seed: int, on_progress: OnProgress | None = None) -
     if importlib.util.find_spec("scipy") is None:
         raise UserError(
             "builtin:digits needs scipy to draw its digits (once; they are cached): from the cppnart folder, "
-            'pip install ".[train]" (or pip install scipy), or use an MNIST IDX file or an image folder as the data'
+            'pip install -e ".[train]" (or pip install scipy), or use an MNIST IDX file or an image folder as the data'
         )
     rng = np.random.default_rng([seed, 7])
     fonts = _fonts()

@@ -113,7 +113,7 @@ def import_trimesh() -> Any:
     try:
         import trimesh
     except ImportError:
-        raise UserError('GLB files need trimesh: pip install ".[mesh]" (or write .ply, .obj or .stl)') from None
+        raise UserError('GLB files need trimesh: pip install -e ".[mesh]" (or write .ply, .obj or .stl)') from None
     return trimesh
 
 

@@ -53,14 +53,14 @@ def import_onnxruntime() -> Any:
     if cpu and gpu:
         raise UserError(
             "both onnxruntime and onnxruntime-gpu are installed and overwrite each other; keep one: "
-            'pip uninstall -y onnxruntime onnxruntime-gpu, then from the cppnart folder pip install ".[cpu]" '
+            'pip uninstall -y onnxruntime onnxruntime-gpu, then from the cppnart folder pip install -e ".[cpu]" '
             '(or ".[gpu]")'
         )
     try:
         import onnxruntime
     except ImportError:
         raise UserError(
-            'no onnxruntime is installed; from the cppnart folder: pip install ".[cpu]" (or ".[gpu]" with CUDA)'
+            'no onnxruntime is installed; from the cppnart folder: pip install -e ".[cpu]" (or ".[gpu]" with CUDA)'
         ) from None
     return onnxruntime
 
@@ -84,7 +84,7 @@ def providers_for(device: str, available: list[str]) -> list[str]:
         raise ParamError(
             "device",
             "{param} cuda needs onnxruntime-gpu: pip uninstall -y onnxruntime, then "
-            "pip install '.[gpu]' from the cppnart folder (or render with torch on CUDA: {backend} torch)",
+            "pip install -e '.[gpu]' from the cppnart folder (or render with torch on CUDA: {backend} torch)",
             also=("backend",),
         )
     return ["CPUExecutionProvider"]

@@ -3,7 +3,7 @@
     module, channels, size, taps = convert_onnx("resnet.onnx")   # taps: the converted modules, by node name
 
 The file must take one image batch [B, C, H, W] (fixed C, H, W). The conversion is onnx2torch's
-(a well-kept converter; ``pip install ".[onnx]"`` from the cppnart folder). onnx2torch imports
+(a well-kept converter; ``pip install -e ".[onnx]"`` from the cppnart folder). onnx2torch imports
 torchvision for two detection ops only (NonMaxSuppression, RoiAlign); beside a CPU torch the
 package index's only torchvision for torch 2.13 is a CUDA build whose import raises RuntimeError
 ("operator torchvision::nms does not exist"), and without torchvision onnx2torch does not import
@@ -123,7 +123,7 @@ def class_names(path: Path) -> tuple[str, ...] | None:
 
 
 NEEDS_TORCHVISION = ("NonMaxSuppression", "RoiAlign")  # onnx2torch's only ops that call torchvision
-INSTALL_HINT = 'from the cppnart folder: pip install ".[onnx]"'
+INSTALL_HINT = 'from the cppnart folder: pip install -e ".[onnx]"'
 
 
 def _torchvision_works() -> bool:

@@ -209,8 +209,8 @@ def torch_render_device(device: str = "auto") -> torch.device:
     except UserError:
         raise ParamError(
             "device",
-            "{param} cuda: torch sees no CUDA GPU and onnxruntime has no CUDA provider; use {param} cpu, "
-            "or install onnxruntime-gpu (pip uninstall -y onnxruntime, then pip install '.[gpu]') or torch with CUDA",
+            "{param} cuda: torch sees no CUDA GPU and onnxruntime has no CUDA provider; use {param} cpu, or install "
+            "onnxruntime-gpu (pip uninstall -y onnxruntime, then pip install -e '.[gpu]') or torch with CUDA",
         ) from None
     no_tf32()
     return chosen

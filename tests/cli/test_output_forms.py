@@ -85,7 +85,7 @@ def test_import_cppnart_stays_light_and_training_is_reachable():
 
 
 CLONE_HINT = re.compile(
-    r'(?:from the cppnart folder, pip install "\.\[(\w+)\]")|(?:pip install "\.\[(\w+)\]" in the cppnart folder)'
+    r'(?:from the cppnart folder, pip install -e "\.\[(\w+)\]")|(?:pip install -e "\.\[(\w+)\]" in the cppnart folder)'
 )
 
 
@@ -94,14 +94,15 @@ def extra_named(hint: str) -> str | None:
     return None if found is None else found.group(1) or found.group(2)
 
 
-def test_no_hint_names_an_index_install_of_cppnart():
-    """`pip install 'cppnart[...]'` fails (cppnart is on no index): every hint names the clone's extra."""
+def test_no_hint_names_an_index_install_of_cppnart_or_replaces_the_editable_one():
+    """`pip install 'cppnart[...]'` fails (cppnart is on no index): every hint names the clone's extra,
+    with -e, so that following it keeps the set-up's editable install instead of replacing it."""
     package = Path(__file__).resolve().parent.parent / "cppnart"
     offenders = [
         f"{path.relative_to(package)}:{number}"
         for path in package.rglob("*.py")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if re.search(r"cppnart\[", line)
+        if re.search(r"cppnart\[", line) or re.search(r"""pip install ["']\.\[""", line)
     ]
     assert offenders == []
 

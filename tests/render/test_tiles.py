@@ -109,7 +109,7 @@ def test_cluster_without_ray_says_how_to_install_it(tiny_preset, tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        'error: --cluster needs Ray: from the cppnart folder, pip install ".[ray]" (or pip install "ray[client]"), '
+        'error: --cluster needs Ray: from the cppnart folder, pip install -e ".[ray]" (or pip install "ray[client]"), '
         "on this machine and on every node"
     ]
     assert files_in(tmp_path) == ["tiny.toml"]

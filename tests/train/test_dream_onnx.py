@@ -26,7 +26,7 @@ from ..conftest import one_error_line
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
     # not importorskip: onnx2torch's own import fails without torchvision, which is what is tested
-    pytest.mark.skipif(importlib.util.find_spec("onnx2torch") is None, reason='needs pip install ".[onnx]"'),
+    pytest.mark.skipif(importlib.util.find_spec("onnx2torch") is None, reason='needs pip install -e ".[onnx]"'),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +133,7 @@ def test_a_converter_that_does_not_import_is_one_line_with_the_fix(tmp_path, err
     net = export(tmp_path / "net.onnx", dynamo=False)
     done = _python(tmp_path, "layers", str(net), shadow={"onnx2torch": error})
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr[-2000:]
-    assert 'pip install ".[onnx]"' in done.stderr, done.stderr
+    assert 'pip install -e ".[onnx]"' in done.stderr, done.stderr
 
 
 def test_a_graph_of_unnamed_nodes_gets_readable_layer_names(tmp_path):
