@@ -40,7 +40,10 @@ def noted_default(help: str, default: str, *param_decls: str, make: Callable[...
 
 
 # --- models and views -------------------------------------------------------------------------
-MODEL_HELP = "Preset name (see `cppnart presets`), preset .toml, .onnx file or training run folder."
+MODEL_HELP = (
+    "Preset name (see `cppnart presets`), preset .toml, .onnx file, training run folder, "
+    "or genome (.genome.json, Picbreeder .xml or .zip)."
+)
 ModelArg = Annotated[Optional[str], noted_default(MODEL_HELP, DEFAULT_PRESET, make=typer.Argument)]
 ModelOption = Annotated[Optional[str], noted_default(MODEL_HELP, DEFAULT_PRESET, "--model", "-m")]
 FromOption = Annotated[
