@@ -193,27 +193,32 @@ def unsupported_ops(model: Any, converts: Callable[[str, int, str], bool]) -> li
     return sorted(missing)
 
 
-OLDEST_NEWER_OPSET = 18  # from 18 on, Reduce ops take their axes as an input, which onnx2torch 1.5.15 cannot convert
+# onnx2torch 1.5.15 converts opset 17's forms best: from 18 on, Reduce ops take their axes as an
+# input, which it cannot convert; before 13, some ops have forms it has no converter for (Dropout
+# at opset 9, which Caffe2's model-zoo exports keep in their inference graphs).
+CONVERTED_OPSET = 17
 
 
-def older_opset(model: Any) -> Any | None:
-    """``model`` at opset 17 (torch.onnx's default exporter writes 18), or None where onnx's
-    version converter cannot take it there. The converter leaves ``noop_with_empty_axes`` on the
-    Reduce ops whose opset-13 form has no such attribute (onnx 1.23); it is removed here."""
+def at_converted_opset(model: Any) -> Any | None:
+    """``model`` at opset ``CONVERTED_OPSET``, down from a newer one (torch.onnx's default exporter
+    writes 18) or up from an older one, or None where onnx's version converter cannot take it
+    there. The converter leaves ``noop_with_empty_axes`` on the Reduce ops whose opset-13 form has
+    no such attribute (onnx 1.23), and an old model's IR version; both are set right here."""
     import onnx
-    from onnx import version_converter
+    from onnx import helper, version_converter
 
     try:
-        low = version_converter.convert_version(model, OLDEST_NEWER_OPSET - 1)
-        for node in low.graph.node:
+        moved = version_converter.convert_version(model, CONVERTED_OPSET)
+        moved.ir_version = max(moved.ir_version, helper.find_min_ir_version_for(list(moved.opset_import)))
+        for node in moved.graph.node:
             if node.op_type.startswith("Reduce") and node.op_type != "ReduceSum":
                 kept = [a for a in node.attribute if a.name != "noop_with_empty_axes"]
                 del node.attribute[:]
                 node.attribute.extend(kept)
-        onnx.checker.check_model(low)
-    except Exception:  # an op without a down adapter, or a graph the checker refuses
+        onnx.checker.check_model(moved)
+    except Exception:  # an op without an adapter, or a graph the checker refuses
         return None
-    return low
+    return moved
 
 
 def constant_reshapes(model: Any) -> None:
@@ -230,6 +235,16 @@ def constant_reshapes(model: Any) -> None:
                     attribute.i = 0
 
 
+def unused_dropout_masks(model: Any) -> None:
+    """Remove a Dropout's mask output where nothing reads it (Caffe2's exports name one on every
+    Dropout): onnx2torch 1.5.15 then treats the node as two outputs and indexes its one tensor,
+    which takes the first image of the batch instead of the output."""
+    read = {name for node in model.graph.node for name in node.input} | {o.name for o in model.graph.output}
+    for node in model.graph.node:
+        if node.op_type == "Dropout" and len(node.output) > 1 and node.output[1] not in read:
+            del node.output[1:]
+
+
 def convert_onnx(
     path: Path, size: tuple[int, int] | None = None
 ) -> tuple[nn.Module, int, tuple[int, int], dict[str, nn.Module]]:
@@ -244,13 +259,14 @@ def convert_onnx(
     except Exception as exc:  # a weights file that is missing, truncated or outside the model's folder
         raise UserError(f"cannot read the weights of '{path}': {str(exc).splitlines()[0][:160]}") from None
     missing = unsupported_ops(model, converts)
-    if missing and max((o.version for o in model.opset_import if not o.domain), default=0) >= OLDEST_NEWER_OPSET:
-        low = older_opset(model)
-        if low is not None and not unsupported_ops(low, converts):
-            model, missing = low, []
+    if missing:
+        moved = at_converted_opset(model)
+        if moved is not None and not unsupported_ops(moved, converts):
+            model, missing = moved, []
     if missing:
         raise UserError(f"'{path}' uses ops onnx2torch cannot convert here: {', '.join(missing)}")
     constant_reshapes(model)
+    unused_dropout_masks(model)
     try:
         module = convert(model)
     except Exception as exc:  # a converter that exists but rejects this node's attributes

@@ -6,6 +6,7 @@ import, are one line with the fix."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,54 @@ def test_a_converter_that_does_not_import_is_one_line_with_the_fix(tmp_path, err
     done = _python(tmp_path, "layers", str(net), shadow={"onnx2torch": error})
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr[-2000:]
     assert 'pip install -e ".[onnx]"' in done.stderr, done.stderr
+
+
+def test_an_old_opset_model_zoo_graph_is_moved_to_an_opset_the_converter_knows(tmp_path, runner):
+    """An opset-9, IR-3 graph as Caffe2's model-zoo exports are (initializers listed as inputs, a
+    Dropout kept in the inference graph, which onnx2torch has no opset-9 form of): it converts at
+    opset 17, with parity against onnxruntime on the file as given, and dreams."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (6, 3, 3, 3)).astype(np.float32), "conv1_w_0"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 6).astype(np.float32), "conv1_b_0"),
+        numpy_helper.from_array(rng.normal(0, 0.5, (4, 6)).astype(np.float32), "fc_w_0"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 4).astype(np.float32), "fc_b_0"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["data_0", "conv1_w_0", "conv1_b_0"], ["conv1_1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv1_1"], ["conv1_2"]),
+        helper.make_node("Dropout", ["conv1_2"], ["drop_1", "_mask"], ratio=0.5),
+        helper.make_node("GlobalAveragePool", ["drop_1"], ["pool_1"]),
+        helper.make_node("Flatten", ["pool_1"], ["flat_1"]),
+        helper.make_node("Gemm", ["flat_1", "fc_w_0", "fc_b_0"], ["fc_1"], transB=1),
+    ]
+    inputs = [helper.make_tensor_value_info("data_0", TensorProto.FLOAT, [1, 3, 12, 12])]
+    inputs += [helper.make_tensor_value_info(w.name, TensorProto.FLOAT, list(w.dims)) for w in weights]
+    outputs = [helper.make_tensor_value_info("fc_1", TensorProto.FLOAT, [1, 4])]
+    model = helper.make_model(
+        helper.make_graph(nodes, "zoo", inputs, outputs, weights), opset_imports=[helper.make_opsetid("", 9)]
+    )
+    model.ir_version = 3
+    path = tmp_path / "zoo.onnx"
+    onnx.save(model, path)
+
+    target = load_target(path)
+    assert target.channels == 3 and target.size == (12, 12)
+    assert [layer.shape for layer in target.layers.values()] == [(6, 12, 12), (6, 12, 12), (4,)], target.layers
+    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    expected = ort.InferenceSession(str(path)).run(None, {"data_0": x.numpy()})[0]
+    with torch.no_grad():
+        got = target.module(x).numpy()  # type: ignore[misc]
+    assert np.abs(got - expected).max() < 1e-5
+    out = tmp_path / "d"
+    done = runner.invoke(app, ["dream", str(path), "--class", "2", "--steps", "12", "--probe", "2", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    solution = json.loads((out / "report.json").read_text())["solutions"][0]
+    assert solution["final_activation"] > solution["start_activation"]
 
 
 def test_a_graph_of_unnamed_nodes_gets_readable_layer_names(tmp_path):
