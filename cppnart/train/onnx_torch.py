@@ -235,6 +235,18 @@ def constant_reshapes(model: Any) -> None:
                     attribute.i = 0
 
 
+def name_unnamed_nodes(model: Any) -> None:
+    """Name each node that has no name after its first output, as a scope with the op after it
+    (``/conv1_1/Conv``, torch.onnx's form): onnx2torch would name it by its op alone ("Conv",
+    "Conv_1", ...), while the outputs of graphs written without node names (Caffe2's, the model
+    zoo's) say where in the network a layer is."""
+    for node in model.graph.node:
+        if not node.name and node.output and node.output[0]:
+            scope, _, last = node.output[0].rpartition("/")
+            where = scope if scope and last.startswith(node.op_type) else node.output[0]  # torch's ".../Conv_output_0"
+            node.name = f"/{where.lstrip('/')}/{node.op_type}"
+
+
 def unused_dropout_masks(model: Any) -> None:
     """Remove a Dropout's mask output where nothing reads it (Caffe2's exports name one on every
     Dropout): onnx2torch 1.5.15 then treats the node as two outputs and indexes its one tensor,
@@ -267,6 +279,7 @@ def convert_onnx(
         raise UserError(f"'{path}' uses ops onnx2torch cannot convert here: {', '.join(missing)}")
     constant_reshapes(model)
     unused_dropout_masks(model)
+    name_unnamed_nodes(model)
     try:
         module = convert(model)
     except Exception as exc:  # a converter that exists but rejects this node's attributes
