@@ -148,13 +148,14 @@ def test_closing_the_page_cancels_its_poster(browser, viewer):
     pg = browser.new_page()
     pg.goto(f"{server.url}?size=64x64")
     pg.evaluate("window.cppnart.ready")
-    pg.fill("#poster-size", "4000x4000")
+    # Large enough to outlast the 2 s heartbeat by far: a 4000x4000 one once finished first (done).
+    pg.fill("#poster-size", "9000x9000")
     pg.click("#poster")
     pg.wait_for_selector("#poster-progress:not([hidden])")
     pg.close()
-    assert app.state.desk.wait(timeout=30)
+    assert app.state.desk.wait(timeout=60)
     assert app.state.desk.job.state == "cancelled"
-    assert not list((viewer[3] / "posters").glob("*4000x4000*"))
+    assert not list((viewer[3] / "posters").glob("*9000x9000*"))
     assert not list((viewer[3] / "posters").glob(".*"))
 
 
