@@ -38,39 +38,37 @@ class ParamError(UserError):
     """A bad value for one named parameter of the library.
 
     ``str(error)`` names the Python parameter (``chunk must be at least 1``); the CLI calls
-    ``error.message_for("--chunk")`` so its users read the flag they typed instead.
+    ``error.message_for(flag_for)`` so its users read the flag they typed instead.
 
     >>> str(ParamError("chunk", "must be at least 1, got 0"))
     'chunk must be at least 1, got 0'
-    >>> ParamError("chunk", "must be at least 1, got 0").message_for("--chunk")
+    >>> ParamError("chunk", "must be at least 1, got 0").message_for(lambda name: "--" + name)
     '--chunk must be at least 1, got 0'
 
     A problem that names the parameter elsewhere than at its start says where with ``{param}``:
 
-    >>> ParamError("force", "'p.png' holds another picture; pass {param} to replace it").message_for("--force")
+    >>> ParamError("force", "'p.png' holds another picture; pass {param} to replace it").message_for(lambda n: "--" + n)
     "'p.png' holds another picture; pass --force to replace it"
 
-    A problem that suggests other parameters names them in ``also`` and writes each as ``{name}``;
-    ``message_for`` is then given how to call them:
+    A problem that suggests other parameters names them in ``also`` and writes each as ``{name}``:
 
     >>> error = ParamError("levels", "no lines; try more {param} or a smaller {spacing}", also=("spacing",))
-    >>> str(error), error.message_for("--levels", lambda name: "--" + name)
+    >>> str(error), error.message_for(lambda name: "--" + name)
     ('no lines; try more levels or a smaller spacing', 'no lines; try more --levels or a smaller --spacing')
     """
 
     def __init__(self, param: str, problem: str, also: tuple[str, ...] = ()) -> None:
         self.param, self.problem, self.also = param, problem, also
-        super().__init__(self.message_for(param))
+        super().__init__(self.message_for(lambda name: name))
 
-    def message_for(self, name: str, name_of: Callable[[str], str] | None = None) -> str:
-        """The message with the parameter called ``name`` (the library's name, or the CLI's flag),
-        and each parameter of ``also`` called ``name_of(it)`` (by default, its library name)."""
+    def message_for(self, name_of: Callable[[str], str]) -> str:
+        """The message with each parameter it names called ``name_of(parameter)``: the library's
+        own names in ``str(error)``, the flags the CLI's users typed in its one line."""
         problem = self.problem
         for other in self.also:
-            problem = problem.replace("{" + other + "}", name_of(other) if name_of else other)
-        if PARAM in problem:
-            return problem.replace(PARAM, name)
-        return f"{name} {problem}"
+            problem = problem.replace("{" + other + "}", name_of(other))
+        name = name_of(self.param)
+        return problem.replace(PARAM, name) if PARAM in problem else f"{name} {problem}"
 
 
 PARAM = "{param}"  # where a ParamError's problem names its parameter, when not at the start

@@ -131,7 +131,7 @@ def _load(target: str, threads: Optional[int], inputs: InputFlags) -> Any:
     try:
         return load_target(target, size=asked["input_size"], mean=asked["mean"], std=asked["std"])
     except ParamError as exc:
-        raise UserError(exc.message_for(flag_for(exc.param), flag_for)) from None
+        raise UserError(exc.message_for(flag_for)) from None
 
 
 def _neuron(text: Optional[str]) -> Optional[tuple[int, int, int]]:
@@ -151,10 +151,6 @@ def _channel(text: str) -> int | str:
         return int(text)
     except ValueError:
         raise UserError(f"--channel '{text}' is not a channel number or 'all'") from None
-
-
-# Library parameters whose flag is not their name with dashes.
-FLAGS = {"target_class": "--class", "input_size": "--size"}
 
 
 @app.command("layers", epilog="Example: cppnart layers runs/clf")
@@ -232,8 +228,7 @@ def dream_command(
             **dataclasses.asdict(search),
         )  # fmt: skip
     except ParamError as exc:
-        dream_flag = lambda param: FLAGS.get(param) or flag_for(param)
-        raise UserError(exc.message_for(dream_flag(exc.param), dream_flag)) from None
+        raise UserError(exc.message_for(flag_for)) from None
     view = LiveView(request.title, total=search.steps, quiet=flags.silent)
     try:
         with view:

@@ -28,6 +28,9 @@ FLAGS = {
     "size_mm": "--size",
     "depth_mm": "--depth",
     "base_mm": "--base",
+    # dream's
+    "target_class": "--class",
+    "input_size": "--size",
 }
 
 
@@ -82,7 +85,7 @@ def user_errors(func: F) -> F:
             check_ranged_options(kwargs)
             return func(*args, **kwargs)
         except ParamError as exc:
-            fail(exc.message_for(flag_for(exc.param), flag_for))
+            fail(exc.message_for(flag_for))
         except UserError as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:

@@ -346,8 +346,8 @@ def save_drawing(
         raise ParamError(
             "levels",
             f"the picture gives no {request.style} lines at these settings (it may be flat); "
-            "try more {param}, a smaller {spacing}, or another seed",
-            also=("spacing",),
+            "try more {param}, a smaller {spacing_mm}, or another seed",
+            also=("spacing_mm",),
         )
     write_svg(path, request.page_mm, pens, recipe)
     return DrawResult(path, len(pens), count, points, down, before, after)

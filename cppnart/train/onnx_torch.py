@@ -271,7 +271,7 @@ def convert_onnx(
     except Exception as exc:  # a weights file that is missing, truncated or outside the model's folder
         raise UserError(f"cannot read the weights of '{path}': {str(exc).splitlines()[0][:160]}") from None
     missing = unsupported_ops(model, converts)
-    if missing:
+    if missing and {o.version for o in model.opset_import if not o.domain} != {CONVERTED_OPSET}:
         moved = at_converted_opset(model)
         if moved is not None and not unsupported_ops(moved, converts):
             model, missing = moved, []
